@@ -1,0 +1,123 @@
+"""The bucket for datasets, model artifacts and captured data, and its access-log bucket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ml_constructs.nag import acknowledge
+
+DATASETS_PREFIX = "datasets/"
+MODELS_PREFIX = "models/"
+DATA_CAPTURE_PREFIX = "data-capture/"
+PREFIXES = (DATASETS_PREFIX, MODELS_PREFIX, DATA_CAPTURE_PREFIX)
+
+
+@dataclass(frozen=True)
+class ArtifactStorageProps:
+    """Retention is configuration: RETAIN in production, DESTROY only for a sandbox."""
+
+    encryption_key: kms.IKey
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    auto_delete_objects: bool = False
+    noncurrent_version_expiration_days: int = 90
+    abort_incomplete_upload_days: int = 7
+    access_log_retention_days: int = 365
+
+    def __post_init__(self) -> None:
+        if self.auto_delete_objects and self.removal_policy != RemovalPolicy.DESTROY:
+            raise ValueError("auto_delete_objects requires removal_policy DESTROY")
+        for name in (
+            "noncurrent_version_expiration_days",
+            "abort_incomplete_upload_days",
+            "access_log_retention_days",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 day")
+
+
+class ArtifactStorage(Construct):
+    """SSE-KMS, versioned, TLS-only, private bucket with server access logs and lifecycle."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: ArtifactStorageProps) -> None:
+        super().__init__(scope, construct_id)
+        # S3 server access logging delivers only to SSE-S3 buckets, hence S3_MANAGED here.
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            removal_policy=props.removal_policy,
+            auto_delete_objects=props.auto_delete_objects,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=Duration.days(props.access_log_retention_days),
+                    noncurrent_version_expiration=Duration.days(1),
+                )
+            ],
+        )
+        acknowledge(
+            self.log_bucket,
+            "AwsSolutions-S1",
+            "This is the server-access-log target; logging it into itself would loop.",
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Artifacts",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=props.encryption_key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix="artifacts/",
+            removal_policy=props.removal_policy,
+            auto_delete_objects=props.auto_delete_objects,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(
+                        props.noncurrent_version_expiration_days
+                    ),
+                ),
+                s3.LifecycleRule(
+                    id="abort-incomplete-uploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(
+                        props.abort_incomplete_upload_days
+                    ),
+                ),
+            ],
+        )
+        # Native EventBridge notifications (no CDK notification custom resource):
+        # the promotion pipeline subscribes to "Object Created" under models/.
+        cfn_bucket = self.bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+        )
+        self.bucket_name = self.bucket.bucket_name
+        self.bucket_arn = self.bucket.bucket_arn
+
+    def objects_arn(self, prefix: str) -> str:
+        """ARN of every object under ``prefix`` (one of PREFIXES)."""
+        return self.bucket.arn_for_objects(f"{_known(prefix)}*")
+
+    def s3_uri(self, prefix: str) -> str:
+        """``s3://bucket/prefix`` for SageMaker settings such as the data-capture destination."""
+        return self.bucket.s3_url_for_object(_known(prefix))
+
+
+def _known(prefix: str) -> str:
+    if prefix not in PREFIXES:
+        raise ValueError(f"prefix {prefix!r} is not one of {PREFIXES}")
+    return prefix

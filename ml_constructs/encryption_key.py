@@ -1,0 +1,118 @@
+"""A customer managed KMS key that only this app's roles and the AWS services it uses can use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ml_constructs.naming import validate_prefix
+
+# Key management, never data use: the account's administrators can manage the
+# key (and CloudFormation can update it) but cannot decrypt with it.
+_ADMIN_ACTIONS = [
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:RotateKeyOnDemand",
+]
+_USE_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+]
+
+
+@dataclass(frozen=True)
+class EncryptionKeyProps:
+    """``prefix`` names the alias and scopes the roles trusted to use the key."""
+
+    prefix: str
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    pending_window_days: int = 30
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+        if not 7 <= self.pending_window_days <= 30:
+            raise ValueError(f"pending_window_days {self.pending_window_days} is outside 7-30")
+
+
+class EncryptionKey(Construct):
+    """Rotating CMK with an alias per environment and a key policy scoped to ``role/<prefix>-*``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: EncryptionKeyProps) -> None:
+        super().__init__(scope, construct_id)
+        account_root = iam.AccountRootPrincipal()
+        role_pattern = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{props.prefix}-*"
+        policy = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="KeyAdministration",
+                    principals=[account_root],
+                    actions=_ADMIN_ACTIONS,
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="UseByThisAppsRoles",
+                    principals=[account_root],
+                    actions=[*_USE_ACTIONS, "kms:CreateGrant"],
+                    resources=["*"],
+                    conditions={"ArnLike": {"aws:PrincipalArn": role_pattern}},
+                ),
+                iam.PolicyStatement(
+                    sid="CloudWatchLogsEncryption",
+                    principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                    actions=_USE_ACTIONS,
+                    resources=["*"],
+                    conditions={
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": (
+                                f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                            )
+                        }
+                    },
+                ),
+                # CloudWatch alarms publish to the encrypted SNS topic, and S3 sends
+                # event notifications to encrypted queues, with their own identity.
+                iam.PolicyStatement(
+                    sid="AlarmsAndEventsToEncryptedTopicsAndQueues",
+                    principals=[
+                        iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                        iam.ServicePrincipal("events.amazonaws.com"),
+                        iam.ServicePrincipal("s3.amazonaws.com"),
+                    ],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                ),
+            ]
+        )
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{props.prefix}: datasets, model artifacts, captured data, logs, alarms",
+            enable_key_rotation=True,
+            alias=f"alias/{props.prefix}",
+            policy=policy,
+            removal_policy=props.removal_policy,
+            pending_window=Duration.days(props.pending_window_days),
+        )
+        self.key_arn = self.key.key_arn
+        self.key_id = self.key.key_id
+        self.alias_name = f"alias/{props.prefix}"

@@ -1,0 +1,69 @@
+"""Application Auto Scaling of a SageMaker variant's instance count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_applicationautoscaling as appscaling
+from constructs import Construct, IDependable
+
+
+@dataclass(frozen=True)
+class EndpointAutoscalingProps:
+    """Capacity bounds and the invocations-per-instance target."""
+
+    endpoint_name: str
+    variant_name: str
+    instance_type: str
+    min_capacity: int
+    max_capacity: int
+    target_invocations_per_instance: int
+    scale_in_cooldown_s: int = 300
+    scale_out_cooldown_s: int = 60
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.min_capacity <= self.max_capacity:
+            problems.append(
+                f"need 1 <= min_capacity ({self.min_capacity}) <= max_capacity ({self.max_capacity})"
+            )
+        if self.instance_type.startswith("ml.t"):
+            problems.append(
+                f"SageMaker cannot autoscale burstable instance type {self.instance_type}"
+            )
+        if self.target_invocations_per_instance < 1:
+            problems.append("target_invocations_per_instance must be at least 1")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class EndpointAutoscaling(Construct):
+    """Scalable target on DesiredInstanceCount, target tracking on invocations per instance."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: EndpointAutoscalingProps,
+        endpoint: IDependable,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.target = appscaling.ScalableTarget(
+            self,
+            "Target",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{props.endpoint_name}/variant/{props.variant_name}",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            min_capacity=props.min_capacity,
+            max_capacity=props.max_capacity,
+        )
+        self.target.node.add_dependency(endpoint)
+        self.policy = self.target.scale_to_track_metric(
+            "InvocationsPerInstance",
+            target_value=props.target_invocations_per_instance,
+            predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+            scale_in_cooldown=Duration.seconds(props.scale_in_cooldown_s),
+            scale_out_cooldown=Duration.seconds(props.scale_out_cooldown_s),
+        )

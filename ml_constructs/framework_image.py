@@ -1,0 +1,106 @@
+"""SageMaker framework image URIs derived from the SageMaker SDK's own image configuration.
+
+The SDK (``sagemaker-core``) ships ``image_uri_config/<framework>.json`` with the
+registry account of every region. We read that file (without importing the SDK,
+which costs over a second at synth) and emit a CloudFormation mapping keyed by
+``AWS::Region``, so an environment-agnostic template resolves the right image in
+whatever region it is deployed to.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from typing import Any, Literal
+
+from aws_cdk import Aws, CfnMapping, Stack, Token
+from constructs import Construct
+
+ImageScope = Literal["inference", "training"]
+
+_SDK_DISTRIBUTION = "sagemaker-core"
+
+
+@cache
+def sdk_image_config(framework: str) -> dict[str, Any]:
+    """The SDK's image configuration for ``framework`` (e.g. ``tensorflow``)."""
+    path = metadata.distribution(_SDK_DISTRIBUTION).locate_file(
+        f"sagemaker/core/image_uri_config/{framework}.json"
+    )
+    with open(str(path), encoding="utf-8") as handle:
+        config: dict[str, Any] = json.load(handle)
+    return config
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """Which image: framework, MAJOR.MINOR version, scope and processor."""
+
+    framework: str
+    version: str
+    scope: ImageScope
+    processor: Literal["cpu", "gpu"] = "cpu"
+
+    def version_config(self) -> dict[str, Any]:
+        """The SDK's entry for this version, following its aliases (2.20 -> 2.20.0)."""
+        scoped = sdk_image_config(self.framework).get(self.scope)
+        if scoped is None:
+            raise ValueError(f"the SDK knows no {self.scope} images for {self.framework}")
+        full = scoped.get("version_aliases", {}).get(self.version, self.version)
+        versions = scoped["versions"]
+        if full not in versions:
+            known = ", ".join(sorted(scoped.get("version_aliases", {})))
+            raise ValueError(
+                f"{self.framework} {self.scope} image {self.version} is unknown to "
+                f"{_SDK_DISTRIBUTION} {metadata.version(_SDK_DISTRIBUTION)}; known: {known}"
+            )
+        version_config: dict[str, Any] = versions[full]
+        return version_config
+
+    @property
+    def repository(self) -> str:
+        return str(self.version_config()["repository"])
+
+    @property
+    def tag(self) -> str:
+        config = self.version_config()
+        tag = f"{self.version}-{self.processor}"
+        py_versions = config.get("py_versions") or []
+        if py_versions:
+            tag += f"-{py_versions[-1]}"
+        return tag
+
+    def registries(self) -> dict[str, str]:
+        """Region -> registry account, as the SDK lists them."""
+        return dict(self.version_config()["registries"])
+
+
+class FrameworkImage(Construct):
+    """Resolves an :class:`ImageSpec` to an image URI and its ECR repository ARN."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, spec: ImageSpec) -> None:
+        super().__init__(scope, construct_id)
+        registries = spec.registries()
+        region = Stack.of(self).region
+        if not Token.is_unresolved(region) and region not in registries:
+            raise ValueError(
+                f"{spec.framework} {spec.version} images are not published in {region}"
+            )
+        mapping = CfnMapping(
+            self,
+            "Registry",
+            mapping={r: {"account": account} for r, account in sorted(registries.items())},
+            lazy=True,
+        )
+        self.registry_account = mapping.find_in_map(Aws.REGION, "account")
+        self.repository_name = spec.repository
+        self.image_uri = (
+            f"{self.registry_account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/"
+            f"{spec.repository}:{spec.tag}"
+        )
+        self.repository_arn = (
+            f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{self.registry_account}:repository/"
+            f"{spec.repository}"
+        )

@@ -1,0 +1,162 @@
+"""SageMaker Model, EndpointConfig and Endpoint for a TensorFlow Serving model.
+
+L1 resources: the only L2 for SageMaker hosting is the alpha module
+(``@aws-cdk/aws-sagemaker-alpha``), which has no data capture and no stable API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ml_constructs.naming import endpoint_name, validate_prefix
+
+VariantKind = Literal["instance", "serverless"]
+
+
+@dataclass(frozen=True)
+class VariantProps:
+    """The production variant: instance fleet or serverless."""
+
+    name: str = "AllTraffic"
+    kind: VariantKind = "instance"
+    instance_type: str = "ml.m5.large"
+    initial_instance_count: int = 1
+    serverless_memory_mb: int = 2048
+    serverless_max_concurrency: int = 5
+    encrypt_volume_with_key: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind == "instance" and self.initial_instance_count < 1:
+            raise ValueError("initial_instance_count must be at least 1")
+
+
+@dataclass(frozen=True)
+class ModelEndpointProps:
+    """Everything the endpoint needs; ``model_data_url`` may be a deploy-time token."""
+
+    prefix: str
+    image_uri: str
+    model_data_url: str
+    execution_role: iam.IRole
+    encryption_key: kms.IKey
+    variant: VariantProps
+    data_capture_s3_uri: str
+    data_capture_percent: int = 100
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+        if not 0 <= self.data_capture_percent <= 100:
+            raise ValueError(f"data_capture_percent {self.data_capture_percent} is outside 0-100")
+        if self.variant.kind == "serverless" and self.data_capture_percent > 0:
+            raise ValueError("SageMaker does not support data capture on serverless variants")
+
+
+def production_variant(props: ModelEndpointProps, model_name: str) -> dict[str, Any]:
+    """The ProductionVariant in the SageMaker API's shape, for the promotion function, which
+    creates new endpoint configs with the same settings as the stack's."""
+    variant = props.variant
+    spec: dict[str, Any] = {"VariantName": variant.name, "ModelName": model_name}
+    if variant.kind == "serverless":
+        spec["ServerlessConfig"] = {
+            "MemorySizeInMB": variant.serverless_memory_mb,
+            "MaxConcurrency": variant.serverless_max_concurrency,
+        }
+    else:
+        spec.update(
+            InstanceType=variant.instance_type,
+            InitialInstanceCount=variant.initial_instance_count,
+            InitialVariantWeight=1.0,
+        )
+    return spec
+
+
+def _variant_property(
+    variant: VariantProps, model_name: str
+) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+    if variant.kind == "serverless":
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=variant.name,
+            model_name=model_name,
+            serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                memory_size_in_mb=variant.serverless_memory_mb,
+                max_concurrency=variant.serverless_max_concurrency,
+            ),
+        )
+    return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+        variant_name=variant.name,
+        model_name=model_name,
+        instance_type=variant.instance_type,
+        initial_instance_count=variant.initial_instance_count,
+        initial_variant_weight=1.0,
+    )
+
+
+class ModelEndpoint(Construct):
+    """Model + EndpointConfig (KMS volume, data capture) + Endpoint with a stable name."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: ModelEndpointProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        self.endpoint_name = endpoint_name(props.prefix)
+        self.variant_name = props.variant.name
+
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=props.execution_role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=props.image_uri,
+                model_data_url=props.model_data_url,
+                mode="SingleModel",
+            ),
+            enable_network_isolation=True,
+        )
+        # SageMaker validates the role when it creates the model: its policy must exist first.
+        default_policy = props.execution_role.node.try_find_child("DefaultPolicy")
+        if default_policy is not None:
+            self.model.node.add_dependency(default_policy)
+
+        capture = None
+        if props.data_capture_percent > 0:
+            capture = sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+                enable_capture=True,
+                initial_sampling_percentage=props.data_capture_percent,
+                destination_s3_uri=props.data_capture_s3_uri,
+                kms_key_id=props.encryption_key.key_arn,
+                capture_options=[
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+                ],
+                capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                    json_content_types=["application/json"],
+                    csv_content_types=["text/csv"],
+                ),
+            )
+        # Serverless variants have no volume, and NVMe instance storage is encrypted in
+        # hardware: SageMaker rejects a KmsKeyId for both.
+        volume_key = (
+            props.encryption_key.key_arn
+            if props.variant.kind == "instance" and props.variant.encrypt_volume_with_key
+            else None
+        )
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "EndpointConfig",
+            production_variants=[_variant_property(props.variant, self.model.attr_model_name)],
+            kms_key_id=volume_key,
+            data_capture_config=capture,
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+        )
+        self.endpoint_arn = self.endpoint.ref
+        self.volume_encrypted_with_key = volume_key is not None

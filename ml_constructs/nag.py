@@ -1,0 +1,30 @@
+"""Narrow cdk-nag acknowledgements: one finding, one construct, one written reason.
+
+cdk-nag 3 uses CDK's native ``Validations.of(scope).acknowledge``. Each finding is
+acknowledged by its full id (``AwsSolutions-IAM5[Resource::*]``), never a whole rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from constructs import IConstruct
+
+
+def acknowledge(
+    construct: IConstruct, rule_id: str, reason: str, findings: Iterable[str] = ()
+) -> None:
+    """Acknowledge ``rule_id`` on ``construct``: each of ``findings``, or the rule if none."""
+    finding_list = list(findings)
+    ids = [f"{rule_id}[{finding}]" for finding in finding_list] if finding_list else [rule_id]
+    Validations.of(construct).acknowledge(*[Acknowledgment(id=i, reason=reason) for i in ids])
+
+
+def nag_logical_id(construct: IConstruct) -> str:
+    """The logical id cdk-nag prints for ``construct`` (its default child if an L2)."""
+    element = construct.node.default_child if construct.node.default_child else construct
+    if not isinstance(element, CfnElement):
+        raise TypeError(f"{construct.node.path} has no CloudFormation element")
+    stack = Stack.of(element)
+    return str(stack.resolve(stack.get_logical_id(element)))

@@ -1,0 +1,207 @@
+"""Least-privilege roles for SageMaker: one to serve the endpoint, one to train."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ml_constructs.artifact_storage import (
+    DATA_CAPTURE_PREFIX,
+    DATASETS_PREFIX,
+    MODELS_PREFIX,
+    ArtifactStorage,
+)
+from ml_constructs.nag import acknowledge, nag_logical_id
+from ml_constructs.naming import role_name, validate_prefix
+
+_ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+_SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
+_ECR_AUTH_REASON = (
+    "ecr:GetAuthorizationToken has no resource-level permissions; ECR requires '*'. "
+    "Image pulls themselves are scoped to the framework repository ARN."
+)
+_PUT_METRIC_REASON = (
+    "cloudwatch:PutMetricData has no resource-level permissions; '*' is required and the "
+    "statement is limited to SageMaker's namespaces by a cloudwatch:namespace condition."
+)
+
+
+@dataclass(frozen=True)
+class SageMakerRolesProps:
+    """What the roles may touch: the bucket's prefixes, the key and the image repositories."""
+
+    prefix: str
+    storage: ArtifactStorage
+    encryption_key: kms.IKey
+    serving_image_repository_arn: str
+    training_image_repository_arn: str
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+
+
+class SageMakerRoles(Construct):
+    """``execution_role`` serves the endpoint; ``training_role`` runs training jobs."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SageMakerRolesProps) -> None:
+        super().__init__(scope, construct_id)
+        bucket = props.storage.bucket
+        logs_arn = (
+            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker"
+        )
+
+        self.execution_role = iam.Role(
+            self,
+            "Execution",
+            role_name=role_name(props.prefix, "sagemaker-execution"),
+            assumed_by=_SAGEMAKER,
+            description="Serves the endpoint: reads models/, writes data-capture/, pulls its image.",
+        )
+        execution = self.execution_role
+        execution.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadModelArtifacts",
+                actions=["s3:GetObject"],
+                resources=[props.storage.objects_arn(MODELS_PREFIX)],
+            )
+        )
+        execution.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteCapturedData",
+                actions=["s3:PutObject"],
+                resources=[props.storage.objects_arn(DATA_CAPTURE_PREFIX)],
+            )
+        )
+        props.encryption_key.grant_encrypt_decrypt(execution)
+        self._grant_image_pull(execution, props.serving_image_repository_arn)
+        self._grant_logs_and_metrics(
+            execution, f"{logs_arn}/Endpoints/*", "/aws/sagemaker/Endpoints"
+        )
+
+        self.training_role = iam.Role(
+            self,
+            "Training",
+            role_name=role_name(props.prefix, "sagemaker-training"),
+            assumed_by=_SAGEMAKER,
+            description="Runs training jobs: reads datasets/, writes models/.",
+        )
+        training = self.training_role
+        training.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListTrainingPrefixes",
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={
+                    "StringLike": {"s3:prefix": [f"{DATASETS_PREFIX}*", f"{MODELS_PREFIX}*"]}
+                },
+            )
+        )
+        training.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadDatasets",
+                actions=["s3:GetObject"],
+                resources=[props.storage.objects_arn(DATASETS_PREFIX)],
+            )
+        )
+        training.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteModels",
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[props.storage.objects_arn(MODELS_PREFIX)],
+            )
+        )
+        props.encryption_key.grant_encrypt_decrypt(training)
+        props.encryption_key.grant(training, "kms:CreateGrant", "kms:DescribeKey")
+        self._grant_image_pull(training, props.training_image_repository_arn)
+        self._grant_logs_and_metrics(
+            training, f"{logs_arn}/TrainingJobs:*", "/aws/sagemaker/TrainingJobs"
+        )
+
+        self.execution_role_arn = execution.role_arn
+        self.training_role_arn = training.role_arn
+
+        bucket_id = nag_logical_id(props.storage.bucket)
+        self._acknowledge_wildcards(
+            execution,
+            objects=[f"<{bucket_id}.Arn>/{p}*" for p in (MODELS_PREFIX, DATA_CAPTURE_PREFIX)],
+            log_group="/aws/sagemaker/Endpoints/*",
+        )
+        self._acknowledge_wildcards(
+            training,
+            objects=[f"<{bucket_id}.Arn>/{p}*" for p in (DATASETS_PREFIX, MODELS_PREFIX)],
+            log_group="/aws/sagemaker/TrainingJobs:*",
+        )
+
+    @staticmethod
+    def _grant_image_pull(role: iam.Role, repository_arn: str) -> None:
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PullFrameworkImage", actions=_ECR_PULL, resources=[repository_arn]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EcrAuthorization", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            )
+        )
+
+    @staticmethod
+    def _grant_logs_and_metrics(role: iam.Role, log_group_arn: str, namespace: str) -> None:
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=[log_group_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishSageMakerMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": [namespace, "AWS/SageMaker"]}},
+            )
+        )
+
+    @staticmethod
+    def _acknowledge_wildcards(role: iam.Role, *, objects: list[str], log_group: str) -> None:
+        """Each remaining wildcard, acknowledged on this role's policy with its reason."""
+        policy = role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "Objects under one prefix of the artifact bucket: SageMaker reads and writes "
+            "object keys it chooses (artifact, captured data) below that prefix.",
+            [f"Resource::{arn}" for arn in objects],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "SageMaker names the log streams per job or endpoint instance at run time; the "
+            "statement is limited to SageMaker's own log group for this role's purpose.",
+            [
+                f"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{log_group}"
+            ],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            _ECR_AUTH_REASON + " " + _PUT_METRIC_REASON,
+            ["Resource::*"],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "KMS data-key and re-encrypt families, on this app's key only: S3 SSE-KMS and "
+            "SageMaker's volume encryption call several of them.",
+            ["Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"],
+        )

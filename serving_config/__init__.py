@@ -1,0 +1,32 @@
+"""Typed, validated per-environment configuration for the serving app.
+
+Every environment difference (account, region, instance type, scaling limits,
+removal policy, thresholds) lives in ``environments/<name>.yaml``; nothing in
+the stacks or constructs branches on the environment name.
+"""
+
+from serving_config.loader import ENVIRONMENTS_DIR, available_environments, load_settings
+from serving_config.settings import (
+    AlarmSettings,
+    ApiSettings,
+    ConfigError,
+    EndpointSettings,
+    ModelSettings,
+    PromotionSettings,
+    ScalingSettings,
+    Settings,
+)
+
+__all__ = [
+    "ENVIRONMENTS_DIR",
+    "AlarmSettings",
+    "ApiSettings",
+    "ConfigError",
+    "EndpointSettings",
+    "ModelSettings",
+    "PromotionSettings",
+    "ScalingSettings",
+    "Settings",
+    "available_environments",
+    "load_settings",
+]

@@ -1,0 +1,251 @@
+"""The configuration schema: one frozen dataclass per concern, validated on load."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from serving_config._parsing import ConfigError, join, require
+from serving_config.api import ApiSettings
+from serving_config.monitoring import AlarmSettings
+from serving_config.promotion import PromotionSettings
+
+__all__ = [
+    "AlarmSettings",
+    "ApiSettings",
+    "ConfigError",
+    "EndpointSettings",
+    "ModelSettings",
+    "PromotionSettings",
+    "ScalingSettings",
+    "Settings",
+]
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+_SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which model the endpoint serves first and what its input looks like."""
+
+    framework_version: str = "2.20"
+    training_framework_version: str = "2.19"
+    feature_count: int = 30
+    initial_artifact_key: str = "models/initial/model.tar.gz"
+    artifact_parameter_name: str = ""
+
+    def validate(self, path: str) -> None:
+        require(
+            re.fullmatch(r"\d+\.\d+", self.framework_version) is not None,
+            join(path, "framework_version"),
+            f"{self.framework_version!r} is not MAJOR.MINOR",
+        )
+        require(
+            re.fullmatch(r"\d+\.\d+", self.training_framework_version) is not None,
+            join(path, "training_framework_version"),
+            f"{self.training_framework_version!r} is not MAJOR.MINOR",
+        )
+        require(
+            1 <= self.feature_count <= 10_000,
+            join(path, "feature_count"),
+            f"{self.feature_count} is outside 1-10000",
+        )
+        require(
+            self.initial_artifact_key.startswith("models/")
+            and self.initial_artifact_key.endswith(".tar.gz"),
+            join(path, "initial_artifact_key"),
+            f"{self.initial_artifact_key!r} must be under models/ and end in .tar.gz",
+        )
+        require(
+            self.artifact_parameter_name == ""
+            or re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", self.artifact_parameter_name) is not None,
+            join(path, "artifact_parameter_name"),
+            f"{self.artifact_parameter_name!r} is not an SSM parameter path like /a/b",
+        )
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """The production variant: a provisioned instance fleet or a serverless variant."""
+
+    kind: Literal["instance", "serverless"] = "instance"
+    variant_name: str = "AllTraffic"
+    instance_type: str = "ml.m5.large"
+    initial_instance_count: int = 1
+    serverless_memory_mb: int = 2048
+    serverless_max_concurrency: int = 5
+    data_capture_percent: int = 100
+
+    def validate(self, path: str) -> None:
+        require(
+            re.fullmatch(r"[A-Za-z0-9](-*[A-Za-z0-9]){0,62}", self.variant_name) is not None,
+            join(path, "variant_name"),
+            f"{self.variant_name!r} is not a valid SageMaker variant name",
+        )
+        require(
+            _INSTANCE_TYPE.match(self.instance_type) is not None,
+            join(path, "instance_type"),
+            f"{self.instance_type!r} is not a SageMaker instance type like ml.m5.large",
+        )
+        require(
+            1 <= self.initial_instance_count <= 100,
+            join(path, "initial_instance_count"),
+            f"{self.initial_instance_count} is outside 1-100",
+        )
+        require(
+            self.serverless_memory_mb in _SERVERLESS_MEMORY_MB,
+            join(path, "serverless_memory_mb"),
+            f"{self.serverless_memory_mb} is not one of {_SERVERLESS_MEMORY_MB}",
+        )
+        require(
+            1 <= self.serverless_max_concurrency <= 200,
+            join(path, "serverless_max_concurrency"),
+            f"{self.serverless_max_concurrency} is outside 1-200",
+        )
+        require(
+            0 <= self.data_capture_percent <= 100,
+            join(path, "data_capture_percent"),
+            f"{self.data_capture_percent} is outside 0-100",
+        )
+        require(
+            not (self.kind == "serverless" and self.data_capture_percent > 0),
+            join(path, "data_capture_percent"),
+            "SageMaker does not support data capture on a serverless variant; set it to 0",
+        )
+
+    @property
+    def has_instance_storage(self) -> bool:
+        """NVMe-backed types (m5d, g4dn, p4d, g5...) are hardware-encrypted; SageMaker
+        rejects a volume KmsKeyId for them."""
+        family = self.instance_type.split(".")[1]
+        return bool(re.fullmatch(r"[a-z]+\d+[a-z]*d[a-z]*", family)) or family in {
+            "g5",
+            "g6",
+            "g6e",
+            "p5",
+            "p5e",
+        }
+
+
+@dataclass(frozen=True)
+class ScalingSettings:
+    """Target tracking on invocations per instance."""
+
+    min_capacity: int = 1
+    max_capacity: int = 2
+    target_invocations_per_instance: int = 1000
+    scale_in_cooldown_s: int = 300
+    scale_out_cooldown_s: int = 60
+
+    def validate(self, path: str) -> None:
+        require(
+            self.min_capacity >= 1,
+            join(path, "min_capacity"),
+            f"{self.min_capacity} must be at least 1",
+        )
+        require(
+            self.max_capacity >= self.min_capacity,
+            join(path, "max_capacity"),
+            f"{self.max_capacity} is below min_capacity {self.min_capacity}",
+        )
+        require(
+            self.max_capacity <= 100,
+            join(path, "max_capacity"),
+            f"{self.max_capacity} is above 100",
+        )
+        require(
+            self.target_invocations_per_instance >= 1,
+            join(path, "target_invocations_per_instance"),
+            f"{self.target_invocations_per_instance} must be at least 1",
+        )
+        for name in ("scale_in_cooldown_s", "scale_out_cooldown_s"):
+            value = getattr(self, name)
+            require(0 <= value <= 3600, join(path, name), f"{value} is outside 0-3600")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that differs between environments."""
+
+    name: str
+    project: str = "mlserving"
+    account: str | None = None
+    region: str | None = None
+    sandbox: bool = False
+    removal_policy: Literal["retain", "destroy"] = "retain"
+    auto_delete_objects: bool = False
+    model: ModelSettings = field(default_factory=ModelSettings)
+    endpoint: EndpointSettings = field(default_factory=EndpointSettings)
+    scaling: ScalingSettings | None = field(default_factory=ScalingSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    promotion: PromotionSettings = field(default_factory=PromotionSettings)
+    tags: tuple[str, ...] = ()
+
+    def validate(self, path: str) -> None:
+        require(
+            _PROJECT.match(self.project) is not None,
+            join(path, "project"),
+            f"{self.project!r} must be 2-20 lowercase letters, digits or hyphens",
+        )
+        require(
+            self.account is None or _ACCOUNT.match(self.account) is not None,
+            join(path, "account"),
+            f"{self.account!r} is not a 12-digit AWS account id",
+        )
+        require(
+            self.region is None or _REGION.match(self.region) is not None,
+            join(path, "region"),
+            f"{self.region!r} is not an AWS region name like eu-west-1",
+        )
+        require(
+            not (self.account and not self.region),
+            join(path, "region"),
+            "an environment that names an account must name its region too",
+        )
+        require(
+            self.removal_policy == "retain" or self.sandbox,
+            join(path, "removal_policy"),
+            "'destroy' (with auto-delete of objects) is allowed only when sandbox is true",
+        )
+        require(
+            not self.auto_delete_objects or self.removal_policy == "destroy",
+            join(path, "auto_delete_objects"),
+            "auto-delete of objects needs removal_policy 'destroy'",
+        )
+        if self.scaling is not None:
+            require(
+                self.endpoint.kind == "instance",
+                join(path, "scaling"),
+                "autoscaling does not apply to a serverless variant; set scaling to null",
+            )
+            require(
+                not self.endpoint.instance_type.startswith("ml.t"),
+                join(path, "scaling"),
+                f"SageMaker cannot autoscale burstable {self.endpoint.instance_type}",
+            )
+            require(
+                self.scaling.min_capacity
+                <= self.endpoint.initial_instance_count
+                <= self.scaling.max_capacity,
+                join(path, "endpoint.initial_instance_count"),
+                f"{self.endpoint.initial_instance_count} is outside scaling "
+                f"{self.scaling.min_capacity}-{self.scaling.max_capacity}",
+            )
+        for i, tag in enumerate(self.tags):
+            require("=" in tag, f"{join(path, 'tags')}[{i}]", f"{tag!r} is not KEY=VALUE")
+
+    @property
+    def prefix(self) -> str:
+        """Name prefix for every physical name: project and environment."""
+        return f"{self.project}-{self.name}"
+
+    @property
+    def artifact_parameter(self) -> str:
+        """SSM parameter holding the S3 URI of the model that currently serves."""
+        return self.model.artifact_parameter_name or f"/{self.project}/{self.name}/model-data-url"

@@ -1,0 +1,80 @@
+"""Key, bucket and SageMaker roles: deployed first, before any model artifact exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from constructs import Construct
+
+from ml_constructs.artifact_storage import ArtifactStorage, ArtifactStorageProps
+from ml_constructs.encryption_key import EncryptionKey, EncryptionKeyProps
+from ml_constructs.framework_image import FrameworkImage, ImageSpec
+from ml_constructs.sagemaker_roles import SageMakerRoles, SageMakerRolesProps
+from serving_config import Settings
+
+FRAMEWORK = "tensorflow"
+
+
+def removal_policy(settings: Settings) -> RemovalPolicy:
+    """Configuration value -> CDK removal policy."""
+    return RemovalPolicy.DESTROY if settings.removal_policy == "destroy" else RemovalPolicy.RETAIN
+
+
+class ModelDataStack(Stack):
+    """Everything a model needs before it can serve: encryption, storage, roles."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        policy = removal_policy(settings)
+        self.encryption = EncryptionKey(
+            self,
+            "Encryption",
+            props=EncryptionKeyProps(prefix=settings.prefix, removal_policy=policy),
+        )
+        self.storage = ArtifactStorage(
+            self,
+            "Storage",
+            props=ArtifactStorageProps(
+                encryption_key=self.encryption.key,
+                removal_policy=policy,
+                auto_delete_objects=settings.auto_delete_objects,
+            ),
+        )
+        self.serving_image = FrameworkImage(
+            self,
+            "ServingImage",
+            spec=ImageSpec(FRAMEWORK, settings.model.framework_version, "inference"),
+        )
+        self.training_image = FrameworkImage(
+            self,
+            "TrainingImage",
+            spec=ImageSpec(FRAMEWORK, settings.model.training_framework_version, "training"),
+        )
+        self.roles = SageMakerRoles(
+            self,
+            "SageMakerRoles",
+            props=SageMakerRolesProps(
+                prefix=settings.prefix,
+                storage=self.storage,
+                encryption_key=self.encryption.key,
+                serving_image_repository_arn=self.serving_image.repository_arn,
+                training_image_repository_arn=self.training_image.repository_arn,
+            ),
+        )
+        outputs = {
+            "BucketName": (self.storage.bucket_name, "Upload datasets/ and models/ here"),
+            "KeyArn": (self.encryption.key_arn, "KMS key for uploads (SSE-KMS)"),
+            "ExecutionRoleArn": (self.roles.execution_role_arn, "SageMaker endpoint role"),
+            "TrainingRoleArn": (self.roles.training_role_arn, "SageMaker training role"),
+            "ServingImageUri": (self.serving_image.image_uri, "TensorFlow Serving image"),
+            "TrainingImageUri": (self.training_image.image_uri, "TensorFlow training image"),
+            "ModelArtifactParameter": (
+                settings.artifact_parameter,
+                "SSM parameter naming the model that serves (written by publish and promotion)",
+            ),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)

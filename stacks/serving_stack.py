@@ -1,0 +1,84 @@
+"""The endpoint and everything around it; deployed once a model artifact is published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from ml_constructs.artifact_storage import DATA_CAPTURE_PREFIX
+from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps
+from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
+from serving_config import Settings
+from stacks.data_stack import ModelDataStack
+
+
+class ModelServingStack(Stack):
+    """Endpoint, autoscaling, front door, monitoring and promotion."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        data: ModelDataStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.add_dependency(data)
+        endpoint_settings = settings.endpoint
+        # The model that serves is whatever the SSM parameter names at deploy time: written by
+        # the publish step and by every promotion, never by CloudFormation, so a later
+        # `cdk deploy` keeps the promoted model instead of rolling it back.
+        model_data_url = ssm.StringParameter.value_for_string_parameter(
+            self, settings.artifact_parameter
+        )
+        self.endpoint = ModelEndpoint(
+            self,
+            "Endpoint",
+            props=ModelEndpointProps(
+                prefix=settings.prefix,
+                image_uri=data.serving_image.image_uri,
+                model_data_url=model_data_url,
+                execution_role=data.roles.execution_role,
+                encryption_key=data.encryption.key,
+                variant=VariantProps(
+                    name=endpoint_settings.variant_name,
+                    kind=endpoint_settings.kind,
+                    instance_type=endpoint_settings.instance_type,
+                    initial_instance_count=endpoint_settings.initial_instance_count,
+                    serverless_memory_mb=endpoint_settings.serverless_memory_mb,
+                    serverless_max_concurrency=endpoint_settings.serverless_max_concurrency,
+                    encrypt_volume_with_key=not endpoint_settings.has_instance_storage,
+                ),
+                data_capture_s3_uri=data.storage.s3_uri(DATA_CAPTURE_PREFIX),
+                data_capture_percent=endpoint_settings.data_capture_percent,
+            ),
+        )
+        self.autoscaling: EndpointAutoscaling | None = None
+        if settings.scaling is not None:
+            scaling = settings.scaling
+            self.autoscaling = EndpointAutoscaling(
+                self,
+                "Autoscaling",
+                props=EndpointAutoscalingProps(
+                    endpoint_name=self.endpoint.endpoint_name,
+                    variant_name=self.endpoint.variant_name,
+                    instance_type=endpoint_settings.instance_type,
+                    min_capacity=scaling.min_capacity,
+                    max_capacity=scaling.max_capacity,
+                    target_invocations_per_instance=scaling.target_invocations_per_instance,
+                    scale_in_cooldown_s=scaling.scale_in_cooldown_s,
+                    scale_out_cooldown_s=scaling.scale_out_cooldown_s,
+                ),
+                endpoint=self.endpoint.endpoint,
+            )
+        CfnOutput(
+            self,
+            "EndpointName",
+            value=self.endpoint.endpoint_name,
+            description="SageMaker endpoint",
+        )
