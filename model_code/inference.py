@@ -23,7 +23,9 @@ The settings (feature names and count, decision threshold, batch limit) come fro
 ``serving_config.json`` next to this file (``code/serving_config.json`` in ``model.tar.gz``), or
 from the file named by the ``MODEL_SERVING_CONFIG`` environment variable.
 
-Only the standard library is used: this file runs inside the serving container.
+Only the standard library is used, and nothing newer than Python 3.8 at run time: this file
+runs inside the serving container, which imports it with ``importlib`` without registering it
+in ``sys.modules``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,24 +65,48 @@ class InferenceInputError(InferenceError):
         super().__init__(message, status_code)
 
 
-@dataclass(frozen=True)
 class ServingConfig:
-    """What the handlers need to know about the model (``code/serving_config.json``)."""
+    """What the handlers need to know about the model (``code/serving_config.json``).
 
-    feature_names: tuple[str, ...]
-    threshold: float = 0.5
-    max_batch_rows: int = 1000
-    label_column: str = "label"
+    A plain class, not a dataclass: the container imports this file without registering it
+    in ``sys.modules``, which dataclasses with string annotations cannot cope with.
+    """
+
+    __slots__ = ("feature_names", "label_column", "max_batch_rows", "threshold")
+
+    def __init__(
+        self,
+        feature_names: tuple[str, ...],
+        threshold: float = 0.5,
+        max_batch_rows: int = 1000,
+        label_column: str = "label",
+    ) -> None:
+        self.feature_names = tuple(feature_names)
+        self.threshold = float(threshold)
+        self.max_batch_rows = int(max_batch_rows)
+        self.label_column = label_column
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ServingConfig) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
+    def __repr__(self) -> str:
+        return f"ServingConfig({self.to_dict()!r})"
 
     @property
     def n_features(self) -> int:
         return len(self.feature_names)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["feature_names"] = list(self.feature_names)
-        data["n_features"] = self.n_features
-        return data
+        return {
+            "feature_names": list(self.feature_names),
+            "n_features": self.n_features,
+            "threshold": self.threshold,
+            "max_batch_rows": self.max_batch_rows,
+            "label_column": self.label_column,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServingConfig:
@@ -328,13 +353,11 @@ def format_predictions(
     probabilities: list[float], config: ServingConfig, accept: str | None = None
 ) -> tuple[str, str]:
     media = _response_media(accept)
-    labels = [1 if p >= config.threshold else 0 for p in probabilities]
+    threshold = config.threshold
     if media == CSV_CONTENT_TYPE:
-        body = "".join(f"{p!r},{label}\n" for p, label in zip(probabilities, labels, strict=True))
+        body = "".join(f"{p!r},{1 if p >= threshold else 0}\n" for p in probabilities)
         return body, CSV_CONTENT_TYPE
-    predictions = [
-        {"probability": p, "label": label} for p, label in zip(probabilities, labels, strict=True)
-    ]
+    predictions = [{"probability": p, "label": 1 if p >= threshold else 0} for p in probabilities]
     return json.dumps({"predictions": predictions}), JSON_CONTENT_TYPE
 
 
