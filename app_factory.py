@@ -45,11 +45,19 @@ def add_stacks(app: App, settings: Settings) -> tuple[ModelDataStack, ModelServi
 
 
 def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> App:
-    """An App with the stacks of ``-c env=NAME`` (default dev) and cdk-nag attached."""
+    """An App with the stacks of ``-c env=NAME`` (default dev) and cdk-nag attached.
+
+    ``-c config_dir=DIR`` reads environment files from DIR instead of serving_config's own.
+    """
     app = App(context={**feature_flags(), **(context or {})}, outdir=outdir)
     env_name = app.node.try_get_context("env") or DEFAULT_ENVIRONMENT
+    config_dir = app.node.try_get_context("config_dir")
     try:
-        settings = load_settings(str(env_name))
+        settings = (
+            load_settings(str(env_name), Path(config_dir))
+            if config_dir
+            else load_settings(str(env_name))
+        )
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
 
@@ -50,6 +51,16 @@ class EndpointAutoscaling(Construct):
         endpoint: IDependable,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Application Auto Scaling acts through its service-linked role for SageMaker; the L2's
+        # default would create an extra, permissionless role that SageMaker scaling can't use.
+        service_linked_role = iam.Role.from_role_arn(
+            self,
+            "ServiceLinkedRole",
+            f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+            "sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+            mutable=False,
+        )
         self.target = appscaling.ScalableTarget(
             self,
             "Target",
@@ -58,6 +69,7 @@ class EndpointAutoscaling(Construct):
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
             min_capacity=props.min_capacity,
             max_capacity=props.max_capacity,
+            role=service_linked_role,
         )
         self.target.node.add_dependency(endpoint)
         self.policy = self.target.scale_to_track_metric(

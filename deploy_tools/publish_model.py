@@ -1,0 +1,133 @@
+"""Publish the first model artifact between the data stack and the serving stack.
+
+An endpoint cannot be created before its artifact exists, so the deployment order is:
+``cdk deploy <prefix>-data`` -> this command -> ``cdk deploy <prefix>-serving``.
+It uploads the artifact to the configured initial key and writes the SSM parameter
+that the serving stack resolves at deploy time (the same parameter every promotion
+updates, so a later deploy never rolls a promoted model back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from serving_config import ConfigError, Settings, load_settings
+
+BUCKET_OUTPUT = "BucketName"
+KEY_OUTPUT = "KeyArn"
+REQUIRED_MEMBERS = ("code/inference.py",)
+
+
+class PublishError(RuntimeError):
+    """A problem the user must fix before the serving stack can be deployed."""
+
+
+@dataclass(frozen=True)
+class DataStackOutputs:
+    """What publishing needs from the deployed data stack."""
+
+    bucket_name: str
+    key_arn: str
+
+
+def check_artifact(path: Path) -> None:
+    """Refuse an artifact SageMaker's TensorFlow Serving image could not load."""
+    if not path.is_file():
+        raise PublishError(f"artifact {path} does not exist")
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            names = {member.name.removeprefix("./") for member in archive.getmembers()}
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise PublishError(f"artifact {path} is not a readable .tar.gz: {error}") from error
+    missing = [name for name in REQUIRED_MEMBERS if name not in names]
+    has_saved_model = any(
+        n.split("/", 1)[0].isdigit() and n.endswith("/saved_model.pb") for n in names
+    )
+    if missing or not has_saved_model:
+        wanted = ", ".join([*missing, *([] if has_saved_model else ["<version>/saved_model.pb"])])
+        raise PublishError(f"artifact {path} lacks {wanted}")
+
+
+def data_stack_outputs(cloudformation: Any, stack_name: str) -> DataStackOutputs:
+    """Read the data stack's outputs; a clear message when it is not deployed yet."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        raise PublishError(
+            f"stack {stack_name} is not deployed ({error.response['Error']['Message']}); "
+            f"run `npx cdk deploy {stack_name} -c env=...` first"
+        ) from error
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    missing = [k for k in (BUCKET_OUTPUT, KEY_OUTPUT) if not outputs.get(k)]
+    if missing:
+        raise PublishError(f"stack {stack_name} has no output(s) {', '.join(missing)}")
+    return DataStackOutputs(bucket_name=outputs[BUCKET_OUTPUT], key_arn=outputs[KEY_OUTPUT])
+
+
+def publish_initial_model(
+    settings: Settings,
+    artifact: Path,
+    *,
+    outputs: DataStackOutputs | None = None,
+    session: boto3.session.Session | None = None,
+    endpoint_url: str | None = None,
+) -> str:
+    """Upload ``artifact`` to the initial key and point the SSM parameter at it; returns the URI."""
+    check_artifact(artifact)
+    session = session or boto3.session.Session(region_name=settings.region)
+    clients: dict[str, Any] = {
+        name: session.client(name, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+        for name in ("s3", "ssm", "cloudformation")
+    }
+    if outputs is None:
+        outputs = data_stack_outputs(clients["cloudformation"], f"{settings.prefix}-data")
+    key = settings.model.initial_artifact_key
+    clients["s3"].upload_file(
+        str(artifact),
+        outputs.bucket_name,
+        key,
+        ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": outputs.key_arn},
+    )
+    uri = f"s3://{outputs.bucket_name}/{key}"
+    clients["ssm"].put_parameter(
+        Name=settings.artifact_parameter,
+        Value=uri,
+        Type="String",
+        Overwrite=True,
+        Description="S3 URI of the model artifact the endpoint serves (publish/promotion)",
+    )
+    return uri
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", required=True, help="environment name (serving_config)")
+    parser.add_argument("--artifact", required=True, type=Path, help="path to model.tar.gz")
+    parser.add_argument("--endpoint-url", help="AWS endpoint override (e.g. a local moto server)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.env)
+        uri = publish_initial_model(settings, args.artifact, endpoint_url=args.endpoint_url)
+    except (ConfigError, PublishError) as error:
+        print(f"publish failed: {error}", file=sys.stderr)
+        return 2
+    except NoCredentialsError:
+        print("publish failed: no AWS credentials found (set AWS_PROFILE or keys)", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:
+        print(f"publish failed: AWS said: {error}", file=sys.stderr)
+        return 1
+    print(f"published {uri}; parameter {settings.artifact_parameter} now names it")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""Configuration errors stop synth with one message that names the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from serving_config import ConfigError, available_environments, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_env(tmp_path: Path, name: str, data: object) -> Path:
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(data))
+    return tmp_path
+
+
+def load_with(tmp_path: Path, data: object) -> None:
+    load_settings("test", write_env(tmp_path, "test", data))
+
+
+def test_shipped_environments_load() -> None:
+    names = available_environments()
+    assert {"dev", "prod", "local", "lowtraffic"} <= set(names)
+    for name in names:
+        assert load_settings(name).name == name
+
+
+def test_dev_and_prod_differ_in_retention() -> None:
+    assert load_settings("dev").removal_policy == "destroy"
+    assert load_settings("prod").removal_policy == "retain"
+
+
+def test_unknown_environment_lists_known_ones() -> None:
+    with pytest.raises(
+        ConfigError, match=r"unknown environment 'staging'.*known environments: .*dev"
+    ):
+        load_settings("staging")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"scaling": {"min_capacity": 3, "max_capacity": 2}},
+            r"test.yaml: scaling.max_capacity: 2 is below min_capacity 3",
+        ),
+        ({"scaling": {"min_capacity": 0}}, r"scaling.min_capacity: 0 must be at least 1"),
+        (
+            {"endpoint": {"data_capture_percent": 101}},
+            r"endpoint.data_capture_percent: 101 is outside 0-100",
+        ),
+        (
+            {"endpoint": {"data_capture_percent": -1}},
+            r"endpoint.data_capture_percent: -1 is outside 0-100",
+        ),
+        (
+            {"account": "12345", "region": "eu-west-1"},
+            r"account: '12345' is not a 12-digit AWS account id",
+        ),
+        ({"account": 123456789012}, r"account: expected a string"),
+        ({"account": "123456789012"}, r"region: an environment that names an account"),
+        ({"region": "mars-1"}, r"region: 'mars-1' is not an AWS region name"),
+        (
+            {"endpoint": {"instnce_type": "ml.m5.large"}},
+            r"endpoint: unknown field\(s\) instnce_type",
+        ),
+        ({"removal_policy": "destroy"}, r"removal_policy: 'destroy' .* only when sandbox is true"),
+        (
+            {"removal_policy": "delete"},
+            r"removal_policy: 'delete' is not one of 'retain', 'destroy'",
+        ),
+        (
+            {"endpoint": {"kind": "serverless", "data_capture_percent": 0}},
+            r"scaling: autoscaling does not apply to a serverless variant",
+        ),
+        (
+            {"endpoint": {"kind": "serverless"}, "scaling": None},
+            r"endpoint.data_capture_percent: SageMaker does not support data capture",
+        ),
+        (
+            {"endpoint": {"instance_type": "ml.t2.medium"}},
+            r"scaling: SageMaker cannot autoscale burstable ml.t2.medium",
+        ),
+        ({"endpoint": {"instance_type": "m5.large"}}, r"endpoint.instance_type: 'm5.large'"),
+        (
+            {"endpoint": {"initial_instance_count": 5}, "scaling": {"max_capacity": 4}},
+            r"endpoint.initial_instance_count: 5 is outside scaling 1-4",
+        ),
+        ({"endpoint": {"serverless_memory_mb": 1000}}, r"serverless_memory_mb: 1000 is not one of"),
+        (
+            {"scaling": {"scale_in_cooldown_s": 7200}},
+            r"scaling.scale_in_cooldown_s: 7200 is outside",
+        ),
+        ({"model": {"feature_count": 0}}, r"model.feature_count: 0 is outside"),
+        (
+            {"model": {"initial_artifact_key": "x.tar.gz"}},
+            r"model.initial_artifact_key: 'x.tar.gz'",
+        ),
+        ({"sandbox": "yes"}, r"sandbox: expected true or false"),
+        ({"name": "other"}, r"name: the environment name comes from the file name"),
+        ({"tags": ["owner"]}, r"tags\[0\]: 'owner' is not KEY=VALUE"),
+        ({"project": "Bad_Name"}, r"project: 'Bad_Name' must be 2-20 lowercase"),
+        ({"auto_delete_objects": True}, r"auto_delete_objects: auto-delete of objects needs"),
+        ([1, 2], r"expected a mapping at the top level"),
+    ],
+)
+def test_configuration_error_names_the_field(tmp_path: Path, data: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_with(tmp_path, data)
+
+
+def test_invalid_yaml_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "test.yaml").write_text("scaling: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"test.yaml: not valid YAML"):
+        load_settings("test", tmp_path)
+
+
+def test_app_stops_with_the_message_for_a_bad_environment() -> None:
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={"CDK_CONTEXT_JSON": '{"env": "nope"}', "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "configuration error: unknown environment 'nope'" in result.stderr

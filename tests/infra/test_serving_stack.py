@@ -1,0 +1,156 @@
+"""The endpoint, its encryption, data capture and autoscaling, per environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from tests.synth_cache import synth
+
+
+@pytest.fixture(scope="module")
+def serving() -> Template:
+    return synth("dev").serving
+
+
+def only(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    (resource,) = [r for r in template["Resources"].values() if r["Type"] == kind]
+    return resource["Properties"]
+
+
+def test_endpoint_config_encrypts_the_volume_with_the_key(serving: Template) -> None:
+    serving.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {"KmsKeyId": {"Fn::ImportValue": Match.string_like_regexp("EncryptionKey")}},
+    )
+
+
+def test_endpoint_config_captures_requests_and_responses() -> None:
+    config = only(synth("dev").serving_json, "AWS::SageMaker::EndpointConfig")
+    capture = config["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True
+    assert capture["InitialSamplingPercentage"] == 100
+    assert capture["CaptureOptions"] == [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
+    assert "KmsKeyId" in capture
+    assert json.dumps(capture["DestinationS3Uri"]).endswith('"/data-capture/"]]}')
+
+
+def test_sampling_percentage_comes_from_configuration() -> None:
+    config = only(synth("prod").serving_json, "AWS::SageMaker::EndpointConfig")
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
+
+
+def test_variant_instance_type_and_count_come_from_configuration() -> None:
+    dev = only(synth("dev").serving_json, "AWS::SageMaker::EndpointConfig")
+    prod = only(synth("prod").serving_json, "AWS::SageMaker::EndpointConfig")
+    assert (
+        dev["ProductionVariants"][0]["InstanceType"],
+        dev["ProductionVariants"][0]["InitialInstanceCount"],
+    ) == ("ml.m5.large", 1)
+    assert (
+        prod["ProductionVariants"][0]["InstanceType"],
+        prod["ProductionVariants"][0]["InitialInstanceCount"],
+    ) == ("ml.c5.xlarge", 2)
+
+
+def test_model_serves_the_tensorflow_serving_image_of_the_deploy_region() -> None:
+    model = only(synth("dev").serving_json, "AWS::SageMaker::Model")
+    image = json.dumps(model["PrimaryContainer"]["Image"])
+    assert '{"Fn::FindInMap": [' in image and '{"Ref": "AWS::Region"}, "account"]' in image
+    assert image.endswith('"/tensorflow-inference:2.20-cpu-py312"]]}')
+    assert model["EnableNetworkIsolation"] is True
+
+
+def test_model_artifact_is_resolved_from_ssm_at_deploy_time() -> None:
+    template = synth("dev").serving_json
+    model = only(template, "AWS::SageMaker::Model")
+    ref = model["PrimaryContainer"]["ModelDataUrl"]["Ref"]
+    assert template["Parameters"][ref] == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": "/mlserving/dev/model-data-url",
+    }
+
+
+def test_endpoint_has_a_stable_name(serving: Template) -> None:
+    serving.has_resource_properties(
+        "AWS::SageMaker::Endpoint", {"EndpointName": "mlserving-dev-endpoint"}
+    )
+    serving.has_output("EndpointName", {"Value": "mlserving-dev-endpoint"})
+
+
+def test_scalable_target_bounds_come_from_configuration(serving: Template) -> None:
+    serving.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "MinCapacity": 1,
+            "MaxCapacity": 2,
+            "ResourceId": "endpoint/mlserving-dev-endpoint/variant/AllTraffic",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "ServiceNamespace": "sagemaker",
+            "RoleARN": {
+                "Fn::Join": [
+                    "",
+                    Match.array_with(
+                        [
+                            Match.string_like_regexp(
+                                "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+                            )
+                        ]
+                    ),
+                ]
+            },
+        },
+    )
+    synth("prod").serving.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 2, "MaxCapacity": 8}
+    )
+
+
+def test_target_tracking_on_invocations_per_instance(serving: Template) -> None:
+    serving.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                },
+                "TargetValue": 1000,
+                "ScaleInCooldown": 300,
+                "ScaleOutCooldown": 60,
+            },
+        },
+    )
+
+
+def test_scaling_waits_for_the_endpoint() -> None:
+    template = synth("dev").serving_json
+    (endpoint_id,) = [
+        k for k, v in template["Resources"].items() if v["Type"] == "AWS::SageMaker::Endpoint"
+    ]
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget":
+            assert endpoint_id in resource["DependsOn"]
+
+
+def test_serverless_environment_has_no_fleet_to_scale_and_no_volume_key() -> None:
+    template = synth("lowtraffic").serving_json
+    config = only(template, "AWS::SageMaker::EndpointConfig")
+    assert config["ProductionVariants"][0]["ServerlessConfig"] == {
+        "MemorySizeInMB": 2048,
+        "MaxConcurrency": 5,
+    }
+    assert "InstanceType" not in config["ProductionVariants"][0]
+    assert "KmsKeyId" not in config
+    assert "DataCaptureConfig" not in config
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert "AWS::ApplicationAutoScaling::ScalableTarget" not in kinds
+
+
+def test_serving_stack_reads_the_data_stack_through_imports() -> None:
+    text = json.dumps(synth("dev").serving_json)
+    assert "Fn::ImportValue" in text
+    assert "Fn::GetStackOutput" not in text
