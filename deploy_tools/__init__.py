@@ -1,1 +1,1 @@
-"""Deployment helpers that run with the user's AWS credentials (no CDK import)."""
+"""Deployment helpers: publishing the first model, and the synth report for reviewers."""

@@ -27,7 +27,8 @@ class EndpointAutoscalingProps:
         problems = []
         if not 1 <= self.min_capacity <= self.max_capacity:
             problems.append(
-                f"need 1 <= min_capacity ({self.min_capacity}) <= max_capacity ({self.max_capacity})"
+                f"need 1 <= min_capacity ({self.min_capacity})"
+                f" <= max_capacity ({self.max_capacity})"
             )
         if self.instance_type.startswith("ml.t"):
             problems.append(

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import metadata
 from typing import Any, Literal
 
-from aws_cdk import Aws, CfnMapping, Stack, Token
+from aws_cdk import CfnMapping, Stack, Token
 from constructs import Construct
 
 ImageScope = Literal["inference", "training"]
@@ -83,7 +83,8 @@ class FrameworkImage(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, spec: ImageSpec) -> None:
         super().__init__(scope, construct_id)
         registries = spec.registries()
-        region = Stack.of(self).region
+        stack = Stack.of(self)
+        region = stack.region
         if not Token.is_unresolved(region) and region not in registries:
             raise ValueError(
                 f"{spec.framework} {spec.version} images are not published in {region}"
@@ -94,13 +95,14 @@ class FrameworkImage(Construct):
             mapping={r: {"account": account} for r, account in sorted(registries.items())},
             lazy=True,
         )
-        self.registry_account = mapping.find_in_map(Aws.REGION, "account")
+        # Stack attributes, not Aws pseudo parameters: a pinned environment resolves at synth.
+        self.registry_account = mapping.find_in_map(region, "account")
         self.repository_name = spec.repository
         self.image_uri = (
-            f"{self.registry_account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/"
+            f"{self.registry_account}.dkr.ecr.{region}.{stack.url_suffix}/"
             f"{spec.repository}:{spec.tag}"
         )
         self.repository_arn = (
-            f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{self.registry_account}:repository/"
+            f"arn:{stack.partition}:ecr:{region}:{self.registry_account}:repository/"
             f"{spec.repository}"
         )

@@ -11,6 +11,9 @@ from collections.abc import Iterable
 from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from constructs import IConstruct
 
+# The validation plugin that reports these findings (CDK prefixes acknowledgements with it).
+_PACK = "AwsSolutions"
+
 
 def acknowledge(
     construct: IConstruct, rule_id: str, reason: str, findings: Iterable[str] = ()
@@ -18,6 +21,7 @@ def acknowledge(
     """Acknowledge ``rule_id`` on ``construct``: each of ``findings``, or the rule if none."""
     finding_list = list(findings)
     ids = [f"{rule_id}[{finding}]" for finding in finding_list] if finding_list else [rule_id]
+    ids = [f"{_PACK}::{i}" for i in ids]
     Validations.of(construct).acknowledge(*[Acknowledgment(id=i, reason=reason) for i in ids])
 
 

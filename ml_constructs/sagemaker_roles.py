@@ -59,7 +59,7 @@ class SageMakerRoles(Construct):
             "Execution",
             role_name=role_name(props.prefix, "sagemaker-execution"),
             assumed_by=_SAGEMAKER,
-            description="Serves the endpoint: reads models/, writes data-capture/, pulls its image.",
+            description="Serves the endpoint: reads models/, writes data-capture/.",
         )
         execution = self.execution_role
         execution.add_to_policy(

@@ -43,11 +43,10 @@ class ModelDataStack(Stack):
                 auto_delete_objects=settings.auto_delete_objects,
             ),
         )
-        self.serving_image = FrameworkImage(
-            self,
-            "ServingImage",
-            spec=ImageSpec(FRAMEWORK, settings.model.framework_version, "inference"),
+        self.serving_image_spec = ImageSpec(
+            FRAMEWORK, settings.model.framework_version, "inference"
         )
+        self.serving_image = FrameworkImage(self, "ServingImage", spec=self.serving_image_spec)
         self.training_image = FrameworkImage(
             self,
             "TrainingImage",

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from ml_constructs.artifact_storage import DATA_CAPTURE_PREFIX
 from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps
+from ml_constructs.framework_image import FrameworkImage
 from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
 from serving_config import Settings
 from stacks.data_stack import ModelDataStack
@@ -28,7 +29,7 @@ class ModelServingStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.add_dependency(data)
+        self.add_stack_dependency(data)
         endpoint_settings = settings.endpoint
         # The model that serves is whatever the SSM parameter names at deploy time: written by
         # the publish step and by every promotion, never by CloudFormation, so a later
@@ -36,12 +37,14 @@ class ModelServingStack(Stack):
         model_data_url = ssm.StringParameter.value_for_string_parameter(
             self, settings.artifact_parameter
         )
+        # Resolved in this stack too (a mapping of its own), not imported from the data stack.
+        image = FrameworkImage(self, "ServingImage", spec=data.serving_image_spec)
         self.endpoint = ModelEndpoint(
             self,
             "Endpoint",
             props=ModelEndpointProps(
                 prefix=settings.prefix,
-                image_uri=data.serving_image.image_uri,
+                image_uri=image.image_uri,
                 model_data_url=model_data_url,
                 execution_role=data.roles.execution_role,
                 encryption_key=data.encryption.key,

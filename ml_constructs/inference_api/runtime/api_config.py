@@ -1,0 +1,124 @@
+"""The function's configuration, read once per container from environment variables.
+
+The stack sets these; the local rehearsal sets them by hand. Nothing here is hard-coded
+for a particular model: the feature count, limits and timeouts all come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENDPOINT_NAME = "ENDPOINT_NAME"
+FEATURE_COUNT = "FEATURE_COUNT"
+FEATURE_NAMES = "FEATURE_NAMES"
+MAX_ROWS = "MAX_ROWS"
+MAX_PAYLOAD_BYTES = "MAX_PAYLOAD_BYTES"
+INVOKE_CONNECT_TIMEOUT_S = "INVOKE_CONNECT_TIMEOUT_S"
+INVOKE_READ_TIMEOUT_S = "INVOKE_READ_TIMEOUT_S"
+INVOKE_MAX_ATTEMPTS = "INVOKE_MAX_ATTEMPTS"
+RETRY_AFTER_S = "RETRY_AFTER_S"
+
+#: Every variable the function reads (besides AWS_*, POWERTOOLS_* and LOG_LEVEL).
+ENVIRONMENT_VARIABLES = (
+    ENDPOINT_NAME,
+    FEATURE_COUNT,
+    FEATURE_NAMES,
+    MAX_ROWS,
+    MAX_PAYLOAD_BYTES,
+    INVOKE_CONNECT_TIMEOUT_S,
+    INVOKE_READ_TIMEOUT_S,
+    INVOKE_MAX_ATTEMPTS,
+    RETRY_AFTER_S,
+)
+SAGEMAKER_MAX_PAYLOAD_BYTES = 6_291_456
+
+
+class ConfigurationError(Exception):
+    """The function's environment is incomplete or invalid (a deployment bug, not the caller's)."""
+
+
+def invoke_budget_s(connect_timeout_s: float, read_timeout_s: float, max_attempts: int) -> float:
+    """Worst-case seconds of one SageMaker call with botocore's standard retries.
+
+    Same formula as ``serving_config.api.invoke_budget_s`` (a test keeps them equal).
+    """
+    backoff = sum(min(2.0**i, 20.0) + 5.0 for i in range(max_attempts - 1))
+    return max_attempts * (connect_timeout_s + read_timeout_s) + backoff
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Validated settings of one container."""
+
+    endpoint_name: str
+    feature_count: int
+    feature_names: tuple[str, ...] = ()
+    max_rows: int = 100
+    max_payload_bytes: int = SAGEMAKER_MAX_PAYLOAD_BYTES
+    connect_timeout_s: float = 1.0
+    read_timeout_s: float = 3.0
+    max_attempts: int = 3
+    retry_after_s: int = 2
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ApiConfig:
+        """Read and check the variables; raises ConfigurationError naming the variable."""
+        env = os.environ if environ is None else environ
+        endpoint = env.get(ENDPOINT_NAME, "").strip()
+        if not endpoint:
+            raise ConfigurationError(f"{ENDPOINT_NAME} is not set")
+        names_text = env.get(FEATURE_NAMES, "").strip()
+        names = tuple(n.strip() for n in names_text.split(",")) if names_text else ()
+        config = cls(
+            endpoint_name=endpoint,
+            feature_count=_int(env, FEATURE_COUNT, None, 1, 10_000),
+            feature_names=names,
+            max_rows=_int(env, MAX_ROWS, 100, 1, 10_000),
+            max_payload_bytes=_int(
+                env, MAX_PAYLOAD_BYTES, SAGEMAKER_MAX_PAYLOAD_BYTES, 1, SAGEMAKER_MAX_PAYLOAD_BYTES
+            ),
+            connect_timeout_s=_float(env, INVOKE_CONNECT_TIMEOUT_S, 1.0, 0.01, 60.0),
+            read_timeout_s=_float(env, INVOKE_READ_TIMEOUT_S, 3.0, 0.01, 60.0),
+            max_attempts=_int(env, INVOKE_MAX_ATTEMPTS, 3, 1, 10),
+            retry_after_s=_int(env, RETRY_AFTER_S, 2, 1, 3600),
+        )
+        if names and (len(names) != config.feature_count or len(set(names)) != len(names)):
+            raise ConfigurationError(
+                f"{FEATURE_NAMES} must list {config.feature_count} distinct names, got {len(names)}"
+            )
+        return config
+
+    @property
+    def invoke_budget_s(self) -> float:
+        """Worst-case time of the SageMaker call, retries included."""
+        return invoke_budget_s(self.connect_timeout_s, self.read_timeout_s, self.max_attempts)
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        if default is None:
+            raise ConfigurationError(f"{name} is not set")
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name}={value} is outside {low}-{high}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name}={value} is outside {low}-{high}")
+    return value

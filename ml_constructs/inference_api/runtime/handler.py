@@ -1,0 +1,348 @@
+"""POST /predict: validate, call the SageMaker endpoint, answer predictions or a clear error.
+
+Outcomes (HTTP status, ``error.code``):
+
+- 200: ``{"predictions": [...], "model": {"endpoint", "variant"}, "request_id"}``
+- 400/405/413/415: the request is malformed (see ``request_validation``); SageMaker is not called
+- 502 ``model_error``: the model rejected the rows or failed; its own message is passed on
+- 502 ``upstream_error``: SageMaker failed or answered something that is not predictions
+- 503 ``throttled`` with ``Retry-After``: still throttled after the client's retries
+- 504 ``timeout``: no answer within the connect/read timeouts, retries included
+- 500 ``internal_error``: anything else; the body holds the request id, never a stack trace
+
+The boto3 client is created once per container, on first use, with explicit timeouts and
+botocore's standard retry mode (exponential backoff with jitter on throttling and transient
+errors). ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` points it at a local stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+if __package__:
+    from .api_config import ApiConfig, ConfigurationError
+    from .observability import logger, record_outcome
+    from .request_validation import RequestError, parse_request
+else:  # imported as a top-level module inside the Lambda package
+    from api_config import ApiConfig, ConfigurationError  # type: ignore[no-redef]
+    from observability import logger, record_outcome  # type: ignore[no-redef]
+    from request_validation import RequestError, parse_request  # type: ignore[no-redef]
+
+_THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "ModelNotReadyException",
+    }
+)
+_UPSTREAM_CODES = frozenset({"InternalFailure", "InternalDependencyException"})
+_MAX_MODEL_MESSAGE = 1000
+
+_config: ApiConfig | None = None
+_client: Any = None
+
+
+def get_config() -> ApiConfig:
+    """The container's configuration, read from the environment on first use."""
+    global _config
+    if _config is None:
+        _config = ApiConfig.from_environment()
+    return _config
+
+
+def get_client(config: ApiConfig) -> Any:
+    """The container's sagemaker-runtime client (one per container, made on first use)."""
+    global _client
+    if _client is None:
+        _client = boto3.client(
+            "sagemaker-runtime",
+            config=Config(
+                connect_timeout=config.connect_timeout_s,
+                read_timeout=config.read_timeout_s,
+                retries={"mode": "standard", "max_attempts": config.max_attempts},
+                tcp_keepalive=True,
+            ),
+        )
+    return _client
+
+
+def reset() -> None:
+    """Forget the cached configuration and client (tests change the environment)."""
+    global _config, _client
+    _config = None
+    _client = None
+
+
+def _response(
+    status: int, body: dict[str, Any], request_id: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {
+            "Content-Type": "application/json",
+            "X-Request-Id": request_id,
+            **(headers or {}),
+        },
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return _response(status, {"error": error, "request_id": request_id}, request_id, headers)
+
+
+def _request_id(event: Any, context: Any) -> str:
+    if isinstance(event, dict):
+        request_context = event.get("requestContext")
+        if isinstance(request_context, dict):
+            value = request_context.get("requestId")
+            if isinstance(value, str) and value:
+                return value
+    return str(getattr(context, "aws_request_id", "") or "local")
+
+
+def _model_message(error: ClientError) -> tuple[str, Any]:
+    """The model's own message and status from a ModelError (OriginalMessage/StatusCode)."""
+    response: Any = error.response
+    original = response.get("OriginalMessage") or response.get("Error", {}).get("Message", "")
+    status = response.get("OriginalStatusCode")
+    text = str(original)
+    try:
+        parsed = json.loads(text)
+        if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
+            text = parsed["error"]
+    except ValueError:
+        pass
+    return text[:_MAX_MODEL_MESSAGE], status
+
+
+def _invoke(config: ApiConfig, payload: bytes) -> tuple[list[Any], str]:
+    response = get_client(config).invoke_endpoint(
+        EndpointName=config.endpoint_name,
+        ContentType="application/json",
+        Accept="application/json",
+        Body=payload,
+    )
+    raw = response["Body"].read()
+    document = json.loads(raw)
+    predictions = document.get("predictions") if isinstance(document, dict) else None
+    if not isinstance(predictions, list):
+        raise _UnexpectedModelResponseError("the model's answer has no 'predictions' list")
+    return predictions, str(response.get("InvokedProductionVariant", ""))
+
+
+class _UnexpectedModelResponseError(Exception):
+    """The endpoint answered 200 with something that is not this API's prediction shape."""
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    """API Gateway (REST, proxy integration) entry point."""
+    started = time.perf_counter()
+    request_id = _request_id(event, context)
+    outcome, status = "InternalError", 500
+    fields: dict[str, Any] = {}
+    try:
+        result, outcome, fields = _handle(event, request_id)
+        status = int(result["statusCode"])
+        return result
+    except Exception:  # the last line of defence: never a stack trace in the body
+        logger.exception("unhandled error", extra={"request_id": request_id})
+        return _error(
+            500,
+            "internal_error",
+            f"internal error; quote request id {request_id} when reporting it",
+            request_id,
+        )
+    finally:
+        latency_ms = (time.perf_counter() - started) * 1000
+        log = logger.info if status < 500 else logger.error
+        log(
+            "request finished",
+            extra={
+                "request_id": request_id,
+                "lambda_request_id": getattr(context, "aws_request_id", None),
+                "outcome": outcome,
+                "status": status,
+                "latency_ms": round(latency_ms, 3),
+                **fields,
+            },
+        )
+        record_outcome(outcome, latency_ms)
+
+
+def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    try:
+        config = get_config()
+    except ConfigurationError as error:
+        return (
+            _error(
+                500,
+                "internal_error",
+                f"the inference function is misconfigured; quote request id {request_id}",
+                request_id,
+            ),
+            "InternalError",
+            {"reason": f"configuration: {error}"},
+        )
+    if not isinstance(event, dict):
+        return (
+            _error(400, "invalid_event", "the event is not an API Gateway request", request_id),
+            "ClientError",
+            {},
+        )
+    try:
+        request = parse_request(event, config)
+    except RequestError as error:
+        return (
+            _error(error.status, error.code, error.message, request_id, field=error.field),
+            "ClientError",
+            {"error_code": error.code, "field": error.field},
+        )
+    fields: dict[str, Any] = {"rows": request.rows, "payload_bytes": len(request.payload)}
+    invoke_started = time.perf_counter()
+    try:
+        predictions, variant = _invoke(config, request.payload)
+    except ClientError as error:
+        fields["endpoint_ms"] = round((time.perf_counter() - invoke_started) * 1000, 3)
+        return _client_error(error, config, request_id, fields)
+    except (ReadTimeoutError, ConnectTimeoutError) as error:
+        fields.update(reason=type(error).__name__, endpoint_ms=_since(invoke_started))
+        return (
+            _error(
+                504,
+                "timeout",
+                f"the model endpoint did not answer within {config.invoke_budget_s:g} s "
+                f"({config.max_attempts} attempts); retry later",
+                request_id,
+            ),
+            "Timeout",
+            fields,
+        )
+    except EndpointConnectionError as error:
+        fields.update(reason=str(error), endpoint_ms=_since(invoke_started))
+        return (
+            _error(502, "upstream_error", "the model endpoint could not be reached", request_id),
+            "UpstreamError",
+            fields,
+        )
+    except (_UnexpectedModelResponseError, ValueError) as error:
+        fields.update(
+            reason=f"unexpected model response: {error}", endpoint_ms=_since(invoke_started)
+        )
+        return (
+            _error(
+                502,
+                "upstream_error",
+                "the model answered with something other than predictions",
+                request_id,
+            ),
+            "UpstreamError",
+            fields,
+        )
+    except BotoCoreError as error:
+        fields.update(reason=f"{type(error).__name__}: {error}", endpoint_ms=_since(invoke_started))
+        return (
+            _error(
+                500,
+                "internal_error",
+                f"internal error; quote request id {request_id} when reporting it",
+                request_id,
+            ),
+            "InternalError",
+            fields,
+        )
+    fields["endpoint_ms"] = _since(invoke_started)
+    fields["variant"] = variant
+    if len(predictions) != request.rows:
+        fields["reason"] = f"{len(predictions)} predictions for {request.rows} rows"
+        return (
+            _error(
+                502,
+                "upstream_error",
+                f"the model returned {len(predictions)} predictions for {request.rows} rows",
+                request_id,
+            ),
+            "UpstreamError",
+            fields,
+        )
+    body = {
+        "predictions": predictions,
+        "model": {"endpoint": config.endpoint_name, "variant": variant},
+        "request_id": request_id,
+    }
+    return _response(200, body, request_id), "Success", fields
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _client_error(
+    error: ClientError, config: ApiConfig, request_id: str, fields: dict[str, Any]
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    http_status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    fields.update(sagemaker_error=code, sagemaker_status=http_status)
+    if code == "ModelError":
+        message, original_status = _model_message(error)
+        fields["model_status"] = original_status
+        return (
+            _error(502, "model_error", f"the model rejected the request: {message}", request_id),
+            "ModelError",
+            fields,
+        )
+    if code in _THROTTLING_CODES or http_status == 429:
+        retry_after = str(config.retry_after_s)
+        return (
+            _error(
+                503,
+                "throttled",
+                f"the model endpoint is at capacity after {config.max_attempts} attempts; "
+                f"retry after {retry_after} s",
+                request_id,
+                headers={"Retry-After": retry_after},
+            ),
+            "Throttled",
+            fields,
+        )
+    if code in _UPSTREAM_CODES:
+        return (
+            _error(502, "upstream_error", "SageMaker failed to serve the request", request_id),
+            "UpstreamError",
+            fields,
+        )
+    fields["reason"] = str(error)
+    return (
+        _error(
+            500,
+            "internal_error",
+            f"internal error; quote request id {request_id} when reporting it",
+            request_id,
+        ),
+        "InternalError",
+        fields,
+    )

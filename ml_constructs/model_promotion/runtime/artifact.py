@@ -1,0 +1,277 @@
+"""Validation of an uploaded ``model.tar.gz`` before anything about the endpoint changes.
+
+The archive is read, never extracted: every member is checked for a safe relative
+path and a plain file/directory type, then the layout SageMaker's TensorFlow Serving
+container needs (``<N>/saved_model.pb``, ``code/inference.py``) and the quality
+evidence that may come with it (``metrics.json``, ``code/serving_config.json``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import re
+import tarfile
+import zlib
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import IO, Any
+
+GZIP_MAGIC = b"\x1f\x8b"
+_VERSION_DIR = re.compile(r"^[0-9]+$")
+_MAX_JSON_BYTES = 1024 * 1024
+_MAX_MEMBERS = 20_000
+# A small archive may expand enormously (a "gzip bomb"); SageMaker unpacks it on the
+# instance's disk, so the uncompressed total is bounded too.
+UNCOMPRESSED_RATIO = 8
+
+
+@dataclass(frozen=True)
+class ArtifactRules:
+    """Limits from configuration: size, AUC floor and the model's input width."""
+
+    max_bytes: int
+    min_auc: float
+    feature_count: int | None = None
+
+    @property
+    def max_uncompressed_bytes(self) -> int:
+        return self.max_bytes * UNCOMPRESSED_RATIO
+
+
+class ArtifactRejected(Exception):
+    """The artifact must not be promoted; ``code`` is stable, ``reason`` is for people."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ArtifactReport:
+    """What was checked, for the promotion's log, tags and notification."""
+
+    sha256: str
+    size_bytes: int
+    member_count: int
+    model_version: str
+    roc_auc: float | None
+    feature_count: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "member_count": self.member_count,
+            "model_version": self.model_version,
+            "roc_auc": self.roc_auc,
+            "feature_count": self.feature_count,
+        }
+
+
+def validate_artifact(path: str, rules: ArtifactRules) -> ArtifactReport:
+    """Check the archive at ``path``; raise :class:`ArtifactRejected` with the first problem."""
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+        handle.seek(0, 2)
+        size = handle.tell()
+    if size == 0:
+        raise ArtifactRejected("empty", "the object is empty (0 bytes)")
+    if size > rules.max_bytes:
+        raise ArtifactRejected(
+            "too-large", f"{size} bytes is above the limit of {rules.max_bytes} bytes"
+        )
+    if head != GZIP_MAGIC:
+        raise ArtifactRejected("not-gzip", "the object does not start with the gzip signature")
+    members, documents = _read_members(path, rules)
+    names = {_normalized(m.name) for m in members}
+    version = _saved_model_version(names)
+    if "code/inference.py" not in names:
+        raise ArtifactRejected(
+            "missing-inference-code",
+            "code/inference.py is missing (SageMaker's TensorFlow Serving handlers)",
+        )
+    auc = _check_metrics(documents.get("metrics.json"), rules)
+    features = _check_feature_count(documents, rules)
+    return ArtifactReport(
+        sha256=_sha256(path),
+        size_bytes=size,
+        member_count=len(members),
+        model_version=version,
+        roc_auc=auc,
+        feature_count=features,
+    )
+
+
+def _read_members(
+    path: str, rules: ArtifactRules
+) -> tuple[list[tarfile.TarInfo], dict[str, bytes]]:
+    """Walk the whole archive (detects truncation) and keep the small JSON documents."""
+    wanted = {"metrics.json", "code/serving_config.json"}
+    members: list[tarfile.TarInfo] = []
+    documents: dict[str, bytes] = {}
+    seen: set[str] = set()
+    total = 0
+    try:
+        with tarfile.open(path, mode="r|gz") as archive:
+            for member in archive:
+                _check_member(member)
+                name = _normalized(member.name)
+                if name in seen:
+                    raise ArtifactRejected(
+                        "duplicate-member", f"{member.name!r} appears more than once"
+                    )
+                seen.add(name)
+                members.append(member)
+                if len(members) > _MAX_MEMBERS:
+                    raise ArtifactRejected(
+                        "too-many-members", f"more than {_MAX_MEMBERS} members"
+                    )
+                total += member.size
+                if total > rules.max_uncompressed_bytes:
+                    raise ArtifactRejected(
+                        "uncompressed-too-large",
+                        f"members add up to more than {rules.max_uncompressed_bytes} bytes",
+                    )
+                if name in wanted and member.isfile():
+                    documents[name] = _read_document(archive.extractfile(member), name)
+    except ArtifactRejected:
+        raise
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise ArtifactRejected(
+            "truncated", f"the gzip stream is truncated or corrupt ({error})"
+        ) from None
+    except tarfile.ReadError as error:
+        message = str(error)
+        code = "truncated" if "unexpected end" in message.lower() else "not-a-tar"
+        raise ArtifactRejected(code, f"not a readable tar archive ({message})") from None
+    except (tarfile.TarError, OSError) as error:
+        raise ArtifactRejected("not-a-tar", f"not a readable tar archive ({error})") from None
+    if not members:
+        raise ArtifactRejected("empty", "the archive has no members")
+    return members, documents
+
+
+def _check_member(member: tarfile.TarInfo) -> None:
+    raw = member.name
+    pure = PurePosixPath(raw)
+    if raw.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", raw):
+        raise ArtifactRejected("absolute-path", f"member {raw!r} has an absolute path")
+    if ".." in pure.parts or ".." in raw.split("\\"):
+        raise ArtifactRejected("path-traversal", f"member {raw!r} climbs out with '..'")
+    if member.issym() or member.islnk():
+        raise ArtifactRejected(
+            "link", f"member {raw!r} is a link to {member.linkname!r}; links are not allowed"
+        )
+    if not (member.isfile() or member.isdir()):
+        raise ArtifactRejected(
+            "special-file", f"member {raw!r} is a device, FIFO or other special file"
+        )
+
+
+def _normalized(name: str) -> str:
+    """``./1/saved_model.pb`` and ``1/saved_model.pb`` are the same member; no trailing '/'."""
+    while name.startswith("./"):
+        name = name[2:]
+    return name.rstrip("/")
+
+
+def _saved_model_version(names: set[str]) -> str:
+    versions = sorted(
+        (p.parts[0] for p in map(PurePosixPath, names) if len(p.parts) == 2),
+        key=lambda part: (len(part), part),
+    )
+    found = [v for v in versions if _VERSION_DIR.match(v) and f"{v}/saved_model.pb" in names]
+    if not found:
+        raise ArtifactRejected(
+            "missing-savedmodel",
+            "no numbered SavedModel directory (<N>/saved_model.pb) at the archive root",
+        )
+    return found[-1]
+
+
+def _read_document(handle: IO[bytes] | None, name: str) -> bytes:
+    if handle is None:
+        raise ArtifactRejected("invalid-document", f"{name} cannot be read")
+    data = handle.read(_MAX_JSON_BYTES + 1)
+    if len(data) > _MAX_JSON_BYTES:
+        raise ArtifactRejected("invalid-document", f"{name} is larger than {_MAX_JSON_BYTES} bytes")
+    return data
+
+
+def _parse_json(data: bytes, name: str, code: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactRejected(code, f"{name} is not valid JSON ({error})") from None
+    if not isinstance(parsed, dict):
+        raise ArtifactRejected(code, f"{name} must hold a JSON object")
+    return parsed
+
+
+def _check_metrics(data: bytes | None, rules: ArtifactRules) -> float | None:
+    if data is None:
+        return None
+    metrics = _parse_json(data, "metrics.json", "invalid-metrics")
+    test = metrics.get("test")
+    auc = test.get("roc_auc") if isinstance(test, dict) else None
+    if isinstance(auc, bool) or not isinstance(auc, int | float) or not math.isfinite(auc):
+        raise ArtifactRejected(
+            "invalid-metrics", "metrics.json has no numeric test.roc_auc to check the floor"
+        )
+    if not 0.0 <= auc <= 1.0:
+        raise ArtifactRejected("invalid-metrics", f"metrics.json test.roc_auc {auc} is not in 0-1")
+    if auc < rules.min_auc:
+        raise ArtifactRejected(
+            "auc-below-floor", f"test ROC AUC {auc:.4f} is below the floor {rules.min_auc:.4f}"
+        )
+    return float(auc)
+
+
+def _check_feature_count(documents: dict[str, bytes], rules: ArtifactRules) -> int | None:
+    """The model's input width, from serving_config.json or metrics.json, must match config."""
+    counts: dict[str, int] = {}
+    if "code/serving_config.json" in documents:
+        config = _parse_json(
+            documents["code/serving_config.json"],
+            "code/serving_config.json",
+            "invalid-serving-config",
+        )
+        names = config.get("feature_names")
+        count = config.get("n_features", len(names) if isinstance(names, list) else None)
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise ArtifactRejected(
+                "invalid-serving-config",
+                "code/serving_config.json has neither n_features nor feature_names",
+            )
+        if isinstance(names, list) and len(names) != count:
+            raise ArtifactRejected(
+                "invalid-serving-config",
+                f"code/serving_config.json: n_features={count} but {len(names)} feature names",
+            )
+        counts["code/serving_config.json"] = count
+    if "metrics.json" in documents:
+        data = _parse_json(documents["metrics.json"], "metrics.json", "invalid-metrics").get("data")
+        count = data.get("n_features") if isinstance(data, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool):
+            counts["metrics.json"] = count
+    if rules.feature_count is not None:
+        for source, count in counts.items():
+            if count != rules.feature_count:
+                raise ArtifactRejected(
+                    "feature-count-mismatch",
+                    f"{source} says the model takes {count} features; the endpoint's "
+                    f"callers send {rules.feature_count}",
+                )
+    return next(iter(counts.values()), None)
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,101 @@
+"""What arrives on the promotion queue, parsed into typed requests with specific errors.
+
+Two kinds of message: an S3 "Object Created" event (through EventBridge, or an S3
+event notification), which asks for a promotion, and a SageMaker endpoint state
+change, which asks to record what the endpoint serves once a deployment finishes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+
+class MessageError(ValueError):
+    """The message is not one this function handles; the text says why."""
+
+
+@dataclass(frozen=True)
+class UploadedArtifact:
+    """One object version: the unit of idempotency."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+
+    @property
+    def identity(self) -> str:
+        """Stable across redeliveries of the same version (falls back to the ETag)."""
+        return f"s3://{self.bucket}/{self.key}?version={self.version_id or self.etag or ''}"
+
+
+@dataclass(frozen=True)
+class EndpointSettled:
+    """A SageMaker endpoint state change: reconcile the recorded artifact."""
+
+    endpoint_name: str
+    status: str
+
+
+Request = UploadedArtifact | EndpointSettled
+
+
+def parse_body(body: str) -> list[Request]:
+    """An SQS message body -> the requests it carries."""
+    try:
+        message = json.loads(body)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise MessageError(f"the message body is not JSON ({error})") from None
+    if not isinstance(message, dict):
+        raise MessageError("the message body is not a JSON object")
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    if isinstance(message.get("Records"), list):
+        return [_from_notification(record) for record in message["Records"]]
+    source = message.get("source")
+    detail = message.get("detail")
+    if not isinstance(detail, dict):
+        raise MessageError(f"an event from {source!r} without a 'detail' object")
+    if source == "aws.s3":
+        return [_from_eventbridge(message.get("detail-type"), detail)]
+    if source == "aws.sagemaker":
+        name = detail.get("EndpointName")
+        if not isinstance(name, str) or not name:
+            raise MessageError("a SageMaker event without EndpointName")
+        return [EndpointSettled(endpoint_name=name, status=str(detail.get("EndpointStatus", "")))]
+    raise MessageError(f"events from {source!r} are not handled (expected aws.s3 or aws.sagemaker)")
+
+
+def _from_eventbridge(detail_type: Any, detail: dict[str, Any]) -> UploadedArtifact:
+    if detail_type != "Object Created":
+        raise MessageError(f"S3 event {detail_type!r} is not 'Object Created'")
+    bucket = detail.get("bucket", {}).get("name") if isinstance(detail.get("bucket"), dict) else None
+    obj = detail.get("object")
+    if not isinstance(bucket, str) or not isinstance(obj, dict) or not obj.get("key"):
+        raise MessageError("an S3 event without bucket.name and object.key")
+    return UploadedArtifact(
+        bucket=bucket,
+        key=str(obj["key"]),
+        version_id=obj.get("version-id"),
+        etag=obj.get("etag"),
+    )
+
+
+def _from_notification(record: Any) -> UploadedArtifact:
+    if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
+        raise MessageError("a notification record that is not from aws:s3")
+    if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
+        raise MessageError(f"S3 notification {record.get('eventName')!r} is not ObjectCreated")
+    s3 = record.get("s3", {})
+    try:
+        bucket = s3["bucket"]["name"]
+        obj = s3["object"]
+        key = unquote_plus(obj["key"])  # notification keys are URL-encoded
+    except (KeyError, TypeError):
+        raise MessageError("an S3 notification without bucket.name and object.key") from None
+    return UploadedArtifact(
+        bucket=bucket, key=key, version_id=obj.get("versionId"), etag=obj.get("eTag")
+    )

@@ -1,0 +1,399 @@
+"""One promotion: validate the uploaded version, then a guarded blue/green UpdateEndpoint.
+
+Idempotency: the SageMaker Model and EndpointConfig are named after the object
+version, and the config is tagged once SageMaker accepted the update; a redelivery
+of that version finds the tag and changes nothing. The SSM parameter that the stack
+resolves at deploy time is written only once the endpoint is InService on the new
+config, so an automatic rollback never leaves the parameter naming a rejected model
+(a later ``cdk deploy`` would otherwise ship it without any guardrail).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+try:  # package import in tests and tools, top-level module in the Lambda bundle
+    from .artifact import ArtifactRejected, ArtifactReport, ArtifactRules, validate_artifact
+    from .config import PromotionConfig
+    from .messages import EndpointSettled, UploadedArtifact
+except ImportError:  # pragma: no cover - exercised in the Lambda runtime
+    from artifact import (  # type: ignore[no-redef]
+        ArtifactRejected,
+        ArtifactReport,
+        ArtifactRules,
+        validate_artifact,
+    )
+    from config import PromotionConfig  # type: ignore[no-redef]
+    from messages import EndpointSettled, UploadedArtifact  # type: ignore[no-redef]
+
+BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
+SUBMITTED_TAG = "promotion:submitted-at"
+SOURCE_TAG = "promotion:source"
+SHA_TAG = "promotion:sha256"
+
+
+class EndpointBusy(Exception):
+    """The endpoint is being created or updated: try this message again later."""
+
+
+class PromotionFailed(Exception):
+    """Something outside the artifact prevents the promotion (reported, not retried)."""
+
+
+@dataclass
+class Outcome:
+    """What happened to one request; ``status`` is stable for tests and dashboards."""
+
+    status: str
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.reason, **self.details}
+
+
+class Promoter:
+    """Turns requests into SageMaker, S3, SSM and SNS calls; clients are injected."""
+
+    def __init__(self, config: PromotionConfig, clients: dict[str, Any]) -> None:
+        self.config = config
+        self.s3 = clients["s3"]
+        self.sagemaker = clients["sagemaker"]
+        self.ssm = clients["ssm"]
+        self.sns = clients.get("sns")
+
+    # -- uploads ---------------------------------------------------------------------------
+
+    def promote(self, upload: UploadedArtifact) -> Outcome:
+        """Promote one uploaded version, or say why not. Raises EndpointBusy to retry."""
+        config = self.config
+        if not upload.key.startswith(config.models_prefix):
+            return Outcome("ignored", f"{upload.key} is outside {config.models_prefix}")
+        if upload.key.startswith(config.releases_prefix):
+            return Outcome("ignored", f"{upload.key} is a release copy made by a promotion")
+        if upload.key.rsplit("/", 1)[-1] != config.artifact_file_name:
+            return Outcome("ignored", f"{upload.key} is not a {config.artifact_file_name}")
+        name = self.resource_name(upload)
+        if self._already_submitted(name):
+            self.reconcile()
+            return Outcome(
+                "duplicate",
+                f"{upload.identity} was already promoted as {name}; nothing changed",
+                {"name": name},
+            )
+        self._require_ready_endpoint()
+        report, release_uri = self._validated_release(upload)
+        self._create_model_and_config(name, upload, report, release_uri)
+        self._update_endpoint(name)
+        details = {"name": name, "artifact": release_uri, "source": upload.identity}
+        details["report"] = report.as_dict()
+        self.emit_metric("PromotionStarted")
+        log("promotion_started", **details)
+        recorded = self.reconcile()
+        if recorded:
+            details["recorded"] = recorded
+        self.notify(
+            "started",
+            f"Promotion of {upload.key} started",
+            {**details, "deployment": self.deployment_config()},
+        )
+        return Outcome("submitted", "UpdateEndpoint accepted", details)
+
+    def resource_name(self, upload: UploadedArtifact) -> str:
+        """``<prefix>-p-<16 hex of the object version>``: unique per version, <= 63 chars."""
+        digest = hashlib.sha256(upload.identity.encode()).hexdigest()[:16]
+        return f"{self.config.resource_prefix}{digest}"
+
+    def reject(self, upload: UploadedArtifact, error: ArtifactRejected) -> Outcome:
+        """Report a rejected artifact; the endpoint was not touched."""
+        details = {"source": upload.identity, "code": error.code}
+        self.emit_metric("PromotionRejected")
+        log("promotion_rejected", level="WARNING", reason=error.reason, **details)
+        self.notify("rejected", f"Model {upload.key} rejected: {error.code}", {
+            **details,
+            "reason": error.reason,
+        })
+        return Outcome("rejected", error.reason, details)
+
+    def fail(self, upload: UploadedArtifact, reason: str) -> Outcome:
+        """Report a promotion that could not run for a reason outside the artifact."""
+        self.emit_metric("PromotionFailed")
+        log("promotion_failed", level="ERROR", reason=reason, source=upload.identity)
+        self.notify("failed", f"Promotion of {upload.key} failed", {
+            "source": upload.identity,
+            "reason": reason,
+        })
+        return Outcome("failed", reason, {"source": upload.identity})
+
+    def _already_submitted(self, name: str) -> bool:
+        try:
+            arn = self.sagemaker.describe_endpoint_config(EndpointConfigName=name)[
+                "EndpointConfigArn"
+            ]
+        except ClientError as error:
+            if _is_not_found(error):
+                return False
+            raise
+        tags = self.sagemaker.list_tags(ResourceArn=arn).get("Tags", [])
+        return any(tag.get("Key") == SUBMITTED_TAG for tag in tags)
+
+    def _require_ready_endpoint(self) -> dict[str, Any]:
+        try:
+            endpoint: dict[str, Any] = self.sagemaker.describe_endpoint(
+                EndpointName=self.config.endpoint_name
+            )
+        except ClientError as error:
+            if _is_not_found(error):
+                raise PromotionFailed(
+                    f"endpoint {self.config.endpoint_name} does not exist; deploy the serving "
+                    "stack before uploading models"
+                ) from None
+            raise
+        status = endpoint.get("EndpointStatus", "")
+        if status in BUSY_STATUSES:
+            raise EndpointBusy(f"endpoint {self.config.endpoint_name} is {status}")
+        if status != "InService":
+            raise PromotionFailed(
+                f"endpoint {self.config.endpoint_name} is {status}: "
+                f"{endpoint.get('FailureReason', 'no reason given')}"
+            )
+        return endpoint
+
+    def _validated_release(self, upload: UploadedArtifact) -> tuple[ArtifactReport, str]:
+        """Download the exact version, validate it, copy it to an immutable release key."""
+        config = self.config
+        version = {"VersionId": upload.version_id} if upload.version_id else {}
+        try:
+            head = self.s3.head_object(Bucket=upload.bucket, Key=upload.key, **version)
+        except ClientError as error:
+            if _is_not_found(error):
+                raise ArtifactRejected(
+                    "missing-object", f"{upload.identity} no longer exists"
+                ) from None
+            raise
+        size = int(head.get("ContentLength", 0))
+        if size > config.max_artifact_bytes:  # reject before downloading it
+            raise ArtifactRejected(
+                "too-large", f"{size} bytes is above the limit of {config.max_artifact_bytes} bytes"
+            )
+        rules = ArtifactRules(
+            max_bytes=config.max_artifact_bytes,
+            min_auc=config.min_auc,
+            feature_count=config.feature_count,
+        )
+        with tempfile.TemporaryDirectory() as directory:
+            local = os.path.join(directory, "model.tar.gz")
+            self.s3.download_file(upload.bucket, upload.key, local, ExtraArgs=version or None)
+            report = validate_artifact(local, rules)
+        release_key = f"{config.releases_prefix}{report.sha256[:16]}/{config.artifact_file_name}"
+        source = {"Bucket": upload.bucket, "Key": upload.key, **version}
+        self.s3.copy_object(
+            Bucket=upload.bucket,
+            Key=release_key,
+            CopySource=source,
+            MetadataDirective="REPLACE",
+            Metadata={"sha256": report.sha256, "source": upload.identity[:1000]},
+        )
+        return report, f"s3://{upload.bucket}/{release_key}"
+
+    def _create_model_and_config(
+        self, name: str, upload: UploadedArtifact, report: ArtifactReport, artifact_uri: str
+    ) -> None:
+        config = self.config
+        tags = [
+            {"Key": SOURCE_TAG, "Value": upload.identity[:256]},
+            {"Key": SHA_TAG, "Value": report.sha256},
+        ]
+        try:
+            self.sagemaker.create_model(
+                ModelName=name,
+                ExecutionRoleArn=config.execution_role_arn,
+                PrimaryContainer={
+                    "Image": config.image_uri,
+                    "ModelDataUrl": artifact_uri,
+                    "Mode": "SingleModel",
+                },
+                EnableNetworkIsolation=True,
+                Tags=tags,
+            )
+        except ClientError as error:
+            if not _is_already_exists(error):
+                raise
+        variant = {**config.production_variant, "ModelName": name}
+        request: dict[str, Any] = {
+            "EndpointConfigName": name,
+            "ProductionVariants": [variant],
+            "Tags": tags,
+        }
+        if config.volume_kms_key_arn:
+            request["KmsKeyId"] = config.volume_kms_key_arn
+        if config.data_capture_config:
+            request["DataCaptureConfig"] = config.data_capture_config
+        try:
+            self.sagemaker.create_endpoint_config(**request)
+        except ClientError as error:
+            if not _is_already_exists(error):
+                raise
+
+    def deployment_config(self) -> dict[str, Any]:
+        """Blue/green with canary or linear shifting, a baking period and alarm rollback."""
+        config = self.config
+        routing: dict[str, Any] = {"Type": config.traffic_shifting.upper()}
+        if config.traffic_shifting == "all_at_once":
+            routing["Type"] = "ALL_AT_ONCE"
+        else:
+            step = {"Type": "CAPACITY_PERCENT", "Value": config.canary_percent}
+            routing["CanarySize" if config.traffic_shifting == "canary" else "LinearStepSize"] = (
+                step
+            )
+        routing["WaitIntervalInSeconds"] = config.wait_before_shift_s
+        deployment: dict[str, Any] = {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": routing,
+                "TerminationWaitInSeconds": config.termination_wait_s,
+                "MaximumExecutionTimeoutInSeconds": config.max_execution_timeout_s,
+            }
+        }
+        if config.rollback_alarm_names:
+            deployment["AutoRollbackConfiguration"] = {
+                "Alarms": [{"AlarmName": alarm} for alarm in config.rollback_alarm_names]
+            }
+        return deployment
+
+    def _update_endpoint(self, name: str) -> None:
+        try:
+            self.sagemaker.update_endpoint(
+                EndpointName=self.config.endpoint_name,
+                EndpointConfigName=name,
+                DeploymentConfig=self.deployment_config(),
+            )
+        except ClientError as error:
+            message = str(error.response.get("Error", {}).get("Message", "")).lower()
+            if "in-progress" in message or "in progress" in message or "updating" in message:
+                raise EndpointBusy(f"UpdateEndpoint refused: {message}") from None
+            raise
+        arn = self.sagemaker.describe_endpoint_config(EndpointConfigName=name)["EndpointConfigArn"]
+        self.sagemaker.add_tags(
+            ResourceArn=arn,
+            Tags=[{"Key": SUBMITTED_TAG, "Value": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}],
+        )
+
+    # -- reconciliation --------------------------------------------------------------------
+
+    def settle(self, event: EndpointSettled) -> Outcome:
+        """A state change of our endpoint: record what it serves once it is InService."""
+        if event.endpoint_name != self.config.endpoint_name:
+            return Outcome("ignored", f"event for another endpoint {event.endpoint_name}")
+        recorded = self.reconcile()
+        if recorded:
+            return Outcome("recorded", f"the endpoint serves {recorded}", {"artifact": recorded})
+        return Outcome("unchanged", "the recorded artifact already names what serves")
+
+    def reconcile(self) -> str | None:
+        """If the endpoint is InService on a promotion's config, point the SSM parameter at
+        that config's artifact. Returns the newly recorded URI, or None if nothing changed."""
+        endpoint = self.sagemaker.describe_endpoint(EndpointName=self.config.endpoint_name)
+        config_name = str(endpoint.get("EndpointConfigName", ""))
+        if endpoint.get("EndpointStatus") != "InService":
+            return None
+        if not config_name.startswith(self.config.resource_prefix):
+            return None  # the stack's own config: the parameter already names its artifact
+        variants = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)[
+            "ProductionVariants"
+        ]
+        model = self.sagemaker.describe_model(ModelName=variants[0]["ModelName"])
+        uri = str(model["PrimaryContainer"]["ModelDataUrl"])
+        current = self._recorded_artifact()
+        if current == uri:
+            return None
+        self.ssm.put_parameter(
+            Name=self.config.artifact_parameter,
+            Value=uri,
+            Type="String",
+            Overwrite=True,
+            Description="S3 URI of the model artifact the endpoint serves (set by promotion)",
+        )
+        self.emit_metric("PromotionCompleted")
+        log("promotion_recorded", artifact=uri, previous=current, endpoint_config=config_name)
+        self.notify(
+            "completed",
+            f"Endpoint {self.config.endpoint_name} now serves {config_name}",
+            {"artifact": uri, "previous": current, "endpoint_config": config_name},
+        )
+        return uri
+
+    def _recorded_artifact(self) -> str | None:
+        try:
+            value = self.ssm.get_parameter(Name=self.config.artifact_parameter)
+        except ClientError as error:
+            if _is_not_found(error):
+                return None
+            raise
+        return str(value["Parameter"]["Value"])
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def notify(self, kind: str, subject: str, details: dict[str, Any]) -> None:
+        """Publish to the alarm topic; a notification problem never fails the promotion."""
+        if self.sns is None or not self.config.topic_arn:
+            return
+        body = {"event": f"promotion_{kind}", "endpoint": self.config.endpoint_name, **details}
+        try:
+            self.sns.publish(
+                TopicArn=self.config.topic_arn,
+                Subject=f"[{self.config.name_prefix}] {subject}"[:99],
+                Message=json.dumps(body, indent=2, default=str),
+            )
+        except ClientError as error:
+            log("notification_failed", level="ERROR", error=str(error))
+
+    def emit_metric(self, name: str) -> None:
+        """CloudWatch embedded metric format on stdout: no PutMetricData permission needed."""
+        print(
+            json.dumps(
+                {
+                    "_aws": {
+                        "Timestamp": int(time.time() * 1000),
+                        "CloudWatchMetrics": [
+                            {
+                                "Namespace": self.config.metrics_namespace,
+                                "Dimensions": [["EndpointName"]],
+                                "Metrics": [{"Name": name, "Unit": "Count"}],
+                            }
+                        ],
+                    },
+                    "EndpointName": self.config.endpoint_name,
+                    name: 1,
+                }
+            ),
+            flush=True,
+        )
+
+
+def log(event: str, level: str = "INFO", **fields: Any) -> None:
+    """One JSON line per event, so Logs Insights can filter on ``event`` and ``code``."""
+    print(json.dumps({"level": level, "event": event, **fields}, default=str), flush=True)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _is_not_found(error: ClientError) -> bool:
+    message = str(error.response.get("Error", {}).get("Message", "")).lower()
+    return _code(error) in {"404", "NoSuchKey", "NotFound", "ParameterNotFound"} or (
+        _code(error) == "ValidationException" and "could not find" in message
+    )
+
+
+def _is_already_exists(error: ClientError) -> bool:
+    message = str(error.response.get("Error", {}).get("Message", "")).lower()
+    return _code(error) == "ValidationException" and "already exist" in message

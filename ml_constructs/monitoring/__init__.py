@@ -1,0 +1,1 @@
+"""Alarms, the encrypted alarm topic and the operations dashboard."""

@@ -1,0 +1,7 @@
+# Sourced by the scripts: quiet, offline-friendly CDK and jsii in scripted runs.
+export CDK_DISABLE_VERSION_CHECK=1
+export CDK_DISABLE_CLI_TELEMETRY=true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+export PYTHONDONTWRITEBYTECODE=1
+export TF_CPP_MIN_LOG_LEVEL=2

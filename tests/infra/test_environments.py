@@ -1,0 +1,71 @@
+"""Reuse across accounts: environments differ only where their configuration differs."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app_factory import build_app
+from ml_constructs.framework_image import ImageSpec
+from serving_config import ENVIRONMENTS_DIR
+
+ACCOUNTS = {"alpha": ("111111111111", "eu-west-1"), "beta": ("222222222222", "ap-southeast-2")}
+
+
+def synth_pair() -> dict[str, dict[str, Any]]:
+    config_dir = Path(tempfile.mkdtemp(prefix="envs-"))
+    base = yaml.safe_load((ENVIRONMENTS_DIR / "prod.yaml").read_text())
+    for name, (account, region) in ACCOUNTS.items():
+        (config_dir / f"{name}.yaml").write_text(
+            yaml.safe_dump({**base, "account": account, "region": region})
+        )
+    templates: dict[str, dict[str, Any]] = {}
+    for name in ACCOUNTS:
+        app = build_app(context={"env": name, "config_dir": str(config_dir)})
+        assembly = app.synth()
+        templates[name] = {s.stack_name: s.template for s in assembly.stacks}
+    return templates
+
+
+def normalized(name: str, templates: dict[str, Any]) -> str:
+    account, region = ACCOUNTS[name]
+    registry = ImageSpec("tensorflow", "2.20", "inference").registries()[region]
+    training_registry = ImageSpec("tensorflow", "2.19", "training").registries()[region]
+    text = json.dumps(templates, sort_keys=True)
+    for value, placeholder in (
+        (account, "<ACCOUNT>"),
+        (region, "<REGION>"),
+        (registry, "<REGISTRY>"),
+        (training_registry, "<REGISTRY>"),
+        (name, "<ENV>"),
+    ):
+        text = text.replace(value, placeholder)
+    # Logical ids hash the stack path, which holds the environment name.
+    return re.sub(r"[0-9A-F]{8}\b", "<HASH>", text)
+
+
+def test_two_accounts_differ_only_in_account_region_and_name() -> None:
+    templates = synth_pair()
+    alpha, beta = (templates[name] for name in ACCOUNTS)
+    assert "111111111111" in json.dumps(alpha) and "222222222222" in json.dumps(beta)
+    assert normalized("alpha", alpha) == normalized("beta", beta)
+
+
+def test_pinned_environment_resolves_the_image_registry_at_synth() -> None:
+    templates = synth_pair()
+    data = templates["alpha"]["mlserving-alpha-data"]
+    image = data["Outputs"]["ServingImageUri"]["Value"]
+    registry = ImageSpec("tensorflow", "2.20", "inference").registries()["eu-west-1"]
+    assert json.dumps(image).startswith(f'{{"Fn::Join": ["", ["{registry}.dkr.ecr.eu-west-1.')
+
+
+def test_environment_agnostic_by_default() -> None:
+    app = build_app(context={"env": "dev"})
+    for stack in app.synth().stacks:
+        assert stack.environment.account == "unknown-account"
+        assert stack.environment.region == "unknown-region"

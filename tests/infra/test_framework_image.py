@@ -1,0 +1,49 @@
+"""The image table comes from the SageMaker SDK's configuration and matches its retrieve()."""
+
+from __future__ import annotations
+
+import pytest
+from sagemaker.core import image_uris
+
+from ml_constructs.framework_image import ImageSpec
+
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "me-central-1", "cn-north-1"]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_serving_image_matches_the_sdk(region: str) -> None:
+    spec = ImageSpec("tensorflow", "2.20", "inference")
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    ours = f"{spec.registries()[region]}.dkr.ecr.{region}.{suffix}/{spec.repository}:{spec.tag}"
+    expected = image_uris.retrieve(
+        framework="tensorflow",
+        region=region,
+        version="2.20",
+        image_scope="inference",
+        instance_type="ml.m5.large",
+    )
+    assert ours == expected
+
+
+def test_training_image_matches_the_sdk() -> None:
+    spec = ImageSpec("tensorflow", "2.19", "training")
+    ours = f"{spec.registries()['eu-west-1']}.dkr.ecr.eu-west-1.amazonaws.com/{spec.repository}:{spec.tag}"
+    expected = image_uris.retrieve(
+        framework="tensorflow",
+        region="eu-west-1",
+        version="2.19",
+        image_scope="training",
+        instance_type="ml.m5.large",
+        py_version="py312",
+    )
+    assert ours == expected
+
+
+def test_every_sdk_region_is_in_the_mapping() -> None:
+    config = image_uris.config_for_framework("tensorflow")["inference"]["versions"]["2.20.0"]
+    assert ImageSpec("tensorflow", "2.20", "inference").registries() == config["registries"]
+
+
+def test_unknown_version_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"tensorflow inference image 9.9 is unknown to sagemaker-core"):
+        ImageSpec("tensorflow", "9.9", "inference").version_config()

@@ -1,0 +1,105 @@
+"""Fixtures for model_code tests: one full training per session, shared by every test."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from model_code import prepare_data
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODEL_CODE_DIR = REPO_ROOT / "model_code"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("data")
+    prepare_data.prepare(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Any:
+    """The one full training run of the session (default hyperparameters)."""
+    import time
+
+    from model_code.train import TrainConfig, run
+
+    root = tmp_path_factory.mktemp("trained")
+    lines: list[str] = []
+    config = TrainConfig(
+        train=str(data_dir / "train.csv"),
+        test=str(data_dir / "test.csv"),
+        model_dir=str(root / "model"),
+        output_data_dir=str(root / "output"),
+        package_output=str(root / "model.tar.gz"),
+        prepare_default_data=False,
+    )
+    started = time.perf_counter()
+    result = run(config, print_line=lines.append)
+    result.wall_seconds = time.perf_counter() - started  # type: ignore[attr-defined]
+    result.log_lines = lines  # type: ignore[attr-defined]
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Any:
+    """A cheap second model (3 epochs, other seed): determinism check and model swaps."""
+    from model_code.train import TrainConfig, run
+
+    root = tmp_path_factory.mktemp("tiny")
+    config = TrainConfig(
+        train=str(data_dir / "train.csv"),
+        test=str(data_dir / "test.csv"),
+        model_dir=str(root / "model"),
+        output_data_dir=str(root / "output"),
+        package_output=None,
+        prepare_default_data=False,
+        epochs=3,
+        seed=7,
+        save_plots=False,
+        quiet=True,
+    )
+    return run(config)
+
+
+@pytest.fixture(scope="session")
+def served(trained: Any) -> Iterator[Any]:
+    """The local SageMaker stand-in serving the session's model.tar.gz."""
+    from model_code.local_server import start_server
+
+    server = start_server(trained.package_path)
+    yield server
+    server.shutdown()
+
+
+def import_like_container(path: Path) -> ModuleType:
+    """Import a handler script the way the TFS container does (not put in sys.modules)."""
+    spec = importlib.util.spec_from_file_location("inference", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert "inference" not in sys.modules or sys.modules["inference"] is not module
+    return module
+
+
+SMALL_CONFIG = {
+    "feature_names": ["a", "b", "c"],
+    "threshold": 0.5,
+    "max_batch_rows": 4,
+    "label_column": "label",
+}
+
+
+@pytest.fixture
+def handlers() -> ModuleType:
+    """A fresh inference.py module configured for 3 features and at most 4 rows."""
+    module = import_like_container(MODEL_CODE_DIR / "inference.py")
+    module.configure(SMALL_CONFIG)
+    return module

@@ -1,0 +1,125 @@
+"""Hand-built model.tar.gz archives (no TensorFlow): a valid one and malformed variants."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+from collections.abc import Callable, Iterable
+
+FEATURES = 30
+Member = tuple[str, bytes]
+
+
+def metrics(auc: float = 0.97, n_features: int = FEATURES) -> bytes:
+    return json.dumps(
+        {
+            "test": {"roc_auc": auc, "accuracy": 0.93},
+            "baseline": {"roc_auc": 0.95, "accuracy": 0.9},
+            "data": {"n_features": n_features},
+        }
+    ).encode()
+
+
+def serving_config(n_features: int = FEATURES) -> bytes:
+    names = [f"f{i}" for i in range(n_features)]
+    return json.dumps({"feature_names": names, "n_features": n_features}).encode()
+
+
+def valid_members() -> list[Member]:
+    return [
+        ("1/saved_model.pb", b"\x08\x01fake-saved-model"),
+        ("1/variables/variables.index", b"index"),
+        ("1/variables/variables.data-00000-of-00001", b"\x00" * 64),
+        ("code/inference.py", b"def input_handler(data, context):\n    return data\n"),
+        ("code/serving_config.json", serving_config()),
+        ("metrics.json", metrics()),
+    ]
+
+
+def build(
+    members: Iterable[Member] | None = None,
+    extra: Callable[[tarfile.TarFile], None] | None = None,
+) -> bytes:
+    """A gzip tar with ``members`` (default: a valid artifact) and ``extra`` raw entries."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in valid_members() if members is None else members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        if extra is not None:
+            extra(tar)
+    return gzip.compress(buffer.getvalue(), mtime=0)
+
+
+def with_entry(
+    name: str, kind: bytes, linkname: str = "", data: bytes = b""
+) -> Callable[[tarfile.TarFile], None]:
+    def add(tar: tarfile.TarFile) -> None:
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.linkname = linkname
+        info.size = len(data) if kind == tarfile.REGTYPE else 0
+        tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+
+    return add
+
+
+def replacing(name: str, data: bytes) -> list[Member]:
+    return [(n, data if n == name else d) for n, d in valid_members()]
+
+
+def without(*names: str) -> list[Member]:
+    return [(n, d) for n, d in valid_members() if n not in names]
+
+
+def malformed() -> dict[str, tuple[bytes, str]]:
+    """Name -> (artifact bytes, the rejection code it must get)."""
+    valid = build()
+    return {
+        "path-traversal": (
+            build(extra=with_entry("../../etc/cron.d/x", tarfile.REGTYPE, data=b"x")),
+            "path-traversal",
+        ),
+        "absolute-path": (
+            build(extra=with_entry("/etc/passwd", tarfile.REGTYPE, data=b"x")),
+            "absolute-path",
+        ),
+        "symlink": (
+            build(extra=with_entry("1/variables/evil", tarfile.SYMTYPE, "/etc/shadow")),
+            "link",
+        ),
+        "hardlink": (
+            build(extra=with_entry("code/inference2.py", tarfile.LNKTYPE, "code/inference.py")),
+            "link",
+        ),
+        "device-file": (build(extra=with_entry("1/dev", tarfile.CHRTYPE)), "special-file"),
+        "fifo": (build(extra=with_entry("1/pipe", tarfile.FIFOTYPE)), "special-file"),
+        "missing-savedmodel": (build(without("1/saved_model.pb")), "missing-savedmodel"),
+        "unnumbered-savedmodel": (
+            build([("model/saved_model.pb", b"x"), *without("1/saved_model.pb")]),
+            "missing-savedmodel",
+        ),
+        "missing-inference-code": (build(without("code/inference.py")), "missing-inference-code"),
+        "wrong-feature-count": (
+            build(replacing("code/serving_config.json", serving_config(12))),
+            "feature-count-mismatch",
+        ),
+        "metrics-below-floor": (build(replacing("metrics.json", metrics(0.71))), "auc-below-floor"),
+        "metrics-not-json": (build(replacing("metrics.json", b"{not json")), "invalid-metrics"),
+        "metrics-without-auc": (
+            build(replacing("metrics.json", b'{"test": {"accuracy": 0.9}}')),
+            "invalid-metrics",
+        ),
+        "truncated-gzip": (valid[: len(valid) // 2], "truncated"),
+        "not-gzip": (b"PK\x03\x04 this is a zip file" + b"\x00" * 64, "not-gzip"),
+        "gzip-not-tar": (gzip.compress(b"just some text, not a tar archive" * 40), "not-a-tar"),
+        "empty-object": (b"", "empty"),
+        "empty-archive": (build([]), "empty"),
+        "duplicate-member": (
+            build([*valid_members(), ("code/inference.py", b"print('shadowed')")]),
+            "duplicate-member",
+        ),
+    }

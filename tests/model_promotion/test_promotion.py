@@ -1,0 +1,328 @@
+"""The promotion function against moto: S3, SQS, SageMaker, SSM and SNS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ml_constructs.model_promotion.runtime import handler
+from ml_constructs.model_promotion.runtime.config import ConfigurationError, PromotionConfig
+from tests.model_promotion import artifacts, moto_sagemaker
+from tests.model_promotion.conftest import (
+    BUCKET,
+    ENDPOINT,
+    INITIAL_URI,
+    KEY_ARN,
+    Account,
+    environment,
+)
+
+KEY = "models/candidate/model.tar.gz"
+
+
+def sqs_event(*bodies: dict[str, Any] | str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m{i}",
+                "body": body if isinstance(body, str) else json.dumps(body),
+                "eventSource": "aws:sqs",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def run(account: Account, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in environment(account.topic_arn).items():
+        monkeypatch.setenv(name, value)
+    handler.reset()
+    return handler.lambda_handler(sqs_event(event))
+
+
+def test_accepted_artifact_is_deployed_blue_green_and_recorded(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[dict[str, Any]] = []
+    account.sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.CreateModel", lambda params, **_: sent.append(params)
+    )
+    monkeypatch.setattr(handler.boto3, "client", lambda name: getattr(account, name))
+    event = account.upload(KEY, artifacts.build())
+    response = run(account, event, monkeypatch)
+    assert response == {"batchItemFailures": []}
+    assert sent[0]["EnableNetworkIsolation"] is True  # same as the stack's model (moto drops it)
+
+    name = account.endpoint()["EndpointConfigName"]
+    assert name.startswith("mlserving-dev-p-")
+    model = account.sagemaker.describe_model(ModelName=name)
+    release_uri = model["PrimaryContainer"]["ModelDataUrl"]
+    assert release_uri.startswith(f"s3://{BUCKET}/models/releases/")
+    assert model["ExecutionRoleArn"].endswith("role/mlserving-dev-sagemaker-execution")
+    # The release copy is the exact uploaded bytes, at a key no later upload can overwrite.
+    release_key = release_uri.split(f"s3://{BUCKET}/", 1)[1]
+    copied = account.s3.get_object(Bucket=BUCKET, Key=release_key)["Body"].read()
+    assert copied == account.s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
+
+    config = account.sagemaker.describe_endpoint_config(EndpointConfigName=name)
+    assert config["KmsKeyId"] == KEY_ARN
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 100
+    variant = config["ProductionVariants"][0]
+    assert (variant["VariantName"], variant["ModelName"]) == ("AllTraffic", name)
+    assert variant["InstanceType"] == "ml.m5.large"
+
+    (deployment,) = moto_sagemaker.endpoint(ENDPOINT).deployments
+    policy = deployment["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"] == {
+        "Type": "CANARY",
+        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+        "WaitIntervalInSeconds": 300,
+    }
+    assert policy["TerminationWaitInSeconds"] == 300
+    assert deployment["AutoRollbackConfiguration"]["Alarms"] == [
+        {"AlarmName": "mlserving-dev-endpoint-5xx"},
+        {"AlarmName": "mlserving-dev-p99"},
+    ]
+    # moto finishes the deployment at once, so the artifact is recorded for the next deploy.
+    assert account.recorded_artifact() == release_uri
+    kinds = [n["event"] for n in account.notifications()]
+    assert "promotion_started" in kinds and "promotion_completed" in kinds
+
+
+def test_linear_shifting_uses_linear_step_size(account: Account) -> None:
+    promoter = account.promoter(TRAFFIC_SHIFTING="linear", CANARY_PERCENT="25")
+    routing = promoter.deployment_config()["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["Type"] == "LINEAR"
+    assert routing["LinearStepSize"] == {"Type": "CAPACITY_PERCENT", "Value": 25}
+
+
+@pytest.mark.parametrize("case", sorted(artifacts.malformed()))
+def test_rejected_artifact_leaves_endpoint_unchanged(
+    account: Account, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    data, code = artifacts.malformed()[case]
+    before = account.snapshot()
+    event = account.upload(KEY, data)
+    response = run(account, event, monkeypatch)
+    assert response == {"batchItemFailures": []}  # consumed: retrying cannot help
+    assert account.snapshot() == before
+    assert moto_sagemaker.endpoint(ENDPOINT).__dict__.get("deployments") is None
+    (notice,) = account.notifications()
+    assert notice["event"] == "promotion_rejected"
+    assert notice["code"] == code
+    assert notice["reason"]
+
+
+def test_oversize_artifact_is_rejected_before_download(
+    account: Account, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = account.snapshot()
+    event = account.upload(KEY, artifacts.build() + bytes(2 * 1024 * 1024))
+    run(account, event, monkeypatch)
+    assert account.snapshot() == before
+    assert account.notifications()[0]["code"] == "too-large"
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    metrics = [line for line in emitted if "_aws" in line]
+    assert [m for m in metrics if m.get("PromotionRejected") == 1]
+
+
+def test_duplicate_delivery_changes_nothing(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = account.upload(KEY, artifacts.build())
+    run(account, event, monkeypatch)
+    after_first = account.snapshot()
+    account.notifications()
+
+    promoter = account.promoter()
+    requests = handler.parse_body(json.dumps(event))
+    outcome = handler.process_request(promoter, requests[0])
+    assert outcome.status == "duplicate"
+    assert account.snapshot() == after_first
+    assert len(moto_sagemaker.endpoint(ENDPOINT).deployments) == 1
+    assert account.notifications() == []
+
+
+def test_new_version_of_same_key_is_a_new_promotion(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(account, account.upload(KEY, artifacts.build()), monkeypatch)
+    first = account.endpoint()["EndpointConfigName"]
+    better = artifacts.build(artifacts.replacing("metrics.json", artifacts.metrics(0.99)))
+    run(account, account.upload(KEY, better), monkeypatch)
+    second = account.endpoint()["EndpointConfigName"]
+    assert second != first
+    assert len(moto_sagemaker.endpoint(ENDPOINT).deployments) == 2
+
+
+def test_busy_endpoint_returns_message_for_retry(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_sagemaker.set_status(ENDPOINT, "Updating")
+    before = account.snapshot()
+    event = account.upload(KEY, artifacts.build())
+    response = run(account, event, monkeypatch)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert account.snapshot() == before
+
+    moto_sagemaker.set_status(ENDPOINT, "InService")  # the earlier update finished
+    assert run(account, event, monkeypatch) == {"batchItemFailures": []}
+    assert account.endpoint()["EndpointConfigName"].startswith("mlserving-dev-p-")
+
+
+def test_update_refused_as_in_progress_is_retried_then_completes(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A race: the endpoint turns busy between the check and UpdateEndpoint."""
+    event = account.upload(KEY, artifacts.build())
+    promoter = account.promoter()
+    original = promoter.sagemaker.update_endpoint
+    calls: list[str] = []
+
+    def racing_update(**kwargs: Any) -> Any:
+        calls.append(kwargs["EndpointConfigName"])
+        if len(calls) == 1:
+            moto_sagemaker.set_status(ENDPOINT, "Updating")
+        try:
+            return original(**kwargs)
+        finally:
+            moto_sagemaker.set_status(ENDPOINT, "InService")
+
+    monkeypatch.setattr(promoter.sagemaker, "update_endpoint", racing_update)
+    request = handler.parse_body(json.dumps(event))[0]
+    assert handler.process_request(promoter, request).status == "retry"
+    assert account.recorded_artifact() == INITIAL_URI
+    outcome = handler.process_request(promoter, request)
+    assert outcome.status == "submitted"  # not mistaken for a duplicate
+    assert calls[0] == calls[1]
+
+
+def test_failed_endpoint_is_reported_not_retried(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_sagemaker.set_status(ENDPOINT, "Failed")
+    response = run(account, account.upload(KEY, artifacts.build()), monkeypatch)
+    assert response == {"batchItemFailures": []}
+    (notice,) = account.notifications()
+    assert notice["event"] == "promotion_failed"
+    assert "Failed" in notice["reason"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "models/releases/0123456789abcdef/model.tar.gz",
+        "models/candidate/weights.bin",
+        "datasets/train.csv",
+    ],
+)
+def test_other_keys_are_ignored(account: Account, monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    before = account.snapshot()
+    response = run(account, account.upload(key, artifacts.build()), monkeypatch)
+    assert response == {"batchItemFailures": []}
+    assert account.snapshot() == before
+
+
+def test_rollback_keeps_recorded_artifact(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If SageMaker rolls back, the endpoint serves the old config and nothing is recorded."""
+    moto_sagemaker.set_status(ENDPOINT, "InService")
+    promoter = account.promoter()
+    promoter_reconcile = promoter.reconcile
+    monkeypatch.setattr(promoter, "reconcile", lambda: None)  # deployment still running
+    request = handler.parse_body(json.dumps(account.upload(KEY, artifacts.build())))[0]
+    assert handler.process_request(promoter, request).status == "submitted"
+    monkeypatch.setattr(promoter, "reconcile", promoter_reconcile)
+    # SageMaker's auto-rollback: back on the stack's config.
+    account.sagemaker.update_endpoint(
+        EndpointName=ENDPOINT, EndpointConfigName="EndpointConfig-ABC123"
+    )
+    state_change = {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Endpoint State Change",
+        "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
+    }
+    outcome = handler.process_request(promoter, handler.parse_body(json.dumps(state_change))[0])
+    assert outcome.status == "unchanged"
+    assert account.recorded_artifact() == INITIAL_URI
+
+
+def test_state_change_records_finished_deployment(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    promoter = account.promoter()
+    monkeypatch.setattr(promoter, "reconcile", lambda: None)
+    request = handler.parse_body(json.dumps(account.upload(KEY, artifacts.build())))[0]
+    handler.process_request(promoter, request)
+    assert account.recorded_artifact() == INITIAL_URI  # not yet: deployment "running"
+    monkeypatch.undo()
+    for name, value in environment(account.topic_arn).items():
+        monkeypatch.setenv(name, value)
+    handler.reset()
+    state_change = {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Endpoint State Change",
+        "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
+    }
+    assert handler.lambda_handler(sqs_event(state_change)) == {"batchItemFailures": []}
+    assert account.recorded_artifact().startswith(f"s3://{BUCKET}/models/releases/")
+
+
+def test_s3_notification_format_is_accepted(account: Account) -> None:
+    body = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": BUCKET},
+                    "object": {"key": "models/new+model/model.tar.gz", "versionId": "v1"},
+                },
+            }
+        ]
+    }
+    (request,) = handler.parse_body(json.dumps(body))
+    assert request.key == "models/new model/model.tar.gz"
+    assert request.version_id == "v1"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"source": "aws.ec2", "detail": {}}', "'aws.ec2' are not handled"),
+        ('{"source": "aws.s3", "detail-type": "Object Deleted", "detail": {}}', "Object Deleted"),
+        ('{"source": "aws.s3", "detail-type": "Object Created", "detail": {}}', "object.key"),
+    ],
+)
+def test_unrecognised_messages_are_consumed_with_a_reason(
+    account: Account, body: str, reason: str
+) -> None:
+    (outcome,) = handler.process_message(account.promoter(), body)
+    assert outcome.status == "ignored"
+    assert reason in outcome.reason
+
+
+def test_handler_rejects_a_non_sqs_event() -> None:
+    with pytest.raises(ValueError, match="Records"):
+        handler.lambda_handler({"detail": {}})
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"ENDPOINT_NAME": ""}, "ENDPOINT_NAME: required"),
+        ({"PRODUCTION_VARIANT": "{"}, "PRODUCTION_VARIANT: not valid JSON"),
+        ({"PRODUCTION_VARIANT": "{}"}, "VariantName is missing"),
+        ({"TRAFFIC_SHIFTING": "rolling"}, "TRAFFIC_SHIFTING: 'rolling' is not one of"),
+        ({"MIN_AUC": "1.5"}, "MIN_AUC: 1.5 is outside"),
+        ({"ROLLBACK_ALARM_NAMES": '"one"'}, "ROLLBACK_ALARM_NAMES: expected a JSON list"),
+        ({"MAX_EXECUTION_TIMEOUT_S": "60"}, "MAX_EXECUTION_TIMEOUT_S: 60 is outside"),
+        ({"ARTIFACT_PARAMETER": "no-slash"}, "ARTIFACT_PARAMETER: must be a path"),
+    ],
+)
+def test_configuration_errors_name_the_variable(override: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        PromotionConfig.from_env(environment("arn:aws:sns:us-east-1:1:t", **override))

@@ -1,0 +1,314 @@
+"""The moto 5.2.5 gap closers: a real handler runs without docker, shims create real resources."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from rehearsal import moto_gaps
+from rehearsal.moto_gaps import lambda_runner, resources
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+HANDLER = '''
+import os, boto3
+
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    if "Records" in event:
+        s3 = boto3.client("s3")
+        for record in event["Records"]:
+            s3.put_object(Bucket="seen", Key=record["messageId"], Body=record["body"].encode())
+        return {"batchItemFailures": []}
+    print("hello from", context.function_name)
+    return {
+        "echo": event,
+        "stage": os.environ["STAGE"],
+        "endpoint": os.environ["AWS_ENDPOINT_URL"],
+        "remaining_ms_positive": context.get_remaining_time_in_millis() > 0,
+        "buckets": [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]],
+    }
+'''
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def moto_url(tmp_path_factory):
+    moto_gaps.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    lambda_runner.RUNNER.configure(
+        lambda_runner.RunnerSettings(
+            endpoint_url=url, workdir=tmp_path_factory.mktemp("runner"), poll_interval_s=0.05
+        )
+    )
+    yield url
+    lambda_runner.RUNNER.stop()
+    server.stop()
+
+
+def _client(service, url):
+    return boto3.client(service, region_name=REGION, endpoint_url=url)
+
+
+def _function(url, name, source=HANDLER, timeout=10):
+    iam = _client("iam", url)
+    role = iam.create_role(
+        RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+    )["Role"]["Arn"]
+    return _client("lambda", url).create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": _zip(source)},
+        Timeout=timeout,
+        Environment={"Variables": {"STAGE": "test"}},
+    )["FunctionArn"]
+
+
+def test_moto_version_is_pinned():
+    assert moto_gaps.MOTO_VERSION == "5.2.5"
+    assert any(not gap.closed for gap in moto_gaps.GAPS), "open gaps must be listed"
+
+
+def test_invoke_runs_the_real_handler_with_moto_as_its_aws(moto_url):
+    _client("s3", moto_url).create_bucket(Bucket="visible-to-handler")
+    _function(moto_url, "echo")
+    response = _client("lambda", moto_url).invoke(
+        FunctionName="echo", Payload=json.dumps({"x": 1}), LogType="Tail"
+    )
+    body = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response
+    assert body["echo"] == {"x": 1}
+    assert body["stage"] == "test"
+    assert body["endpoint"] == moto_url
+    assert body["remaining_ms_positive"] is True
+    assert "visible-to-handler" in body["buckets"]
+    logs = _client("logs", moto_url).filter_log_events(logGroupName="/aws/lambda/echo")
+    assert any("hello from echo" in e["message"] for e in logs["events"])
+
+
+def test_handler_exception_is_a_function_error(moto_url):
+    _function(moto_url, "failing")
+    response = _client("lambda", moto_url).invoke(
+        FunctionName="failing", Payload=json.dumps({"fail": True})
+    )
+    assert response.get("FunctionError")
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "asked to fail"
+
+
+def test_timeout_kills_the_worker_and_reports_it(moto_url):
+    _function(moto_url, "sleepy", source="import time\ndef handler(e, c):\n    time.sleep(30)\n", timeout=1)
+    started = time.monotonic()
+    response = _client("lambda", moto_url).invoke(FunctionName="sleepy", Payload=b"{}")
+    assert time.monotonic() - started < 10
+    assert "timed out" in json.loads(response["Payload"].read())["errorMessage"]
+
+
+def test_sqs_mapping_is_delivered_after_send_returns(moto_url):
+    sqs = _client("sqs", moto_url)
+    _client("s3", moto_url).create_bucket(Bucket="seen")
+    queue_url = sqs.create_queue(QueueName="work")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    arn = _function(moto_url, "consumer")
+    _client("lambda", moto_url).create_event_source_mapping(
+        EventSourceArn=queue_arn, FunctionName=arn, FunctionResponseTypes=["ReportBatchItemFailures"]
+    )
+    message_id = sqs.send_message(QueueUrl=queue_url, MessageBody="payload")["MessageId"]
+    deadline = time.monotonic() + 15
+    keys: list[str] = []
+    while time.monotonic() < deadline and not keys:
+        keys = [o["Key"] for o in _client("s3", moto_url).list_objects_v2(Bucket="seen").get("Contents", [])]
+        time.sleep(0.1)
+    assert keys == [message_id]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+
+
+TEMPLATE = {
+    "Resources": {
+        "Bucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "NotificationConfiguration": {
+                    "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+                },
+            },
+        },
+        "Policy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": "Bucket"},
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Deny",
+                            "Principal": {"AWS": "*"},
+                            "Action": "s3:*",
+                            "Resource": "*",
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                },
+            },
+        },
+        "Model": {
+            "Type": "AWS::SageMaker::Model",
+            "Properties": {
+                "ModelName": "named-model",
+                "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/r",
+                "PrimaryContainer": {"Image": "img", "ModelDataUrl": "s3://b/k"},
+            },
+        },
+        "Config": {
+            "Type": "AWS::SageMaker::EndpointConfig",
+            "Properties": {
+                "EndpointConfigName": "named-config",
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                        "InstanceType": "ml.m5.large",
+                        "InitialInstanceCount": 1,
+                    }
+                ],
+            },
+        },
+        "Endpoint": {
+            "Type": "AWS::SageMaker::Endpoint",
+            "Properties": {
+                "EndpointName": "named-endpoint",
+                "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
+            },
+        },
+        "Target": {
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "DependsOn": "Endpoint",
+            "Properties": {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": "endpoint/named-endpoint/variant/AllTraffic",
+                "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+                "MinCapacity": 1,
+                "MaxCapacity": 2,
+            },
+        },
+        "Scaling": {
+            "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+            "Properties": {
+                "PolicyName": "track",
+                "PolicyType": "TargetTrackingScaling",
+                "ScalingTargetId": {"Ref": "Target"},
+                "TargetTrackingScalingPolicyConfiguration": {
+                    "TargetValue": 1000,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                    },
+                },
+            },
+        },
+        "Alarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "errors",
+                "Namespace": "AWS/SageMaker",
+                "MetricName": "Invocation5XXErrors",
+                "Dimensions": [{"Name": "EndpointName", "Value": "named-endpoint"}],
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "EvaluationPeriods": 3,
+                "Period": 60,
+                "Statistic": "Sum",
+                "Threshold": 1,
+            },
+        },
+        "Unknown": {"Type": "AWS::Pipes::Pipe", "Properties": {"Name": "p"}},
+    },
+    "Outputs": {"PipeArn": {"Value": {"Fn::GetAtt": ["Unknown", "Arn"]}}},
+}
+
+
+def test_shims_create_what_moto_skips(moto_url):
+    cfn = _client("cloudformation", moto_url)
+    cfn.create_stack(StackName="shims", TemplateBody=json.dumps(TEMPLATE))
+    stack = cfn.describe_stacks(StackName="shims")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName="shims")["StackResources"]
+    }
+    bucket = physical["Bucket"]
+    s3 = _client("s3", moto_url)
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"][
+        "BlockPublicPolicy"
+    ]
+    assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert "SecureTransport" in s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")  # the conditional deny is not misapplied
+    sagemaker = _client("sagemaker", moto_url)
+    assert sagemaker.describe_endpoint(EndpointName="named-endpoint")["EndpointConfigName"] == (
+        "named-config"
+    )
+    autoscaling = _client("application-autoscaling", moto_url)
+    targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")
+    assert targets["ScalableTargets"][0]["MaxCapacity"] == 2
+    policies = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")
+    assert policies["ScalingPolicies"][0]["PolicyName"] == "track"
+    alarms = _client("cloudwatch", moto_url).describe_alarms(AlarmNames=["errors"])
+    assert alarms["MetricAlarms"][0]["Threshold"] == 1.0
+    assert resources.not_emulated_reason("AWS::Pipes::Pipe")
+    assert resources.not_emulated_reason("AWS::CloudWatch::Alarm") is None
+    assert physical["Unknown"]
+    assert stack["Outputs"][0]["OutputValue"].startswith("arn:aws:pipes:")
+
+
+def test_update_endpoint_switches_config(moto_url):
+    sagemaker = _client("sagemaker", moto_url)
+    sagemaker.create_model(
+        ModelName="m2",
+        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
+        PrimaryContainer={"Image": "img", "ModelDataUrl": "s3://b/k"},
+    )
+    variant = {
+        "VariantName": "AllTraffic",
+        "ModelName": "m2",
+        "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1,
+    }
+    sagemaker.create_endpoint_config(EndpointConfigName="c1", ProductionVariants=[variant])
+    sagemaker.create_endpoint_config(EndpointConfigName="c2", ProductionVariants=[variant])
+    sagemaker.create_endpoint(EndpointName="e", EndpointConfigName="c1")
+    sagemaker.update_endpoint(EndpointName="e", EndpointConfigName="c2")
+    described = sagemaker.describe_endpoint(EndpointName="e")
+    assert described["EndpointConfigName"] == "c2"
+    assert described["EndpointStatus"] == "InService"
+    with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find endpoint"):
+        sagemaker.update_endpoint(EndpointName="missing", EndpointConfigName="c2")
