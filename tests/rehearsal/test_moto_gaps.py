@@ -270,9 +270,20 @@ def test_shims_create_what_moto_skips(moto_url):
     assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"][
         "BlockPublicPolicy"
     ]
-    assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket=bucket)
     assert "SecureTransport" in s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    sqs = _client("sqs", moto_url)
+    queue_url = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
+    events = _client("events", moto_url)
+    events.put_rule(
+        Name="uploads",
+        EventPattern=json.dumps({"source": ["aws.s3"], "detail-type": ["Object Created"]}),
+    )
+    events.put_targets(
+        Rule="uploads", Targets=[{"Id": "q", "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:s3-events"}]
+    )
     s3.put_object(Bucket=bucket, Key="k", Body=b"v")  # the conditional deny is not misapplied
+    received = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
+    assert json.loads(received[0]["Body"])["detail"]["object"]["key"] == "k"
     sagemaker = _client("sagemaker", moto_url)
     assert sagemaker.describe_endpoint(EndpointName="named-endpoint")["EndpointConfigName"] == (
         "named-config"

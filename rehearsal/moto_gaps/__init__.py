@@ -1,0 +1,122 @@
+"""Everything the rehearsal adds to moto, in one place, pinned to moto 5.2.5.
+
+moto emulates the AWS APIs in memory, but version 5.2.5 has gaps that would make the local
+rehearsal untrue or stuck. This package closes the ones it can and *lists* the ones it cannot
+(:data:`GAPS`), so the rehearsal reports them instead of pretending:
+
+- :mod:`.resources`: CloudFormation resource types moto skips (Application Auto Scaling,
+  CloudWatch alarms, bucket policies, ...), explicit SageMaker names, bucket properties moto
+  drops, UpdateEndpoint, and bucket-policy conditions; every other unsupported type is
+  recorded as *not emulated* with its reason.
+- :mod:`.lambda_runner`: a docker-free Lambda runtime that runs the deployed code zip's real
+  handler in a warm worker process per function, for ``Invoke`` and for SQS event-source
+  mappings (polled in the background, like the Lambda service does).
+
+The patches reach into moto's internals, so they refuse any other moto version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import metadata
+
+MOTO_VERSION = "5.2.5"
+
+_installed = metadata.version("moto")
+if _installed != MOTO_VERSION:
+    raise ImportError(
+        f"rehearsal.moto_gaps patches moto {MOTO_VERSION} internals, but moto {_installed} is "
+        f"installed; pin moto[server]=={MOTO_VERSION} (requirements-dev.txt) or port the patches"
+    )
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One difference between moto 5.2.5 and AWS that matters to this product."""
+
+    name: str
+    closed: bool
+    detail: str
+
+
+GAPS: tuple[Gap, ...] = (
+    Gap(
+        "Lambda needs docker",
+        True,
+        "closed: the deployed zip's handler runs in a warm local worker process per function "
+        "(Invoke and SQS event-source mappings). Its Python packages come from the rehearsal's "
+        "venv, not from the zip or layers; memory size and reserved concurrency are not enforced.",
+    ),
+    Gap(
+        "SQS event-source mapping delivers inside SendMessage",
+        True,
+        "closed: deliveries run on a background poller, honouring visibility timeouts, "
+        "redrive to the DLQ and ReportBatchItemFailures.",
+    ),
+    Gap(
+        "Application Auto Scaling, CloudWatch alarms, bucket/queue/topic policies skipped by "
+        "CloudFormation",
+        True,
+        "closed: created through moto's own APIs, so describe-* calls show them. moto does not "
+        "evaluate alarms nor scale the endpoint.",
+    ),
+    Gap(
+        "SageMaker explicit names ignored",
+        True,
+        "closed: EndpointName/EndpointConfigName/ModelName from the template are honoured.",
+    ),
+    Gap(
+        "SageMaker UpdateEndpoint missing",
+        True,
+        "closed: switches the endpoint to the new config at once (InService). Blue/green "
+        "DeploymentConfig (canary, waits, auto-rollback) is accepted and not simulated.",
+    ),
+    Gap(
+        "Bucket versioning, public-access block, lifecycle, ownership, EventBridge "
+        "notifications dropped by CloudFormation",
+        True,
+        "closed: applied through moto's S3 APIs when the bucket is created.",
+    ),
+    Gap(
+        "Bucket-policy conditions not evaluated",
+        False,
+        "open: moto applies a statement's effect without its Condition, so the enforce-SSL deny "
+        "would block every request; statements with a Condition are skipped instead. TLS is "
+        "not exercised locally (moto serves plain HTTP on 127.0.0.1).",
+    ),
+    Gap(
+        "IAM, KMS key policies and resource policies not enforced",
+        False,
+        "open: moto does not authorize calls by default; least-privilege is checked by "
+        "cdk-nag and the template tests, not by the rehearsal.",
+    ),
+    Gap(
+        "SageMaker endpoints run no container",
+        False,
+        "open: the rehearsal serves the artifact that the endpoint's model names with the "
+        "model code's local server (inference.py + SavedModel), not the TensorFlow Serving "
+        "image; data capture is not written.",
+    ),
+    Gap(
+        "Resource types with no moto model",
+        False,
+        "open: recorded with their properties and reported as not emulated (see the "
+        "resource table).",
+    ),
+)
+
+
+def open_gaps() -> list[Gap]:
+    """The gaps that remain, for the README and the rehearsal's report."""
+    return [gap for gap in GAPS if not gap.closed]
+
+
+def install(runner_settings: object | None = None) -> None:
+    """Apply every patch (idempotent). ``runner_settings`` configures the Lambda runner."""
+    from rehearsal.moto_gaps import lambda_runner, resources
+
+    resources.install()
+    lambda_runner.install(runner_settings)  # type: ignore[arg-type]
+
+
+__all__ = ["GAPS", "MOTO_VERSION", "Gap", "install", "open_gaps"]

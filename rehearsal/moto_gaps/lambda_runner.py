@@ -1,0 +1,355 @@
+"""A docker-free Lambda runtime for moto 5.2.5.
+
+moto runs function code only in docker. Here every function gets a warm worker process
+(:mod:`._worker`) that imports the handler from the deployed code zip (extracted once per code
+hash) and runs it with the function's environment, plus what a local deployment needs:
+``AWS_ENDPOINT_URL`` pointing at moto and any extra endpoints (``AWS_ENDPOINT_URL_SAGEMAKER_
+RUNTIME``). SQS event-source mappings are served by a background poller, the way the Lambda
+service polls, instead of moto's delivery inside ``SendMessage``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Queue, sqs_backends
+
+WORKER = Path(__file__).resolve().parent / "_worker.py"
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """Where the functions' AWS calls go and where their code is unpacked."""
+
+    endpoint_url: str
+    workdir: Path
+    account_id: str = "123456789012"
+    region: str = "us-east-1"
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    python: str = sys.executable
+    poll_interval_s: float = 0.1
+
+
+@dataclass
+class Invocation:
+    """One finished invocation, kept for the rehearsal's report and the tests."""
+
+    function_name: str
+    ok: bool
+    seconds: float
+    source: str
+
+
+class _Worker:
+    """One warm process running one function's handler; one event at a time."""
+
+    def __init__(self, fn: LambdaFunction, code_dir: Path, env: dict[str, str], log: Path):
+        self.lock = threading.Lock()
+        self.log_path = log
+        self.log_offset = log.stat().st_size if log.exists() else 0
+        self._log_handle = log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable if not env.get("_PYTHON") else env["_PYTHON"], "-B", str(WORKER)]
+            + [str(code_dir), str(fn.handler)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log_handle,
+            env={k: v for k, v in env.items() if k != "_PYTHON"},
+            cwd=code_dir,
+            text=True,
+        )
+
+    def call(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
+        """The worker's response, or None when it timed out or died (then it is killed)."""
+        stdin: IO[str] = self.process.stdin  # type: ignore[assignment]
+        stdout: IO[str] = self.process.stdout  # type: ignore[assignment]
+        try:
+            stdin.write(json.dumps(request) + "\n")
+            stdin.flush()
+        except BrokenPipeError:
+            return None
+        ready, _, _ = select.select([stdout], [], [], timeout_s)
+        line = stdout.readline() if ready else ""
+        if not line:
+            self.stop()
+            return None
+        response: dict[str, Any] = json.loads(line)
+        return response
+
+    def new_logs(self) -> str:
+        with self.log_path.open("rb") as handle:
+            handle.seek(self.log_offset)
+            data = handle.read()
+        self.log_offset += len(data)
+        return data.decode("utf-8", errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+        self._log_handle.close()
+
+
+class LambdaRunner:
+    """Runs moto's Lambda functions locally; one warm worker per function and code version."""
+
+    def __init__(self) -> None:
+        self.settings: RunnerSettings | None = None
+        self._workers: dict[str, _Worker] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self.invocations: list[Invocation] = []
+
+    def configure(self, settings: RunnerSettings) -> None:
+        """Set where functions send their AWS calls; starts the SQS poller."""
+        self.settings = settings
+        settings.workdir.mkdir(parents=True, exist_ok=True)
+        if self._poller is None or not self._poller.is_alive():
+            self._stop.clear()
+            self._poller = threading.Thread(
+                target=self._poll_forever, name="lambda-sqs-poller", daemon=True
+            )
+            self._poller.start()
+
+    def _environment(self, fn: LambdaFunction, code_dir: Path) -> dict[str, str]:
+        settings = self._require_settings()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "_PYTHON": settings.python,
+        }
+        env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+                "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+                "AWS_REGION": settings.region,
+                "AWS_DEFAULT_REGION": settings.region,
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_ENDPOINT_URL": settings.endpoint_url,
+                "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+                "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
+                "LAMBDA_TASK_ROOT": str(code_dir),
+                "_HANDLER": str(fn.handler),
+                **settings.extra_env,
+            }
+        )
+        return env
+
+    def _require_settings(self) -> RunnerSettings:
+        if self.settings is None:
+            raise RuntimeError("the Lambda runner is not configured: call configure() first")
+        return self.settings
+
+    def _worker(self, fn: LambdaFunction) -> _Worker:
+        settings = self._require_settings()
+        code: bytes = fn.code_bytes
+        if not code:
+            raise RuntimeError(f"{fn.function_name} has no zip code (image functions unsupported)")
+        env_key = json.dumps(fn.environment_vars or {}, sort_keys=True)
+        digest = hashlib.sha256(code + env_key.encode() + str(fn.handler).encode()).hexdigest()
+        key = f"{fn.function_arn}:{digest}"
+        with self._lock:
+            worker = self._workers.get(key)
+            if worker is not None and worker.alive():
+                return worker
+            code_dir = settings.workdir / "code" / f"{fn.function_name}-{digest[:12]}"
+            if not code_dir.exists():
+                with zipfile.ZipFile(io.BytesIO(code)) as archive:
+                    archive.extractall(code_dir)  # noqa: S202 - our own synthesized asset
+            log = settings.workdir / "logs" / f"{fn.function_name}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            worker = _Worker(fn, code_dir, self._environment(fn, code_dir), log)
+            self._workers[key] = worker
+            return worker
+
+    def invoke(self, fn: LambdaFunction, event: Any, source: str = "invoke") -> tuple[str, bool, str]:
+        """Run ``fn`` on ``event``: (payload JSON, errored, logs), as moto's docker path."""
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        timeout_s = float(fn.timeout or 3)
+        request = {
+            "event": event,
+            "request_id": request_id,
+            "deadline_ms": int((time.time() + timeout_s) * 1000),
+            "context": {
+                "function_name": fn.function_name,
+                "function_version": "$LATEST",
+                "invoked_function_arn": fn.function_arn,
+                "memory_limit_in_mb": fn.memory_size,
+                "log_group_name": fn.logs_group_name,
+                "log_stream_name": f"rehearsal/{request_id}",
+            },
+        }
+        worker = self._worker(fn)
+        with worker.lock:
+            response = worker.call(request, timeout_s)
+            logs = worker.new_logs()
+        if response is None:
+            payload = json.dumps(
+                {
+                    "errorMessage": f"Task timed out after {timeout_s:.2f} seconds "
+                    "or the runtime exited",
+                    "errorType": "Runtime.ExitError",
+                }
+            )
+            ok = False
+        else:
+            payload, ok = response["payload"], bool(response["ok"])
+        try:
+            fn.logs_backend.ensure_log_group(fn.logs_group_name)
+            fn.save_logs(logs)
+        except Exception as error:  # logs are a courtesy; never fail the invocation for them
+            print(f"[lambda-runner] could not store logs: {error}", file=sys.stderr)
+        self.invocations.append(
+            Invocation(fn.function_name, ok, time.perf_counter() - started, source)
+        )
+        return payload, not ok, logs
+
+    def _poll_forever(self) -> None:
+        while not self._stop.wait(self._require_settings().poll_interval_s):
+            try:
+                self.poll_once()
+            except Exception as error:  # keep polling, like the service does
+                print(f"[lambda-runner] SQS poll failed: {error!r}", file=sys.stderr)
+
+    def poll_once(self) -> int:
+        """Deliver visible messages of every enabled SQS mapping; the number delivered."""
+        settings = self._require_settings()
+        backend = lambda_backends[settings.account_id][settings.region]
+        sqs = sqs_backends[settings.account_id][settings.region]
+        delivered = 0
+        for esm in list(backend._event_source_mappings.values()):
+            if not esm.enabled or ":sqs:" not in esm.event_source_arn:
+                continue
+            queue_name = esm.event_source_arn.split(":")[-1]
+            queue = sqs.get_queue(queue_name)
+            messages = sqs.receive_message(
+                queue_name, int(esm.batch_size or 10), 0, int(queue.visibility_timeout)
+            )
+            if not messages:
+                continue
+            event = {"Records": [_record(m, esm.event_source_arn, settings.region) for m in messages]}
+            fn = backend.get_function(esm.function_arn)
+            payload, errored, _ = self.invoke(fn, event, source=f"sqs:{queue_name}")
+            failed: set[str] = {m.id for m in messages} if errored else set()
+            if not errored and "ReportBatchItemFailures" in (esm.function_response_types or []):
+                failed = _batch_item_failures(payload)
+            for message in messages:
+                if message.id not in failed:
+                    sqs.delete_message(queue_name, message.receipt_handle)
+            delivered += len(messages)
+        return delivered
+
+    def stop(self) -> None:
+        """Stop the poller and every worker process."""
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=5)
+            self._poller = None
+        with self._lock:
+            for worker in self._workers.values():
+                worker.stop()
+            self._workers.clear()
+
+
+def _record(message: Any, queue_arn: str, region: str) -> dict[str, Any]:
+    return {
+        "messageId": message.id,
+        "receiptHandle": message.receipt_handle,
+        "body": message.body,
+        "attributes": {
+            "ApproximateReceiveCount": str(message.approximate_receive_count),
+            "SentTimestamp": str(message.sent_timestamp),
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": str(
+                message.approximate_first_receive_timestamp or message.sent_timestamp
+            ),
+        },
+        "messageAttributes": message.message_attributes or {},
+        "md5OfBody": message.body_md5,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def _batch_item_failures(payload: str) -> set[str]:
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return set()
+    if not isinstance(answer, dict):
+        return set()
+    return {
+        str(item.get("itemIdentifier"))
+        for item in answer.get("batchItemFailures") or []
+        if isinstance(item, dict)
+    }
+
+
+RUNNER = LambdaRunner()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    return RUNNER.invoke(self, {} if event is None else event)
+
+
+def _add_message(self: Queue, message: Any) -> None:
+    """moto 5.2.5's Queue.add_message without its synchronous Lambda delivery (the runner's
+    poller delivers instead, after SendMessage has returned, as the Lambda service does)."""
+    if self.fifo_queue and (
+        self.attributes.get("ContentBasedDeduplication") == "true" or message.deduplication_id
+    ):
+        for existing in self._messages:
+            if existing.deduplication_id == message.deduplication_id:
+                diff = message.sent_timestamp - existing.sent_timestamp
+                if diff / 1000 < DEDUPLICATION_TIME_IN_SECONDS:
+                    return
+    with self._messages_lock:
+        self._messages.append(message)
+        self._messages_lock.notify_all()
+
+
+def install(settings: RunnerSettings | None = None) -> LambdaRunner:
+    """Route moto's Lambda invocations to the runner (once), and configure it if given."""
+    global _installed
+    with _install_lock:
+        if not _installed:
+            LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+            Queue.add_message = _add_message  # type: ignore[method-assign]
+            _installed = True
+    if settings is not None:
+        RUNNER.configure(settings)
+    return RUNNER

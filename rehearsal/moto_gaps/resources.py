@@ -1,0 +1,560 @@
+"""CloudFormation and API gaps of moto 5.2.5 that the product's stacks hit.
+
+Each shim creates its resource through moto's own backend API, so what the stack declares is
+what ``describe-*`` answers afterwards. Types with no moto backend at all are recorded as
+:class:`NotEmulated` (Ref and GetAtt still resolve) and listed by :func:`not_emulated`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.cloudformation import parsing
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
+from moto.s3.models import FakeBucket, s3_backends
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+_lock = threading.Lock()
+_installed = False
+
+# What the bucket shim applied or could not apply, per bucket name: shown in the report.
+BUCKET_SETTINGS: dict[str, dict[str, str]] = {}
+# Resources recorded without emulation: (stack id, logical id) -> (type, reason).
+NOT_EMULATED: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws"
+
+
+class _Shim(CloudFormationModel):
+    """A resource the shim created; ``physical_resource_id`` is what ``Ref`` returns."""
+
+    cfn_type: ClassVar[str] = ""
+
+    def __init__(
+        self, physical_id: str, properties: dict[str, Any], attributes: dict[str, str]
+    ) -> None:
+        self._physical_id = physical_id
+        self.properties = properties
+        self.attributes = attributes
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self._physical_id
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def cloudformation_type(cls) -> str:  # type: ignore[override]
+        return cls.cfn_type
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.attributes.get(attribute_name, self._physical_id)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        return None
+
+
+class ScalableTarget(_Shim):
+    """AWS::ApplicationAutoScaling::ScalableTarget -> RegisterScalableTarget."""
+
+    cfn_type = "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ScalableTarget:
+        p = cloudformation_json["Properties"]
+        backend = applicationautoscaling_backends[account_id][region_name]
+        backend.register_scalable_target(
+            namespace=p["ServiceNamespace"],
+            r_id=p["ResourceId"],
+            dimension=p["ScalableDimension"],
+            min_capacity=int(p["MinCapacity"]),
+            max_capacity=int(p["MaxCapacity"]),
+            role_arn=p.get("RoleARN", ""),
+            suspended_state=p.get("SuspendedState"),  # type: ignore[arg-type]
+        )
+        physical = f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}"
+        return cls(physical, p, {})
+
+
+class ScalingPolicy(_Shim):
+    """AWS::ApplicationAutoScaling::ScalingPolicy -> PutScalingPolicy."""
+
+    cfn_type = "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ScalingPolicy:
+        p = cloudformation_json["Properties"]
+        if "ScalingTargetId" in p:
+            resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
+        else:
+            resource_id = p["ResourceId"]
+            dimension = p["ScalableDimension"]
+            namespace = p["ServiceNamespace"]
+        backend = applicationautoscaling_backends[account_id][region_name]
+        policy = backend.put_scaling_policy(
+            policy_name=p["PolicyName"],
+            service_namespace=namespace,
+            resource_id=resource_id,
+            scalable_dimension=dimension,
+            policy_body=p.get(
+                "TargetTrackingScalingPolicyConfiguration",
+                p.get("StepScalingPolicyConfiguration", {}),
+            ),
+            policy_type=p.get("PolicyType"),
+        )
+        return cls(policy.policy_arn, p, {"Arn": policy.policy_arn})
+
+
+class Alarm(_Shim):
+    """AWS::CloudWatch::Alarm -> PutMetricAlarm (moto stores alarms, never evaluates them)."""
+
+    cfn_type = "AWS::CloudWatch::Alarm"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Alarm:
+        from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat
+
+        p = cloudformation_json["Properties"]
+        name = p.get("AlarmName") or resource_name
+        queries = None
+        if p.get("Metrics"):
+            queries = []
+            for metric in p["Metrics"]:
+                stat = metric.get("MetricStat")
+                metric_stat = None
+                if stat:
+                    m = stat["Metric"]
+                    metric_stat = MetricStat(
+                        metric=Metric(
+                            metric_name=m["MetricName"],
+                            namespace=m.get("Namespace"),  # type: ignore[arg-type]
+                            dimensions=[
+                                Dimension(d["Name"], d["Value"]) for d in m.get("Dimensions", [])
+                            ],
+                        ),
+                        period=stat.get("Period"),
+                        stat=stat.get("Stat"),
+                        unit=stat.get("Unit"),
+                    )
+                queries.append(
+                    MetricDataQuery(
+                        query_id=metric.get("Id"),
+                        label=metric.get("Label"),
+                        period=metric.get("Period"),
+                        return_data=metric.get("ReturnData"),
+                        expression=metric.get("Expression"),
+                        metric_stat=metric_stat,
+                    )
+                )
+        backend = cloudwatch_backends[account_id][region_name]
+        alarm = backend.put_metric_alarm(
+            name=name,
+            namespace=p.get("Namespace"),  # type: ignore[arg-type]
+            metric_name=p.get("MetricName"),  # type: ignore[arg-type]
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=p.get("Period"),  # type: ignore[arg-type]
+            threshold=float(p["Threshold"]) if "Threshold" in p else None,  # type: ignore[arg-type]
+            statistic=p.get("Statistic"),  # type: ignore[arg-type]
+            description=p.get("AlarmDescription"),  # type: ignore[arg-type]
+            dimensions=p.get("Dimensions", []),
+            alarm_actions=p.get("AlarmActions", []),
+            metric_data_queries=queries,
+            datapoints_to_alarm=p.get("DatapointsToAlarm"),
+            extended_statistic=p.get("ExtendedStatistic"),
+            ok_actions=p.get("OKActions", []),
+            insufficient_data_actions=p.get("InsufficientDataActions", []),
+            unit=p.get("Unit"),
+            actions_enabled=str(p.get("ActionsEnabled", True)).lower() == "true",
+            treat_missing_data=p.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=p.get("ThresholdMetricId"),
+        )
+        return cls(name, p, {"Arn": alarm.alarm_arn})
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cloudwatch_backends[account_id][region_name].delete_alarms([self._physical_id])
+
+
+def _policy_json(document: Any) -> str:
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+class BucketPolicy(_Shim):
+    """AWS::S3::BucketPolicy -> PutBucketPolicy (conditions: see :func:`_get_permission`)."""
+
+    cfn_type = "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> BucketPolicy:
+        p = cloudformation_json["Properties"]
+        backend = s3_backends[account_id][_partition(region_name)]
+        backend.put_bucket_policy(p["Bucket"], _policy_json(p["PolicyDocument"]).encode())
+        return cls(resource_name, p, {})
+
+
+class QueuePolicy(_Shim):
+    """AWS::SQS::QueuePolicy -> SetQueueAttributes(Policy)."""
+
+    cfn_type = "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> QueuePolicy:
+        p = cloudformation_json["Properties"]
+        backend = sqs_backends[account_id][region_name]
+        for url in p.get("Queues", []):
+            backend.set_queue_attributes(
+                url.rstrip("/").split("/")[-1], {"Policy": _policy_json(p["PolicyDocument"])}
+            )
+        return cls(resource_name, p, {})
+
+
+class TopicPolicy(_Shim):
+    """AWS::SNS::TopicPolicy -> SetTopicAttributes(Policy)."""
+
+    cfn_type = "AWS::SNS::TopicPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> TopicPolicy:
+        p = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        for arn in p.get("Topics", []):
+            backend.set_topic_attribute(arn, "Policy", _policy_json(p["PolicyDocument"]))
+        return cls(resource_name, p, {})
+
+
+class Subscription(_Shim):
+    """AWS::SNS::Subscription -> Subscribe (e-mail is never delivered locally)."""
+
+    cfn_type = "AWS::SNS::Subscription"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Subscription:
+        p = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        subscription = backend.subscribe(p["TopicArn"], p["Endpoint"], p["Protocol"])
+        return cls(subscription.arn, p, {"Arn": subscription.arn})
+
+
+class NotEmulated(_Shim):
+    """A type moto has no model for: recorded (Ref/GetAtt resolve to placeholders), not run."""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> NotEmulated:
+        resource_type = cloudformation_json["Type"]
+        service = resource_type.split("::")[1].lower()
+        physical = resource_name
+        arn = f"arn:{_partition(region_name)}:{service}:{region_name}:{account_id}:{physical}"
+        NOT_EMULATED[(kwargs.get("StackId", ""), kwargs.get("LogicalId", physical))] = (
+            resource_type,
+            not_emulated_reason(resource_type) or "",
+        )
+        return cls(physical, cloudformation_json.get("Properties", {}), {"Arn": arn})
+
+
+SHIMS: dict[str, type[_Shim]] = {
+    shim.cfn_type: shim
+    for shim in (
+        ScalableTarget,
+        ScalingPolicy,
+        Alarm,
+        BucketPolicy,
+        QueuePolicy,
+        TopicPolicy,
+        Subscription,
+    )
+}
+
+
+def emulated_types() -> set[str]:
+    """Every resource type the patched moto creates for real (moto's models plus the shims)."""
+    return set(parsing.get_model_map()) | set(SHIMS)
+
+
+def not_emulated_reason(resource_type: str) -> str | None:
+    """Why ``resource_type`` is only recorded, or None when it is created for real."""
+    if resource_type.startswith("Custom::") or resource_type in emulated_types():
+        return None
+    if resource_type in parsing.NULL_MODELS:
+        return "moto 5.2.5 ignores this type"
+    return f"moto 5.2.5 has no {resource_type} model; recorded with its properties only"
+
+
+def _resource_class_from_type(
+    original: Callable[[str], Any],
+) -> Callable[[str], Any]:
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type in SHIMS:
+            return SHIMS[resource_type]
+        found = original(resource_type)
+        if found is None and resource_type not in parsing.NULL_MODELS:
+            return NotEmulated
+        return found
+
+    return resource_class_from_type
+
+
+def _name_sagemaker_resources() -> None:
+    """moto 5.2.5 returns "" as the name property, so explicit names were replaced."""
+    names = {
+        sagemaker_models.FakeEndpoint: "EndpointName",
+        sagemaker_models.FakeEndpointConfig: "EndpointConfigName",
+        sagemaker_models.Model: "ModelName",
+    }
+    for model, prop in names.items():
+        model.cloudformation_name_type = staticmethod(lambda prop=prop: prop)  # type: ignore[method-assign]
+    parsing.get_name_type_map.cache_clear()
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's shape (what moto parses)."""
+    api: dict[str, Any] = {"ID": rule.get("Id", ""), "Status": rule.get("Status", "Enabled")}
+    api["Filter"] = {"Prefix": rule.get("Prefix", "")}
+    if "ExpirationInDays" in rule:
+        api["Expiration"] = {"Days": str(rule["ExpirationInDays"])}
+    if "NoncurrentVersionExpiration" in rule:
+        days = rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        api["NoncurrentVersionExpiration"] = {"NoncurrentDays": str(days)}
+    elif "NoncurrentVersionExpirationInDays" in rule:
+        api["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": str(rule["NoncurrentVersionExpirationInDays"])
+        }
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        api["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": str(days)}
+    return api
+
+
+def _apply_bucket_properties(backend: Any, name: str, properties: dict[str, Any]) -> None:
+    applied: dict[str, str] = {}
+
+    def attempt(label: str, action: Callable[[], None]) -> None:
+        try:
+            action()
+            applied[label] = "applied"
+        except Exception as error:  # reported, never hidden
+            applied[label] = f"not applied: {type(error).__name__}: {error}"
+
+    if "VersioningConfiguration" in properties:
+        status = properties["VersioningConfiguration"]["Status"]
+        attempt("versioning", lambda: backend.put_bucket_versioning(name, status))
+    if "PublicAccessBlockConfiguration" in properties:
+        block = {k: str(v).lower() for k, v in properties["PublicAccessBlockConfiguration"].items()}
+        attempt("public access block", lambda: backend.put_public_access_block(name, block))
+    if "OwnershipControls" in properties:
+        rule = properties["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+        attempt("ownership controls", lambda: backend.put_bucket_ownership_controls(name, rule))
+    if "LifecycleConfiguration" in properties:
+        rules = [_lifecycle_rule(r) for r in properties["LifecycleConfiguration"]["Rules"]]
+        attempt("lifecycle", lambda: backend.put_bucket_lifecycle(name, rules))
+    if "LoggingConfiguration" in properties:
+        config = properties["LoggingConfiguration"]
+        target = {
+            "LoggingEnabled": {
+                "TargetBucket": config.get("DestinationBucketName", name),
+                "TargetPrefix": config.get("LogFilePrefix", ""),
+            }
+        }
+        attempt("access logging", lambda: backend.put_bucket_logging(name, target))
+    notification = properties.get("NotificationConfiguration", {})
+    if notification.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") in (
+        True,
+        "true",
+    ):
+        attempt(
+            "EventBridge notifications",
+            lambda: backend.put_bucket_notification_configuration(
+                name, {"EventBridgeConfiguration": {}}
+            ),
+        )
+    BUCKET_SETTINGS[name] = applied
+
+
+def _patch_bucket_creation() -> None:
+    original = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = s3_backends[account_id][_partition(region_name)]
+        _apply_bucket_properties(
+            backend, bucket.name, cloudformation_json.get("Properties", {})
+        )
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment]
+
+
+def _get_permission(self: Any, action: str, resource: str) -> Any:
+    """moto applies a statement's effect and ignores its Condition: an enforce-SSL deny
+    (``aws:SecureTransport: false``) would deny everything. Statements with a Condition are
+    skipped instead of misapplied (listed as an open gap)."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    document = json.loads(self.policy.decode())
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    unconditional = [s for s in statements if "Condition" not in s]
+    if not unconditional:
+        return PermissionResult.NEUTRAL
+    document["Statement"] = unconditional
+    return IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+
+
+def _update_endpoint(
+    self: Any,
+    endpoint_name: str,
+    endpoint_config_name: str,
+    retain_all_variant_properties: bool = False,
+    deployment_config: dict[str, Any] | None = None,
+) -> str:
+    """UpdateEndpoint: moto 5.2.5 has none. Switches at once and stays InService."""
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.core.utils import utcnow
+
+    endpoint = self.endpoints.get(endpoint_name)
+    if endpoint is None:
+        arn = sagemaker_models.FakeEndpoint.arn_formatter(
+            endpoint_name, self.account_id, self.region_name
+        )
+        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    if endpoint_config_name == endpoint.endpoint_config_name:
+        raise ValidationError(
+            message="Cannot update endpoint to the endpoint config it already uses."
+        )
+    config = self.describe_endpoint_config(endpoint_config_name)
+    endpoint.endpoint_config_name = endpoint_config_name
+    endpoint.production_variants = endpoint._process_production_variants(
+        config["ProductionVariants"]
+    )
+    endpoint.data_capture_config = config.get("DataCaptureConfig")
+    endpoint.last_modified_time = utcnow()
+    endpoint.endpoint_status = "InService"
+    endpoint.rehearsal_deployment_config = deployment_config
+    return str(endpoint.arn)
+
+
+def _update_endpoint_response(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    arn = self.sagemaker_backend.update_endpoint(
+        endpoint_name=self._get_param("EndpointName"),
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+        retain_all_variant_properties=self._get_param("RetainAllVariantProperties", False),
+        deployment_config=self._get_param("DeploymentConfig"),
+    )
+    return ActionResult({"EndpointArn": arn})
+
+
+def install() -> None:
+    """Apply the resource and API patches once per process."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        parsing.resource_class_from_type = _resource_class_from_type(  # type: ignore[assignment]
+            parsing.resource_class_from_type
+        )
+        _name_sagemaker_resources()
+        _patch_bucket_creation()
+        FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
+        sagemaker_models.SageMakerModelBackend.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
+        SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
+        _installed = True
