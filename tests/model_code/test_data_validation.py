@@ -89,7 +89,9 @@ def test_non_numeric_feature(tmp_path: Path) -> None:
 
 def test_missing_feature_value(tmp_path: Path) -> None:
     message = _error(tmp_path, HEADER + _rows(3) + ",1,0\n" + _rows(30))
-    assert "Feature column 'f1'" in message and "1 missing value(s) (first at data row 4)" in message
+    assert (
+        "Feature column 'f1'" in message and "1 missing value(s) (first at data row 4)" in message
+    )
 
 
 def test_non_finite_feature_value(tmp_path: Path) -> None:

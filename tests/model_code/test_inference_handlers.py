@@ -64,7 +64,10 @@ def test_wrong_feature_count_json(handlers: ModuleType) -> None:
 
 def test_wrong_feature_count_csv(handlers: ModuleType) -> None:
     err = error_of(handlers, "1,2,3,4\n", content_type="text/csv")
-    assert (err.status_code, err.message) == (400, "Row 0 has 4 values; the model expects 3 features.")
+    assert (err.status_code, err.message) == (
+        400,
+        "Row 0 has 4 values; the model expects 3 features.",
+    )
 
 
 def test_missing_and_unknown_named_features(handlers: ModuleType) -> None:
@@ -79,13 +82,23 @@ def test_missing_and_unknown_named_features(handlers: ModuleType) -> None:
     [
         ('[[1, "x", 3]]', "application/json", "Row 0, feature 1 ('b'): value 'x' is not a number."),
         ('[[1, "2", 3]]', "application/json", "Row 0, feature 1 ('b'): value '2' is not a number."),
-        ("[[1, true, 3]]", "application/json", "Row 0, feature 1 ('b'): value True is not a number."),
-        ("[[1, null, 3]]", "application/json", "Row 0, feature 1 ('b'): value None is not a number."),
+        (
+            "[[1, true, 3]]",
+            "application/json",
+            "Row 0, feature 1 ('b'): value True is not a number.",
+        ),
+        (
+            "[[1, null, 3]]",
+            "application/json",
+            "Row 0, feature 1 ('b'): value None is not a number.",
+        ),
         ("1,2,abc\n", "text/csv", "Row 0, feature 2 ('c'): value 'abc' is not a number."),
         ("1,,3\n", "text/csv", "Row 0, feature 1 ('b'): value '' is not a number."),
     ],
 )
-def test_non_numeric_values(handlers: ModuleType, body: str, content_type: str, message: str) -> None:
+def test_non_numeric_values(
+    handlers: ModuleType, body: str, content_type: str, message: str
+) -> None:
     err = error_of(handlers, body, content_type=content_type)
     assert (err.status_code, err.message) == (400, message)
 
@@ -126,7 +139,9 @@ def test_oversized_batch(handlers: ModuleType, content_type: str) -> None:
 def test_unsupported_content_type(handlers: ModuleType) -> None:
     err = error_of(handlers, "1 2 3", content_type="text/plain")
     assert err.status_code == 415
-    assert err.message == "Unsupported content type 'text/plain'; send application/json or text/csv."
+    assert (
+        err.message == "Unsupported content type 'text/plain'; send application/json or text/csv."
+    )
 
 
 def test_unsupported_accept(handlers: ModuleType) -> None:
@@ -217,7 +232,7 @@ def test_missing_config_is_a_server_error(tmp_path: Any, monkeypatch: pytest.Mon
     script = tmp_path / "inference.py"
     script.write_text((MODEL_CODE_DIR / "inference.py").read_text())
     module = import_like_container(script)
-    with pytest.raises(module.InferenceError, match="serving_config.json not found"):
+    with pytest.raises(module.InferenceError, match=r"serving_config\.json not found"):
         module.input_handler(b"[[1]]", ctx())
 
 

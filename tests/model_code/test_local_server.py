@@ -33,7 +33,7 @@ def runtime_client(url: str | None = None) -> Any:
         region_name="us-east-1",
         endpoint_url=url,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
+        aws_secret_access_key="testing",
         config=Config(retries={"max_attempts": 1}),
     )
 
@@ -72,11 +72,38 @@ def test_invocations_json_and_csv(served: Any, trained: Any) -> None:
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "message"),
     [
-        ('{"instances": [[1, 2]]}', "application/json", 400, "Row 0 has 2 values; the model expects 30 features."),
-        (json.dumps([[0.0] * 29 + ["x"]]), "application/json", 400, "Row 0, feature 29 ('worst_fractal_dimension'): value 'x' is not a number."),
-        (json.dumps([[0.0] * 29]).replace("]]", ", NaN]]"), "application/json", 400, "Row 0, feature 29 ('worst_fractal_dimension'): value nan is not finite (NaN and infinity are not allowed)."),
-        (json.dumps([[0.0] * 30] * 1001), "application/json", 413, "Batch of 1001 rows exceeds the limit of 1000 rows per request; split it into smaller requests."),
-        ("1,2,3", "text/plain", 415, "Unsupported content type 'text/plain'; send application/json or text/csv."),
+        (
+            '{"instances": [[1, 2]]}',
+            "application/json",
+            400,
+            "Row 0 has 2 values; the model expects 30 features.",
+        ),
+        (
+            json.dumps([[0.0] * 29 + ["x"]]),
+            "application/json",
+            400,
+            "Row 0, feature 29 ('worst_fractal_dimension'): value 'x' is not a number.",
+        ),
+        (
+            json.dumps([[0.0] * 29]).replace("]]", ", NaN]]"),
+            "application/json",
+            400,
+            "Row 0, feature 29 ('worst_fractal_dimension'): value nan is not finite "
+            "(NaN and infinity are not allowed).",
+        ),
+        (
+            json.dumps([[0.0] * 30] * 1001),
+            "application/json",
+            413,
+            "Batch of 1001 rows exceeds the limit of 1000 rows per request; "
+            "split it into smaller requests.",
+        ),
+        (
+            "1,2,3",
+            "text/plain",
+            415,
+            "Unsupported content type 'text/plain'; send application/json or text/csv.",
+        ),
     ],
 )
 def test_bad_requests_over_http(
@@ -133,7 +160,9 @@ def test_boto3_model_error(served: Any) -> None:
     client = runtime_client(served.url)
     with pytest.raises(client.exceptions.ModelError) as info:
         client.invoke_endpoint(
-            EndpointName="ml-serving-dev", Body='{"instances": [[1]]}', ContentType="application/json"
+            EndpointName="ml-serving-dev",
+            Body='{"instances": [[1]]}',
+            ContentType="application/json",
         )
     response = info.value.response
     message = "Row 0 has 1 values; the model expects 30 features."
@@ -150,7 +179,8 @@ def test_boto3_oversized_batch_is_model_error_413(served: Any) -> None:
     client = runtime_client(served.url)
     with pytest.raises(client.exceptions.ModelError) as info:
         client.invoke_endpoint(
-            EndpointName="x", Body="0," * 29 + "0\n" * 1 + ("0," * 29 + "0\n") * 1000,
+            EndpointName="x",
+            Body="0," * 29 + "0\n" * 1 + ("0," * 29 + "0\n") * 1000,
             ContentType="text/csv",
         )
     assert info.value.response["OriginalStatusCode"] == 413
@@ -181,7 +211,9 @@ def test_endpoints_and_swap(swap_server: LocalModelServer, trained: Any, tiny_ru
     body = rows_json(trained, 3)
 
     def score(endpoint: str) -> tuple[np.ndarray, str]:
-        out = client.invoke_endpoint(EndpointName=endpoint, Body=body, ContentType="application/json")
+        out = client.invoke_endpoint(
+            EndpointName=endpoint, Body=body, ContentType="application/json"
+        )
         return probabilities(out["Body"].read()), out["InvokedProductionVariant"]
 
     assert request(swap_server, "GET", "/ping")[0] == 503  # no default model yet

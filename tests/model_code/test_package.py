@@ -47,7 +47,7 @@ def test_package_cli(trained: Any, tmp_path: Path) -> None:
 
 def test_package_refuses_incomplete_dir(tmp_path: Path) -> None:
     (tmp_path / "1").mkdir()
-    with pytest.raises(package.PackageError, match="lacks 1/saved_model.pb"):
+    with pytest.raises(package.PackageError, match=r"lacks 1/saved_model\.pb"):
         package.package(tmp_path, tmp_path / "x.tar.gz")
 
 
