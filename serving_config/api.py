@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Literal
 
 from serving_config._parsing import join, require
+
+#: SageMaker's InvokeEndpoint body limit (botocore's model: 6,291,456 bytes).
+SAGEMAKER_MAX_PAYLOAD_BYTES = 6_291_456
+#: API Gateway's REST integration timeout; the function must answer before it.
+API_GATEWAY_INTEGRATION_TIMEOUT_S = 29
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def invoke_budget_s(connect_timeout_s: float, read_timeout_s: float, max_attempts: int) -> float:
+    """Worst-case seconds the function's SageMaker client can spend on one request.
+
+    botocore's standard retry mode: every attempt may take connect + read timeout, and
+    the delay before retry i (0-based) is at most min(2**i, 20) s, plus up to 5 s more when
+    the service sends ``x-amz-retry-after``. Kept identical to the runtime's copy
+    (``ml_constructs/inference_api/runtime/settings.py``), a test checks that.
+    """
+    backoff = sum(min(2.0**i, 20.0) + 5.0 for i in range(max_attempts - 1))
+    return max_attempts * (connect_timeout_s + read_timeout_s) + backoff
 
 
 @dataclass(frozen=True)
@@ -14,10 +34,20 @@ class ApiSettings:
     throttle_rate_limit: float = 50.0
     throttle_burst_limit: int = 100
     max_rows: int = 100
+    max_payload_bytes: int = SAGEMAKER_MAX_PAYLOAD_BYTES
+    feature_names: tuple[str, ...] = ()
     reserved_concurrency: int = 10
-    function_timeout_s: int = 15
+    function_timeout_s: int = 28
     function_memory_mb: int = 256
+    architecture: Literal["arm64", "x86_64"] = "arm64"
     log_retention_days: int = 30
+    invoke_connect_timeout_s: float = 1.0
+    invoke_read_timeout_s: float = 3.0
+    invoke_max_attempts: int = 3
+    retry_after_s: int = 2
+    powertools_version: str = "3.37.0"
+    execution_log_level: Literal["ERROR", "INFO"] = "ERROR"
+    manage_account_cloudwatch_role: bool = True
 
     def validate(self, path: str) -> None:
         require(
@@ -36,14 +66,26 @@ class ApiSettings:
             f"{self.max_rows} is outside 1-10000",
         )
         require(
+            1024 <= self.max_payload_bytes <= SAGEMAKER_MAX_PAYLOAD_BYTES,
+            join(path, "max_payload_bytes"),
+            f"{self.max_payload_bytes} is outside 1024-{SAGEMAKER_MAX_PAYLOAD_BYTES} "
+            "(SageMaker's real-time InvokeEndpoint limit)",
+        )
+        for i, name in enumerate(self.feature_names):
+            require(
+                bool(name.strip()) and "," not in name,
+                f"{join(path, 'feature_names')}[{i}]",
+                f"{name!r} must be non-empty and contain no comma",
+            )
+        require(
+            len(set(self.feature_names)) == len(self.feature_names),
+            join(path, "feature_names"),
+            "has duplicates",
+        )
+        require(
             1 <= self.reserved_concurrency <= 1000,
             join(path, "reserved_concurrency"),
             f"{self.reserved_concurrency} is outside 1-1000",
-        )
-        require(
-            5 <= self.function_timeout_s <= 60,
-            join(path, "function_timeout_s"),
-            f"{self.function_timeout_s} is outside 5-60",
         )
         require(
             128 <= self.function_memory_mb <= 10240,
@@ -54,6 +96,49 @@ class ApiSettings:
             self.log_retention_days in _LOG_RETENTION_DAYS,
             join(path, "log_retention_days"),
             f"{self.log_retention_days} is not a CloudWatch Logs retention period",
+        )
+        require(
+            0.1 <= self.invoke_connect_timeout_s <= 10,
+            join(path, "invoke_connect_timeout_s"),
+            f"{self.invoke_connect_timeout_s} is outside 0.1-10",
+        )
+        require(
+            0.1 <= self.invoke_read_timeout_s <= 25,
+            join(path, "invoke_read_timeout_s"),
+            f"{self.invoke_read_timeout_s} is outside 0.1-25",
+        )
+        require(
+            1 <= self.invoke_max_attempts <= 5,
+            join(path, "invoke_max_attempts"),
+            f"{self.invoke_max_attempts} is outside 1-5",
+        )
+        require(
+            1 <= self.retry_after_s <= 300,
+            join(path, "retry_after_s"),
+            f"{self.retry_after_s} is outside 1-300",
+        )
+        budget = invoke_budget_s(
+            self.invoke_connect_timeout_s, self.invoke_read_timeout_s, self.invoke_max_attempts
+        )
+        require(
+            budget < self.function_timeout_s <= API_GATEWAY_INTEGRATION_TIMEOUT_S,
+            join(path, "function_timeout_s"),
+            f"{self.function_timeout_s} must exceed the SageMaker client's worst case "
+            f"{budget:g} s (attempts x (connect + read) + backoff) and be at most "
+            f"{API_GATEWAY_INTEGRATION_TIMEOUT_S} s (API Gateway's integration timeout); "
+            "lower invoke_* or raise function_timeout_s",
+        )
+        require(
+            self.powertools_version == "" or _SEMVER.match(self.powertools_version) is not None,
+            join(path, "powertools_version"),
+            f"{self.powertools_version!r} is not MAJOR.MINOR.PATCH or '' (no layer)",
+        )
+
+    @property
+    def invoke_budget_s(self) -> float:
+        """Worst-case time of the function's SageMaker call, retries included."""
+        return invoke_budget_s(
+            self.invoke_connect_timeout_s, self.invoke_read_timeout_s, self.invoke_max_attempts
         )
 
 

@@ -11,9 +11,10 @@ from constructs import Construct
 from ml_constructs.artifact_storage import DATA_CAPTURE_PREFIX
 from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps
 from ml_constructs.framework_image import FrameworkImage
+from ml_constructs.inference_api.construct import InferenceApi, inference_api_props
 from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
 from serving_config import Settings
-from stacks.data_stack import ModelDataStack
+from stacks.data_stack import ModelDataStack, removal_policy
 
 
 class ModelServingStack(Stack):
@@ -79,6 +80,30 @@ class ModelServingStack(Stack):
                 ),
                 endpoint=self.endpoint.endpoint,
             )
+        # The front door: IAM-authenticated REST API -> validating function -> this endpoint.
+        self.inference_api = InferenceApi(
+            self,
+            "InferenceApi",
+            props=inference_api_props(
+                settings,
+                endpoint_name=self.endpoint.endpoint_name,
+                endpoint_arn=self.endpoint.endpoint_arn,
+                encryption_key=data.encryption.key,
+                removal_policy=removal_policy(settings),
+            ),
+        )
+        CfnOutput(
+            self,
+            "InferenceApiUrl",
+            value=self.inference_api.predict_url,
+            description="POST /predict, SigV4-signed (python -m client.predict_client)",
+        )
+        CfnOutput(
+            self,
+            "InferenceFunctionName",
+            value=self.inference_api.function_name,
+            description="Lambda function behind the inference API",
+        )
         CfnOutput(
             self,
             "EndpointName",

@@ -33,6 +33,16 @@ ENVIRONMENT_VARIABLES = (
     RETRY_AFTER_S,
 )
 SAGEMAKER_MAX_PAYLOAD_BYTES = 6_291_456
+#: The custom metric names the handler emits, one count per request.
+OUTCOMES = (
+    "Success",
+    "ClientError",
+    "ModelError",
+    "Throttled",
+    "Timeout",
+    "UpstreamError",
+    "InternalError",
+)
 
 
 class ConfigurationError(Exception):

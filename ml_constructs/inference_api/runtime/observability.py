@@ -17,15 +17,6 @@ from typing import Any
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "inference-api")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "InferenceApi")
-OUTCOMES = (
-    "Success",
-    "ClientError",
-    "ModelError",
-    "Throttled",
-    "Timeout",
-    "UpstreamError",
-    "InternalError",
-)
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
 

@@ -1,0 +1,450 @@
+"""The front door: an IAM-authenticated REST API and the Lambda function that validates requests
+and calls the SageMaker endpoint. The function's code is ``runtime/`` next to this file.
+
+Why a REST API rather than a Function URL: the REST API gives stage throttling (rate and burst),
+access logs, X-Ray, request validation and JSON error bodies for requests that never reach the
+function (unsigned, throttled, malformed), all declared here; a Function URL has none of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from ml_constructs.inference_api.runtime import api_config as env
+from ml_constructs.nag import acknowledge
+from ml_constructs.naming import role_name, validate_prefix
+
+if TYPE_CHECKING:
+    from serving_config import Settings
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+HANDLER = "handler.lambda_handler"
+STAGE_NAME = "v1"
+METRICS_NAMESPACE = "MlServing/InferenceApi"
+#: The newest Python runtime that cdk-nag 3.0.2's AwsSolutions-L1 accepts with aws-cdk-lib
+#: 2.275.0 (L1 compares against ``Runtime.ALL``; tests/inference_api synthesize with it).
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+#: Powertools publishes each layer release as a public SSM parameter in every region (value:
+#: that region's layer ARN, right partition and publisher account), so the template stays
+#: environment-agnostic: CloudFormation resolves it at deploy time in the target region.
+POWERTOOLS_PARAMETER = "/aws/service/powertools/python/{arch}/{python}/{version}"
+API_GATEWAY_TIMEOUT_S = 29
+#: One JSON object per request: who called (IAM identity), what, the outcome and the latencies.
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "xrayTraceId": "$context.xrayTraceId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "caller": "$context.identity.caller",
+    "userArn": "$context.identity.userArn",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "protocol": "$context.protocol",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "errorType": "$context.error.responseType",
+    "errorMessage": "$context.error.message",
+}
+
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+@dataclass(frozen=True)
+class InferenceApiProps:
+    """Everything the front door needs; ``endpoint_arn`` may be a deploy-time token."""
+
+    prefix: str
+    endpoint_name: str
+    endpoint_arn: str
+    feature_count: int
+    feature_names: tuple[str, ...] = ()
+    max_rows: int = 100
+    max_payload_bytes: int = env.SAGEMAKER_MAX_PAYLOAD_BYTES
+    throttle_rate_limit: float = 50.0
+    throttle_burst_limit: int = 100
+    reserved_concurrency: int = 10
+    function_timeout_s: int = 28
+    function_memory_mb: int = 256
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    log_retention_days: int = 30
+    connect_timeout_s: float = 1.0
+    read_timeout_s: float = 3.0
+    max_attempts: int = 3
+    retry_after_s: int = 2
+    powertools_version: str = "3.37.0"
+    execution_log_level: Literal["ERROR", "INFO"] = "ERROR"
+    manage_account_cloudwatch_role: bool = True
+    encryption_key: kms.IKey | None = None
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+        problems = []
+        if not 1 <= self.feature_count <= 10_000:
+            problems.append(f"feature_count {self.feature_count} is outside 1-10000")
+        if self.feature_names and len(self.feature_names) != self.feature_count:
+            problems.append(
+                f"feature_names lists {len(self.feature_names)} names but feature_count is "
+                f"{self.feature_count}"
+            )
+        if not 1 <= self.max_payload_bytes <= env.SAGEMAKER_MAX_PAYLOAD_BYTES:
+            problems.append(
+                f"max_payload_bytes {self.max_payload_bytes} is outside "
+                f"1-{env.SAGEMAKER_MAX_PAYLOAD_BYTES}"
+            )
+        budget = env.invoke_budget_s(self.connect_timeout_s, self.read_timeout_s, self.max_attempts)
+        if not budget < self.function_timeout_s <= API_GATEWAY_TIMEOUT_S:
+            problems.append(
+                f"function_timeout_s {self.function_timeout_s} must exceed the SageMaker "
+                f"client's worst case {budget:g} s and be at most {API_GATEWAY_TIMEOUT_S} s"
+            )
+        if self.log_retention_days not in _RETENTION:
+            problems.append(f"log_retention_days {self.log_retention_days} is not a valid period")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def invoke_budget_s(self) -> float:
+        """Worst-case seconds of the function's SageMaker call, retries included."""
+        return env.invoke_budget_s(self.connect_timeout_s, self.read_timeout_s, self.max_attempts)
+
+    def environment(self) -> dict[str, str]:
+        """The function's environment variables (what ``runtime/api_config.py`` reads)."""
+        return {
+            env.ENDPOINT_NAME: self.endpoint_name,
+            env.FEATURE_COUNT: str(self.feature_count),
+            env.FEATURE_NAMES: ",".join(self.feature_names),
+            env.MAX_ROWS: str(self.max_rows),
+            env.MAX_PAYLOAD_BYTES: str(self.max_payload_bytes),
+            env.INVOKE_CONNECT_TIMEOUT_S: f"{self.connect_timeout_s:g}",
+            env.INVOKE_READ_TIMEOUT_S: f"{self.read_timeout_s:g}",
+            env.INVOKE_MAX_ATTEMPTS: str(self.max_attempts),
+            env.RETRY_AFTER_S: str(self.retry_after_s),
+            "POWERTOOLS_SERVICE_NAME": f"{self.prefix}-inference",
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+
+
+def inference_api_props(
+    settings: Settings,
+    *,
+    endpoint_name: str,
+    endpoint_arn: str,
+    encryption_key: kms.IKey | None,
+    removal_policy: RemovalPolicy,
+) -> InferenceApiProps:
+    """Props from an environment's configuration (the ``api:`` and ``model:`` sections)."""
+    api = settings.api
+    return InferenceApiProps(
+        prefix=settings.prefix,
+        endpoint_name=endpoint_name,
+        endpoint_arn=endpoint_arn,
+        feature_count=settings.model.feature_count,
+        feature_names=api.feature_names,
+        max_rows=api.max_rows,
+        max_payload_bytes=api.max_payload_bytes,
+        throttle_rate_limit=api.throttle_rate_limit,
+        throttle_burst_limit=api.throttle_burst_limit,
+        reserved_concurrency=api.reserved_concurrency,
+        function_timeout_s=api.function_timeout_s,
+        function_memory_mb=api.function_memory_mb,
+        architecture=api.architecture,
+        log_retention_days=api.log_retention_days,
+        connect_timeout_s=api.invoke_connect_timeout_s,
+        read_timeout_s=api.invoke_read_timeout_s,
+        max_attempts=api.invoke_max_attempts,
+        retry_after_s=api.retry_after_s,
+        powertools_version=api.powertools_version,
+        execution_log_level=api.execution_log_level,
+        manage_account_cloudwatch_role=api.manage_account_cloudwatch_role,
+        encryption_key=encryption_key,
+        removal_policy=removal_policy,
+    )
+
+
+class InferenceApi(Construct):
+    """REST API (AWS_IAM) -> POST /predict -> validating Lambda -> sagemaker:InvokeEndpoint.
+
+    Attributes for callers: ``function``, ``api``, ``stage``, ``role``, ``function_name``,
+    ``function_arn``, ``api_id``, ``predict_url``, ``access_log_group``, ``function_log_group``
+    and metric helpers for alarms (``metric_*``).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: InferenceApiProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        retention = _RETENTION[props.log_retention_days]
+        self.service_name = f"{props.prefix}-inference"
+
+        self.function_log_group = logs.LogGroup(
+            self,
+            "FunctionLogs",
+            retention=retention,
+            encryption_key=props.encryption_key,
+            removal_policy=props.removal_policy,
+        )
+        # A named role: the data key's policy trusts only roles called <prefix>-*.
+        self.role = iam.Role(
+            self,
+            "FunctionRole",
+            role_name=role_name(props.prefix, "inference-fn"),
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Inference API function: invoke one endpoint, write its logs and traces",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="InvokeThisEndpointOnly",
+                actions=["sagemaker:InvokeEndpoint"],
+                resources=[props.endpoint_arn],
+            )
+        )
+        self.function_log_group.grant_write(self.role)
+
+        layers: list[lambda_.ILayerVersion] = []
+        if props.powertools_version:
+            arch = "arm64" if props.architecture == "arm64" else "x86_64"
+            layer_arn = ssm.StringParameter.value_for_string_parameter(
+                self,
+                POWERTOOLS_PARAMETER.format(
+                    arch=arch, python=PYTHON_RUNTIME.name, version=props.powertools_version
+                ),
+            )
+            layers.append(
+                lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
+            )
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=self.service_name,
+            description="Validates POST /predict bodies and calls the SageMaker endpoint",
+            runtime=PYTHON_RUNTIME,
+            architecture=(
+                lambda_.Architecture.ARM_64
+                if props.architecture == "arm64"
+                else lambda_.Architecture.X86_64
+            ),
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"]),
+            memory_size=props.function_memory_mb,
+            timeout=Duration.seconds(props.function_timeout_s),
+            reserved_concurrent_executions=props.reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            role=self.role,
+            log_group=self.function_log_group,
+            layers=layers,
+            environment=props.environment(),
+        )
+        # Active tracing needs xray:PutTraceSegments/PutTelemetryRecords, which X-Ray only
+        # supports on Resource "*": the one wildcard, acknowledged on this role alone.
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level "
+            "permissions; Lambda active tracing requires them on '*'.",
+            ["Resource::*"],
+        )
+
+        self.access_log_group = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=retention,
+            encryption_key=props.encryption_key,
+            removal_policy=props.removal_policy,
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=self.service_name,
+            description="POST /predict (SigV4, AWS_IAM) in front of the SageMaker endpoint",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=props.manage_account_cloudwatch_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            default_method_options=apigw.MethodOptions(
+                authorization_type=apigw.AuthorizationType.IAM
+            ),
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                throttling_rate_limit=props.throttle_rate_limit,
+                throttling_burst_limit=props.throttle_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=(
+                    apigw.MethodLoggingLevel.INFO
+                    if props.execution_log_level == "INFO"
+                    else apigw.MethodLoggingLevel.ERROR
+                ),
+                data_trace_enabled=False,  # never write request bodies (features) to logs
+            ),
+        )
+        self.stage = self.api.deployment_stage
+        self._add_gateway_responses()
+
+        request_model = self.api.add_model(
+            "PredictRequest",
+            content_type="application/json",
+            model_name="PredictRequest",
+            description="Envelope only; the function checks rows, features and values",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                title="PredictRequest",
+                type=apigw.JsonSchemaType.OBJECT,
+                required=["instances"],
+                properties={
+                    "instances": apigw.JsonSchema(type=apigw.JsonSchemaType.ARRAY, min_items=1)
+                },
+            ),
+        )
+        # Parameters too (cdk-nag APIG2 wants both); /predict declares no required ones.
+        validator = self.api.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        predict = self.api.root.add_resource("predict")
+        self.predict_method = predict.add_method(
+            "POST",
+            apigw.LambdaIntegration(self.function, proxy=True, allow_test_invoke=False),
+            authorization_type=apigw.AuthorizationType.IAM,
+            request_validator=validator,
+            request_models={"application/json": request_model},
+        )
+
+        acknowledge(
+            self.stage,
+            "AwsSolutions-APIG3",
+            "Every request must carry a SigV4 signature of an IAM principal allowed "
+            "execute-api:Invoke; stage throttling and the function's reserved concurrency "
+            "cap load. Attach a WAF web ACL to the stage if untrusted principals can call it.",
+        )
+        acknowledge(
+            self.predict_method,
+            "AwsSolutions-COG4",
+            "Callers are AWS principals authenticated with SigV4 (AWS_IAM authorization), "
+            "not Cognito users.",
+        )
+        if props.manage_account_cloudwatch_role:
+            acknowledge(
+                self.api,
+                "AwsSolutions-IAM4",
+                "AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy API Gateway "
+                "documents for its account-level execution-logging role.",
+                [
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AmazonAPIGatewayPushToCloudWatchLogs"
+                ],
+            )
+
+        self.function_name = self.function.function_name
+        self.function_arn = self.function.function_arn
+        self.api_id = self.api.rest_api_id
+        self.predict_url = self.api.url_for_path("/predict")
+
+    def _add_gateway_responses(self) -> None:
+        """JSON errors, in the function's error shape, for requests API Gateway itself refuses."""
+        invalid_body = (
+            '{"error":{"code":"invalid_body","field":"body",'
+            '"message":"$context.error.validationErrorString"},"request_id":"$context.requestId"}'
+        )
+        self.api.add_gateway_response(
+            "BadRequestBody",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            status_code="400",
+            templates={"application/json": invalid_body},
+        )
+        # messageString is already a quoted JSON string.
+        generic = (
+            '{"error":{"code":"$context.error.responseType",'
+            '"message":$context.error.messageString},"request_id":"$context.requestId"}'
+        )
+        for name, response_type in (
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
+            self.api.add_gateway_response(
+                name, type=response_type, templates={"application/json": generic}
+            )
+
+    # Metrics for alarms (issue 5 wires them).
+    def metric_function_errors(self, period: Duration | None = None) -> cloudwatch.Metric:
+        """Invocations that raised (the handler answers errors, so this should stay 0)."""
+        return self.function.metric_errors(period=period or Duration.minutes(1))
+
+    def metric_function_throttles(self, period: Duration | None = None) -> cloudwatch.Metric:
+        """Invocations refused because reserved concurrency was exhausted."""
+        return self.function.metric_throttles(period=period or Duration.minutes(1))
+
+    def metric_function_duration(
+        self, period: Duration | None = None, statistic: str = "p99"
+    ) -> cloudwatch.Metric:
+        """Function duration (ms); compare with the timeout."""
+        return self.function.metric_duration(
+            period=period or Duration.minutes(1), statistic=statistic
+        )
+
+    def metric_api_5xx(self, period: Duration | None = None) -> cloudwatch.Metric:
+        """5XX answers of the stage (function 5xx mappings and API Gateway's own)."""
+        return self.stage.metric_server_error(period=period or Duration.minutes(1))
+
+    def metric_api_4xx(self, period: Duration | None = None) -> cloudwatch.Metric:
+        """4XX answers of the stage (validation, auth, throttling)."""
+        return self.stage.metric_client_error(period=period or Duration.minutes(1))
+
+    def metric_api_latency(
+        self, period: Duration | None = None, statistic: str = "p99"
+    ) -> cloudwatch.Metric:
+        """End-to-end latency seen by API Gateway (ms)."""
+        return self.stage.metric_latency(period=period or Duration.minutes(1), statistic=statistic)
+
+    def metric_outcome(self, outcome: str, period: Duration | None = None) -> cloudwatch.Metric:
+        """The handler's custom count of one outcome (``Success``, ``ModelError``...)."""
+        if outcome not in env.OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}; known: {', '.join(env.OUTCOMES)}")
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=outcome,
+            dimensions_map={"service": self.service_name},
+            statistic="Sum",
+            period=period or Duration.minutes(1),
+        )
