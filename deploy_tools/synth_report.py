@@ -30,7 +30,11 @@ def report(env: str, outdir: Path, verbose: bool) -> int:
     for stack in assembly.stacks:
         kinds = Counter(r["Type"] for r in stack.template.get("Resources", {}).values())
         account = stack.environment.account
-        where = "environment-agnostic" if account == "unknown-account" else f"{account}/{stack.environment.region}"
+        where = (
+            "environment-agnostic"
+            if account == "unknown-account"
+            else f"{account}/{stack.environment.region}"
+        )
         print(f"   {stack.stack_name} ({where}): {sum(kinds.values())} resources")
         if verbose:
             for kind, count in sorted(kinds.items()):
