@@ -467,6 +467,21 @@ def start_server(
     return server.start()
 
 
+def runtime_endpoint_client(url: str, region: str = "us-east-1") -> Any:
+    """A boto3 ``sagemaker-runtime`` client aimed at ``url`` with dummy credentials."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "sagemaker-runtime",
+        region_name=region,
+        endpoint_url=url,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - a local server checks no signature
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
 def _endpoint_pair(text: str) -> tuple[str, str]:
     name, sep, directory = text.partition("=")
     if not sep or not name or not directory:
