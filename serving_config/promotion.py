@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from serving_config._parsing import join, require
+
+TrafficShifting = Literal["canary", "linear", "all_at_once"]
 
 
 @dataclass(frozen=True)
 class PromotionSettings:
-    """Quality floor and blue/green traffic shifting for a newly uploaded model."""
+    """Quality floor, artifact limits and blue/green traffic shifting for a new model.
 
+    ``canary_percent`` is the canary's share of capacity, or the step size when
+    ``traffic_shifting`` is ``linear``. ``wait_before_shift_s`` is the baking period
+    between steps; ``termination_wait_s`` keeps the old fleet warm for a fast rollback.
+    """
+
+    enabled: bool = True
     min_auc: float = 0.9
     max_artifact_mb: int = 512
+    traffic_shifting: TrafficShifting = "canary"
     canary_percent: int = 10
     wait_before_shift_s: int = 300
     termination_wait_s: int = 300
+    max_execution_timeout_s: int = 3600
+    queue_max_receive_count: int = 20
+    retry_delay_s: int = 300
 
     def validate(self, path: str) -> None:
         require(0.0 <= self.min_auc <= 1.0, join(path, "min_auc"), f"{self.min_auc} is outside 0-1")
         require(
-            1 <= self.max_artifact_mb <= 10_240,
+            1 <= self.max_artifact_mb <= 5_120,
             join(path, "max_artifact_mb"),
-            f"{self.max_artifact_mb} is outside 1-10240",
+            f"{self.max_artifact_mb} is outside 1-5120 (S3 CopyObject copies at most 5 GiB)",
         )
         require(
             1 <= self.canary_percent <= 50,
@@ -32,3 +45,26 @@ class PromotionSettings:
         for name in ("wait_before_shift_s", "termination_wait_s"):
             value = getattr(self, name)
             require(0 <= value <= 3600, join(path, name), f"{value} is outside 0-3600")
+        # SageMaker: MaximumExecutionTimeoutInSeconds is 600-14400 and must cover the waits.
+        require(
+            600 <= self.max_execution_timeout_s <= 14_400,
+            join(path, "max_execution_timeout_s"),
+            f"{self.max_execution_timeout_s} is outside 600-14400",
+        )
+        needed = self.wait_before_shift_s + self.termination_wait_s
+        require(
+            self.max_execution_timeout_s > needed,
+            join(path, "max_execution_timeout_s"),
+            f"{self.max_execution_timeout_s} s does not cover wait_before_shift_s + "
+            f"termination_wait_s ({needed} s)",
+        )
+        require(
+            2 <= self.queue_max_receive_count <= 1000,
+            join(path, "queue_max_receive_count"),
+            f"{self.queue_max_receive_count} is outside 2-1000",
+        )
+        require(
+            0 <= self.retry_delay_s <= 43_200,
+            join(path, "retry_delay_s"),
+            f"{self.retry_delay_s} is outside 0-43200 (SQS's 12-hour visibility limit)",
+        )

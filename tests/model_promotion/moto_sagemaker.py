@@ -28,9 +28,7 @@ def _update_endpoint(
     if endpoint is None:
         raise ValidationError(message=f"Could not find endpoint '{endpoint_name}'.")
     if endpoint.endpoint_status != "InService":
-        raise ValidationError(
-            message=f"Cannot update in-progress endpoint \"{endpoint.arn}\"."
-        )
+        raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
     config = self.describe_endpoint_config(endpoint_config_name)
     endpoint.endpoint_config_name = endpoint_config_name
     endpoint.production_variants = endpoint._process_production_variants(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ml_constructs.model_promotion.runtime.artifact import (
-    ArtifactRejected,
+    ArtifactRejectedError,
     ArtifactRules,
     validate_artifact,
 )
@@ -48,7 +48,7 @@ def test_highest_numbered_savedmodel_and_dot_slash_names(tmp_path: Path) -> None
 @pytest.mark.parametrize("case", sorted(artifacts.malformed()))
 def test_malformed_artifact_is_rejected_with_specific_reason(tmp_path: Path, case: str) -> None:
     data, code = artifacts.malformed()[case]
-    with pytest.raises(ArtifactRejected) as raised:
+    with pytest.raises(ArtifactRejectedError) as raised:
         validate_artifact(write(tmp_path, data), RULES)
     assert raised.value.code == code, raised.value.reason
     assert raised.value.reason
@@ -56,7 +56,7 @@ def test_malformed_artifact_is_rejected_with_specific_reason(tmp_path: Path, cas
 
 def test_oversize_artifact_is_rejected(tmp_path: Path) -> None:
     data = artifacts.build([*artifacts.valid_members(), ("1/variables/big", bytes(4096))])
-    with pytest.raises(ArtifactRejected) as raised:
+    with pytest.raises(ArtifactRejectedError) as raised:
         validate_artifact(write(tmp_path, data), ArtifactRules(len(data) - 1, 0.9, 30))
     assert raised.value.code == "too-large"
     assert str(len(data)) in raised.value.reason
@@ -66,7 +66,7 @@ def test_gzip_bomb_is_rejected_on_uncompressed_size(tmp_path: Path) -> None:
     data = artifacts.build([*artifacts.valid_members(), ("1/variables/zeros", bytes(2_000_000))])
     rules = ArtifactRules(max_bytes=100_000, min_auc=0.9, feature_count=30)
     assert len(data) < rules.max_bytes  # small on disk, huge once unpacked
-    with pytest.raises(ArtifactRejected) as raised:
+    with pytest.raises(ArtifactRejectedError) as raised:
         validate_artifact(write(tmp_path, data), rules)
     assert raised.value.code == "uncompressed-too-large"
 

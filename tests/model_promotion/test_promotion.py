@@ -218,14 +218,19 @@ def test_failed_endpoint_is_reported_not_retried(
         "datasets/train.csv",
     ],
 )
-def test_other_keys_are_ignored(account: Account, monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+def test_other_keys_are_ignored(
+    account: Account, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    event = account.upload(key, artifacts.build())
     before = account.snapshot()
-    response = run(account, account.upload(key, artifacts.build()), monkeypatch)
+    response = run(account, event, monkeypatch)
     assert response == {"batchItemFailures": []}
     assert account.snapshot() == before
 
 
-def test_rollback_keeps_recorded_artifact(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rollback_keeps_recorded_artifact(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """If SageMaker rolls back, the endpoint serves the old config and nothing is recorded."""
     moto_sagemaker.set_status(ENDPOINT, "InService")
     promoter = account.promoter()

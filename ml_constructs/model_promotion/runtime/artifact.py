@@ -41,7 +41,7 @@ class ArtifactRules:
         return self.max_bytes * UNCOMPRESSED_RATIO
 
 
-class ArtifactRejected(Exception):
+class ArtifactRejectedError(Exception):
     """The artifact must not be promoted; ``code`` is stable, ``reason`` is for people."""
 
     def __init__(self, code: str, reason: str) -> None:
@@ -73,24 +73,24 @@ class ArtifactReport:
 
 
 def validate_artifact(path: str, rules: ArtifactRules) -> ArtifactReport:
-    """Check the archive at ``path``; raise :class:`ArtifactRejected` with the first problem."""
+    """Check the archive at ``path``; raise ArtifactRejectedError with the first problem."""
     with open(path, "rb") as handle:
         head = handle.read(2)
         handle.seek(0, 2)
         size = handle.tell()
     if size == 0:
-        raise ArtifactRejected("empty", "the object is empty (0 bytes)")
+        raise ArtifactRejectedError("empty", "the object is empty (0 bytes)")
     if size > rules.max_bytes:
-        raise ArtifactRejected(
+        raise ArtifactRejectedError(
             "too-large", f"{size} bytes is above the limit of {rules.max_bytes} bytes"
         )
     if head != GZIP_MAGIC:
-        raise ArtifactRejected("not-gzip", "the object does not start with the gzip signature")
+        raise ArtifactRejectedError("not-gzip", "the object does not start with the gzip signature")
     members, documents = _read_members(path, rules)
     names = {_normalized(m.name) for m in members}
     version = _saved_model_version(names)
     if "code/inference.py" not in names:
-        raise ArtifactRejected(
+        raise ArtifactRejectedError(
             "missing-inference-code",
             "code/inference.py is missing (SageMaker's TensorFlow Serving handlers)",
         )
@@ -121,37 +121,37 @@ def _read_members(
                 _check_member(member)
                 name = _normalized(member.name)
                 if name in seen:
-                    raise ArtifactRejected(
+                    raise ArtifactRejectedError(
                         "duplicate-member", f"{member.name!r} appears more than once"
                     )
                 seen.add(name)
                 members.append(member)
                 if len(members) > _MAX_MEMBERS:
-                    raise ArtifactRejected(
+                    raise ArtifactRejectedError(
                         "too-many-members", f"more than {_MAX_MEMBERS} members"
                     )
                 total += member.size
                 if total > rules.max_uncompressed_bytes:
-                    raise ArtifactRejected(
+                    raise ArtifactRejectedError(
                         "uncompressed-too-large",
                         f"members add up to more than {rules.max_uncompressed_bytes} bytes",
                     )
                 if name in wanted and member.isfile():
                     documents[name] = _read_document(archive.extractfile(member), name)
-    except ArtifactRejected:
+    except ArtifactRejectedError:
         raise
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise ArtifactRejected(
+        raise ArtifactRejectedError(
             "truncated", f"the gzip stream is truncated or corrupt ({error})"
         ) from None
     except tarfile.ReadError as error:
         message = str(error)
         code = "truncated" if "unexpected end" in message.lower() else "not-a-tar"
-        raise ArtifactRejected(code, f"not a readable tar archive ({message})") from None
+        raise ArtifactRejectedError(code, f"not a readable tar archive ({message})") from None
     except (tarfile.TarError, OSError) as error:
-        raise ArtifactRejected("not-a-tar", f"not a readable tar archive ({error})") from None
+        raise ArtifactRejectedError("not-a-tar", f"not a readable tar archive ({error})") from None
     if not members:
-        raise ArtifactRejected("empty", "the archive has no members")
+        raise ArtifactRejectedError("empty", "the archive has no members")
     return members, documents
 
 
@@ -159,15 +159,15 @@ def _check_member(member: tarfile.TarInfo) -> None:
     raw = member.name
     pure = PurePosixPath(raw)
     if raw.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", raw):
-        raise ArtifactRejected("absolute-path", f"member {raw!r} has an absolute path")
+        raise ArtifactRejectedError("absolute-path", f"member {raw!r} has an absolute path")
     if ".." in pure.parts or ".." in raw.split("\\"):
-        raise ArtifactRejected("path-traversal", f"member {raw!r} climbs out with '..'")
+        raise ArtifactRejectedError("path-traversal", f"member {raw!r} climbs out with '..'")
     if member.issym() or member.islnk():
-        raise ArtifactRejected(
+        raise ArtifactRejectedError(
             "link", f"member {raw!r} is a link to {member.linkname!r}; links are not allowed"
         )
     if not (member.isfile() or member.isdir()):
-        raise ArtifactRejected(
+        raise ArtifactRejectedError(
             "special-file", f"member {raw!r} is a device, FIFO or other special file"
         )
 
@@ -186,7 +186,7 @@ def _saved_model_version(names: set[str]) -> str:
     )
     found = [v for v in versions if _VERSION_DIR.match(v) and f"{v}/saved_model.pb" in names]
     if not found:
-        raise ArtifactRejected(
+        raise ArtifactRejectedError(
             "missing-savedmodel",
             "no numbered SavedModel directory (<N>/saved_model.pb) at the archive root",
         )
@@ -195,10 +195,12 @@ def _saved_model_version(names: set[str]) -> str:
 
 def _read_document(handle: IO[bytes] | None, name: str) -> bytes:
     if handle is None:
-        raise ArtifactRejected("invalid-document", f"{name} cannot be read")
+        raise ArtifactRejectedError("invalid-document", f"{name} cannot be read")
     data = handle.read(_MAX_JSON_BYTES + 1)
     if len(data) > _MAX_JSON_BYTES:
-        raise ArtifactRejected("invalid-document", f"{name} is larger than {_MAX_JSON_BYTES} bytes")
+        raise ArtifactRejectedError(
+            "invalid-document", f"{name} is larger than {_MAX_JSON_BYTES} bytes"
+        )
     return data
 
 
@@ -206,9 +208,9 @@ def _parse_json(data: bytes, name: str, code: str) -> dict[str, Any]:
     try:
         parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ArtifactRejected(code, f"{name} is not valid JSON ({error})") from None
+        raise ArtifactRejectedError(code, f"{name} is not valid JSON ({error})") from None
     if not isinstance(parsed, dict):
-        raise ArtifactRejected(code, f"{name} must hold a JSON object")
+        raise ArtifactRejectedError(code, f"{name} must hold a JSON object")
     return parsed
 
 
@@ -219,13 +221,15 @@ def _check_metrics(data: bytes | None, rules: ArtifactRules) -> float | None:
     test = metrics.get("test")
     auc = test.get("roc_auc") if isinstance(test, dict) else None
     if isinstance(auc, bool) or not isinstance(auc, int | float) or not math.isfinite(auc):
-        raise ArtifactRejected(
+        raise ArtifactRejectedError(
             "invalid-metrics", "metrics.json has no numeric test.roc_auc to check the floor"
         )
     if not 0.0 <= auc <= 1.0:
-        raise ArtifactRejected("invalid-metrics", f"metrics.json test.roc_auc {auc} is not in 0-1")
+        raise ArtifactRejectedError(
+            "invalid-metrics", f"metrics.json test.roc_auc {auc} is not in 0-1"
+        )
     if auc < rules.min_auc:
-        raise ArtifactRejected(
+        raise ArtifactRejectedError(
             "auc-below-floor", f"test ROC AUC {auc:.4f} is below the floor {rules.min_auc:.4f}"
         )
     return float(auc)
@@ -243,12 +247,12 @@ def _check_feature_count(documents: dict[str, bytes], rules: ArtifactRules) -> i
         names = config.get("feature_names")
         count = config.get("n_features", len(names) if isinstance(names, list) else None)
         if not isinstance(count, int) or isinstance(count, bool):
-            raise ArtifactRejected(
+            raise ArtifactRejectedError(
                 "invalid-serving-config",
                 "code/serving_config.json has neither n_features nor feature_names",
             )
         if isinstance(names, list) and len(names) != count:
-            raise ArtifactRejected(
+            raise ArtifactRejectedError(
                 "invalid-serving-config",
                 f"code/serving_config.json: n_features={count} but {len(names)} feature names",
             )
@@ -261,7 +265,7 @@ def _check_feature_count(documents: dict[str, bytes], rules: ArtifactRules) -> i
     if rules.feature_count is not None:
         for source, count in counts.items():
             if count != rules.feature_count:
-                raise ArtifactRejected(
+                raise ArtifactRejectedError(
                     "feature-count-mismatch",
                     f"{source} says the model takes {count} features; the endpoint's "
                     f"callers send {rules.feature_count}",

@@ -14,12 +14,12 @@ from typing import Any
 import boto3
 
 try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .artifact import ArtifactRejected
+    from .artifact import ArtifactRejectedError
     from .config import ConfigurationError, PromotionConfig
     from .messages import EndpointSettled, MessageError, Request, parse_body
-    from .promotion import EndpointBusy, Outcome, Promoter, PromotionFailed, log
+    from .promotion import EndpointBusyError, Outcome, Promoter, PromotionFailedError, log
 except ImportError:  # pragma: no cover - exercised in the Lambda runtime
-    from artifact import ArtifactRejected  # type: ignore[no-redef]
+    from artifact import ArtifactRejectedError  # type: ignore[no-redef]
     from config import ConfigurationError, PromotionConfig  # type: ignore[no-redef]
     from messages import (  # type: ignore[no-redef]
         EndpointSettled,
@@ -28,10 +28,10 @@ except ImportError:  # pragma: no cover - exercised in the Lambda runtime
         parse_body,
     )
     from promotion import (  # type: ignore[no-redef]
-        EndpointBusy,
+        EndpointBusyError,
         Outcome,
         Promoter,
-        PromotionFailed,
+        PromotionFailedError,
         log,
     )
 
@@ -93,11 +93,11 @@ def process_request(current: Promoter, request: Request) -> Outcome:
             return current.settle(request)
         try:
             return current.promote(request)
-        except ArtifactRejected as error:
+        except ArtifactRejectedError as error:
             return current.reject(request, error)
-        except PromotionFailed as error:
+        except PromotionFailedError as error:
             return current.fail(request, str(error))
-    except EndpointBusy as error:
+    except EndpointBusyError as error:
         current.emit_metric("PromotionRetried")
         return Outcome("retry", str(error))
     except Exception as error:  # an AWS error or a bug: retry, then the DLQ alarms

@@ -72,7 +72,9 @@ def parse_body(body: str) -> list[Request]:
 def _from_eventbridge(detail_type: Any, detail: dict[str, Any]) -> UploadedArtifact:
     if detail_type != "Object Created":
         raise MessageError(f"S3 event {detail_type!r} is not 'Object Created'")
-    bucket = detail.get("bucket", {}).get("name") if isinstance(detail.get("bucket"), dict) else None
+    bucket = (
+        detail.get("bucket", {}).get("name") if isinstance(detail.get("bucket"), dict) else None
+    )
     obj = detail.get("object")
     if not isinstance(bucket, str) or not isinstance(obj, dict) or not obj.get("key"):
         raise MessageError("an S3 event without bucket.name and object.key")

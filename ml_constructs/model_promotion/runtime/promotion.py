@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .artifact import ArtifactRejected, ArtifactReport, ArtifactRules, validate_artifact
+    from .artifact import ArtifactRejectedError, ArtifactReport, ArtifactRules, validate_artifact
     from .config import PromotionConfig
     from .messages import EndpointSettled, UploadedArtifact
 except ImportError:  # pragma: no cover - exercised in the Lambda runtime
     from artifact import (  # type: ignore[no-redef]
-        ArtifactRejected,
+        ArtifactRejectedError,
         ArtifactReport,
         ArtifactRules,
         validate_artifact,
@@ -40,11 +40,11 @@ SOURCE_TAG = "promotion:source"
 SHA_TAG = "promotion:sha256"
 
 
-class EndpointBusy(Exception):
+class EndpointBusyError(Exception):
     """The endpoint is being created or updated: try this message again later."""
 
 
-class PromotionFailed(Exception):
+class PromotionFailedError(Exception):
     """Something outside the artifact prevents the promotion (reported, not retried)."""
 
 
@@ -73,7 +73,7 @@ class Promoter:
     # -- uploads ---------------------------------------------------------------------------
 
     def promote(self, upload: UploadedArtifact) -> Outcome:
-        """Promote one uploaded version, or say why not. Raises EndpointBusy to retry."""
+        """Promote one uploaded version, or say why not. Raises EndpointBusyError to retry."""
         config = self.config
         if not upload.key.startswith(config.models_prefix):
             return Outcome("ignored", f"{upload.key} is outside {config.models_prefix}")
@@ -93,8 +93,12 @@ class Promoter:
         report, release_uri = self._validated_release(upload)
         self._create_model_and_config(name, upload, report, release_uri)
         self._update_endpoint(name)
-        details = {"name": name, "artifact": release_uri, "source": upload.identity}
-        details["report"] = report.as_dict()
+        details: dict[str, Any] = {
+            "name": name,
+            "artifact": release_uri,
+            "source": upload.identity,
+            "report": report.as_dict(),
+        }
         self.emit_metric("PromotionStarted")
         log("promotion_started", **details)
         recorded = self.reconcile()
@@ -112,25 +116,33 @@ class Promoter:
         digest = hashlib.sha256(upload.identity.encode()).hexdigest()[:16]
         return f"{self.config.resource_prefix}{digest}"
 
-    def reject(self, upload: UploadedArtifact, error: ArtifactRejected) -> Outcome:
+    def reject(self, upload: UploadedArtifact, error: ArtifactRejectedError) -> Outcome:
         """Report a rejected artifact; the endpoint was not touched."""
         details = {"source": upload.identity, "code": error.code}
         self.emit_metric("PromotionRejected")
         log("promotion_rejected", level="WARNING", reason=error.reason, **details)
-        self.notify("rejected", f"Model {upload.key} rejected: {error.code}", {
-            **details,
-            "reason": error.reason,
-        })
+        self.notify(
+            "rejected",
+            f"Model {upload.key} rejected: {error.code}",
+            {
+                **details,
+                "reason": error.reason,
+            },
+        )
         return Outcome("rejected", error.reason, details)
 
     def fail(self, upload: UploadedArtifact, reason: str) -> Outcome:
         """Report a promotion that could not run for a reason outside the artifact."""
-        self.emit_metric("PromotionFailed")
+        self.emit_metric("PromotionFailedError")
         log("promotion_failed", level="ERROR", reason=reason, source=upload.identity)
-        self.notify("failed", f"Promotion of {upload.key} failed", {
-            "source": upload.identity,
-            "reason": reason,
-        })
+        self.notify(
+            "failed",
+            f"Promotion of {upload.key} failed",
+            {
+                "source": upload.identity,
+                "reason": reason,
+            },
+        )
         return Outcome("failed", reason, {"source": upload.identity})
 
     def _already_submitted(self, name: str) -> bool:
@@ -152,16 +164,16 @@ class Promoter:
             )
         except ClientError as error:
             if _is_not_found(error):
-                raise PromotionFailed(
+                raise PromotionFailedError(
                     f"endpoint {self.config.endpoint_name} does not exist; deploy the serving "
                     "stack before uploading models"
                 ) from None
             raise
         status = endpoint.get("EndpointStatus", "")
         if status in BUSY_STATUSES:
-            raise EndpointBusy(f"endpoint {self.config.endpoint_name} is {status}")
+            raise EndpointBusyError(f"endpoint {self.config.endpoint_name} is {status}")
         if status != "InService":
-            raise PromotionFailed(
+            raise PromotionFailedError(
                 f"endpoint {self.config.endpoint_name} is {status}: "
                 f"{endpoint.get('FailureReason', 'no reason given')}"
             )
@@ -175,13 +187,13 @@ class Promoter:
             head = self.s3.head_object(Bucket=upload.bucket, Key=upload.key, **version)
         except ClientError as error:
             if _is_not_found(error):
-                raise ArtifactRejected(
+                raise ArtifactRejectedError(
                     "missing-object", f"{upload.identity} no longer exists"
                 ) from None
             raise
         size = int(head.get("ContentLength", 0))
         if size > config.max_artifact_bytes:  # reject before downloading it
-            raise ArtifactRejected(
+            raise ArtifactRejectedError(
                 "too-large", f"{size} bytes is above the limit of {config.max_artifact_bytes} bytes"
             )
         rules = ArtifactRules(
@@ -190,7 +202,7 @@ class Promoter:
             feature_count=config.feature_count,
         )
         with tempfile.TemporaryDirectory() as directory:
-            local = os.path.join(directory, "model.tar.gz")
+            local = str(Path(directory) / "model.tar.gz")
             self.s3.download_file(upload.bucket, upload.key, local, ExtraArgs=version or None)
             report = validate_artifact(local, rules)
         release_key = f"{config.releases_prefix}{report.sha256[:16]}/{config.artifact_file_name}"
@@ -278,12 +290,14 @@ class Promoter:
         except ClientError as error:
             message = str(error.response.get("Error", {}).get("Message", "")).lower()
             if "in-progress" in message or "in progress" in message or "updating" in message:
-                raise EndpointBusy(f"UpdateEndpoint refused: {message}") from None
+                raise EndpointBusyError(f"UpdateEndpoint refused: {message}") from None
             raise
         arn = self.sagemaker.describe_endpoint_config(EndpointConfigName=name)["EndpointConfigArn"]
         self.sagemaker.add_tags(
             ResourceArn=arn,
-            Tags=[{"Key": SUBMITTED_TAG, "Value": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}],
+            Tags=[
+                {"Key": SUBMITTED_TAG, "Value": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            ],
         )
 
     # -- reconciliation --------------------------------------------------------------------
