@@ -13,6 +13,8 @@ from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAuto
 from ml_constructs.framework_image import FrameworkImage
 from ml_constructs.inference_api.construct import InferenceApi, inference_api_props
 from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
+from ml_constructs.model_promotion.construct import ModelPromotion, ModelPromotionProps
+from ml_constructs.monitoring.construct import Monitoring, MonitoringProps
 from serving_config import Settings
 from stacks.data_stack import ModelDataStack, removal_policy
 
@@ -103,6 +105,63 @@ class ModelServingStack(Stack):
             "InferenceFunctionName",
             value=self.inference_api.function_name,
             description="Lambda function behind the inference API",
+        )
+        # Operations: alarms (endpoint, function, API, promotions) on one encrypted topic and
+        # a dashboard; promotion of uploaded models, guarded by the endpoint alarms.
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            props=MonitoringProps(
+                prefix=settings.prefix,
+                alarms=settings.alarms,
+                encryption_key=data.encryption.key,
+                endpoint_name=self.endpoint.endpoint_name,
+                variant_name=self.endpoint.variant_name,
+                instance_type=(
+                    endpoint_settings.instance_type
+                    if endpoint_settings.kind == "instance"
+                    else None
+                ),
+            ),
+        )
+        self.monitoring.add_inference_api(
+            self.inference_api, function_timeout_s=settings.api.function_timeout_s
+        )
+        self.promotion = ModelPromotion(
+            self,
+            "Promotion",
+            props=ModelPromotionProps(
+                prefix=settings.prefix,
+                endpoint=self.endpoint,
+                bucket=data.storage.bucket,
+                encryption_key=data.encryption.key,
+                artifact_parameter=settings.artifact_parameter,
+                feature_count=settings.model.feature_count,
+                settings=settings.promotion,
+                alarm_topic=self.monitoring.topic,
+                rollback_alarms=self.monitoring.rollback_alarms,
+                removal_policy=removal_policy(settings),
+            ),
+        )
+        self.monitoring.add_promotion(self.promotion)
+        self.monitoring.add_alarm_overview()
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.monitoring.topic_arn,
+            description="SNS topic of all alarms and promotion reports (KMS-encrypted)",
+        )
+        CfnOutput(
+            self,
+            "DashboardName",
+            value=self.monitoring.dashboard_name,
+            description="CloudWatch dashboard of the endpoint, API and promotions",
+        )
+        CfnOutput(
+            self,
+            "PromotionQueueUrl",
+            value=self.promotion.queue_url,
+            description="Promotion requests (S3 uploads under models/ arrive here)",
         )
         CfnOutput(
             self,

@@ -1,0 +1,425 @@
+"""Promotion on upload: S3 "Object Created" under models/ -> EventBridge -> SQS (KMS, DLQ)
+-> one Lambda at a time that validates the artifact and runs a guarded blue/green
+UpdateEndpoint. The function's code is ``runtime/`` next to this file.
+
+The function gets the stack's endpoint settings as environment variables (it cannot
+import this package: no aws_cdk at run time), so a promoted model runs with the same
+variant, image, role, volume key and data capture as the model in the template.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ml_constructs.artifact_storage import MODELS_PREFIX
+from ml_constructs.model_endpoint import ModelEndpoint, production_variant
+from ml_constructs.nag import acknowledge, nag_logical_id
+from ml_constructs.naming import role_name, validate_prefix
+from serving_config.promotion import PromotionSettings
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+HANDLER = "handler.lambda_handler"
+#: Same runtime as the inference function: the newest that cdk-nag's AwsSolutions-L1 accepts.
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+RELEASES_PREFIX = f"{MODELS_PREFIX}releases/"
+ARTIFACT_FILE = "model.tar.gz"
+PROMOTION_METRICS = (
+    "PromotionStarted",
+    "PromotionCompleted",
+    "PromotionRejected",
+    "PromotionFailed",
+    "PromotionRetried",
+    "PromotionErrors",
+)
+
+
+@dataclass(frozen=True)
+class ModelPromotionProps:
+    """The endpoint to promote into, where artifacts land, and how to report."""
+
+    prefix: str
+    endpoint: ModelEndpoint
+    bucket: s3.IBucket
+    encryption_key: kms.IKey
+    artifact_parameter: str
+    feature_count: int
+    settings: PromotionSettings
+    alarm_topic: sns.ITopic
+    rollback_alarms: Sequence[cloudwatch.IAlarm] = ()
+    function_timeout_s: int = 300
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+        if not 60 <= self.function_timeout_s <= 900:
+            raise ValueError(f"function_timeout_s {self.function_timeout_s} is outside 60-900")
+        if not self.artifact_parameter.startswith("/"):
+            raise ValueError(f"artifact_parameter {self.artifact_parameter!r} must start with /")
+        if self.feature_count < 1:
+            raise ValueError("feature_count must be at least 1")
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """When a busy endpoint's message comes back: the retry delay, but at least 6x the
+        function timeout (AWS's advice for Lambda event sources)."""
+        return max(self.settings.retry_delay_s, 6 * self.function_timeout_s)
+
+    @property
+    def metrics_namespace(self) -> str:
+        return f"{self.prefix}/Promotion"
+
+
+def data_capture_config(endpoint: ModelEndpoint) -> dict[str, Any] | None:
+    """The stack's data capture in the SageMaker API's shape (None when off)."""
+    props = endpoint.props
+    if props.data_capture_percent == 0:
+        return None
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": props.data_capture_percent,
+        "DestinationS3Uri": props.data_capture_s3_uri,
+        "KmsKeyId": props.encryption_key.key_arn,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {
+            "JsonContentTypes": ["application/json"],
+            "CsvContentTypes": ["text/csv"],
+        },
+    }
+
+
+class ModelPromotion(Construct):
+    """Queue, dead-letter queue, two EventBridge rules and the promotion function."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: ModelPromotionProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        settings = props.settings
+        endpoint = props.endpoint
+        stack = Stack.of(self)
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            queue_name=f"{props.prefix}-promotion-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=props.encryption_key,
+            data_key_reuse=Duration.hours(1),
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=props.removal_policy,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This is the dead-letter queue of the promotion queue; an alarm watches its depth.",
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            queue_name=f"{props.prefix}-promotion",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=props.encryption_key,
+            data_key_reuse=Duration.hours(1),
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(props.visibility_timeout_s),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue,
+                max_receive_count=settings.queue_max_receive_count,
+            ),
+            removal_policy=props.removal_policy,
+        )
+
+        # The rules target a reference without the key: targets.SqsQueue would otherwise add
+        # an events.amazonaws.com statement to the data stack's key policy, which already
+        # lets EventBridge use the key. The queue policy below admits these two rules only.
+        queue_target = targets.SqsQueue(
+            sqs.Queue.from_queue_attributes(
+                self, "QueueTarget", queue_arn=self.queue.queue_arn, queue_url=self.queue.queue_url
+            )
+        )
+        # Uploads of <anything>/model.tar.gz under models/ (release copies are ignored by
+        # the function, which cannot be expressed together with a wildcard in one pattern).
+        self.upload_rule = events.Rule(
+            self,
+            "UploadRule",
+            description=f"{props.prefix}: a model.tar.gz uploaded under {MODELS_PREFIX}",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [props.bucket.bucket_name]},
+                    "object": {"key": events.Match.wildcard(f"{MODELS_PREFIX}*/{ARTIFACT_FILE}")},
+                },
+            ),
+            targets=[queue_target],
+        )
+        # A finished (or rolled back) deployment: the function records what now serves.
+        self.endpoint_rule = events.Rule(
+            self,
+            "EndpointStateRule",
+            description=f"{props.prefix}: the endpoint is InService again after an update",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Endpoint State Change"],
+                detail={
+                    "EndpointName": [endpoint.endpoint_name],
+                    "EndpointStatus": ["IN_SERVICE"],
+                },
+            ),
+            targets=[queue_target],
+        )
+
+        self.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeRulesOfThisPromotion",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.queue.queue_arn],
+                conditions={
+                    "ArnEquals": {
+                        "aws:SourceArn": [self.upload_rule.rule_arn, self.endpoint_rule.rule_arn]
+                    }
+                },
+            )
+        )
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=props.log_retention,
+            encryption_key=props.encryption_key,
+            removal_policy=props.removal_policy,
+        )
+        # A named role: the data key's policy trusts only roles called <prefix>-*.
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name(props.prefix, "model-promotion"),
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Promotion function: validate uploads under models/, update one endpoint",
+        )
+        self._grant(stack)
+
+        variant = production_variant(endpoint.props, "set-by-the-function")
+        variant.pop("ModelName")
+        self.environment = {
+            "ENDPOINT_NAME": endpoint.endpoint_name,
+            "NAME_PREFIX": props.prefix,
+            "PRODUCTION_VARIANT": json.dumps(variant, sort_keys=True),
+            "IMAGE_URI": endpoint.props.image_uri,
+            "EXECUTION_ROLE_ARN": endpoint.props.execution_role.role_arn,
+            "VOLUME_KMS_KEY_ARN": (
+                props.encryption_key.key_arn if endpoint.volume_encrypted_with_key else ""
+            ),
+            "DATA_CAPTURE_CONFIG": stack.to_json_string(data_capture_config(endpoint) or ""),
+            "ROLLBACK_ALARM_NAMES": stack.to_json_string(
+                [alarm.alarm_name for alarm in props.rollback_alarms]
+            ),
+            "TRAFFIC_SHIFTING": settings.traffic_shifting,
+            "CANARY_PERCENT": str(settings.canary_percent),
+            "WAIT_BEFORE_SHIFT_S": str(settings.wait_before_shift_s),
+            "TERMINATION_WAIT_S": str(settings.termination_wait_s),
+            "MAX_EXECUTION_TIMEOUT_S": str(settings.max_execution_timeout_s),
+            "MIN_AUC": repr(settings.min_auc),
+            "MAX_ARTIFACT_BYTES": str(settings.max_artifact_mb * 1024 * 1024),
+            "FEATURE_COUNT": str(props.feature_count),
+            "ARTIFACT_PARAMETER": props.artifact_parameter,
+            "TOPIC_ARN": props.alarm_topic.topic_arn,
+            "METRICS_NAMESPACE": props.metrics_namespace,
+        }
+        if data_capture_config(endpoint) is None:
+            self.environment["DATA_CAPTURE_CONFIG"] = ""
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=f"{props.prefix}-model-promotion",
+            description="Validates an uploaded model.tar.gz and promotes it blue/green",
+            runtime=PYTHON_RUNTIME,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"]),
+            memory_size=1024,
+            # The artifact is downloaded to /tmp to be validated.
+            ephemeral_storage_size=Size.mebibytes(
+                min(10_240, max(512, settings.max_artifact_mb + 256))
+            ),
+            timeout=Duration.seconds(props.function_timeout_s),
+            reserved_concurrent_executions=1,  # one promotion at a time
+            role=self.role,
+            log_group=self.log_group,
+            environment=self.environment,
+        )
+        self.function.node.add_dependency(self.role)
+        self.event_source = sources.SqsEventSource(
+            self.queue, batch_size=1, report_batch_item_failures=True
+        )
+        self.function.add_event_source(self.event_source)
+        self.function_name = self.function.function_name
+        self.queue_url = self.queue.queue_url
+
+    def _grant(self, stack: Stack) -> None:
+        props = self.props
+        # Import the bucket ARN explicitly (the same export CDK would create), so the
+        # acknowledged findings below can name it exactly.
+        bucket_stack = Stack.of(props.bucket)
+        self._bucket_arn = (
+            bucket_stack.export_value(props.bucket.bucket_arn)
+            if bucket_stack is not stack
+            else props.bucket.bucket_arn
+        )
+        endpoint = props.endpoint
+        role = self.role
+        arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        promoted = f"{props.prefix}-p-*"
+        models = f"{arn}:model/{promoted}"
+        configs = f"{arn}:endpoint-config/{promoted}"
+        endpoint_arn = f"{arn}:endpoint/{endpoint.endpoint_name}"
+        statements = [
+            iam.PolicyStatement(
+                sid="CreatePromotionModelsAndConfigs",
+                actions=[
+                    "sagemaker:CreateModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                ],
+                resources=[models, configs],
+            ),
+            iam.PolicyStatement(
+                sid="UpdateThisEndpointOnly",
+                actions=["sagemaker:UpdateEndpoint"],
+                resources=[endpoint_arn, configs],
+            ),
+            iam.PolicyStatement(
+                sid="DescribeThisEndpoint",
+                actions=["sagemaker:DescribeEndpoint"],
+                resources=[endpoint_arn],
+            ),
+            iam.PolicyStatement(
+                sid="PassOnlyTheExecutionRole",
+                actions=["iam:PassRole"],
+                resources=[endpoint.props.execution_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadUploadedModels",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[f"{self._bucket_arn}/{MODELS_PREFIX}*"],
+            ),
+            iam.PolicyStatement(
+                sid="WriteReleaseCopies",
+                actions=["s3:PutObject"],
+                resources=[f"{self._bucket_arn}/{RELEASES_PREFIX}*"],
+            ),
+            iam.PolicyStatement(
+                sid="RecordPromotedArtifact",
+                actions=["ssm:GetParameter", "ssm:PutParameter"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                    f":parameter{props.artifact_parameter}"
+                ],
+            ),
+            # S3 SSE-KMS objects, the encrypted queue and topic.
+            iam.PolicyStatement(
+                sid="UseTheDataKey",
+                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[props.encryption_key.key_arn],
+            ),
+            # SageMaker creates grants on the volume/capture key for the new endpoint fleet.
+            iam.PolicyStatement(
+                sid="LetSageMakerGrantTheKey",
+                actions=["kms:CreateGrant"],
+                resources=[props.encryption_key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+        ]
+        for statement in statements:
+            role.add_to_policy(statement)
+        props.alarm_topic.grant_publish(role)
+        self.log_group.grant_write(role)
+        policy = role.node.find_child("DefaultPolicy")
+        bucket_ref = _nag_arn(stack.resolve(self._bucket_arn))
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "Uploaded artifacts may be at any key under models/ (read), and release copies "
+            "are written under models/releases/<sha256>/ (write): object keys are chosen at "
+            "upload time, so the statement is scoped to the prefix.",
+            [
+                f"Resource::{bucket_ref}/{MODELS_PREFIX}*",
+                f"Resource::{bucket_ref}/{RELEASES_PREFIX}*",
+            ],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "Each promotion creates a Model and an EndpointConfig named after the artifact "
+            f"version; names are limited to this stack's prefix {props.prefix}-p-*.",
+            [
+                f"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:{kind}/"
+                f"{props.prefix}-p-*"
+                for kind in ("model", "endpoint-config")
+            ],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "Lambda names its log streams at run time; writes are limited to this function's "
+            "own log group.",
+            [f"Resource::<{nag_logical_id(self.log_group)}.Arn>:*"],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "Publishing to the KMS-encrypted alarm topic needs the GenerateDataKey family on "
+            "this app's key only (added by the topic's grant_publish).",
+            ["Action::kms:GenerateDataKey*"],
+        )
+
+    def metric_promotions(self, name: str, period: Duration | None = None) -> cloudwatch.Metric:
+        """Sum of one of the function's embedded-format metrics (``PromotionRejected``...)."""
+        if name not in PROMOTION_METRICS:
+            raise ValueError(f"unknown promotion metric {name!r}; known: {PROMOTION_METRICS}")
+        return cloudwatch.Metric(
+            namespace=self.props.metrics_namespace,
+            metric_name=name,
+            dimensions_map={"EndpointName": self.props.endpoint.endpoint_name},
+            statistic="Sum",
+            period=period or Duration.minutes(1),
+        )
+
+    def metric_dead_letters(self, period: Duration | None = None) -> cloudwatch.Metric:
+        """Messages waiting in the dead-letter queue."""
+        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=period or Duration.minutes(1), statistic="Maximum"
+        )
+
+
+def _nag_arn(resolved: Any) -> str:
+    """How cdk-nag prints a (possibly cross-stack) bucket ARN token in a finding id."""
+    if isinstance(resolved, dict) and "Fn::ImportValue" in resolved:
+        return str(resolved["Fn::ImportValue"])
+    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
+        return f"<{resolved['Fn::GetAtt'][0]}.Arn>"
+    return str(resolved)

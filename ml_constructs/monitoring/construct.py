@@ -1,0 +1,466 @@
+"""Alarms on the endpoint, the inference function and API, and promotions; their encrypted
+topic; and one dashboard that shows traffic, latency, errors, capacity and promotions.
+
+Thresholds come from :class:`serving_config.AlarmSettings` in human units and are
+converted here to what CloudWatch reports: SageMaker's ``ModelLatency`` is in
+microseconds and a variant's ``CPUUtilization`` is summed over its vCPUs (400 % on a
+4-vCPU instance).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from ml_constructs.naming import validate_prefix
+from serving_config.monitoring import AlarmSettings
+
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+_MICROSECONDS_PER_MS = 1000
+
+
+class InferenceApiMetrics(Protocol):
+    """What the inference API construct exposes for monitoring (issue 4's metric helpers)."""
+
+    def metric_function_errors(self, period: Duration | None = None) -> cloudwatch.Metric: ...
+    def metric_function_throttles(self, period: Duration | None = None) -> cloudwatch.Metric: ...
+    def metric_function_duration(
+        self, period: Duration | None = None, statistic: str = "p99"
+    ) -> cloudwatch.Metric: ...
+    def metric_api_5xx(self, period: Duration | None = None) -> cloudwatch.Metric: ...
+    def metric_api_4xx(self, period: Duration | None = None) -> cloudwatch.Metric: ...
+    def metric_api_latency(
+        self, period: Duration | None = None, statistic: str = "p99"
+    ) -> cloudwatch.Metric: ...
+
+
+class PromotionMetrics(Protocol):
+    """What the promotion construct exposes for monitoring."""
+
+    def metric_promotions(self, name: str, period: Duration | None = None) -> cloudwatch.Metric: ...
+    def metric_dead_letters(self, period: Duration | None = None) -> cloudwatch.Metric: ...
+
+
+def vcpus(instance_type: str) -> int:
+    """vCPUs of an ``ml.<family>.<size>`` type from its size (large=2, xlarge=4, 4xlarge=16)."""
+    size = instance_type.rsplit(".", 1)[-1]
+    fixed = {"medium": 1, "large": 2, "xlarge": 4, "metal": 96}
+    if size in fixed:
+        return fixed[size]
+    match = re.fullmatch(r"(\d+)xlarge", size)
+    if not match:
+        raise ValueError(f"cannot tell the vCPUs of {instance_type!r}")
+    return 4 * int(match.group(1))
+
+
+@dataclass(frozen=True)
+class MonitoringProps:
+    """The endpoint to watch, the thresholds, and the key that encrypts the alarm topic."""
+
+    prefix: str
+    alarms: AlarmSettings
+    encryption_key: kms.IKey
+    endpoint_name: str
+    variant_name: str
+    instance_type: str | None = None  # None for a serverless variant (no instance metrics)
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+        if self.instance_type is not None:
+            vcpus(self.instance_type)
+
+
+class Monitoring(Construct):
+    """Endpoint alarms on creation; ``add_inference_api`` / ``add_promotion`` add the rest.
+
+    ``rollback_alarms`` are the ones a blue/green promotion watches to roll back by itself.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: MonitoringProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        settings = props.alarms
+        self.period = Duration.seconds(settings.period_s)
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+
+        self.topic = sns.Topic(
+            self,
+            "Topic",
+            topic_name=f"{props.prefix}-alarms",
+            display_name=f"{props.prefix} alarms",
+            master_key=props.encryption_key,
+            enforce_ssl=True,
+        )
+        # The explicit topic policy replaces SNS's default one: let this account's
+        # CloudWatch alarms (and nothing else outside IAM) publish.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisApp",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": (
+                            f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                            f":alarm:{props.prefix}-*"
+                        )
+                    },
+                },
+            )
+        )
+        for email in settings.emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        self.topic_arn = self.topic.topic_arn
+        self._action = actions.SnsAction(self.topic)
+
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"{props.prefix}-operations",
+            default_interval=Duration.hours(6),
+        )
+        self.dashboard_name = f"{props.prefix}-operations"
+        self._add_endpoint_alarms()
+        self.rollback_alarms: list[cloudwatch.IAlarm] = [
+            self.alarms[name] for name in ("endpoint-5xx", "endpoint-4xx-rate", "model-latency-p99")
+        ]
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _alarm(
+        self,
+        key: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        missing: cloudwatch.TreatMissingData,
+        operator: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        ),
+        evaluation_periods: int | None = None,
+        datapoints: int | None = None,
+    ) -> cloudwatch.Alarm:
+        settings = self.props.alarms
+        alarm = cloudwatch.Alarm(
+            self,
+            "".join(part.capitalize() for part in key.split("-")),
+            alarm_name=f"{self.props.prefix}-{key}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=operator,
+            evaluation_periods=evaluation_periods or settings.evaluation_periods,
+            datapoints_to_alarm=datapoints or settings.datapoints_to_alarm,
+            treat_missing_data=missing,
+        )
+        alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
+        self.alarms[key] = alarm
+        return alarm
+
+    def _endpoint_metric(
+        self, name: str, statistic: str, namespace: str = SAGEMAKER_NAMESPACE
+    ) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=name,
+            dimensions_map={
+                "EndpointName": self.props.endpoint_name,
+                "VariantName": self.props.variant_name,
+            },
+            statistic=statistic,
+            period=self.period,
+        )
+
+    # -- endpoint ----------------------------------------------------------------------------
+
+    def _add_endpoint_alarms(self) -> None:
+        props, settings = self.props, self.props.alarms
+        endpoint = f"{props.endpoint_name}/{props.variant_name}"
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        self._alarm(
+            "endpoint-5xx",
+            self._endpoint_metric("Invocation5XXErrors", "Sum"),
+            threshold=settings.endpoint_5xx_errors,
+            description=(
+                f"{endpoint} answered 5XX (model container errors). Check the endpoint's "
+                "CloudWatch logs (/aws/sagemaker/Endpoints/...) and whether a promotion just "
+                "started; no traffic counts as OK."
+            ),
+            missing=not_breaching,
+        )
+        invocations = self._endpoint_metric("Invocations", "Sum")
+        client_errors = self._endpoint_metric("Invocation4XXErrors", "Sum")
+        self._alarm(
+            "endpoint-4xx-rate",
+            cloudwatch.MathExpression(
+                expression="IF(invocations > 0, 100 * FILL(errors4xx, 0) / invocations, 0)",
+                using_metrics={"invocations": invocations, "errors4xx": client_errors},
+                label="4XX errors (% of invocations)",
+                period=self.period,
+            ),
+            threshold=settings.endpoint_4xx_error_rate_percent,
+            description=(
+                f"More than {settings.endpoint_4xx_error_rate_percent}% of requests to "
+                f"{endpoint} were rejected as bad input. Check callers' payloads against the "
+                "model's feature count, and the inference API's validation logs."
+            ),
+            missing=not_breaching,
+        )
+        self._alarm(
+            "model-latency-p99",
+            self._endpoint_metric("ModelLatency", "p99"),
+            threshold=settings.model_latency_p99_ms * _MICROSECONDS_PER_MS,
+            description=(
+                f"p99 ModelLatency of {endpoint} is above {settings.model_latency_p99_ms} ms "
+                "(SageMaker reports microseconds; the threshold is converted). Check "
+                "CPUUtilization, batch sizes and whether autoscaling reached max capacity."
+            ),
+            missing=not_breaching,
+        )
+        if props.instance_type is not None:
+            cores = vcpus(props.instance_type)
+            self._alarm(
+                "endpoint-cpu",
+                self._endpoint_metric("CPUUtilization", "Average", INSTANCE_NAMESPACE),
+                threshold=settings.cpu_utilization_percent * cores,
+                description=(
+                    f"CPU of {endpoint} above {settings.cpu_utilization_percent}% of its "
+                    f"{cores} vCPUs (CloudWatch sums cores: threshold {cores * 100}% scale). "
+                    "Check autoscaling's max capacity and instance type. Missing data keeps "
+                    "the state: instance metrics stop only while instances are replaced."
+                ),
+                missing=cloudwatch.TreatMissingData.MISSING,
+            )
+            self._alarm(
+                "endpoint-memory",
+                self._endpoint_metric("MemoryUtilization", "Average", INSTANCE_NAMESPACE),
+                threshold=settings.memory_utilization_percent,
+                description=(
+                    f"Memory of {endpoint} above {settings.memory_utilization_percent}%. "
+                    "Check the model size against the instance type and for leaks after a "
+                    "promotion."
+                ),
+                missing=cloudwatch.TreatMissingData.MISSING,
+            )
+        self._add_endpoint_widgets(invocations, client_errors)
+
+    def _add_endpoint_widgets(
+        self, invocations: cloudwatch.Metric, client_errors: cloudwatch.Metric
+    ) -> None:
+        latency = {
+            stat: cloudwatch.MathExpression(
+                expression=f"latency_{stat} / {_MICROSECONDS_PER_MS}",
+                using_metrics={f"latency_{stat}": self._endpoint_metric("ModelLatency", stat)},
+                label=f"ModelLatency {stat} (ms)",
+                period=self.period,
+            )
+            for stat in ("p50", "p90", "p99")
+        }
+        widgets: list[cloudwatch.IWidget] = [
+            cloudwatch.GraphWidget(
+                title="Endpoint invocations and errors",
+                left=[invocations],
+                right=[client_errors, self._endpoint_metric("Invocation5XXErrors", "Sum")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Endpoint latency percentiles (ms)",
+                left=list(latency.values()),
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=self.props.alarms.model_latency_p99_ms, label="p99 alarm"
+                    )
+                ],
+                width=12,
+            ),
+        ]
+        if self.props.instance_type is not None:
+            # Each instance reports CPUUtilization once a minute: the 1-minute SampleCount
+            # is the number of running instances, so autoscaling shows up over time.
+            instances = cloudwatch.MathExpression(
+                expression="samples",
+                using_metrics={
+                    "samples": self._endpoint_metric(
+                        "CPUUtilization", "SampleCount", INSTANCE_NAMESPACE
+                    ).with_(period=Duration.minutes(1))
+                },
+                label="Instances (CPUUtilization samples per minute)",
+                period=Duration.minutes(1),
+            )
+            widgets += [
+                cloudwatch.GraphWidget(
+                    title="Variant instance count (autoscaling)",
+                    left=[instances],
+                    right=[self._endpoint_metric("InvocationsPerInstance", "Sum")],
+                    width=12,
+                ),
+                cloudwatch.GraphWidget(
+                    title="Variant CPU / memory utilization (%)",
+                    left=[self._endpoint_metric("CPUUtilization", "Average", INSTANCE_NAMESPACE)],
+                    right=[
+                        self._endpoint_metric("MemoryUtilization", "Average", INSTANCE_NAMESPACE)
+                    ],
+                    width=12,
+                ),
+            ]
+        self.dashboard.add_widgets(*widgets)
+
+    # -- inference function and API ----------------------------------------------------------
+
+    def add_inference_api(self, api: InferenceApiMetrics, function_timeout_s: int) -> None:
+        """Alarms and widgets of the inference function and its REST API."""
+        settings = self.props.alarms
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        period = self.period
+        duration_limit_ms = (
+            function_timeout_s * 1000 * settings.function_duration_p99_percent_of_timeout / 100
+        )
+        self._alarm(
+            "function-errors",
+            api.metric_function_errors(period),
+            threshold=settings.function_errors,
+            description=(
+                "The inference function raised (it answers handled errors itself, so this "
+                "is a bug or a crash). Check its log group for the traceback."
+            ),
+            missing=not_breaching,
+        )
+        self._alarm(
+            "function-throttles",
+            api.metric_function_throttles(period),
+            threshold=settings.function_throttles,
+            description=(
+                "The inference function was throttled: its reserved concurrency is exhausted. "
+                "Raise api.reserved_concurrency or the API's throttling limits."
+            ),
+            missing=not_breaching,
+        )
+        self._alarm(
+            "function-duration-p99",
+            api.metric_function_duration(period, "p99"),
+            threshold=duration_limit_ms,
+            description=(
+                f"p99 duration of the inference function is above "
+                f"{settings.function_duration_p99_percent_of_timeout}% of its "
+                f"{function_timeout_s} s timeout. Check the endpoint's ModelLatency and "
+                "instance count before raising the timeout."
+            ),
+            missing=not_breaching,
+        )
+        self._alarm(
+            "api-5xx",
+            api.metric_api_5xx(period),
+            threshold=settings.api_5xx_errors,
+            description=(
+                "The inference API answered 5XX. Check the API's access log (status, "
+                "integrationError) and the function's log for the request id."
+            ),
+            missing=not_breaching,
+        )
+        self._alarm(
+            "api-latency-p99",
+            api.metric_api_latency(period, "p99"),
+            threshold=settings.api_latency_p99_ms,
+            description=(
+                f"p99 API latency above {settings.api_latency_p99_ms} ms. Compare with the "
+                "function's duration and the endpoint's ModelLatency to find the slow hop."
+            ),
+            missing=not_breaching,
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Inference function: errors, throttles",
+                left=[api.metric_function_errors(period), api.metric_function_throttles(period)],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Inference function duration (ms)",
+                left=[
+                    api.metric_function_duration(period, "p50"),
+                    api.metric_function_duration(period, "p99"),
+                ],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=duration_limit_ms, label="p99 alarm")
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="API: 4XX / 5XX and p99 latency (ms)",
+                left=[api.metric_api_4xx(period), api.metric_api_5xx(period)],
+                right=[api.metric_api_latency(period, "p99")],
+                width=8,
+            ),
+        )
+
+    # -- promotions --------------------------------------------------------------------------
+
+    def add_promotion(self, promotion: PromotionMetrics) -> None:
+        """An alarm on rejected or failed promotions and on dead letters, and their widget."""
+        period = self.period
+        self._alarm(
+            "promotion-failed",
+            cloudwatch.MathExpression(
+                expression="FILL(rejected, 0) + FILL(failed, 0) + FILL(errors, 0)",
+                using_metrics={
+                    "rejected": promotion.metric_promotions("PromotionRejected", period),
+                    "failed": promotion.metric_promotions("PromotionFailed", period),
+                    "errors": promotion.metric_promotions("PromotionErrors", period),
+                },
+                label="Rejected, failed or erroring promotions",
+                period=period,
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            datapoints=1,
+            description=(
+                "An uploaded model was rejected or its promotion failed; the endpoint still "
+                "serves the previous model. The SNS message and the promotion function's log "
+                "(event promotion_rejected / promotion_failed) give the reason."
+            ),
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self._alarm(
+            "promotion-dead-letters",
+            promotion.metric_dead_letters(period),
+            threshold=1,
+            evaluation_periods=1,
+            datapoints=1,
+            description=(
+                "A promotion request exhausted its retries and is in the dead-letter queue "
+                "(endpoint busy for too long, or repeated errors). Inspect the message, fix "
+                "the cause, then redrive it to the promotion queue."
+            ),
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        names = ("PromotionStarted", "PromotionCompleted", "PromotionRejected", "PromotionFailed")
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Promotions",
+                left=[promotion.metric_promotions(name, period) for name in names],
+                right=[promotion.metric_dead_letters(period)],
+                width=12,
+            ),
+        )
+
+    def add_alarm_overview(self) -> None:
+        """One widget with the state of every alarm; call it after the last ``add_*``."""
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title="Alarms", alarms=list(self.alarms.values()), width=24
+            )
+        )
