@@ -73,7 +73,7 @@ def get_client(config: ApiConfig) -> Any:
             config=Config(
                 connect_timeout=config.connect_timeout_s,
                 read_timeout=config.read_timeout_s,
-                retries={"mode": "standard", "max_attempts": config.max_attempts},
+                retries={"mode": "standard", "total_max_attempts": config.max_attempts},
                 tcp_keepalive=True,
             ),
         )

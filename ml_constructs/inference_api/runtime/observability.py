@@ -95,8 +95,19 @@ if os.environ.get("INFERENCE_POWERTOOLS", "on").lower() != "off":
     except ImportError:  # no layer: the fallback below keeps logs and metrics flowing
         POWERTOOLS = False
 
+
+class _CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is now (a host process may redirect it later)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 if POWERTOOLS:
-    logger = Logger(service=SERVICE)
+    logger = Logger(service=SERVICE, stream=_CurrentStdout())
     _metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
     def record_outcome(outcome: str, latency_ms: float) -> None:

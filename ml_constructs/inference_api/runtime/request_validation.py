@@ -205,8 +205,9 @@ def parse_request(event: Mapping[str, Any], config: ApiConfig) -> ParsedRequest:
         raise RequestError(
             400,
             "unknown_field",
-            unknown[0],
-            f"unknown field(s) {', '.join(unknown)}; the only field is 'instances'",
+            unknown[0] or '""',
+            f"unknown field(s) {', '.join(repr(k) for k in unknown)}; "
+            "the only field is 'instances'",
         )
     if "instances" not in document:
         raise RequestError(400, "missing_field", "instances", "is required")
