@@ -1,0 +1,1 @@
+"""Command-line client of the inference API (SigV4-signed with the caller's AWS credentials)."""
