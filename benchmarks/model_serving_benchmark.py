@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -38,7 +39,7 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def timings(fn: Callable[[], Any], iterations: int, warmup: int = 20) -> np.ndarray:
+def timings(fn: Callable[[], Any], iterations: int, warmup: int = 20) -> NDArray[np.float64]:
     for _ in range(warmup):
         fn()
     samples = np.empty(iterations)
@@ -49,7 +50,7 @@ def timings(fn: Callable[[], Any], iterations: int, warmup: int = 20) -> np.ndar
     return samples * 1000.0  # ms
 
 
-def summary(name: str, ms: np.ndarray) -> dict[str, Any]:
+def summary(name: str, ms: NDArray[np.float64]) -> dict[str, Any]:
     return {
         "name": name,
         "n": int(ms.size),
