@@ -410,3 +410,10 @@ def test_cold_path_imports_no_heavy_or_cdk_modules() -> None:
 
 def _unused(_: Any = boto3) -> None:  # boto3 is imported for moto's in-process patching
     pass
+
+
+def test_deployment_package_is_small() -> None:
+    from tests.inference_api.bench_handler import package_size
+
+    zipped, _ = package_size()
+    assert zipped < 100_000
