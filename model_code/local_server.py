@@ -18,6 +18,10 @@ Routes:
   raises as ``ModelError``. An endpoint name with no model (and no default model) answers 400
   ``ValidationError`` "Endpoint X of account 123456789012 not found.".
 
+``container_errors=True`` (``--container-errors``) instead answers every handler error the way
+the real TensorFlow Serving container does: HTTP 500 with ``{"error": "<message>"}``, so the
+runtime route reports ``OriginalStatusCode`` 500 and that JSON as ``OriginalMessage``.
+
 Models can be swapped while serving: ``server.load_model(path)`` replaces the default model,
 ``server.load_model(path, endpoint_name="x")`` serves ``x`` from its own model.
 
@@ -107,6 +111,7 @@ class ServedModel:
     variant_name: str = DEFAULT_VARIANT
     loaded: Any = field(default=None, repr=False)
     scratch: Path | None = None
+    container_errors: bool = False
 
     @property
     def config(self) -> Any:
@@ -154,10 +159,12 @@ class ServedModel:
             request = self.handlers.input_handler(io.BytesIO(body), context)
             response = self.predict_rest(request)
             out, out_type = self.handlers.output_handler(response, context)
-        except Exception as exc:  # the container turns every handler exception into an error
-            status = getattr(exc, "status_code", 500)
+        except Exception as exc:
             message = str(getattr(exc, "message", exc))
             error = json.dumps({"error": message}).encode()
+            if self.container_errors:  # what the real TFS container does with any exception
+                return InvocationResult(500, error, "application/json", error.decode())
+            status = getattr(exc, "status_code", 500)
             return InvocationResult(int(status), error, "application/json", message)
         data = out.encode("utf-8") if isinstance(out, str) else bytes(out)
         return InvocationResult(200, data, str(out_type))
@@ -197,8 +204,16 @@ def _find_saved_model(path: Path) -> tuple[Path, Path]:
     return path, max(versions, key=lambda p: int(p.name))
 
 
-def load_served_model(path: str | Path, variant_name: str = DEFAULT_VARIANT) -> ServedModel:
-    """Load a model.tar.gz, an unpacked artifact root, or a SavedModel (version) directory."""
+def load_served_model(
+    path: str | Path, variant_name: str = DEFAULT_VARIANT, container_errors: bool = False
+) -> ServedModel:
+    """Load a model.tar.gz, an unpacked artifact root, or a SavedModel (version) directory.
+
+    ``container_errors=True`` answers handler errors the way SageMaker's TensorFlow Serving
+    container really does (HTTP 500, body ``{"error": "<message>"}``, which SageMaker passes
+    on as ``OriginalStatusCode`` 500 and ``OriginalMessage``); by default the handler's own
+    status code (400/406/413/415) and plain message are used.
+    """
     import tensorflow as tf
 
     source = Path(path)
@@ -240,6 +255,7 @@ def load_served_model(path: str | Path, variant_name: str = DEFAULT_VARIANT) -> 
         variant_name=variant_name,
         loaded=loaded,
         scratch=scratch,
+        container_errors=container_errors,
     )
     # Warm up: trace-free call so the first request is as fast as the others.
     served.predict_rest(json.dumps({"instances": [[0.0] * n_features]}))
@@ -370,8 +386,10 @@ class LocalModelServer:
         variant_name: str = DEFAULT_VARIANT,
         endpoints: Mapping[str, str | Path] | None = None,
         verbose: bool = False,
+        container_errors: bool = False,
     ) -> None:
         self.verbose = verbose
+        self.container_errors = container_errors
         self._lock = threading.Lock()
         self.default_model: ServedModel | None = None
         self.endpoints: dict[str, ServedModel] = {}
@@ -406,7 +424,7 @@ class LocalModelServer:
         variant_name: str = DEFAULT_VARIANT,
     ) -> ServedModel:
         """Load a model (fully, before swapping it in) as the default or for one endpoint."""
-        served = load_served_model(model_dir, variant_name)
+        served = load_served_model(model_dir, variant_name, self.container_errors)
         with self._lock:
             if endpoint_name is None:
                 previous, self.default_model = self.default_model, served
@@ -461,9 +479,12 @@ def start_server(
     variant_name: str = DEFAULT_VARIANT,
     endpoints: Mapping[str, str | Path] | None = None,
     verbose: bool = False,
+    container_errors: bool = False,
 ) -> LocalModelServer:
     """Load the model(s) and serve them from a background thread; ``port=0`` picks a free port."""
-    server = LocalModelServer(model_dir, port, host, variant_name, endpoints, verbose)
+    server = LocalModelServer(
+        model_dir, port, host, variant_name, endpoints, verbose, container_errors
+    )
     return server.start()
 
 
@@ -511,9 +532,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="serve endpoint NAME from its own model (repeatable)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--container-errors",
+        action="store_true",
+        help="answer handler errors with HTTP 500 like the real TFS container",
+    )
     args = parser.parse_args(argv)
     server = LocalModelServer(
-        args.model_dir, args.port, args.host, args.variant_name, dict(args.endpoint), args.verbose
+        args.model_dir,
+        args.port,
+        args.host,
+        args.variant_name,
+        dict(args.endpoint),
+        args.verbose,
+        args.container_errors,
     )
     print(
         f"serving {args.model_dir} at {server.url} (GET /ping, POST /invocations, "

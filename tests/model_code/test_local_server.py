@@ -241,3 +241,21 @@ def test_endpoints_and_swap(swap_server: LocalModelServer, trained: Any, tiny_ru
     assert np.max(np.abs(default - trained.test_probabilities[:3])) <= 1e-6
     swap_server.unload_model("champion")
     assert np.allclose(score("champion")[0], default)
+
+
+def test_container_errors_mode_matches_the_real_tfs_container(trained: Any) -> None:
+    """The TFS image's python service turns any handler exception into HTTP 500."""
+    server = start_server(trained.model_dir, container_errors=True)
+    try:
+        status, _, body = request(server, "POST", "/invocations", "[[1]]")
+        message = "Row 0 has 1 values; the model expects 30 features."
+        assert status == 500 and json.loads(body) == {"error": message}
+        client = runtime_client(server.url)
+        with pytest.raises(client.exceptions.ModelError) as info:
+            client.invoke_endpoint(EndpointName="e", Body="[[1]]", ContentType="application/json")
+        response = info.value.response
+        assert response["OriginalStatusCode"] == 500
+        assert json.loads(response["OriginalMessage"]) == {"error": message}
+        assert response["Error"]["Message"].startswith("Received server error (500) from primary")
+    finally:
+        server.shutdown()
