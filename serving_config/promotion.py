@@ -19,7 +19,6 @@ class PromotionSettings:
     between steps; ``termination_wait_s`` keeps the old fleet warm for a fast rollback.
     """
 
-    enabled: bool = True
     min_auc: float = 0.9
     max_artifact_mb: int = 512
     traffic_shifting: TrafficShifting = "canary"
