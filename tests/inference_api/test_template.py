@@ -24,7 +24,12 @@ def _one(template: Template, kind: str, props: dict[str, Any] | None = None) -> 
 
 
 def _function(template: Template) -> tuple[str, dict[str, Any]]:
-    name, resource = _one(template, "AWS::Lambda::Function", {"Handler": "handler.lambda_handler"})
+    """The inference function (other functions share the stack)."""
+    name, resource = _one(
+        template,
+        "AWS::Lambda::Function",
+        {"FunctionName": Match.string_like_regexp(r"-inference$")},
+    )
     return name, resource["Properties"]
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import IO, Any, cast
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "inference-api")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "InferenceApi")
@@ -107,7 +107,7 @@ class _CurrentStdout:
 
 
 if POWERTOOLS:
-    logger = Logger(service=SERVICE, stream=_CurrentStdout())
+    logger = Logger(service=SERVICE, stream=cast("IO[str]", _CurrentStdout()))
     _metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
     def record_outcome(outcome: str, latency_ms: float) -> None:
