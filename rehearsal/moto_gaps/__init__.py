@@ -61,6 +61,17 @@ GAPS: tuple[Gap, ...] = (
         "evaluate alarms nor scale the endpoint.",
     ),
     Gap(
+        "KMS keys with Tags fail in CloudFormation",
+        True,
+        "closed: CloudFormation's {Key, Value} tags are converted to KMS's {TagKey, TagValue}.",
+    ),
+    Gap(
+        "AWS public SSM parameters (the Powertools layer ARN) do not exist",
+        True,
+        "closed: the Powertools layer parameters a template resolves are seeded with a layer "
+        "version of empty content; the runner's interpreter provides the pinned Powertools.",
+    ),
+    Gap(
         "SageMaker explicit names ignored",
         True,
         "closed: EndpointName/EndpointConfigName/ModelName from the template are honoured.",
@@ -68,8 +79,9 @@ GAPS: tuple[Gap, ...] = (
     Gap(
         "SageMaker UpdateEndpoint missing",
         True,
-        "closed: switches the endpoint to the new config at once (InService). Blue/green "
-        "DeploymentConfig (canary, waits, auto-rollback) is accepted and not simulated.",
+        "closed: switches the endpoint to the new config at once (InService) and publishes "
+        "the 'SageMaker Endpoint State Change' event to EventBridge. Blue/green "
+        "DeploymentConfig (canary, waits, alarm auto-rollback) is accepted, not simulated.",
     ),
     Gap(
         "Bucket versioning, public-access block, lifecycle, ownership, EventBridge "

@@ -58,18 +58,19 @@ class Invocation:
 class _Worker:
     """One warm process running one function's handler; one event at a time."""
 
-    def __init__(self, fn: LambdaFunction, code_dir: Path, env: dict[str, str], log: Path):
+    def __init__(
+        self, fn: LambdaFunction, code_dir: Path, env: dict[str, str], log: Path, python: str
+    ) -> None:
         self.lock = threading.Lock()
         self.log_path = log
         self.log_offset = log.stat().st_size if log.exists() else 0
         self._log_handle = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable if not env.get("_PYTHON") else env["_PYTHON"], "-B", str(WORKER)]
-            + [str(code_dir), str(fn.handler)],
+            [python, "-B", str(WORKER), str(code_dir), str(fn.handler)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log_handle,
-            env={k: v for k, v in env.items() if k != "_PYTHON"},
+            env=env,
             cwd=code_dir,
             text=True,
         )
@@ -139,14 +140,13 @@ class LambdaRunner:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             "TZ": ":UTC",
-            "_PYTHON": settings.python,
         }
         env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
         env.update(
             {
                 "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
-                "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
                 "AWS_REGION": settings.region,
                 "AWS_DEFAULT_REGION": settings.region,
                 "AWS_CONFIG_FILE": os.devnull,
@@ -185,14 +185,16 @@ class LambdaRunner:
             code_dir = settings.workdir / "code" / f"{fn.function_name}-{digest[:12]}"
             if not code_dir.exists():
                 with zipfile.ZipFile(io.BytesIO(code)) as archive:
-                    archive.extractall(code_dir)  # noqa: S202 - our own synthesized asset
+                    archive.extractall(code_dir)
             log = settings.workdir / "logs" / f"{fn.function_name}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
-            worker = _Worker(fn, code_dir, self._environment(fn, code_dir), log)
+            worker = _Worker(fn, code_dir, self._environment(fn, code_dir), log, settings.python)
             self._workers[key] = worker
             return worker
 
-    def invoke(self, fn: LambdaFunction, event: Any, source: str = "invoke") -> tuple[str, bool, str]:
+    def invoke(
+        self, fn: LambdaFunction, event: Any, source: str = "invoke"
+    ) -> tuple[str, bool, str]:
         """Run ``fn`` on ``event``: (payload JSON, errored, logs), as moto's docker path."""
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
@@ -254,11 +256,16 @@ class LambdaRunner:
             queue_name = esm.event_source_arn.split(":")[-1]
             queue = sqs.get_queue(queue_name)
             messages = sqs.receive_message(
-                queue_name, int(esm.batch_size or 10), 0, int(queue.visibility_timeout)
+                queue_name,
+                int(esm.batch_size or 10),
+                0,
+                int(queue.visibility_timeout),  # type: ignore[attr-defined]
             )
             if not messages:
                 continue
-            event = {"Records": [_record(m, esm.event_source_arn, settings.region) for m in messages]}
+            event = {
+                "Records": [_record(m, esm.event_source_arn, settings.region) for m in messages]
+            }
             fn = backend.get_function(esm.function_arn)
             payload, errored, _ = self.invoke(fn, event, source=f"sqs:{queue_name}")
             failed: set[str] = {m.id for m in messages} if errored else set()
@@ -266,7 +273,7 @@ class LambdaRunner:
                 failed = _batch_item_failures(payload)
             for message in messages:
                 if message.id not in failed:
-                    sqs.delete_message(queue_name, message.receipt_handle)
+                    sqs.delete_message(queue_name, str(message.receipt_handle))
             delivered += len(messages)
         return delivered
 

@@ -8,6 +8,7 @@ what ``describe-*`` answers afterwards. Types with no moto backend at all are re
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -390,7 +391,7 @@ def _name_sagemaker_resources() -> None:
         sagemaker_models.Model: "ModelName",
     }
     for model, prop in names.items():
-        model.cloudformation_name_type = staticmethod(lambda prop=prop: prop)  # type: ignore[method-assign]
+        model.cloudformation_name_type = staticmethod(lambda prop=prop: prop)  # type: ignore[attr-defined]
     parsing.get_name_type_map.cache_clear()
 
 
@@ -469,14 +470,47 @@ def _patch_bucket_creation() -> None:
         region_name: str,
         **kwargs: Any,
     ) -> Any:
-        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        backend = s3_backends[account_id][_partition(region_name)]
-        _apply_bucket_properties(
-            backend, bucket.name, cloudformation_json.get("Properties", {})
+        bucket = original(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
         )
+        backend = s3_backends[account_id][_partition(region_name)]
+        _apply_bucket_properties(backend, bucket.name, cloudformation_json.get("Properties", {}))
         return bucket
 
-    FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment]
+    FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment,arg-type]
+
+
+def _patch_kms_key_creation() -> None:
+    """moto 5.2.5 hands CloudFormation's ``Tags`` ({Key, Value}) to a tagger that expects
+    {TagKey, TagValue} (KeyError: every tagged key fails) and keeps KeyPolicy as a dict."""
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        properties["Tags"] = [
+            {"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties.get("Tags", [])
+        ]
+        if not isinstance(properties.get("KeyPolicy"), str):
+            properties["KeyPolicy"] = json.dumps(properties.get("KeyPolicy", {}))
+        return original(
+            cls,
+            resource_name,
+            {**cloudformation_json, "Properties": properties},
+            account_id,
+            region_name,
+            **kwargs,
+        )
+
+    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment,arg-type]
 
 
 def _get_permission(self: Any, action: str, resource: str) -> Any:
@@ -506,8 +540,8 @@ def _update_endpoint(
     deployment_config: dict[str, Any] | None = None,
 ) -> str:
     """UpdateEndpoint: moto 5.2.5 has none. Switches at once and stays InService."""
-    from moto.sagemaker.exceptions import ValidationError
     from moto.core.utils import utcnow
+    from moto.sagemaker.exceptions import ValidationError
 
     endpoint = self.endpoints.get(endpoint_name)
     if endpoint is None:
@@ -528,7 +562,30 @@ def _update_endpoint(
     endpoint.last_modified_time = utcnow()
     endpoint.endpoint_status = "InService"
     endpoint.rehearsal_deployment_config = deployment_config
+    _emit_state_change(self.account_id, self.region_name, endpoint)
     return str(endpoint.arn)
+
+
+def _emit_state_change(account_id: str, region: str, endpoint: Any) -> None:
+    """SageMaker publishes "SageMaker Endpoint State Change" to EventBridge when an update
+    settles; moto never does. Sent shortly after the call returns, as the service does."""
+    from moto.events.models import events_backends
+
+    detail = {
+        "EndpointName": endpoint.endpoint_name,
+        "EndpointArn": endpoint.arn,
+        "EndpointConfigName": endpoint.endpoint_config_name,
+        "EndpointStatus": "IN_SERVICE",
+    }
+    entry = {
+        "Source": "aws.sagemaker",
+        "DetailType": "SageMaker Endpoint State Change",
+        "Detail": json.dumps(detail),
+        "Resources": [endpoint.arn],
+    }
+    timer = threading.Timer(0.2, lambda: events_backends[account_id][region].put_events([entry]))
+    timer.daemon = True
+    timer.start()
 
 
 def _update_endpoint_response(self: Any) -> Any:
@@ -543,6 +600,69 @@ def _update_endpoint_response(self: Any) -> Any:
     return ActionResult({"EndpointArn": arn})
 
 
+POWERTOOLS_PARAMETER = re.compile(
+    r"^/aws/service/powertools/python/(?P<arch>[a-z0-9_]+)/(?P<python>python[0-9.]+)/"
+    r"(?P<version>[0-9.]+)$"
+)
+POWERTOOLS_ACCOUNT = "017000801446"
+
+
+def seed_public_parameters(template: dict[str, Any], account_id: str, region: str) -> list[str]:
+    """AWS publishes ``/aws/service/...`` parameters in every account; moto has only a few.
+    Seeds the Powertools layer parameters a template resolves (and the layer version they
+    name, with empty content: the runner's interpreter already has the pinned Powertools).
+    Returns what was seeded; any other public parameter is left for CloudFormation to report."""
+    import base64
+    import io
+    import zipfile
+
+    from moto.awslambda.models import lambda_backends
+    from moto.core.utils import utcnow
+    from moto.ssm.models import Parameter, ssm_backends
+
+    parameters = ssm_backends[account_id][region]._parameters
+    seeded = []
+    for slot in template.get("Parameters", {}).values():
+        name = str(slot.get("Default", ""))
+        match = POWERTOOLS_PARAMETER.match(name)
+        if not match or not slot.get("Type", "").startswith("AWS::SSM::Parameter::Value"):
+            continue
+        if dict.get(parameters, name):
+            continue
+        python = match["python"].replace(".", "")
+        layer_name = f"AWSLambdaPowertoolsPythonV3-{python}-{match['arch']}"
+        empty = io.BytesIO()
+        with zipfile.ZipFile(empty, "w") as archive:
+            archive.writestr("python/.rehearsal", "the runner provides aws_lambda_powertools\n")
+        layer = lambda_backends[account_id][region].publish_layer_version(
+            {
+                "LayerName": layer_name,
+                "Content": {"ZipFile": base64.b64encode(empty.getvalue()).decode()},
+                "Description": f"stand-in for Powertools {match['version']}",
+            }
+        )
+        arn = (
+            f"arn:{_partition(region)}:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:"
+            f"{layer_name}:{layer.version}"
+        )
+        parameters[name].append(
+            Parameter(  # type: ignore[abstract]
+                account_id=account_id,
+                name=name,
+                value=arn,
+                parameter_type="String",
+                description="AWS public parameter (seeded by the rehearsal)",
+                allowed_pattern=None,
+                keyid=None,
+                last_modified_date=utcnow(),
+                version=1,
+                data_type="text",
+            )
+        )
+        seeded.append(f"{name} = {arn}")
+    return seeded
+
+
 def install() -> None:
     """Apply the resource and API patches once per process."""
     global _installed
@@ -554,6 +674,7 @@ def install() -> None:
         )
         _name_sagemaker_resources()
         _patch_bucket_creation()
+        _patch_kms_key_creation()
         FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
         sagemaker_models.SageMakerModelBackend.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
         SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]

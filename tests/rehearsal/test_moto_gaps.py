@@ -17,7 +17,7 @@ from rehearsal.moto_gaps import lambda_runner, resources
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
-HANDLER = '''
+HANDLER = """
 import os, boto3
 
 def handler(event, context):
@@ -36,7 +36,7 @@ def handler(event, context):
         "remaining_ms_positive": context.get_remaining_time_in_millis() > 0,
         "buckets": [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]],
     }
-'''
+"""
 
 
 def _zip(source: str) -> bytes:
@@ -117,7 +117,12 @@ def test_handler_exception_is_a_function_error(moto_url):
 
 
 def test_timeout_kills_the_worker_and_reports_it(moto_url):
-    _function(moto_url, "sleepy", source="import time\ndef handler(e, c):\n    time.sleep(30)\n", timeout=1)
+    _function(
+        moto_url,
+        "sleepy",
+        source="import time\ndef handler(e, c):\n    time.sleep(30)\n",
+        timeout=1,
+    )
     started = time.monotonic()
     response = _client("lambda", moto_url).invoke(FunctionName="sleepy", Payload=b"{}")
     assert time.monotonic() - started < 10
@@ -133,13 +138,18 @@ def test_sqs_mapping_is_delivered_after_send_returns(moto_url):
     ]["QueueArn"]
     arn = _function(moto_url, "consumer")
     _client("lambda", moto_url).create_event_source_mapping(
-        EventSourceArn=queue_arn, FunctionName=arn, FunctionResponseTypes=["ReportBatchItemFailures"]
+        EventSourceArn=queue_arn,
+        FunctionName=arn,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
     )
     message_id = sqs.send_message(QueueUrl=queue_url, MessageBody="payload")["MessageId"]
     deadline = time.monotonic() + 15
     keys: list[str] = []
     while time.monotonic() < deadline and not keys:
-        keys = [o["Key"] for o in _client("s3", moto_url).list_objects_v2(Bucket="seen").get("Contents", [])]
+        keys = [
+            o["Key"]
+            for o in _client("s3", moto_url).list_objects_v2(Bucket="seen").get("Contents", [])
+        ]
         time.sleep(0.1)
     assert keys == [message_id]
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]

@@ -1,0 +1,578 @@
+"""``python -m rehearsal``: the whole product on one machine, no AWS account, no docker.
+
+Trains (or reuses) the model, synthesizes the app for the ``local`` environment, deploys both
+stacks into moto on 127.0.0.1, serves the real model behind the SageMaker runtime API, predicts
+through the deployed inference function, promotes a second model, rejects a corrupt one, and
+reports every resource and every step's time. Exit status 0 only when every check passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from rehearsal import artifacts
+from rehearsal.artifacts import CANDIDATE, INITIAL, TrainedModel
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_WORKDIR = REPO / ".rehearsal"
+METRIC_TOLERANCE = 1e-6
+CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "aws_session_token": "testing",
+}
+
+
+class RehearsalError(RuntimeError):
+    """A step failed; the message says which check and what was seen."""
+
+
+@dataclass
+class Timeline:
+    """Prints each step as it starts and ends; keeps (step, seconds, result) for the summary."""
+
+    total_steps: int
+    steps: list[tuple[str, float, str]] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[dict[str, str]]:
+        number = len(self.steps) + 1
+        print(f"\n[{number}/{self.total_steps}] {title} ...", flush=True)
+        began = time.perf_counter()
+        outcome: dict[str, str] = {"result": "ok"}
+        try:
+            yield outcome
+        except BaseException:
+            self.steps.append((title, time.perf_counter() - began, "FAILED"))
+            raise
+        seconds = time.perf_counter() - began
+        self.steps.append((title, seconds, outcome["result"]))
+        print(f"    done in {seconds:.1f} s: {outcome['result']}", flush=True)
+
+    def summary(self) -> str:
+        from rehearsal.report import table
+
+        rows = [(f"{i}. {t}", f"{s:6.1f} s", r) for i, (t, s, r) in enumerate(self.steps, 1)]
+        rows.append(("total", f"{time.perf_counter() - self.started:6.1f} s", ""))
+        return table(("step", "time", "result"), rows, max_width=90)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m rehearsal",
+        description="Deploy the product into a local moto and prove it end to end.",
+    )
+    parser.add_argument("--env", default="local", help="environment config (default: local)")
+    parser.add_argument(
+        "--workdir", type=Path, default=DEFAULT_WORKDIR, help="scratch folder (default .rehearsal)"
+    )
+    reuse = parser.add_mutually_exclusive_group()
+    reuse.add_argument(
+        "--skip-train",
+        "--reuse",
+        dest="skip_train",
+        action="store_true",
+        help="use the models trained before even if their inputs changed",
+    )
+    reuse.add_argument("--retrain", action="store_true", help="train even if up to date")
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="keep moto and the model server up at the end (Ctrl-C stops them)",
+    )
+    parser.add_argument("--port", type=int, default=0, help="moto's port (default: a free one)")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for each asynchronous check"
+    )
+    return parser.parse_args(argv)
+
+
+def _prewarm_tensorflow() -> threading.Thread:
+    """Import TensorFlow while synth and deployment run: it costs seconds and the model
+    server needs it in step 5."""
+
+    def load() -> None:
+        import tensorflow  # noqa: F401
+
+    thread = threading.Thread(target=load, name="import-tensorflow", daemon=True)
+    thread.start()
+    return thread
+
+
+def _clients(endpoint_url: str, region: str) -> SimpleNamespace:
+    import boto3
+
+    session = boto3.session.Session(
+        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
+        aws_session_token=CREDENTIALS["aws_session_token"],
+        region_name=region,
+    )
+
+    def client(name: str) -> Any:
+        return session.client(name, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+
+    return SimpleNamespace(
+        session=session,
+        s3=client("s3"),
+        ssm=client("ssm"),
+        cloudformation=client("cloudformation"),
+        sagemaker=client("sagemaker"),
+        lambda_=client("lambda"),
+        logs=client("logs"),
+        cloudwatch=client("cloudwatch"),
+        autoscaling=client("application-autoscaling"),
+        sqs=client("sqs"),
+    )
+
+
+def _function_with_variable(stack: Any, variable: str) -> str | None:
+    """Physical name of the stack's Lambda function whose environment defines ``variable``."""
+    for logical_id, resource in stack.template.get("Resources", {}).items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        if variable in variables:
+            return str(stack.physical_ids.get(logical_id))
+    return None
+
+
+def predict_through_lambda(
+    clients: Any, function_name: str, rows: list[list[float]], max_rows: int
+) -> list[float]:
+    """POST /predict through the deployed function (API Gateway proxy events), batch by batch."""
+    probabilities: list[float] = []
+    for start in range(0, len(rows), max_rows):
+        event = {
+            "resource": "/predict",
+            "path": "/predict",
+            "httpMethod": "POST",
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"instances": rows[start : start + max_rows]}),
+            "isBase64Encoded": False,
+            "requestContext": {"requestId": str(uuid.uuid4()), "stage": "rehearsal"},
+        }
+        response = clients.lambda_.invoke(FunctionName=function_name, Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read())
+        if response.get("FunctionError") or payload.get("statusCode") != 200:
+            raise RehearsalError(f"the inference function answered {str(payload)[:500]}")
+        body = json.loads(payload["body"])
+        probabilities.extend(float(p["probability"]) for p in body["predictions"])
+    return probabilities
+
+
+def measured(
+    clients: Any,
+    function: str,
+    held_out: tuple[list[list[float]], list[int]],
+    model: TrainedModel,
+    max_rows: int,
+) -> dict[str, float]:
+    """Accuracy and AUC through the full path, checked against the training metrics."""
+    from model_code.metrics import classification_metrics
+
+    rows, labels = held_out
+    probabilities = predict_through_lambda(clients, function, rows, max_rows)
+    import numpy as np
+
+    metrics = classification_metrics(np.array(labels), np.array(probabilities), model.threshold)
+    for name, expected in (("accuracy", model.accuracy), ("roc_auc", model.auc)):
+        if abs(metrics[name] - expected) > METRIC_TOLERANCE:
+            raise RehearsalError(
+                f"{name} through Lambda -> endpoint is {metrics[name]:.6f}, but training "
+                f"measured {expected:.6f} for the {model.label} model"
+            )
+    return {"accuracy": metrics["accuracy"], "roc_auc": metrics["roc_auc"]}
+
+
+def _wait(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise RehearsalError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def _log_lines(clients: Any, function_name: str) -> list[str]:
+    try:
+        events = clients.logs.filter_log_events(logGroupName=f"/aws/lambda/{function_name}")
+    except clients.logs.exceptions.ResourceNotFoundException:
+        return []
+    return [e["message"] for e in events["events"]]
+
+
+def run(args: argparse.Namespace) -> int:
+    from serving_config import load_settings
+
+    settings = load_settings(args.env)
+    if not (settings.account and settings.region):
+        raise RehearsalError(f"environment {args.env!r} must name an account and a region")
+    account, region = settings.account, settings.region
+    workdir: Path = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    timeline = Timeline(total_steps=8)
+    cleanup: list[Callable[[], None]] = []
+    print(f"Local rehearsal of environment {args.env!r} (moto, no AWS account, no docker)")
+
+    try:
+        tensorflow_import = _prewarm_tensorflow()
+        with timeline.step(
+            "Train and package the models (reused when their inputs are unchanged)"
+        ) as out:
+            finish_training = artifacts.start_training(
+                workdir,
+                (INITIAL, CANDIDATE),
+                force=args.retrain,
+                reuse_only=args.skip_train,
+            )
+            # Synthesis (a node process) overlaps with training (python processes).
+            from rehearsal.deployment import synthesize
+
+            synth_started = time.perf_counter()
+            stacks = synthesize(args.env, workdir / "cdk.out")
+            synth_seconds = time.perf_counter() - synth_started
+            models = finish_training()
+            corrupt = artifacts.corrupt_artifact(workdir)
+            test_csv = workdir / "data" / "test.csv"
+            held_out = artifacts.held_out_rows(test_csv)
+            out["result"] = "; ".join(
+                f"{m.label}: {'reused' if m.reused else 'trained'}, accuracy {m.accuracy:.4f}, "
+                f"AUC {m.auc:.4f}"
+                for m in models.values()
+            )
+        with timeline.step("Synthesize the app (ran alongside step 1)") as out:
+            out["result"] = (
+                f"{', '.join(s.name for s in stacks)} in {synth_seconds:.1f} s "
+                f"(cdk-nag AwsSolutions checks passed)"
+            )
+
+        with timeline.step("Start moto on 127.0.0.1 and deploy the data stack") as out:
+            from moto.server import ThreadedMotoServer
+
+            from model_code.local_server import LocalModelServer
+            from rehearsal import moto_gaps
+            from rehearsal.deployment import bootstrap, create_stack, publish_assets
+            from rehearsal.moto_gaps import lambda_runner
+
+            moto_gaps.install()
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+            server.start()
+            cleanup.append(server.stop)
+            host, port = server.get_host_and_port()
+            moto_url = f"http://{host}:{port}"
+            model_server = LocalModelServer(port=0).start()
+            cleanup.append(model_server.shutdown)
+            lambda_runner.install(
+                lambda_runner.RunnerSettings(
+                    endpoint_url=moto_url,
+                    workdir=workdir / "lambda",
+                    account_id=account,
+                    region=region,
+                    extra_env={"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_server.url},
+                )
+            )
+            cleanup.append(lambda_runner.RUNNER.stop)
+            clients = _clients(moto_url, region)
+            bootstrap(clients, account, region)
+            data_synth, serving_synth = stacks
+            assets = publish_assets(clients, data_synth, account, region)
+            data_stack = create_stack(clients, data_synth)
+            out["result"] = (
+                f"moto {moto_url}; {data_stack.name} {data_stack.status} "
+                f"({len(data_stack.physical_ids)} resources, {assets} assets)"
+            )
+
+        with timeline.step("Upload the dataset and the model; deploy the serving stack") as out:
+            from deploy_tools.publish_model import DataStackOutputs, publish_initial_model
+
+            bucket = data_stack.outputs.get("BucketName")
+            key_arn = data_stack.outputs.get("KeyArn")
+            source = "stack outputs"
+            if not (bucket and key_arn):  # moto left the outputs empty: read the resources
+                source = "stack resources"
+                by_type = {
+                    r["Type"]: logical for logical, r in data_synth.template["Resources"].items()
+                }
+                bucket = data_stack.physical_ids[by_type["AWS::S3::Bucket"]]
+                key_arn = data_stack.physical_ids[by_type["AWS::KMS::Key"]]
+            encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_arn}
+            for name in ("train.csv", "test.csv"):
+                clients.s3.upload_file(
+                    str(workdir / "data" / name), bucket, f"datasets/{name}", ExtraArgs=encryption
+                )
+            initial_uri = publish_initial_model(
+                settings,
+                models["initial"].package,
+                outputs=DataStackOutputs(bucket_name=bucket, key_arn=key_arn),
+                session=clients.session,
+                endpoint_url=moto_url,
+            )
+            from rehearsal.moto_gaps.resources import seed_public_parameters
+
+            seeded = seed_public_parameters(serving_synth.template, account, region)
+            assets = publish_assets(clients, serving_synth, account, region)
+            serving_stack = create_stack(clients, serving_synth)
+            endpoint_name = (
+                serving_stack.outputs.get("EndpointName") or f"{settings.prefix}-endpoint"
+            )
+            out["result"] = (
+                f"bucket {bucket} (from {source}); {initial_uri}; {serving_stack.name} "
+                f"{serving_stack.status} ({len(serving_stack.physical_ids)} resources, "
+                f"{assets} assets); AWS public parameters seeded: {len(seeded)}"
+            )
+
+        with timeline.step("Serve the endpoint's model behind the SageMaker runtime API") as out:
+            from rehearsal.serving import EndpointMirror
+
+            tensorflow_import.join()
+            mirror = EndpointMirror(clients, model_server, endpoint_name, workdir)
+            mirror.sync()
+            mirror.start()
+            cleanup.append(mirror.stop)
+            served = mirror.served
+            assert served is not None
+            if served.model_data_url != initial_uri:
+                raise RehearsalError(
+                    f"the endpoint serves {served.model_data_url}, not {initial_uri}"
+                )
+            out["result"] = (
+                f"{model_server.url}/endpoints/{endpoint_name}/invocations serves "
+                f"{served.model_data_url} (model {served.model_name})"
+            )
+
+        inference_fn = _function_with_variable(serving_stack, "MAX_ROWS")
+        promotion_fn = _function_with_variable(serving_stack, "MIN_AUC")
+        missing: list[str] = []
+        with timeline.step(
+            "Predict the held-out rows through the deployed inference function"
+        ) as out:
+            if inference_fn is None:
+                missing.append("the serving stack deploys no inference function (MAX_ROWS)")
+                out["result"] = "NOT SHOWN: " + missing[-1]
+            else:
+                first = measured(
+                    clients, inference_fn, held_out, models["initial"], settings.api.max_rows
+                )
+                out["result"] = (
+                    f"{len(held_out[0])} rows via lambda:Invoke({inference_fn}) -> "
+                    f"InvokeEndpoint: accuracy {first['accuracy']:.4f}, AUC {first['roc_auc']:.4f} "
+                    "= training metrics"
+                )
+
+        with timeline.step("Promote a second model, reject a corrupt one") as out:
+            if promotion_fn is None or inference_fn is None:
+                missing.append("the serving stack deploys no promotion function (MIN_AUC)")
+                out["result"] = "NOT SHOWN: " + missing[-1]
+            else:
+                out["result"] = promote_and_reject(
+                    clients,
+                    settings,
+                    bucket,
+                    key_arn,
+                    models["candidate"],
+                    corrupt,
+                    mirror,
+                    endpoint_name,
+                    inference_fn,
+                    promotion_fn,
+                    held_out,
+                    args.timeout,
+                )
+
+        with timeline.step("Report the deployment") as out:
+            from rehearsal import report
+
+            rows = report.resource_rows([data_stack, serving_stack])
+            print(
+                report.table(
+                    ("stack", "logical id", "type", "state"),
+                    [(r.stack, r.logical_id, r.resource_type, r.state) for r in rows],
+                    max_width=80,
+                )
+            )
+            print("\nAlarms (moto stores them; it never evaluates them):")
+            print(report.alarms_table(clients.cloudwatch))
+            print("\nEndpoint autoscaling (Application Auto Scaling, as moto describes it):")
+            print(report.scaling_table(clients.autoscaling))
+            missing.extend(
+                f"{r.stack}/{r.logical_id} ({r.resource_type}) is missing"
+                for r in rows
+                if r.state.startswith("MISSING")
+            )
+            emulated = sum(r.emulated for r in rows)
+            out["result"] = (
+                f"{emulated}/{len(rows)} resources created, {len(rows) - emulated} not emulated"
+            )
+
+        print("\nStep timings:")
+        print(timeline.summary())
+        print("\nmoto gaps that remain (the rehearsal does not prove these):")
+        print(report.gaps_text())
+        if missing:
+            print("\nREHEARSAL INCOMPLETE:\n" + "\n".join(f"  - {m}" for m in missing))
+            return 1
+        print("\nREHEARSAL PASSED: deployed, served, predicted, promoted, rejected.")
+        if args.keep_running:
+            sample = write_samples(workdir, held_out[0])
+            _keep_running(moto_url, model_server.url, region, endpoint_name, inference_fn, sample)
+        return 0
+    finally:
+        started = time.perf_counter()
+        for stop in reversed(cleanup):
+            try:
+                stop()
+            except Exception as error:  # teardown must go on
+                print(f"teardown: {error}", file=sys.stderr)
+        if cleanup:
+            print(
+                f"Torn down (moto, model server, Lambda workers) in "
+                f"{time.perf_counter() - started:.1f} s."
+            )
+
+
+def promote_and_reject(
+    clients: Any,
+    settings: Any,
+    bucket: str,
+    key_arn: str,
+    candidate: TrainedModel,
+    corrupt: Path,
+    mirror: Any,
+    endpoint_name: str,
+    inference_fn: str,
+    promotion_fn: str,
+    held_out: tuple[list[list[float]], list[int]],
+    timeout_s: float,
+) -> str:
+    """Upload the candidate (promoted: the endpoint's config changes and the new model answers)
+    and the corrupt artifact (rejected: the endpoint keeps its config and keeps serving)."""
+    encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_arn}
+    before = clients.sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    candidate_key = f"models/{candidate.label}-{run_id}/model.tar.gz"
+    clients.s3.upload_file(str(candidate.package), bucket, candidate_key, ExtraArgs=encryption)
+
+    def new_config() -> str | None:
+        name = clients.sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+        return str(name) if name != before else None
+
+    promoted_config = _wait(new_config, timeout_s, "the endpoint to switch to the uploaded model")
+    if not mirror.wait_for(promoted_config, timeout_s):
+        raise RehearsalError(f"the model server never loaded {promoted_config}: {mirror.errors}")
+    after = measured(clients, inference_fn, held_out, candidate, settings.api.max_rows)
+    served_uri = mirror.served.model_data_url  # the promotion may serve a release copy
+
+    def recorded() -> bool:
+        value = clients.ssm.get_parameter(Name=settings.artifact_parameter)["Parameter"]["Value"]
+        return bool(value == served_uri)
+
+    _wait(recorded, timeout_s, f"{settings.artifact_parameter} to name {served_uri}")
+
+    corrupt_key = f"models/corrupt-{run_id}/model.tar.gz"
+    clients.s3.upload_file(str(corrupt), bucket, corrupt_key, ExtraArgs=encryption)
+
+    def rejected() -> str | None:
+        for line in _log_lines(clients, promotion_fn):
+            if corrupt_key in line and "reject" in line:
+                return line
+        return None
+
+    evidence = _wait(rejected, timeout_s, f"the promotion function to reject {corrupt_key}")
+    still = clients.sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+    if still != promoted_config:
+        raise RehearsalError(f"the corrupt upload changed the endpoint config to {still}")
+    unaffected = measured(clients, inference_fn, held_out, candidate, settings.api.max_rows)
+    reason = ""
+    try:
+        reason = str(json.loads(evidence[evidence.index("{") :]).get("reason", ""))[:120]
+    except ValueError:
+        reason = evidence[:120]
+    return (
+        f"promoted {candidate_key}: endpoint config {before} -> {promoted_config}, "
+        f"accuracy {after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the candidate's "
+        f"training metrics; {settings.artifact_parameter} = {served_uri}. "
+        f"Rejected {corrupt_key} ({reason}); endpoint still on {still}, "
+        f"accuracy {unaffected['accuracy']:.4f}"
+    )
+
+
+def _keep_running(
+    moto_url: str,
+    runtime_url: str,
+    region: str,
+    endpoint: str,
+    function: str | None,
+    sample_event: Path,
+) -> None:
+    print(
+        f"""
+Still running. In another shell:
+  export AWS_ENDPOINT_URL={moto_url} AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={runtime_url}
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={region}
+  aws cloudformation describe-stacks --query 'Stacks[].[StackName,StackStatus]'
+  aws sagemaker describe-endpoint --endpoint-name {endpoint}
+  aws lambda invoke --function-name {function} --payload fileb://{sample_event} answer.json
+  aws sagemaker-runtime invoke-endpoint --endpoint-name {endpoint} \\
+      --content-type text/csv --body fileb://{sample_event.with_suffix(".csv")} answer.json
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopping")
+
+
+def write_samples(workdir: Path, rows: list[list[float]]) -> Path:
+    """An API Gateway event and a CSV body with two held-out rows, for the AWS CLI."""
+    event = {
+        "httpMethod": "POST",
+        "path": "/predict",
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"instances": rows[:2]}),
+        "isBase64Encoded": False,
+    }
+    path = workdir / "sample-event.json"
+    path.write_text(json.dumps(event))
+    path.with_suffix(".csv").write_text(
+        "\n".join(",".join(repr(v) for v in row) for row in rows[:2]) + "\n"
+    )
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = parse_args(argv)
+    import logging
+
+    if not os.environ.get("REHEARSAL_VERBOSE"):  # moto's per-request access log
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    try:
+        return run(args)
+    except (RehearsalError, artifacts.ArtifactError) as error:
+        print(f"\nREHEARSAL FAILED: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        from rehearsal.deployment import DeploymentError
+
+        if isinstance(error, DeploymentError):
+            print(f"\nREHEARSAL FAILED: {error}", file=sys.stderr)
+            return 1
+        raise

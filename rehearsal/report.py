@@ -1,0 +1,104 @@
+"""Step 8: what was deployed, as moto describes it, and how long each step took."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rehearsal.deployment import DeployedStack
+from rehearsal.moto_gaps import open_gaps, resources
+
+
+@dataclass(frozen=True)
+class ResourceRow:
+    """One template resource and its state in the local deployment."""
+
+    stack: str
+    logical_id: str
+    resource_type: str
+    state: str
+    emulated: bool
+
+
+def resource_rows(stacks: Iterable[DeployedStack]) -> list[ResourceRow]:
+    """Every resource the templates declared: created, or recorded and not emulated (why)."""
+    rows = []
+    for stack in stacks:
+        for logical_id, resource in stack.template.get("Resources", {}).items():
+            kind = resource["Type"]
+            reason = resources.not_emulated_reason(kind)
+            if logical_id not in stack.physical_ids:
+                state, emulated = "MISSING: not in moto's stack resources", False
+            elif reason is not None:
+                state, emulated = f"not emulated: {reason}", False
+            else:
+                via = " (rehearsal shim)" if kind in resources.SHIMS else ""
+                state = f"{stack.resource_status.get(logical_id, 'CREATE_COMPLETE')}{via}"
+                emulated = True
+            rows.append(ResourceRow(stack.name, logical_id, kind, state, emulated))
+    return rows
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], max_width: int = 70) -> str:
+    """A plain-text table (cells cut to ``max_width``)."""
+    cells = [
+        [str(c) if len(str(c)) <= max_width else str(c)[: max_width - 1] + "…" for c in r]
+        for r in rows
+    ]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join([line, rule, *body])
+
+
+def alarms_table(cloudwatch: Any) -> str:
+    alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+    if not alarms:
+        return "(no alarms declared)"
+    rows = []
+    for alarm in alarms:
+        metric = alarm.get("MetricName") or "+".join(
+            m.get("MetricStat", {}).get("Metric", {}).get("MetricName", m.get("Expression", "?"))
+            for m in alarm.get("Metrics", [])
+        )
+        rows.append(
+            (
+                alarm["AlarmName"],
+                metric,
+                f"{alarm.get('ComparisonOperator', '')} {alarm.get('Threshold', '')}",
+                alarm.get("StateValue", ""),
+            )
+        )
+    return table(("alarm", "metric", "condition", "state"), rows, max_width=60)
+
+
+def scaling_table(autoscaling: Any) -> str:
+    targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")
+    policies = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")
+    rows = [
+        (
+            "target",
+            t["ResourceId"],
+            f"{t['ScalableDimension']} {t['MinCapacity']}-{t['MaxCapacity']}",
+        )
+        for t in targets["ScalableTargets"]
+    ]
+    for policy in policies["ScalingPolicies"]:
+        config = policy.get("TargetTrackingScalingPolicyConfiguration", {})
+        metric = config.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType", "?")
+        rows.append(
+            (
+                f"policy {policy['PolicyName']}",
+                policy["ResourceId"],
+                f"{policy['PolicyType']}: {metric} -> {config.get('TargetValue')}",
+            )
+        )
+    if not rows:
+        return "(no scaling declared)"
+    return table(("kind", "resource", "setting"), rows, max_width=80)
+
+
+def gaps_text() -> str:
+    return "\n".join(f"  - {gap.name}: {gap.detail}" for gap in open_gaps())
