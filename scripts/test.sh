@@ -21,4 +21,8 @@ if [ "$status" -eq 5 ]; then
   echo "test.sh: pytest collected no tests; that is a failure" >&2
   exit 1
 fi
-exit "$status"
+if [ "$status" -ne 0 ]; then
+  exit "$status"
+fi
+step "SageMaker training launcher (own environment: .venv-sagemaker)"
+scripts/test_sagemaker_launcher.sh -q
