@@ -213,3 +213,12 @@ def test_prod_takes_its_own_limits_from_its_yaml() -> None:
         for g in prod.serving.find_resources("AWS::Logs::LogGroup").values()
     }
     assert 365 == api.log_retention_days in retention
+
+
+def test_function_waits_for_its_policy_but_states_no_redundant_role_dependency(dev: Any) -> None:
+    name, fn = _function(dev.serving)
+    role = fn["Role"]["Fn::GetAtt"][0]
+    depends_on = dev.serving_json["Resources"][name]["DependsOn"]
+    assert role not in depends_on  # already implied by GetAtt (cfn-lint W3005)
+    policies = dev.serving.find_resources("AWS::IAM::Policy")
+    assert [p for p in depends_on if {"Ref": role} in policies[p]["Properties"]["Roles"]]
