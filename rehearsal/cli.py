@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     account, region = settings.account, settings.region
     workdir: Path = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    timeline = Timeline(total_steps=8)
+    timeline = Timeline(total_steps=9)
     cleanup: list[Callable[[], None]] = []
     print(f"Local rehearsal of environment {args.env!r} (moto, no AWS account, no docker)")
 
@@ -419,30 +419,37 @@ def run(args: argparse.Namespace) -> int:
                 f"{emulated}/{len(rows)} resources created, {len(rows) - emulated} not emulated"
             )
 
+        if args.keep_running and not missing:
+            sample = write_samples(workdir, held_out[0])
+            _keep_running(moto_url, model_server.url, region, endpoint_name, inference_fn, sample)
+
+        with timeline.step("Tear down: delete both stacks, stop moto and the local servers") as out:
+            from rehearsal.deployment import delete_stack
+
+            statuses = [delete_stack(clients, stack.name) for stack in (serving_stack, data_stack)]
+            while cleanup:
+                _stop_quietly(cleanup.pop())
+            out["result"] = ", ".join(statuses) + "; moto, model server, Lambda workers stopped"
+
         print("\nStep timings:")
         print(timeline.summary())
         print("\nmoto gaps that remain (the rehearsal does not prove these):")
-        print(report.gaps_text())
+        print(report.gaps_text(len(rows) - emulated))
         if missing:
             print("\nREHEARSAL INCOMPLETE:\n" + "\n".join(f"  - {m}" for m in missing))
             return 1
         print("\nREHEARSAL PASSED: deployed, served, predicted, promoted, rejected.")
-        if args.keep_running:
-            sample = write_samples(workdir, held_out[0])
-            _keep_running(moto_url, model_server.url, region, endpoint_name, inference_fn, sample)
         return 0
-    finally:
-        started = time.perf_counter()
-        for stop in reversed(cleanup):
-            try:
-                stop()
-            except Exception as error:  # teardown must go on
-                print(f"teardown: {error}", file=sys.stderr)
-        if cleanup:
-            print(
-                f"Torn down (moto, model server, Lambda workers) in "
-                f"{time.perf_counter() - started:.1f} s."
-            )
+    finally:  # after a failure: stop whatever was started
+        while cleanup:
+            _stop_quietly(cleanup.pop())
+
+
+def _stop_quietly(stop: Callable[[], None]) -> None:
+    try:
+        stop()
+    except Exception as error:  # teardown goes on
+        print(f"teardown: {type(error).__name__}: {error}", file=sys.stderr)
 
 
 def promote_and_reject(

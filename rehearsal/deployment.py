@@ -150,3 +150,33 @@ def create_stack(clients: Any, stack: SynthesizedStack, timeout_s: float = 60) -
         physical_ids={r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources},
         resource_status={r["LogicalResourceId"]: r["ResourceStatus"] for r in resources},
     )
+
+
+def delete_stack(clients: Any, stack_name: str, timeout_s: float = 30) -> str:
+    """Empty the stack's buckets (as ``aws s3 rm --recursive`` would), then DeleteStack;
+    returns "<stack> <final status>"."""
+    resources = clients.cloudformation.describe_stack_resources(StackName=stack_name)
+    for resource in resources["StackResources"]:
+        if resource["ResourceType"] == "AWS::S3::Bucket":
+            _empty_bucket(clients.s3, resource["PhysicalResourceId"])
+    stack_id = clients.cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackId"]
+    clients.cloudformation.delete_stack(StackName=stack_name)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = clients.cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0][
+            "StackStatus"
+        ]
+        if not status.endswith("_IN_PROGRESS") or time.monotonic() > deadline:
+            return f"{stack_name} {status}"
+        time.sleep(0.2)
+
+
+def _empty_bucket(s3: Any, bucket: str) -> None:
+    paginator = s3.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket):
+        objects = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        if objects:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})

@@ -318,6 +318,140 @@ class Subscription(_Shim):
         return cls(subscription.arn, p, {"Arn": subscription.arn})
 
 
+def _apigateway(account_id: str, region_name: str) -> Any:
+    from moto.apigateway.models import apigateway_backends
+
+    return apigateway_backends[account_id][region_name]
+
+
+class ApiStage(_Shim):
+    """AWS::ApiGateway::Stage -> CreateStage (access logging and throttling are stored only)."""
+
+    cfn_type = "AWS::ApiGateway::Stage"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiStage:
+        p = cloudformation_json["Properties"]
+        tags = {t["Key"]: t["Value"] for t in p.get("Tags", [])}
+        stage = _apigateway(account_id, region_name).create_stage(
+            function_id=p["RestApiId"],
+            stage_name=p["StageName"],
+            deploymentId=p["DeploymentId"],
+            variables=p.get("Variables"),
+            description=p.get("Description", ""),
+            cacheClusterEnabled=p.get("CacheClusterEnabled"),
+            cacheClusterSize=p.get("CacheClusterSize"),
+            tags=tags or None,
+            tracing_enabled=p.get("TracingEnabled"),
+        )
+        return cls(stage.name, p, {})
+
+
+class GatewayResponse(_Shim):
+    """AWS::ApiGateway::GatewayResponse -> PutGatewayResponse."""
+
+    cfn_type = "AWS::ApiGateway::GatewayResponse"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> GatewayResponse:
+        p = cloudformation_json["Properties"]
+        _apigateway(account_id, region_name).put_gateway_response(
+            rest_api_id=p["RestApiId"],
+            response_type=p["ResponseType"],
+            status_code=p.get("StatusCode"),
+            response_parameters=p.get("ResponseParameters"),
+            response_templates=p.get("ResponseTemplates"),
+        )
+        return cls(f"{p['RestApiId']}-{p['ResponseType']}", p, {})
+
+
+class ApiModel(_Shim):
+    """AWS::ApiGateway::Model -> CreateModel."""
+
+    cfn_type = "AWS::ApiGateway::Model"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiModel:
+        p = cloudformation_json["Properties"]
+        name = p.get("Name") or resource_name.replace("-", "")
+        schema = p.get("Schema", {})
+        _apigateway(account_id, region_name).create_model(
+            rest_api_id=p["RestApiId"],
+            name=name,
+            content_type=p.get("ContentType", "application/json"),
+            description=p.get("Description", ""),
+            schema=schema if isinstance(schema, str) else json.dumps(schema),
+        )
+        return cls(name, p, {})
+
+
+class RequestValidator(_Shim):
+    """AWS::ApiGateway::RequestValidator -> CreateRequestValidator (moto does not validate)."""
+
+    cfn_type = "AWS::ApiGateway::RequestValidator"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> RequestValidator:
+        p = cloudformation_json["Properties"]
+        validator = _apigateway(account_id, region_name).create_request_validator(
+            restapi_id=p["RestApiId"],
+            name=p.get("Name", resource_name),
+            body=p.get("ValidateRequestBody"),
+            params=p.get("ValidateRequestParameters"),
+        )
+        return cls(validator.id, p, {"RequestValidatorId": validator.id})
+
+
+class ApiAccount(_Shim):
+    """AWS::ApiGateway::Account -> UpdateAccount(cloudwatchRoleArn)."""
+
+    cfn_type = "AWS::ApiGateway::Account"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiAccount:
+        p = cloudformation_json["Properties"]
+        if p.get("CloudWatchRoleArn"):
+            _apigateway(account_id, region_name).update_account(
+                [{"op": "replace", "path": "/cloudwatchRoleArn", "value": p["CloudWatchRoleArn"]}]
+            )
+        return cls(resource_name, p, {})
+
+
 class NotEmulated(_Shim):
     """A type moto has no model for: recorded (Ref/GetAtt resolve to placeholders), not run."""
 
@@ -351,6 +485,11 @@ SHIMS: dict[str, type[_Shim]] = {
         QueuePolicy,
         TopicPolicy,
         Subscription,
+        ApiStage,
+        GatewayResponse,
+        ApiModel,
+        RequestValidator,
+        ApiAccount,
     )
 }
 

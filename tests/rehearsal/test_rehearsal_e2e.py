@@ -1,0 +1,46 @@
+"""The README's first command end to end: `python -m rehearsal` passes and says what it showed."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
+    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):  # the rehearsal brings its own endpoints
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-m", "rehearsal"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout
+    assert result.returncode == 0, output[-6000:] + result.stderr[-4000:]
+    assert "mlserving-local-data CREATE_COMPLETE" in output
+    assert "mlserving-local-serving CREATE_COMPLETE" in output
+    created = re.search(r"(\d+)/(\d+) resources created, (\d+) not emulated", output)
+    assert created, output[-3000:]
+    assert int(created[1]) + int(created[3]) == int(created[2])
+    assert "MISSING" not in output
+    # accuracy and AUC through Lambda -> endpoint equal the training metrics (checked in-process
+    # to 1e-6; the line is printed only when they match)
+    assert re.search(r"114 rows via lambda:Invoke\(.+\) -> InvokeEndpoint: accuracy", output)
+    assert "= training metrics" in output
+    assert re.search(r"promoted models/candidate-.+ endpoint config .+ -> ", output)
+    assert re.search(r"Rejected models/corrupt-.+endpoint still on", output)
+    assert "DELETE_COMPLETE" in output
+    for step in range(1, 10):
+        assert re.search(rf"^{step}\. .+\d+\.\d s", output, re.MULTILINE), f"step {step} untimed"
+    assert "REHEARSAL PASSED" in output
