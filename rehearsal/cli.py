@@ -174,6 +174,40 @@ def predict_through_lambda(
     return probabilities
 
 
+def _api_url(stack: Any, execute_api: Any) -> str:
+    """The local invoke URL of the stack's REST API and stage."""
+    resources = stack.template["Resources"]
+    api_id = next(
+        stack.physical_ids[k]
+        for k, r in resources.items()
+        if r["Type"] == "AWS::ApiGateway::RestApi"
+    )
+    stage = next(
+        r["Properties"]["StageName"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::Stage"
+    )
+    return str(execute_api.invoke_url(api_id, stage))
+
+
+def predict_through_api(api_url: str, rows: list[list[float]], max_rows: int) -> list[float]:
+    """POST /predict over HTTP to the REST API (API Gateway -> Lambda -> endpoint)."""
+    import urllib.request
+
+    probabilities: list[float] = []
+    for start in range(0, len(rows), max_rows):
+        request = urllib.request.Request(  # noqa: S310 - a local http URL we started
+            f"{api_url}/predict",
+            data=json.dumps({"instances": rows[start : start + max_rows]}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            body = json.loads(response.read())
+        probabilities.extend(float(p["probability"]) for p in body["predictions"])
+    return probabilities
+
+
 def measured(
     clients: Any,
     function: str,
@@ -287,6 +321,10 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
             cleanup.append(lambda_runner.RUNNER.stop)
+            from rehearsal.moto_gaps.api_gateway import ExecuteApi
+
+            execute_api = ExecuteApi(account, region).start()
+            cleanup.append(execute_api.stop)
             clients = _clients(moto_url, region)
             bootstrap(clients, account, region)
             data_synth, serving_synth = stacks
@@ -368,10 +406,17 @@ def run(args: argparse.Namespace) -> int:
                 first = measured(
                     clients, inference_fn, held_out, models["initial"], settings.api.max_rows
                 )
+                api_url = _api_url(serving_stack, execute_api)
+                through_api = predict_through_api(api_url, held_out[0], settings.api.max_rows)
+                direct = predict_through_lambda(
+                    clients, inference_fn, held_out[0], settings.api.max_rows
+                )
+                if through_api != direct:
+                    raise RehearsalError("POST /predict through the REST API answered differently")
                 out["result"] = (
                     f"{len(held_out[0])} rows via lambda:Invoke({inference_fn}) -> "
                     f"InvokeEndpoint: accuracy {first['accuracy']:.4f}, AUC {first['roc_auc']:.4f} "
-                    "= training metrics"
+                    f"= training metrics; POST {api_url}/predict answers the same"
                 )
 
         with timeline.step("Promote a second model, reject a corrupt one") as out:
@@ -421,7 +466,15 @@ def run(args: argparse.Namespace) -> int:
 
         if args.keep_running and not missing:
             sample = write_samples(workdir, held_out[0])
-            _keep_running(moto_url, model_server.url, region, endpoint_name, inference_fn, sample)
+            _keep_running(
+                moto_url,
+                model_server.url,
+                region,
+                endpoint_name,
+                inference_fn,
+                sample,
+                _api_url(serving_stack, execute_api),
+            )
 
         with timeline.step("Tear down: delete both stacks, stop moto and the local servers") as out:
             from rehearsal.deployment import delete_stack
@@ -525,6 +578,7 @@ def _keep_running(
     endpoint: str,
     function: str | None,
     sample_event: Path,
+    api_url: str,
 ) -> None:
     print(
         f"""
@@ -534,6 +588,8 @@ Still running. In another shell:
   aws cloudformation describe-stacks --query 'Stacks[].[StackName,StackStatus]'
   aws sagemaker describe-endpoint --endpoint-name {endpoint}
   aws lambda invoke --function-name {function} --payload fileb://{sample_event} answer.json
+  curl -s -X POST {api_url}/predict -H 'Content-Type: application/json' \\
+      -d @{sample_event.with_name("sample-body.json")}
   aws sagemaker-runtime invoke-endpoint --endpoint-name {endpoint} \\
       --content-type text/csv --body fileb://{sample_event.with_suffix(".csv")} answer.json
 Press Ctrl-C to stop.""",
@@ -548,15 +604,17 @@ Press Ctrl-C to stop.""",
 
 def write_samples(workdir: Path, rows: list[list[float]]) -> Path:
     """An API Gateway event and a CSV body with two held-out rows, for the AWS CLI."""
+    body = json.dumps({"instances": rows[:2]})
     event = {
         "httpMethod": "POST",
         "path": "/predict",
         "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"instances": rows[:2]}),
+        "body": body,
         "isBase64Encoded": False,
     }
     path = workdir / "sample-event.json"
     path.write_text(json.dumps(event))
+    path.with_name("sample-body.json").write_text(body)
     path.with_suffix(".csv").write_text(
         "\n".join(",".join(repr(v) for v in row) for row in rows[:2]) + "\n"
     )

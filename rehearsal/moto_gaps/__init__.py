@@ -44,8 +44,9 @@ GAPS: tuple[Gap, ...] = (
         "Lambda needs docker",
         True,
         "closed: the deployed zip's handler runs in a warm local worker process per function "
-        "(Invoke and SQS event-source mappings). Its Python packages come from the rehearsal's "
-        "venv, not from the zip or layers; memory size and reserved concurrency are not enforced.",
+        "(Invoke and SQS event-source mappings). It runs on the rehearsal's Python and packages "
+        "(not the declared runtime version, architecture or layers); memory size and reserved "
+        "concurrency are not enforced.",
     ),
     Gap(
         "SQS event-source mapping delivers inside SendMessage",
@@ -88,6 +89,19 @@ GAPS: tuple[Gap, ...] = (
         "notifications dropped by CloudFormation",
         True,
         "closed: applied through moto's S3 APIs when the bucket is created.",
+    ),
+    Gap(
+        "REST API invocation URLs not served in server mode (AWS_PROXY ignored)",
+        True,
+        "closed: an execute-api stand-in serves /{api_id}/{stage}/{path} and runs Lambda proxy "
+        "integrations through the runner.",
+    ),
+    Gap(
+        "API Gateway request handling",
+        False,
+        "open: stage throttling, usage plans, request validators/models, gateway responses, "
+        "authorizers, resource policies and access logs are stored but not applied; the "
+        "function's own validation answers instead.",
     ),
     Gap(
         "Bucket-policy conditions not evaluated",

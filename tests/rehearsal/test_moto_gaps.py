@@ -333,3 +333,55 @@ def test_update_endpoint_switches_config(moto_url):
     assert described["EndpointStatus"] == "InService"
     with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find endpoint"):
         sagemaker.update_endpoint(EndpointName="missing", EndpointConfigName="c2")
+
+
+PROXY_HANDLER = """
+import json
+
+def handler(event, context):
+    return {
+        "statusCode": 201,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"method": event["httpMethod"], "path": event["path"],
+                            "stage": event["requestContext"]["stage"], "got": event["body"]}),
+    }
+"""
+
+
+def test_execute_api_runs_lambda_proxy_integrations(moto_url):
+    import urllib.error
+    import urllib.request
+
+    from rehearsal.moto_gaps.api_gateway import ExecuteApi
+
+    arn = _function(moto_url, "proxied", source=PROXY_HANDLER)
+    apigw = _client("apigateway", moto_url)
+    api_id = apigw.create_rest_api(name="api")["id"]
+    root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
+    resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="predict")["id"]
+    apigw.put_method(
+        restApiId=api_id, resourceId=resource, httpMethod="POST", authorizationType="NONE"
+    )
+    apigw.put_integration(
+        restApiId=api_id,
+        resourceId=resource,
+        httpMethod="POST",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    )
+    apigw.create_deployment(restApiId=api_id, stageName="v1")
+    execute_api = ExecuteApi(ACCOUNT, REGION).start()
+    try:
+        request = urllib.request.Request(
+            f"{execute_api.invoke_url(api_id, 'v1')}/predict", data=b'{"a": 1}', method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+            body = json.loads(response.read())
+        assert body == {"method": "POST", "path": "/predict", "stage": "v1", "got": '{"a": 1}'}
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{execute_api.invoke_url(api_id, 'v1')}/nothing", timeout=10)
+        assert missing.value.code == 403
+    finally:
+        execute_api.stop()
