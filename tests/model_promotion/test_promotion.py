@@ -91,6 +91,18 @@ def test_accepted_artifact_is_deployed_blue_green_and_recorded(
     assert "promotion_started" in kinds and "promotion_completed" in kinds
 
 
+def test_green_fleet_starts_at_the_autoscaled_size(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Autoscaling grew the fleet to 3: the new config must not shrink it back to 1."""
+    variant = moto_sagemaker.endpoint(ENDPOINT).production_variants[0]
+    variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = 3
+    run(account, account.upload(KEY, artifacts.build()), monkeypatch)
+    name = account.endpoint()["EndpointConfigName"]
+    config = account.sagemaker.describe_endpoint_config(EndpointConfigName=name)
+    assert config["ProductionVariants"][0]["InitialInstanceCount"] == 3
+
+
 def test_linear_shifting_uses_linear_step_size(account: Account) -> None:
     promoter = account.promoter(TRAFFIC_SHIFTING="linear", CANARY_PERCENT="25")
     routing = promoter.deployment_config()["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]

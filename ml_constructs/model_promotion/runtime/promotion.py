@@ -89,9 +89,10 @@ class Promoter:
                 f"{upload.identity} was already promoted as {name}; nothing changed",
                 {"name": name},
             )
-        self._require_ready_endpoint()
+        endpoint = self._require_ready_endpoint()
         report, release_uri = self._validated_release(upload)
-        self._create_model_and_config(name, upload, report, release_uri)
+        instances = self._current_instance_count(endpoint)
+        self._create_model_and_config(name, upload, report, release_uri, instances)
         self._update_endpoint(name)
         details: dict[str, Any] = {
             "name": name,
@@ -179,6 +180,15 @@ class Promoter:
             )
         return endpoint
 
+    def _current_instance_count(self, endpoint: dict[str, Any]) -> int | None:
+        """Autoscaling may have grown the fleet: the green fleet starts at least that big."""
+        name = self.config.production_variant.get("VariantName")
+        for variant in endpoint.get("ProductionVariants", []):
+            if variant.get("VariantName") == name:
+                count = variant.get("DesiredInstanceCount", variant.get("CurrentInstanceCount"))
+                return int(count) if isinstance(count, int) else None
+        return None
+
     def _validated_release(self, upload: UploadedArtifact) -> tuple[ArtifactReport, str]:
         """Download the exact version, validate it, copy it to an immutable release key."""
         config = self.config
@@ -217,7 +227,12 @@ class Promoter:
         return report, f"s3://{upload.bucket}/{release_key}"
 
     def _create_model_and_config(
-        self, name: str, upload: UploadedArtifact, report: ArtifactReport, artifact_uri: str
+        self,
+        name: str,
+        upload: UploadedArtifact,
+        report: ArtifactReport,
+        artifact_uri: str,
+        instances: int | None = None,
     ) -> None:
         config = self.config
         tags = [
@@ -240,6 +255,8 @@ class Promoter:
             if not _is_already_exists(error):
                 raise
         variant = {**config.production_variant, "ModelName": name}
+        if instances is not None and "InitialInstanceCount" in variant:
+            variant["InitialInstanceCount"] = max(int(variant["InitialInstanceCount"]), instances)
         request: dict[str, Any] = {
             "EndpointConfigName": name,
             "ProductionVariants": [variant],
