@@ -61,7 +61,8 @@ class TrainedModel:
 def _digest(paths: Sequence[Path], extra: str) -> str:
     sha = hashlib.sha256(extra.encode())
     for path in sorted(paths):
-        sha.update(str(path.relative_to(REPO)).encode())
+        label = path.relative_to(REPO) if path.is_relative_to(REPO) else Path(path.name)
+        sha.update(label.as_posix().encode())
         sha.update(path.read_bytes())
     return sha.hexdigest()
 

@@ -41,32 +41,44 @@ class RehearsalError(RuntimeError):
 
 @dataclass
 class Timeline:
-    """Prints each step as it starts and ends; keeps (step, seconds, result) for the summary."""
+    """Prints each step as it starts and ends; keeps (number, step, seconds, result)."""
 
     total_steps: int
-    steps: list[tuple[str, float, str]] = field(default_factory=list)
+    steps: list[tuple[int, str, float, str]] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    _next: int = 1
+
+    def begin(self, title: str) -> tuple[int, str, float]:
+        """Announce the next step; pass the result to :meth:`end` (steps may overlap)."""
+        number, self._next = self._next, self._next + 1
+        print(f"\n[{number}/{self.total_steps}] {title} ...", flush=True)
+        return number, title, time.perf_counter()
+
+    def end(self, started: tuple[int, str, float], result: str) -> None:
+        number, title, began = started
+        seconds = time.perf_counter() - began
+        self.steps.append((number, title, seconds, result))
+        print(f"    [{number}] done in {seconds:.1f} s: {result}", flush=True)
 
     @contextmanager
     def step(self, title: str) -> Iterator[dict[str, str]]:
-        number = len(self.steps) + 1
-        print(f"\n[{number}/{self.total_steps}] {title} ...", flush=True)
-        began = time.perf_counter()
+        started = self.begin(title)
         outcome: dict[str, str] = {"result": "ok"}
         try:
             yield outcome
         except BaseException:
-            self.steps.append((title, time.perf_counter() - began, "FAILED"))
+            number, _, began = started
+            self.steps.append((number, title, time.perf_counter() - began, "FAILED"))
             raise
-        seconds = time.perf_counter() - began
-        self.steps.append((title, seconds, outcome["result"]))
-        print(f"    done in {seconds:.1f} s: {outcome['result']}", flush=True)
+        self.end(started, outcome["result"])
 
     def summary(self) -> str:
         from rehearsal.report import table
 
-        rows = [(f"{i}. {t}", f"{s:6.1f} s", r) for i, (t, s, r) in enumerate(self.steps, 1)]
-        rows.append(("total", f"{time.perf_counter() - self.started:6.1f} s", ""))
+        rows = [
+            (f"{n}. {t}", f"{s:6.1f} s", r) for n, t, s, r in sorted(self.steps, key=lambda x: x[0])
+        ]
+        rows.append(("total wall time", f"{time.perf_counter() - self.started:6.1f} s", ""))
         return table(("step", "time", "result"), rows, max_width=90)
 
 
@@ -265,35 +277,32 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         tensorflow_import = _prewarm_tensorflow()
+        training = timeline.begin(
+            "Train and package the models (in background processes; reused when up to date)"
+        )
+        finish_training = artifacts.start_training(
+            workdir, (INITIAL, CANDIDATE), force=args.retrain, reuse_only=args.skip_train
+        )
         with timeline.step(
-            "Train and package the models (reused when their inputs are unchanged)"
+            "Synthesize the app for the local environment (while step 1 runs)"
         ) as out:
-            finish_training = artifacts.start_training(
-                workdir,
-                (INITIAL, CANDIDATE),
-                force=args.retrain,
-                reuse_only=args.skip_train,
-            )
-            # Synthesis (a node process) overlaps with training (python processes).
             from rehearsal.deployment import synthesize
 
-            synth_started = time.perf_counter()
             stacks = synthesize(args.env, workdir / "cdk.out")
-            synth_seconds = time.perf_counter() - synth_started
-            models = finish_training()
-            corrupt = artifacts.corrupt_artifact(workdir)
-            test_csv = workdir / "data" / "test.csv"
-            held_out = artifacts.held_out_rows(test_csv)
-            out["result"] = "; ".join(
+            out["result"] = (
+                f"{', '.join(s.name for s in stacks)} (cdk-nag AwsSolutions checks passed)"
+            )
+        models = finish_training()
+        corrupt = artifacts.corrupt_artifact(workdir)
+        held_out = artifacts.held_out_rows(workdir / "data" / "test.csv")
+        timeline.end(
+            training,
+            "; ".join(
                 f"{m.label}: {'reused' if m.reused else 'trained'}, accuracy {m.accuracy:.4f}, "
                 f"AUC {m.auc:.4f}"
                 for m in models.values()
-            )
-        with timeline.step("Synthesize the app (ran alongside step 1)") as out:
-            out["result"] = (
-                f"{', '.join(s.name for s in stacks)} in {synth_seconds:.1f} s "
-                f"(cdk-nag AwsSolutions checks passed)"
-            )
+            ),
+        )
 
         with timeline.step("Start moto on 127.0.0.1 and deploy the data stack") as out:
             from moto.server import ThreadedMotoServer

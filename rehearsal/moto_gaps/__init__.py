@@ -145,4 +145,13 @@ def install(runner_settings: object | None = None) -> None:
     lambda_runner.install(runner_settings)  # type: ignore[arg-type]
 
 
-__all__ = ["GAPS", "MOTO_VERSION", "Gap", "install", "open_gaps"]
+def uninstall() -> None:
+    """Stop the runner and undo every patch: moto behaves as released again."""
+    from rehearsal.moto_gaps import _patching, lambda_runner, resources
+
+    lambda_runner.uninstall()
+    _patching.restore_all()
+    resources.uninstall()
+
+
+__all__ = ["GAPS", "MOTO_VERSION", "Gap", "install", "open_gaps", "uninstall"]

@@ -29,6 +29,8 @@ from typing import IO, Any
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Queue, sqs_backends
 
+from rehearsal.moto_gaps._patching import patch
+
 WORKER = Path(__file__).resolve().parent / "_worker.py"
 
 
@@ -354,9 +356,17 @@ def install(settings: RunnerSettings | None = None) -> LambdaRunner:
     global _installed
     with _install_lock:
         if not _installed:
-            LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
-            Queue.add_message = _add_message  # type: ignore[method-assign]
+            patch(LambdaFunction, "_invoke_lambda", _invoke_lambda)
+            patch(Queue, "add_message", _add_message)
             _installed = True
     if settings is not None:
         RUNNER.configure(settings)
     return RUNNER
+
+
+def uninstall() -> None:
+    """Stop the runner and forget the install (``_patching.restore_all`` undoes the patches)."""
+    global _installed
+    RUNNER.stop()
+    with _install_lock:
+        _installed = False

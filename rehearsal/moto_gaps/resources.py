@@ -23,6 +23,8 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
+from rehearsal.moto_gaps._patching import patch
+
 _lock = threading.Lock()
 _installed = False
 
@@ -530,7 +532,7 @@ def _name_sagemaker_resources() -> None:
         sagemaker_models.Model: "ModelName",
     }
     for model, prop in names.items():
-        model.cloudformation_name_type = staticmethod(lambda prop=prop: prop)  # type: ignore[attr-defined]
+        patch(model, "cloudformation_name_type", staticmethod(lambda prop=prop: prop))
     parsing.get_name_type_map.cache_clear()
 
 
@@ -603,6 +605,7 @@ def _patch_bucket_creation() -> None:
 
     def create_from_cloudformation_json(
         cls: Any,
+        /,
         resource_name: str,
         cloudformation_json: Any,
         account_id: str,
@@ -616,7 +619,9 @@ def _patch_bucket_creation() -> None:
         _apply_bucket_properties(backend, bucket.name, cloudformation_json.get("Properties", {}))
         return bucket
 
-    FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment,arg-type]
+    patch(
+        FakeBucket, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json)
+    )
 
 
 def _patch_kms_key_creation() -> None:
@@ -628,6 +633,7 @@ def _patch_kms_key_creation() -> None:
 
     def create_from_cloudformation_json(
         cls: Any,
+        /,
         resource_name: str,
         cloudformation_json: Any,
         account_id: str,
@@ -649,7 +655,7 @@ def _patch_kms_key_creation() -> None:
             **kwargs,
         )
 
-    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment,arg-type]
+    patch(Key, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
 
 
 def _get_permission(self: Any, action: str, resource: str) -> Any:
@@ -808,13 +814,23 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        parsing.resource_class_from_type = _resource_class_from_type(  # type: ignore[assignment]
-            parsing.resource_class_from_type
+        patch(
+            parsing,
+            "resource_class_from_type",
+            _resource_class_from_type(parsing.resource_class_from_type),
         )
         _name_sagemaker_resources()
         _patch_bucket_creation()
         _patch_kms_key_creation()
-        FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
-        sagemaker_models.SageMakerModelBackend.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
-        SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
+        patch(FakeBucket, "get_permission", _get_permission)
+        patch(sagemaker_models.SageMakerModelBackend, "update_endpoint", _update_endpoint)
+        patch(SageMakerResponse, "update_endpoint", _update_endpoint_response)
         _installed = True
+
+
+def uninstall() -> None:
+    """Forget that the patches were applied (``_patching.restore_all`` undoes them)."""
+    global _installed
+    with _lock:
+        _installed = False
+        parsing.get_name_type_map.cache_clear()

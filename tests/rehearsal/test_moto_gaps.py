@@ -59,8 +59,8 @@ def moto_url(tmp_path_factory):
         )
     )
     yield url
-    lambda_runner.RUNNER.stop()
     server.stop()
+    moto_gaps.uninstall()  # other tests in this session get moto as released
 
 
 def _client(service, url):
@@ -81,6 +81,21 @@ def _function(url, name, source=HANDLER, timeout=10):
         Timeout=timeout,
         Environment={"Variables": {"STAGE": "test"}},
     )["FunctionArn"]
+
+
+def test_uninstall_restores_moto():
+    from moto.awslambda.models import LambdaFunction
+    from moto.cloudformation import parsing
+    from moto.sagemaker.responses import SageMakerResponse
+
+    original = parsing.resource_class_from_type
+    invoke = LambdaFunction._invoke_lambda
+    moto_gaps.install()
+    assert parsing.resource_class_from_type is not original
+    moto_gaps.uninstall()
+    assert parsing.resource_class_from_type is original
+    assert LambdaFunction._invoke_lambda is invoke
+    assert "update_endpoint" not in vars(SageMakerResponse)
 
 
 def test_moto_version_is_pinned():
