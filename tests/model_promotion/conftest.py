@@ -25,6 +25,9 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/mlserving-dev-sagemaker-execution"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.20-cpu"
 MB = 1024 * 1024
+# One session for the whole run: its loader caches the service models (SageMaker's is large),
+# so each test's clients are cheap. moto intercepts clients created from it at any time.
+SESSION = boto3.Session(region_name=REGION)
 
 
 def environment(topic_arn: str, **overrides: str) -> dict[str, str]:
@@ -140,7 +143,7 @@ class Account:
 def account() -> Iterator[Account]:
     moto_sagemaker.install()
     with mock_aws():
-        session = boto3.Session(region_name=REGION)
+        session = SESSION
         s3 = session.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})

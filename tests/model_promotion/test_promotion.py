@@ -36,8 +36,11 @@ def sqs_event(*bodies: dict[str, Any] | str) -> dict[str, Any]:
 
 
 def run(account: Account, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The Lambda entry point, configured from the environment like in Lambda; its clients
+    are the fixture's (same mocked account, already loaded)."""
     for name, value in environment(account.topic_arn).items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setattr(handler.boto3, "client", lambda name: getattr(account, name))
     handler.reset()
     return handler.lambda_handler(sqs_event(event))
 
@@ -49,7 +52,6 @@ def test_accepted_artifact_is_deployed_blue_green_and_recorded(
     account.sagemaker.meta.events.register(
         "provide-client-params.sagemaker.CreateModel", lambda params, **_: sent.append(params)
     )
-    monkeypatch.setattr(handler.boto3, "client", lambda name: getattr(account, name))
     event = account.upload(KEY, artifacts.build())
     response = run(account, event, monkeypatch)
     assert response == {"batchItemFailures": []}
