@@ -271,6 +271,10 @@ def run(args: argparse.Namespace) -> int:
     account, region = settings.account, settings.region
     workdir: Path = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    import shutil
+
+    for stale in (workdir / "lambda" / "logs", workdir / "served"):  # per-run outputs
+        shutil.rmtree(stale, ignore_errors=True)
     timeline = Timeline(total_steps=9)
     cleanup: list[Callable[[], None]] = []
     print(f"Local rehearsal of environment {args.env!r} (moto, no AWS account, no docker)")
@@ -639,7 +643,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not os.environ.get("REHEARSAL_VERBOSE"):  # moto's per-request access log
         logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
     try:
-        return run(args)
+        code = run(args)
+        if args.keep_running:
+            # Ctrl-C also reached the jsii node process (same process group); skip the
+            # interpreter's atexit hooks, which would report its closed pipe.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        return code
     except (RehearsalError, artifacts.ArtifactError) as error:
         print(f"\nREHEARSAL FAILED: {error}", file=sys.stderr)
         return 1

@@ -98,8 +98,21 @@ def test_uninstall_restores_moto():
     assert "update_endpoint" not in vars(SageMakerResponse)
 
 
-def test_moto_version_is_pinned():
+def test_moto_version_is_pinned(monkeypatch):
+    import importlib
+    import importlib.metadata
+
     assert moto_gaps.MOTO_VERSION == "5.2.5"
+    real_version = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata,
+        "version",
+        lambda name: "5.3.0" if name == "moto" else real_version(name),
+    )
+    with pytest.raises(ImportError, match=r"patches moto 5\.2\.5 internals, but moto 5\.3\.0"):
+        importlib.reload(moto_gaps)
+    monkeypatch.undo()
+    importlib.reload(moto_gaps)
     assert any(not gap.closed for gap in moto_gaps.GAPS), "open gaps must be listed"
 
 
