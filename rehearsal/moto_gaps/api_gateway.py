@@ -8,12 +8,14 @@ resource and method in moto's API Gateway, and for a Lambda proxy integration ru
 through the docker-free runner with the proxy event API Gateway sends, then answers what the
 function returned (``statusCode``, ``headers``, ``body``). Not emulated: throttling, usage
 plans, request validators and models, gateway responses, authorizers, resource policies,
-access logs; a function error answers 502 like API Gateway.
+access logs; a function error answers 502 like API Gateway. The function's resource policy
+(``AWS::Lambda::Permission``) is checked: without it, 500 as in AWS.
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import threading
 import time
@@ -126,6 +128,13 @@ class ExecuteApi:
         raw = request.rfile.read(length) if length else b""
         event = self._event(request, api_id, stage, path, resource.get_path(), url.query, raw)
         function = lambda_backends[self.account_id][self.region].get_function(arn)
+        source_arn = (
+            f"arn:aws:execute-api:{self.region}:{self.account_id}:{api_id}/{stage}/"
+            f"{request.command}{resource.get_path()}"
+        )
+        if not may_invoke(function, source_arn):
+            # What API Gateway logs when the function's resource policy lacks the permission.
+            return _message(500, "Internal server error: invalid permissions on Lambda function")
         payload, errored, _ = RUNNER.invoke(function, event, source="apigateway")
         if errored:
             return _message(502, "Internal server error")
@@ -185,6 +194,33 @@ class ExecuteApi:
             "body": body,
             "isBase64Encoded": encoded,
         }
+
+
+def may_invoke(function: Any, source_arn: str) -> bool:
+    """Whether the function's resource policy lets API Gateway invoke it from ``source_arn``
+    (the ``AWS::Lambda::Permission`` the stack declares)."""
+    for statement in getattr(function.policy, "statements", []):
+        if statement.get("Effect", "Allow") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(a in ("lambda:InvokeFunction", "lambda:*") for a in actions):
+            continue
+        principal = statement.get("Principal", {})
+        services = principal.get("Service", []) if isinstance(principal, dict) else principal
+        services = [services] if isinstance(services, str) else services
+        if "apigateway.amazonaws.com" not in services and "*" not in services:
+            continue
+        patterns = [
+            value
+            for operator, conditions in statement.get("Condition", {}).items()
+            if operator in ("ArnLike", "StringLike", "ArnEquals", "StringEquals")
+            for key, value in conditions.items()
+            if key.lower() == "aws:sourcearn"
+        ]
+        if not patterns or any(fnmatch.fnmatchcase(source_arn, str(p)) for p in patterns):
+            return True
+    return False
 
 
 def _message(status: int, message: str) -> tuple[int, dict[str, str], bytes]:

@@ -400,10 +400,19 @@ def test_execute_api_runs_lambda_proxy_integrations(moto_url):
     )
     apigw.create_deployment(restApiId=api_id, stageName="v1")
     execute_api = ExecuteApi(ACCOUNT, REGION).start()
+    url = f"{execute_api.invoke_url(api_id, 'v1')}/predict"
     try:
-        request = urllib.request.Request(
-            f"{execute_api.invoke_url(api_id, 'v1')}/predict", data=b'{"a": 1}', method="POST"
+        with pytest.raises(urllib.error.HTTPError) as forbidden:  # no Lambda permission yet
+            urllib.request.urlopen(urllib.request.Request(url, data=b"{}"), timeout=10)
+        assert forbidden.value.code == 500
+        _client("lambda", moto_url).add_permission(
+            FunctionName="proxied",
+            StatementId="api",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*/POST/predict",
         )
+        request = urllib.request.Request(url, data=b'{"a": 1}', method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 201
             body = json.loads(response.read())
