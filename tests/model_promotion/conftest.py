@@ -141,8 +141,7 @@ class Account:
 
 @pytest.fixture
 def account() -> Iterator[Account]:
-    moto_sagemaker.install()
-    with mock_aws():
+    with moto_sagemaker.installed(), mock_aws():
         session = SESSION
         s3 = session.client("s3")
         s3.create_bucket(Bucket=BUCKET)

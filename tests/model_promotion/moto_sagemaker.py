@@ -1,15 +1,17 @@
-"""moto 5.2.5 has no SageMaker UpdateEndpoint; this adds a faithful-enough one.
+"""moto 5.2.5 has no SageMaker UpdateEndpoint; this adds a faithful-enough one, reversibly.
 
-``install()`` patches moto's SageMaker response and backend classes, in this process
-(``mock_aws``) or in a moto server started from it. UpdateEndpoint checks the
-endpoint and config exist, refuses while the endpoint is not InService (as SageMaker
-does), records the request's DeploymentConfig on the endpoint (``deployments`` list,
-for assertions) and switches the endpoint to the new config. ``set_status`` lets a
-test make the endpoint busy.
+``installed()`` (or ``install``/``uninstall``) patches moto's SageMaker response and
+backend classes, in this process (``mock_aws``) or in a moto server started from it.
+UpdateEndpoint checks the endpoint and config exist, refuses while the endpoint is not
+InService (as SageMaker does), records the request's DeploymentConfig on the endpoint
+(``deployments`` list, for assertions) and switches the endpoint to the new config.
+``set_status`` lets a test make the endpoint busy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from moto.core.common_types import TYPE_RESPONSE
@@ -50,9 +52,28 @@ def _update_endpoint_response(self: SageMakerResponse) -> TYPE_RESPONSE:
 
 
 def install() -> None:
-    """Idempotent: add UpdateEndpoint to moto's SageMaker."""
+    """Add UpdateEndpoint to moto's SageMaker (idempotent); undo with :func:`uninstall`."""
     SageMakerModelBackend.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
     SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
+
+
+def uninstall() -> None:
+    """Leave moto as released, so other tests (the rehearsal's moto gaps) see it unpatched."""
+    for cls, patch in (
+        (SageMakerModelBackend, _update_endpoint),
+        (SageMakerResponse, _update_endpoint_response),
+    ):
+        if vars(cls).get("update_endpoint") is patch:
+            delattr(cls, "update_endpoint")
+
+
+@contextmanager
+def installed() -> Iterator[None]:
+    install()
+    try:
+        yield
+    finally:
+        uninstall()
 
 
 def endpoint(name: str, account: str = "123456789012", region: str = "us-east-1") -> FakeEndpoint:

@@ -48,14 +48,15 @@ def free_port() -> int:
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    moto_sagemaker.install()  # the server runs in this process: the patch applies
     port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        moto.stop()
+    # The server runs in this process: the UpdateEndpoint patch applies to it.
+    with moto_sagemaker.installed():
+        moto.start()
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            moto.stop()
 
 
 def clients(url: str) -> dict[str, Any]:
