@@ -107,6 +107,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--port", type=int, default=0, help="moto's port (default: a free one)")
     parser.add_argument(
+        "--no-iam",
+        dest="enforce_iam",
+        action="store_false",
+        help="do not authorize requests (by default every function call is signed with the "
+        "function's execution role and checked against its policies)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for each asynchronous check"
     )
     return parser.parse_args(argv)
@@ -124,13 +131,16 @@ def _prewarm_tensorflow() -> threading.Thread:
     return thread
 
 
-def _clients(endpoint_url: str, region: str) -> SimpleNamespace:
+def _clients(
+    endpoint_url: str, region: str, credentials: dict[str, str | None] | None = None
+) -> SimpleNamespace:
     import boto3
 
+    chosen: dict[str, str | None] = {**CREDENTIALS, **(credentials or {})}
     session = boto3.session.Session(
-        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
-        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
-        aws_session_token=CREDENTIALS["aws_session_token"],
+        aws_access_key_id=chosen["aws_access_key_id"],
+        aws_secret_access_key=chosen["aws_secret_access_key"],
+        aws_session_token=chosen["aws_session_token"],
         region_name=region,
     )
 
@@ -184,6 +194,31 @@ def predict_through_lambda(
         body = json.loads(payload["body"])
         probabilities.extend(float(p["probability"]) for p in body["predictions"])
     return probabilities
+
+
+def _iam_probe(moto_url: str, region: str, account: str, stack: Any, parameter: str) -> str:
+    """Show that IAM is enforced: the inference function's role may not write the SSM
+    parameter that names the serving model (only publish and promotion may)."""
+    from botocore.exceptions import ClientError
+
+    from rehearsal.moto_gaps import iam
+
+    role_id = next(
+        logical
+        for logical, r in stack.template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and logical.startswith("InferenceApiFunctionRole")
+    )
+    role_arn = f"arn:aws:iam::{account}:role/{stack.physical_ids[role_id]}"
+    credentials = iam.role_credentials(account, region, role_arn, "rehearsal-probe")
+    ssm = _clients(moto_url, region, dict(iam.as_client_kwargs(credentials))).ssm
+    try:
+        ssm.put_parameter(Name=parameter, Value="s3://x/y", Type="String", Overwrite=True)
+    except ClientError as error:
+        text = f"{error.response['Error'].get('Code', '')} {error}"
+        if "AccessDenied" in text or "not authorized" in text:
+            return "IAM enforced (probe: the inference role's ssm:PutParameter is denied)"
+        raise
+    raise RehearsalError("IAM is not enforced: the inference role could write the model pointer")
 
 
 def _api_url(stack: Any, execute_api: Any) -> str:
@@ -324,6 +359,18 @@ def run(args: argparse.Namespace) -> int:
             moto_url = f"http://{host}:{port}"
             model_server = LocalModelServer(port=0).start()
             cleanup.append(model_server.shutdown)
+            operator: dict[str, str | None] | None = None
+            function_credentials = None
+            if args.enforce_iam:
+                from rehearsal.moto_gaps import iam
+
+                operator = dict(iam.as_client_kwargs(iam.enforce(account)))
+
+                def function_credentials(fn: Any) -> dict[str, str]:
+                    return iam.role_credentials(
+                        account, region, fn.role, fn.function_name
+                    ).environment()
+
             lambda_runner.install(
                 lambda_runner.RunnerSettings(
                     endpoint_url=moto_url,
@@ -331,6 +378,7 @@ def run(args: argparse.Namespace) -> int:
                     account_id=account,
                     region=region,
                     extra_env={"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_server.url},
+                    credentials=function_credentials,
                 )
             )
             cleanup.append(lambda_runner.RUNNER.stop)
@@ -338,7 +386,7 @@ def run(args: argparse.Namespace) -> int:
 
             execute_api = ExecuteApi(account, region).start()
             cleanup.append(execute_api.stop)
-            clients = _clients(moto_url, region)
+            clients = _clients(moto_url, region, operator)
             bootstrap(clients, account, region)
             data_synth, serving_synth = stacks
             assets = publish_assets(clients, data_synth, account, region)
@@ -381,10 +429,15 @@ def run(args: argparse.Namespace) -> int:
             endpoint_name = (
                 serving_stack.outputs.get("EndpointName") or f"{settings.prefix}-endpoint"
             )
+            iam_probe = (
+                _iam_probe(moto_url, region, account, serving_stack, settings.artifact_parameter)
+                if args.enforce_iam
+                else "IAM not enforced (--no-iam)"
+            )
             out["result"] = (
                 f"bucket {bucket} (from {source}); {initial_uri}; {serving_stack.name} "
                 f"{serving_stack.status} ({len(serving_stack.physical_ids)} resources, "
-                f"{assets} assets); AWS public parameters seeded: {len(seeded)}"
+                f"{assets} assets); AWS public parameters seeded: {len(seeded)}; {iam_probe}"
             )
 
         with timeline.step("Serve the endpoint's model behind the SageMaker runtime API") as out:

@@ -111,10 +111,19 @@ GAPS: tuple[Gap, ...] = (
         "not exercised locally (moto serves plain HTTP on 127.0.0.1).",
     ),
     Gap(
-        "IAM, KMS key policies and resource policies not enforced",
+        "moto does not authorize requests",
+        True,
+        "closed: authorization is on; the rehearsal acts as an operator user and every "
+        "function signs its calls with its own execution role (AssumeRole), so a missing action "
+        "fails the rehearsal.",
+    ),
+    Gap(
+        "IAM evaluation is partial",
         False,
-        "open: moto does not authorize calls by default; least-privilege is checked by "
-        "cdk-nag and the template tests, not by the rehearsal.",
+        "open: moto names the resource of S3 requests only, so elsewhere a scoped statement is "
+        "checked by action alone; conditions, iam:PassRole, KMS key policies and resource "
+        "policies (bucket, queue, topic) are not evaluated; the local model server does not "
+        "check sagemaker:InvokeEndpoint.",
     ),
     Gap(
         "SageMaker endpoints run no container",

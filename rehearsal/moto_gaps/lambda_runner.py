@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -45,6 +45,9 @@ class RunnerSettings:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     python: str = sys.executable
     poll_interval_s: float = 0.1
+    # The function's credentials (its execution role) as environment variables; None: moto's
+    # dummy credentials.
+    credentials: Callable[[LambdaFunction], Mapping[str, str]] | None = None
 
 
 @dataclass
@@ -144,11 +147,18 @@ class LambdaRunner:
             "TZ": ":UTC",
         }
         env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
+        if settings.credentials is not None:
+            env.update(settings.credentials(fn))
+        else:  # moto's dummy credentials
+            env.update(
+                {
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_SESSION_TOKEN": "testing",
+                }
+            )
         env.update(
             {
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_SESSION_TOKEN": "testing",
                 "AWS_REGION": settings.region,
                 "AWS_DEFAULT_REGION": settings.region,
                 "AWS_CONFIG_FILE": os.devnull,
