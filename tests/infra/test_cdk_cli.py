@@ -17,7 +17,9 @@ CLI = ROOT / "node_modules" / ".bin" / "cdk"
 @pytest.mark.cli
 def test_npx_cdk_synth_writes_both_templates(tmp_path: Path) -> None:
     if not CLI.exists():
-        pytest.fail("CDK CLI missing: run scripts/bootstrap.sh (npm ci installs the pinned aws-cdk)")
+        pytest.fail(
+            "CDK CLI missing: run scripts/bootstrap.sh (npm ci installs the pinned aws-cdk)"
+        )
     env = {
         **os.environ,
         "CDK_DISABLE_VERSION_CHECK": "1",
@@ -41,5 +43,7 @@ def test_npx_cdk_synth_writes_both_templates(tmp_path: Path) -> None:
         template = json.loads((tmp_path / f"{stack}.template.json").read_text())
         assert template["Resources"]
     serving = json.loads((tmp_path / "mlserving-prod-serving.template.json").read_text())
-    configs = [r for r in serving["Resources"].values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
+    configs = [
+        r for r in serving["Resources"].values() if r["Type"] == "AWS::SageMaker::EndpointConfig"
+    ]
     assert configs[0]["Properties"]["ProductionVariants"][0]["InstanceType"] == "ml.c5.xlarge"

@@ -27,7 +27,8 @@ def test_serving_image_matches_the_sdk(region: str) -> None:
 
 def test_training_image_matches_the_sdk() -> None:
     spec = ImageSpec("tensorflow", "2.19", "training")
-    ours = f"{spec.registries()['eu-west-1']}.dkr.ecr.eu-west-1.amazonaws.com/{spec.repository}:{spec.tag}"
+    registry = spec.registries()["eu-west-1"]
+    ours = f"{registry}.dkr.ecr.eu-west-1.amazonaws.com/{spec.repository}:{spec.tag}"
     expected = image_uris.retrieve(
         framework="tensorflow",
         region="eu-west-1",
@@ -45,5 +46,7 @@ def test_every_sdk_region_is_in_the_mapping() -> None:
 
 
 def test_unknown_version_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"tensorflow inference image 9.9 is unknown to sagemaker-core"):
+    with pytest.raises(
+        ValueError, match=r"tensorflow inference image 9.9 is unknown to sagemaker-core"
+    ):
         ImageSpec("tensorflow", "9.9", "inference").version_config()

@@ -62,7 +62,9 @@ def test_publish_uploads_encrypted_and_records_the_uri(tmp_path: Path) -> None:
         ({"1/saved_model.pb": b"pb"}, r"lacks code/inference.py"),
     ],
 )
-def test_incomplete_artifacts_are_refused(tmp_path: Path, members: dict[str, bytes], message: str) -> None:
+def test_incomplete_artifacts_are_refused(
+    tmp_path: Path, members: dict[str, bytes], message: str
+) -> None:
     with pytest.raises(PublishError, match=message):
         check_artifact(make_artifact(tmp_path / "m.tar.gz", members))
 
