@@ -518,6 +518,8 @@ def run(args: argparse.Namespace) -> int:
             )
             print("\nAlarms (moto stores them; it never evaluates them):")
             print(report.alarms_table(clients.cloudwatch))
+            print("\nMetrics of this run (Lambda service metrics and the functions' EMF lines):")
+            print(report.metrics_table(clients.cloudwatch))
             print("\nEndpoint autoscaling (Application Auto Scaling, as moto describes it):")
             print(report.scaling_table(clients.autoscaling))
             missing.extend(

@@ -100,6 +100,36 @@ def scaling_table(autoscaling: Any) -> str:
     return table(("kind", "resource", "setting"), rows, max_width=80)
 
 
+def metrics_table(cloudwatch: Any) -> str:
+    """Every metric the run produced (Lambda service metrics and the functions' EMF lines)
+    with its sum over the run, as moto's CloudWatch answers."""
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC)
+    rows = []
+    for metric in cloudwatch.list_metrics()["Metrics"]:
+        statistics = cloudwatch.get_metric_statistics(
+            Namespace=metric["Namespace"],
+            MetricName=metric["MetricName"],
+            Dimensions=metric.get("Dimensions", []),
+            StartTime=now - datetime.timedelta(hours=1),
+            EndTime=now + datetime.timedelta(minutes=5),
+            Period=3600 * 2,
+            Statistics=["Sum", "SampleCount"],
+        )["Datapoints"]
+        total = sum(p["Sum"] for p in statistics)
+        samples = int(sum(p["SampleCount"] for p in statistics))
+        dimensions = ",".join(f"{d['Name']}={d['Value']}" for d in metric.get("Dimensions", []))
+        if samples:  # moto lists S3 storage metrics that were never put
+            rows.append(
+                (metric["Namespace"], metric["MetricName"], dimensions, f"{total:g}", str(samples))
+            )
+    if not rows:
+        return "(no metrics)"
+    rows.sort()
+    return table(("namespace", "metric", "dimensions", "sum", "samples"), rows, max_width=50)
+
+
 def gaps_text(not_emulated: int) -> str:
     """The open gaps; the generic "no moto model" one only when this run met such a type."""
     return "\n".join(

@@ -49,6 +49,18 @@ GAPS: tuple[Gap, ...] = (
         "concurrency are not enforced.",
     ),
     Gap(
+        "No Lambda metrics without docker",
+        True,
+        "closed: each invocation records AWS/Lambda Invocations, Errors and Duration, and the "
+        "metrics of the function's Embedded Metric Format log lines, in moto's CloudWatch.",
+    ),
+    Gap(
+        "Alarms are never evaluated",
+        False,
+        "open: moto stores alarms and metrics but never changes an alarm's state, so no alarm "
+        "action (SNS) fires and the promotion's alarm-based rollback is not exercised.",
+    ),
+    Gap(
         "SQS event-source mapping delivers inside SendMessage",
         True,
         "closed: deliveries run on a background poller, honouring visibility timeouts, "

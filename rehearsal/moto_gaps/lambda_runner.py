@@ -239,15 +239,49 @@ class LambdaRunner:
             ok = False
         else:
             payload, ok = response["payload"], bool(response["ok"])
+        seconds = time.perf_counter() - started
         try:
             fn.logs_backend.ensure_log_group(fn.logs_group_name)
             fn.save_logs(logs)
-        except Exception as error:  # logs are a courtesy; never fail the invocation for them
-            print(f"[lambda-runner] could not store logs: {error}", file=sys.stderr)
-        self.invocations.append(
-            Invocation(fn.function_name, ok, time.perf_counter() - started, source)
-        )
+            self._put_metrics(fn, logs, ok, seconds)
+        except Exception as error:  # logs and metrics never fail the invocation
+            print(f"[lambda-runner] could not store logs or metrics: {error}", file=sys.stderr)
+        self.invocations.append(Invocation(fn.function_name, ok, seconds, source))
         return payload, not ok, logs
+
+    def _put_metrics(self, fn: LambdaFunction, logs: str, ok: bool, seconds: float) -> None:
+        """What CloudWatch gets from Lambda: the AWS/Lambda service metrics, and the metrics
+        of every Embedded Metric Format line (``{"_aws": {"CloudWatchMetrics": ...}}``)."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        settings = self._require_settings()
+        cloudwatch = cloudwatch_backends[settings.account_id][settings.region]
+        by_function = [{"Name": "FunctionName", "Value": fn.function_name}]
+        cloudwatch.put_metric_data(
+            "AWS/Lambda",
+            [
+                {
+                    "MetricName": "Invocations",
+                    "Value": 1,
+                    "Unit": "Count",
+                    "Dimensions": by_function,
+                },
+                {
+                    "MetricName": "Errors",
+                    "Value": 0 if ok else 1,
+                    "Unit": "Count",
+                    "Dimensions": by_function,
+                },
+                {
+                    "MetricName": "Duration",
+                    "Value": seconds * 1000,
+                    "Unit": "Milliseconds",
+                    "Dimensions": by_function,
+                },
+            ],
+        )
+        for namespace, data in emf_metrics(logs):
+            cloudwatch.put_metric_data(namespace, data)
 
     def _poll_forever(self) -> None:
         while not self._stop.wait(self._require_settings().poll_interval_s):
@@ -299,6 +333,43 @@ class LambdaRunner:
             for worker in self._workers.values():
                 worker.stop()
             self._workers.clear()
+
+
+def emf_metrics(logs: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(namespace, PutMetricData entries) for every Embedded Metric Format line in ``logs``."""
+    found: list[tuple[str, list[dict[str, Any]]]] = []
+    for line in logs.splitlines():
+        if '"_aws"' not in line:
+            continue
+        try:
+            document = json.loads(line[line.index("{") :])
+            directives = document["_aws"]["CloudWatchMetrics"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        for directive in directives:
+            for dimension_set in directive.get("Dimensions") or [[]]:
+                dimensions = [
+                    {"Name": name, "Value": str(document[name])}
+                    for name in dimension_set
+                    if name in document
+                ]
+                entries = []
+                for metric in directive.get("Metrics", []):
+                    value = document.get(metric["Name"])
+                    values = value if isinstance(value, list) else [value]
+                    numbers = [float(v) for v in values if isinstance(v, int | float)]
+                    if numbers:
+                        entries.append(
+                            {
+                                "MetricName": metric["Name"],
+                                "Values": numbers,
+                                "Unit": metric.get("Unit", "None"),
+                                "Dimensions": dimensions,
+                            }
+                        )
+                if entries:
+                    found.append((directive["Namespace"], entries))
+    return found
 
 
 def _record(message: Any, queue_arn: str, region: str) -> dict[str, Any]:

@@ -422,3 +422,41 @@ def test_execute_api_runs_lambda_proxy_integrations(moto_url):
         assert missing.value.code == 403
     finally:
         execute_api.stop()
+
+
+def test_emf_lines_become_metrics():
+    logs = "\n".join(
+        [
+            "START RequestId: x",
+            json.dumps(
+                {
+                    "_aws": {
+                        "Timestamp": 1,
+                        "CloudWatchMetrics": [
+                            {
+                                "Namespace": "App",
+                                "Dimensions": [["service"]],
+                                "Metrics": [{"Name": "Success", "Unit": "Count"}],
+                            }
+                        ],
+                    },
+                    "service": "api",
+                    "Success": [1.0, 2.0],
+                }
+            ),
+            '{"_aws": "not metrics"}',
+        ]
+    )
+    assert lambda_runner.emf_metrics(logs) == [
+        (
+            "App",
+            [
+                {
+                    "MetricName": "Success",
+                    "Values": [1.0, 2.0],
+                    "Unit": "Count",
+                    "Dimensions": [{"Name": "service", "Value": "api"}],
+                }
+            ],
+        )
+    ]
