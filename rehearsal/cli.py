@@ -221,6 +221,20 @@ def _iam_probe(moto_url: str, region: str, account: str, stack: Any, parameter: 
     raise RehearsalError("IAM is not enforced: the inference role could write the model pointer")
 
 
+def _capture_summary(clients: Any, runtime: Any) -> str:
+    """Data capture as S3 holds it (SageMaker's capture layout)."""
+    runtime.wait_idle()
+    if runtime.errors:
+        raise RehearsalError(f"data capture failed: {runtime.errors[-1]}")
+    if not runtime.captured:
+        return "data capture: off in this endpoint config"
+    first = runtime.captured[0]
+    bucket, _, key = first.removeprefix("s3://").partition("/")
+    prefix = "/".join(key.split("/")[:3])
+    listed = clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0)
+    return f"data capture: {listed} request/response records under s3://{bucket}/{prefix}/"
+
+
 def _api_url(stack: Any, execute_api: Any) -> str:
     """The local invoke URL of the stack's REST API and stage."""
     resources = stack.template["Resources"]
@@ -359,6 +373,12 @@ def run(args: argparse.Namespace) -> int:
             moto_url = f"http://{host}:{port}"
             model_server = LocalModelServer(port=0).start()
             cleanup.append(model_server.shutdown)
+            # What the functions call as the SageMaker runtime: data capture in front of the
+            # model server (it follows the endpoint from step 5 on).
+            from rehearsal.serving import DataCapturingRuntime
+
+            runtime = DataCapturingRuntime(model_server.url).start()
+            cleanup.append(runtime.stop)
             operator: dict[str, str | None] | None = None
             function_credentials = None
             if args.enforce_iam:
@@ -377,7 +397,7 @@ def run(args: argparse.Namespace) -> int:
                     workdir=workdir / "lambda",
                     account_id=account,
                     region=region,
-                    extra_env={"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_server.url},
+                    extra_env={"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime.url},
                     credentials=function_credentials,
                 )
             )
@@ -448,6 +468,7 @@ def run(args: argparse.Namespace) -> int:
             mirror.sync()
             mirror.start()
             cleanup.append(mirror.stop)
+            runtime.follow(mirror, clients.s3, clients.cloudwatch)
             served = mirror.served
             assert served is not None
             if served.model_data_url != initial_uri:
@@ -455,7 +476,7 @@ def run(args: argparse.Namespace) -> int:
                     f"the endpoint serves {served.model_data_url}, not {initial_uri}"
                 )
             out["result"] = (
-                f"{model_server.url}/endpoints/{endpoint_name}/invocations serves "
+                f"{runtime.url}/endpoints/{endpoint_name}/invocations serves "
                 f"{served.model_data_url} (model {served.model_name})"
             )
 
@@ -482,7 +503,8 @@ def run(args: argparse.Namespace) -> int:
                 out["result"] = (
                     f"{len(held_out[0])} rows via lambda:Invoke({inference_fn}) -> "
                     f"InvokeEndpoint: accuracy {first['accuracy']:.4f}, AUC {first['roc_auc']:.4f} "
-                    f"= training metrics; POST {api_url}/predict answers the same"
+                    f"= training metrics; POST {api_url}/predict answers the same; "
+                    f"{_capture_summary(clients, runtime)}"
                 )
 
         with timeline.step("Promote a second model, reject a corrupt one") as out:
@@ -518,7 +540,9 @@ def run(args: argparse.Namespace) -> int:
             )
             print("\nAlarms (moto stores them; it never evaluates them):")
             print(report.alarms_table(clients.cloudwatch))
-            print("\nMetrics of this run (Lambda service metrics and the functions' EMF lines):")
+            print(
+                "\nMetrics of this run (AWS/Lambda, the endpoint's AWS/SageMaker invocations, the functions' EMF lines):"
+            )
             print(report.metrics_table(clients.cloudwatch))
             print("\nEndpoint autoscaling (Application Auto Scaling, as moto describes it):")
             print(report.scaling_table(clients.autoscaling))
@@ -536,7 +560,7 @@ def run(args: argparse.Namespace) -> int:
             sample = write_samples(workdir, held_out[0])
             _keep_running(
                 moto_url,
-                model_server.url,
+                runtime.url,
                 region,
                 endpoint_name,
                 inference_fn,

@@ -107,7 +107,18 @@ def metrics_table(cloudwatch: Any) -> str:
 
     now = datetime.datetime.now(datetime.UTC)
     rows = []
+    seen: set[str] = set()
     for metric in cloudwatch.list_metrics()["Metrics"]:
+        identity = repr(
+            (
+                metric["Namespace"],
+                metric["MetricName"],
+                sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])),
+            )
+        )
+        if identity in seen:  # moto lists a metric once per datum
+            continue
+        seen.add(identity)
         statistics = cloudwatch.get_metric_statistics(
             Namespace=metric["Namespace"],
             MetricName=metric["MetricName"],

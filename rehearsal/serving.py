@@ -9,9 +9,17 @@ endpoint's name. When a promotion updates the endpoint, the next poll loads the 
 
 from __future__ import annotations
 
+import base64
+import datetime
+import json
+import random
 import threading
 import time
+import urllib.error
+import urllib.request
+import uuid
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +31,8 @@ class ServedArtifact:
     endpoint_config: str
     model_name: str
     model_data_url: str
+    variant_name: str = "AllTraffic"
+    data_capture: str = ""  # the config's DataCaptureConfig as JSON ("" when none)
 
 
 class EndpointMirror:
@@ -56,7 +66,14 @@ class EndpointMirror:
         config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
         model_name = config["ProductionVariants"][0]["ModelName"]
         model = sagemaker.describe_model(ModelName=model_name)
-        return ServedArtifact(config_name, model_name, model["PrimaryContainer"]["ModelDataUrl"])
+        capture = config.get("DataCaptureConfig")
+        return ServedArtifact(
+            config_name,
+            model_name,
+            model["PrimaryContainer"]["ModelDataUrl"],
+            config["ProductionVariants"][0]["VariantName"],
+            json.dumps(capture, sort_keys=True) if capture else "",
+        )
 
     def sync(self) -> bool:
         """Load the endpoint's current artifact if it changed; True when it did."""
@@ -103,3 +120,179 @@ class EndpointMirror:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+class DataCapturingRuntime:
+    """The SageMaker runtime as the deployed function sees it: forwards
+    ``POST /endpoints/{name}/invocations`` to the model server and, as SageMaker does for an
+    endpoint config with ``DataCaptureConfig``, writes each sampled request and response as a
+    JSON line under ``{DestinationS3Uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/`` (SSE-KMS with
+    the config's key). SageMaker buffers lines into files; here every request is one file."""
+
+    def __init__(self, model_server_url: str) -> None:
+        self._target = model_server_url
+        self._mirror: EndpointMirror | None = None
+        self._s3: Any = None
+        self._cloudwatch: Any = None
+        self.captured: list[str] = []
+        self.errors: list[str] = []
+        self._pending = 0
+        self._idle = threading.Condition()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                owner._forward(self)
+
+            def do_POST(self) -> None:
+                owner._forward(self)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def follow(self, mirror: EndpointMirror, s3: Any, cloudwatch: Any) -> None:
+        """Capture per the config of the endpoint ``mirror`` follows (written with ``s3``) and
+        record the endpoint's invocation metrics (with ``cloudwatch``)."""
+        self._mirror, self._s3, self._cloudwatch = mirror, s3, cloudwatch
+
+    def start(self) -> DataCapturingRuntime:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def _forward(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
+        }
+        forwarded = urllib.request.Request(  # noqa: S310 - the local model server
+            self._target + request.path,
+            data=body if request.command == "POST" else None,
+            headers=headers,
+            method=request.command,
+        )
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(forwarded, timeout=60) as response:  # noqa: S310
+                status, answer, answer_headers = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            status, answer, answer_headers = error.code, error.read(), error.headers
+        latency_us = (time.perf_counter() - started) * 1_000_000
+        request.send_response(status)
+        for name, value in answer_headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection", "date"):
+                request.send_header(name, value)
+        request.send_header("Content-Length", str(len(answer)))
+        request.end_headers()
+        request.wfile.write(answer)
+        if not request.path.endswith("/invocations"):
+            return
+        with self._idle:
+            self._pending += 1
+        try:
+            self._metrics(request.path.split("/")[2], status, latency_us)
+            if status == 200:
+                self._capture(request, body, answer, answer_headers.get("Content-Type", ""))
+        except Exception as error:  # capture and metrics never fail a request
+            self.errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout_s: float = 5.0) -> None:
+        """Wait until the capture of every answered request is written (it runs after the
+        answer, as SageMaker's does)."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0, timeout_s)
+
+    def _metrics(self, endpoint: str, status: int, latency_us: float) -> None:
+        """AWS/SageMaker invocation metrics, as the endpoint publishes them."""
+        served = self._mirror.served if self._mirror is not None else None
+        if self._cloudwatch is None or served is None:
+            return
+        dimensions = [
+            {"Name": "EndpointName", "Value": endpoint},
+            {"Name": "VariantName", "Value": served.variant_name},
+        ]
+        data = [
+            ("Invocations", 1.0, "None"),
+            ("Invocation4XXErrors", float(400 <= status < 500), "None"),
+            ("Invocation5XXErrors", float(status >= 500), "None"),
+            ("ModelLatency", latency_us, "Microseconds"),
+        ]
+        self._cloudwatch.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
+                {"MetricName": n, "Value": v, "Unit": u, "Dimensions": dimensions}
+                for n, v, u in data
+            ],
+        )
+
+    def _capture(
+        self, request: BaseHTTPRequestHandler, body: bytes, answer: bytes, answer_type: str
+    ) -> None:
+        served = self._mirror.served if self._mirror is not None else None
+        if served is None or not served.data_capture:
+            return
+        config = json.loads(served.data_capture)
+        if not config.get("EnableCapture", True):
+            return
+        if random.uniform(0, 100) >= float(config.get("InitialSamplingPercentage", 0)):
+            return
+        modes = {o["CaptureMode"] for o in config.get("CaptureOptions", [])}
+        types = config.get("CaptureContentTypeHeader", {})
+
+        def payload(data: bytes, content_type: str, mode: str) -> dict[str, str]:
+            kind = content_type.split(";")[0].strip()
+            if kind in types.get("JsonContentTypes", []):
+                encoding, text = "JSON", data.decode("utf-8", errors="replace")
+            elif kind in types.get("CsvContentTypes", []):
+                encoding, text = "CSV", data.decode("utf-8", errors="replace")
+            else:
+                encoding, text = "BASE64", base64.b64encode(data).decode()
+            return {"observedContentType": kind, "mode": mode, "data": text, "encoding": encoding}
+
+        now = datetime.datetime.now(datetime.UTC)
+        capture: dict[str, Any] = {}
+        if "Input" in modes:
+            capture["endpointInput"] = payload(
+                body, request.headers.get("Content-Type", ""), "INPUT"
+            )
+        if "Output" in modes:
+            capture["endpointOutput"] = payload(answer, answer_type, "OUTPUT")
+        record = {
+            "captureData": capture,
+            "eventMetadata": {
+                "eventId": str(uuid.uuid4()),
+                "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+            "eventVersion": "0",
+        }
+        bucket, _, prefix = config["DestinationS3Uri"].removeprefix("s3://").partition("/")
+        endpoint = request.path.split("/")[2]
+        key = (
+            f"{prefix.rstrip('/')}/{endpoint}/{served.variant_name}/"
+            f"{now:%Y/%m/%d/%H}/{now:%M-%S-%f}-{uuid.uuid4()}.jsonl"
+        ).lstrip("/")
+        extra: dict[str, str] = {}
+        if config.get("KmsKeyId"):
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": config["KmsKeyId"]}
+        self._s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(record) + "\n", **extra)
+        self.captured.append(f"s3://{bucket}/{key}")

@@ -142,7 +142,9 @@ GAPS: tuple[Gap, ...] = (
         False,
         "open: the rehearsal serves the artifact that the endpoint's model names with the "
         "model code's local server (inference.py + SavedModel), not the TensorFlow Serving "
-        "image; data capture is not written.",
+        "image. Its runtime front writes data capture (one file per request; SageMaker "
+        "buffers) and AWS/SageMaker invocation metrics; instance metrics (CPU, memory) and "
+        "autoscaling actions do not exist locally.",
     ),
     Gap(
         "Resource types with no moto model",
