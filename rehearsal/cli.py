@@ -541,7 +541,8 @@ def run(args: argparse.Namespace) -> int:
             print("\nAlarms (moto stores them; it never evaluates them):")
             print(report.alarms_table(clients.cloudwatch))
             print(
-                "\nMetrics of this run (AWS/Lambda, the endpoint's AWS/SageMaker invocations, the functions' EMF lines):"
+                "\nMetrics of this run (AWS/Lambda, the endpoint's AWS/SageMaker invocations, "
+                "the functions' EMF lines):"
             )
             print(report.metrics_table(clients.cloudwatch))
             print("\nEndpoint autoscaling (Application Auto Scaling, as moto describes it):")
