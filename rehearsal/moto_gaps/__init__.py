@@ -92,9 +92,10 @@ GAPS: tuple[Gap, ...] = (
     Gap(
         "SageMaker UpdateEndpoint missing",
         True,
-        "closed: switches the endpoint to the new config at once (InService) and publishes "
-        "the 'SageMaker Endpoint State Change' event to EventBridge. Blue/green "
-        "DeploymentConfig (canary, waits, alarm auto-rollback) is accepted, not simulated.",
+        "closed: the endpoint is 'Updating' for a second (the old config serves; a second "
+        "update is refused), then serves the new config, is 'InService' and publishes the "
+        "'SageMaker Endpoint State Change' event to EventBridge. Blue/green DeploymentConfig "
+        "(canary split, waits, alarm auto-rollback) is accepted, not simulated.",
     ),
     Gap(
         "Bucket versioning, public-access block, lifecycle, ownership, EventBridge "

@@ -677,6 +677,12 @@ def _get_permission(self: Any, action: str, resource: str) -> Any:
     return IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
 
 
+# How long an UpdateEndpoint stays "Updating" before it settles (SageMaker: minutes).
+UPDATE_SECONDS = 1.0
+# The DeploymentConfig each endpoint's last update asked for (accepted, not simulated).
+DEPLOYMENT_CONFIGS: dict[str, dict[str, Any] | None] = {}
+
+
 def _update_endpoint(
     self: Any,
     endpoint_name: str,
@@ -684,7 +690,8 @@ def _update_endpoint(
     retain_all_variant_properties: bool = False,
     deployment_config: dict[str, Any] | None = None,
 ) -> str:
-    """UpdateEndpoint: moto 5.2.5 has none. Switches at once and stays InService."""
+    """UpdateEndpoint (moto 5.2.5 has none): "Updating" for :data:`UPDATE_SECONDS` while the
+    old config keeps serving, then the new config, "InService" and the state-change event."""
     from moto.core.utils import utcnow
     from moto.sagemaker.exceptions import ValidationError
 
@@ -694,26 +701,38 @@ def _update_endpoint(
             endpoint_name, self.account_id, self.region_name
         )
         raise ValidationError(message=f"Could not find endpoint '{arn}'.")
-    if endpoint_config_name == endpoint.endpoint_config_name:
-        raise ValidationError(
-            message="Cannot update endpoint to the endpoint config it already uses."
-        )
-    config = self.describe_endpoint_config(endpoint_config_name)
-    endpoint.endpoint_config_name = endpoint_config_name
-    endpoint.production_variants = endpoint._process_production_variants(
-        config["ProductionVariants"]
-    )
-    endpoint.data_capture_config = config.get("DataCaptureConfig")
-    endpoint.last_modified_time = utcnow()
-    endpoint.endpoint_status = "InService"
-    endpoint.rehearsal_deployment_config = deployment_config
-    _emit_state_change(self.account_id, self.region_name, endpoint)
+    with _lock:
+        if endpoint.endpoint_status != "InService":
+            raise ValidationError(message=f"Cannot update in-progress endpoint '{endpoint.arn}'.")
+        if endpoint_config_name == endpoint.endpoint_config_name:
+            raise ValidationError(
+                message="Cannot update endpoint to the endpoint config it already uses."
+            )
+        config = self.describe_endpoint_config(endpoint_config_name)
+        endpoint.endpoint_status = "Updating"
+        endpoint.last_modified_time = utcnow()
+        DEPLOYMENT_CONFIGS[endpoint_name] = deployment_config
+
+    def settle() -> None:
+        with _lock:
+            endpoint.endpoint_config_name = endpoint_config_name
+            endpoint.production_variants = endpoint._process_production_variants(
+                config["ProductionVariants"]
+            )
+            endpoint.data_capture_config = config.get("DataCaptureConfig")
+            endpoint.last_modified_time = utcnow()
+            endpoint.endpoint_status = "InService"
+        _emit_state_change(self.account_id, self.region_name, endpoint)
+
+    timer = threading.Timer(UPDATE_SECONDS, settle)
+    timer.daemon = True
+    timer.start()
     return str(endpoint.arn)
 
 
 def _emit_state_change(account_id: str, region: str, endpoint: Any) -> None:
     """SageMaker publishes "SageMaker Endpoint State Change" to EventBridge when an update
-    settles; moto never does. Sent shortly after the call returns, as the service does."""
+    settles; moto never does."""
     from moto.events.models import events_backends
 
     detail = {
@@ -728,9 +747,7 @@ def _emit_state_change(account_id: str, region: str, endpoint: Any) -> None:
         "Detail": json.dumps(detail),
         "Resources": [endpoint.arn],
     }
-    timer = threading.Timer(0.2, lambda: events_backends[account_id][region].put_events([entry]))
-    timer.daemon = True
-    timer.start()
+    events_backends[account_id][region].put_events([entry])
 
 
 def _update_endpoint_response(self: Any) -> Any:

@@ -356,9 +356,16 @@ def test_update_endpoint_switches_config(moto_url):
     sagemaker.create_endpoint_config(EndpointConfigName="c2", ProductionVariants=[variant])
     sagemaker.create_endpoint(EndpointName="e", EndpointConfigName="c1")
     sagemaker.update_endpoint(EndpointName="e", EndpointConfigName="c2")
+    during = sagemaker.describe_endpoint(EndpointName="e")
+    assert (during["EndpointStatus"], during["EndpointConfigName"]) == ("Updating", "c1")
+    with pytest.raises(sagemaker.exceptions.ClientError, match="in-progress"):
+        sagemaker.update_endpoint(EndpointName="e", EndpointConfigName="c1")
+    deadline = time.monotonic() + 10
+    while sagemaker.describe_endpoint(EndpointName="e")["EndpointStatus"] != "InService":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     described = sagemaker.describe_endpoint(EndpointName="e")
     assert described["EndpointConfigName"] == "c2"
-    assert described["EndpointStatus"] == "InService"
     with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find endpoint"):
         sagemaker.update_endpoint(EndpointName="missing", EndpointConfigName="c2")
 
