@@ -36,8 +36,10 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     assert "MISSING" not in output
     # accuracy and AUC through Lambda -> endpoint equal the training metrics (checked in-process
     # to 1e-6; the line is printed only when they match)
-    assert re.search(r"114 rows via lambda:Invoke\(.+\) -> InvokeEndpoint: accuracy", output)
-    assert "= training metrics" in output
+    assert re.search(r"\d+ rows via lambda:Invoke\(.+\) -> InvokeEndpoint: accuracy", output)
+    assert "= training metrics; POST " in output  # the REST API answers the same
+    assert re.search(r"data capture: [1-9]\d* request/response records under s3://", output)
+    assert "IAM enforced (probe: the inference role's ssm:PutParameter is denied)" in output
     assert re.search(r"promoted models/candidate-.+ endpoint config .+ -> ", output)
     assert re.search(r"Rejected models/corrupt-.+endpoint still on", output)
     assert "DELETE_COMPLETE" in output
