@@ -24,6 +24,7 @@ from typing import Any
 
 from rehearsal import artifacts
 from rehearsal.artifacts import CANDIDATE, INITIAL, TrainedModel
+from serving_config import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = REPO / ".rehearsal"
@@ -82,6 +83,20 @@ class Timeline:
         return table(("step", "time", "result"), rows, max_width=90)
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0 picks a free one)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1-3600 seconds")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m rehearsal",
@@ -105,7 +120,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="keep moto and the model server up at the end (Ctrl-C stops them)",
     )
-    parser.add_argument("--port", type=int, default=0, help="moto's port (default: a free one)")
+    parser.add_argument("--port", type=_port, default=0, help="moto's port (default: a free one)")
     parser.add_argument(
         "--no-iam",
         dest="enforce_iam",
@@ -114,7 +129,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "function's execution role and checked against its policies)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to wait for each asynchronous check"
+        "--timeout", type=_seconds, default=60.0, help="seconds to wait for each asynchronous check"
     )
     return parser.parse_args(argv)
 
@@ -316,7 +331,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.env)
     if not (settings.account and settings.region):
-        raise RehearsalError(f"environment {args.env!r} must name an account and a region")
+        raise RehearsalError(
+            f"environment {args.env!r} names no account and region; the rehearsal deploys "
+            "environment-specific templates (use --env local)"
+        )
     account, region = settings.account, settings.region
     workdir: Path = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -734,6 +752,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RehearsalError, artifacts.ArtifactError) as error:
         print(f"\nREHEARSAL FAILED: {error}", file=sys.stderr)
         return 1
+    except ConfigError as error:
+        print(f"REHEARSAL FAILED: configuration: {error}", file=sys.stderr)
+        return 2
     except Exception as error:
         from rehearsal.deployment import DeploymentError
 

@@ -1,0 +1,49 @@
+"""The rehearsal's entry point answers bad input with a specific message, and its report
+classifies every template resource."""
+
+from __future__ import annotations
+
+import pytest
+
+from rehearsal import cli, report
+from rehearsal.deployment import DeployedStack
+
+
+def test_unknown_environment_is_a_configuration_error(capsys, tmp_path):
+    assert cli.main(["--env", "nope", "--workdir", str(tmp_path)]) == 2
+    assert "unknown environment 'nope'" in capsys.readouterr().err
+
+
+def test_environment_without_account_is_refused(capsys, tmp_path):
+    assert cli.main(["--env", "dev", "--workdir", str(tmp_path)]) == 1
+    assert "names no account and region" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags", [["--port", "70000"], ["--timeout", "0"]])
+def test_bad_flags_exit_with_usage(flags, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli.parse_args(flags)
+    assert stopped.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
+
+
+def test_report_says_what_was_created_shimmed_recorded_or_missing():
+    stack = DeployedStack(
+        name="s",
+        template={
+            "Resources": {
+                "Bucket": {"Type": "AWS::S3::Bucket"},
+                "Alarm": {"Type": "AWS::CloudWatch::Alarm"},
+                "Pipe": {"Type": "AWS::Pipes::Pipe"},
+                "Gone": {"Type": "AWS::SQS::Queue"},
+            }
+        },
+        status="CREATE_COMPLETE",
+        physical_ids={"Bucket": "b", "Alarm": "a", "Pipe": "p"},
+        resource_status={"Bucket": "CREATE_COMPLETE", "Alarm": "CREATE_COMPLETE"},
+    )
+    states = {row.logical_id: (row.state, row.emulated) for row in report.resource_rows([stack])}
+    assert states["Bucket"] == ("CREATE_COMPLETE", True)
+    assert states["Alarm"] == ("CREATE_COMPLETE (rehearsal shim)", True)
+    assert states["Pipe"][0].startswith("not emulated: moto 5.2.5 has no AWS::Pipes::Pipe")
+    assert states["Gone"] == ("MISSING: not in moto's stack resources", False)
