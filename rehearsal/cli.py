@@ -556,8 +556,11 @@ def run(args: argparse.Namespace) -> int:
                     max_width=80,
                 )
             )
-            print("\nAlarms (moto stores them; it never evaluates them):")
-            print(report.alarms_table(clients.cloudwatch))
+            from rehearsal.moto_gaps import alarms
+
+            evaluations = alarms.evaluate(account, region)
+            print("\nAlarms, evaluated by the rehearsal from this run's metrics (moto never does):")
+            print(report.alarms_table(clients.cloudwatch, evaluations))
             print(
                 "\nMetrics of this run (AWS/Lambda, the endpoint's AWS/SageMaker invocations, "
                 "the functions' EMF lines):"

@@ -53,25 +53,32 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], max_width: int 
     return "\n".join([line, rule, *body])
 
 
-def alarms_table(cloudwatch: Any) -> str:
+def alarms_table(cloudwatch: Any, evaluations: Sequence[Any] = ()) -> str:
+    """The alarms as moto describes them, with the rehearsal's evaluation of each."""
     alarms = cloudwatch.describe_alarms()["MetricAlarms"]
     if not alarms:
         return "(no alarms declared)"
+    evaluated = {e.name: e for e in evaluations}
     rows = []
     for alarm in alarms:
         metric = alarm.get("MetricName") or "+".join(
             m.get("MetricStat", {}).get("Metric", {}).get("MetricName", m.get("Expression", "?"))
             for m in alarm.get("Metrics", [])
         )
+        evaluation = evaluated.get(alarm["AlarmName"])
+        why = evaluation.reason if evaluation else ""
+        if evaluation and evaluation.notified:
+            why += f"; notified {', '.join(a.split(':')[-1] for a in evaluation.notified)}"
         rows.append(
             (
                 alarm["AlarmName"],
                 metric,
                 f"{alarm.get('ComparisonOperator', '')} {alarm.get('Threshold', '')}",
                 alarm.get("StateValue", ""),
+                why,
             )
         )
-    return table(("alarm", "metric", "condition", "state"), rows, max_width=60)
+    return table(("alarm", "metric", "condition", "state", "why"), rows, max_width=60)
 
 
 def scaling_table(autoscaling: Any) -> str:

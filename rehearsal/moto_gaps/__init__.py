@@ -56,9 +56,17 @@ GAPS: tuple[Gap, ...] = (
     ),
     Gap(
         "Alarms are never evaluated",
+        True,
+        "closed: the rehearsal evaluates every alarm from the run's metrics (metric math: "
+        "+ - * /, comparisons, FILL, IF) and notifies its SNS actions on ALARM.",
+    ),
+    Gap(
+        "Alarm evaluation is simplified",
         False,
-        "open: moto stores alarms and metrics but never changes an alarm's state, so no alarm "
-        "action (SNS) fires and the promotion's alarm-based rollback is not exercised.",
+        "open: the whole window (EvaluationPeriods x Period) is one datapoint, "
+        "DatapointsToAlarm is not applied, other metric-math functions are not evaluated, and "
+        "evaluation runs once at the report, so the promotion's alarm-based rollback is not "
+        "exercised.",
     ),
     Gap(
         "SQS event-source mapping delivers inside SendMessage",

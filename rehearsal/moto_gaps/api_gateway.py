@@ -9,7 +9,8 @@ through the docker-free runner with the proxy event API Gateway sends, then answ
 function returned (``statusCode``, ``headers``, ``body``). Not emulated: throttling, usage
 plans, request validators and models, gateway responses, authorizers, resource policies,
 access logs; a function error answers 502 like API Gateway. The function's resource policy
-(``AWS::Lambda::Permission``) is checked: without it, 500 as in AWS.
+(``AWS::Lambda::Permission``) is checked: without it, 500 as in AWS. Each request records
+AWS/ApiGateway Count, 4XXError, 5XXError and Latency by ApiName and Stage.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import sys
 import threading
 import time
 import uuid
@@ -90,17 +92,45 @@ class ExecuteApi:
             self._thread.join(timeout=5)
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        started = time.perf_counter()
         try:
             status, headers, body = self._dispatch(request)
         except Exception as error:  # an emulation bug must still answer
             status, headers = 500, {"Content-Type": "application/json"}
             body = json.dumps({"message": f"rehearsal execute-api error: {error}"}).encode()
+        try:
+            self._metrics(request.path, status, (time.perf_counter() - started) * 1000)
+        except Exception as error:  # metrics never fail a request
+            print(f"[execute-api] could not record metrics: {error}", file=sys.stderr)
         request.send_response(status)
         for name, value in headers.items():
             request.send_header(name, value)
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         request.wfile.write(body)
+
+    def _metrics(self, path: str, status: int, latency_ms: float) -> None:
+        """AWS/ApiGateway metrics by ApiName and Stage, as API Gateway publishes them."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        parts = urlsplit(path).path.strip("/").split("/")
+        api = apigateway_backends[self.account_id][self.region].apis.get(parts[0])
+        if api is None or len(parts) < 2 or parts[1] not in api.stages:
+            return
+        dimensions = [{"Name": "ApiName", "Value": api.name}, {"Name": "Stage", "Value": parts[1]}]
+        data = [
+            ("Count", 1.0, "Count"),
+            ("4XXError", float(400 <= status < 500), "Count"),
+            ("5XXError", float(status >= 500), "Count"),
+            ("Latency", latency_ms, "Milliseconds"),
+        ]
+        cloudwatch_backends[self.account_id][self.region].put_metric_data(
+            "AWS/ApiGateway",
+            [
+                {"MetricName": n, "Value": v, "Unit": u, "Dimensions": dimensions}
+                for n, v, u in data
+            ],
+        )
 
     def _dispatch(self, request: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
         url = urlsplit(request.path)
