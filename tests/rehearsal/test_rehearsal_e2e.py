@@ -43,7 +43,7 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     assert re.search(r"promoted models/candidate-.+ endpoint config .+ -> ", output)
     assert re.search(r"Rejected models/corrupt-.+endpoint still on", output)
     # the corrupt upload's rejection reaches its alarm through the promotion's metrics
-    assert re.search(r"mlserving-local-promotion-failed .+ ALARM .+notified", output)
+    assert re.search(r"\S*promotion\S* .+ ALARM .+notified", output)
     assert "DELETE_COMPLETE" in output
     for step in range(1, 10):
         assert re.search(rf"^{step}\. .+\d+\.\d s", output, re.MULTILINE), f"step {step} untimed"
