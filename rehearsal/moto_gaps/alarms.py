@@ -241,8 +241,28 @@ def alarm_value(backend: Any, alarm: Any, now: datetime.datetime) -> float | Non
     return statistic(values, alarm.extended_statistic or alarm.statistic)
 
 
+def publish_queue_metrics(account_id: str, region: str) -> None:
+    """AWS/SQS ApproximateNumberOfMessagesVisible per queue, as SQS publishes each minute."""
+    from moto.sqs.models import sqs_backends
+
+    backend = cloudwatch_backends[account_id][region]
+    for queue in list(sqs_backends[account_id][region].queues.values()):
+        backend.put_metric_data(
+            "AWS/SQS",
+            [
+                {
+                    "MetricName": "ApproximateNumberOfMessagesVisible",
+                    "Value": float(len(queue.messages)),
+                    "Unit": "Count",
+                    "Dimensions": [{"Name": "QueueName", "Value": queue.name}],
+                }
+            ],
+        )
+
+
 def evaluate(account_id: str, region: str) -> list[Evaluation]:
     """Set every alarm's state from this run's metrics; notify its SNS actions on ALARM."""
+    publish_queue_metrics(account_id, region)
     backend = cloudwatch_backends[account_id][region]
     now = _naive(utcnow())
     results = []
