@@ -553,7 +553,7 @@ def run(args: argparse.Namespace) -> int:
                 report.table(
                     ("stack", "logical id", "type", "state"),
                     [(r.stack, r.logical_id, r.resource_type, r.state) for r in rows],
-                    max_width=80,
+                    max_width=150,
                 )
             )
             from rehearsal.moto_gaps import alarms

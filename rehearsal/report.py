@@ -36,6 +36,12 @@ def resource_rows(stacks: Iterable[DeployedStack]) -> list[ResourceRow]:
                 via = " (rehearsal shim)" if kind in resources.SHIMS else ""
                 state = f"{stack.resource_status.get(logical_id, 'CREATE_COMPLETE')}{via}"
                 emulated = True
+                settings = resources.BUCKET_SETTINGS.get(stack.physical_ids[logical_id])
+                if kind == "AWS::S3::Bucket" and settings:
+                    failed = [f"{k} {v}" for k, v in settings.items() if v != "applied"]
+                    applied = [k for k, v in settings.items() if v == "applied"]
+                    state += f" + {', '.join(applied)}" if applied else ""
+                    state += f"; {'; '.join(failed)}" if failed else ""
             rows.append(ResourceRow(stack.name, logical_id, kind, state, emulated))
     return rows
 

@@ -109,7 +109,8 @@ GAPS: tuple[Gap, ...] = (
         "Bucket versioning, public-access block, lifecycle, ownership, EventBridge "
         "notifications dropped by CloudFormation",
         True,
-        "closed: applied through moto's S3 APIs when the bucket is created.",
+        "closed: applied through moto's S3 APIs when the bucket is created (access logging as "
+        "S3 stores it: moto never delivers access logs; lifecycle rules never expire objects).",
     ),
     Gap(
         "REST API invocation URLs not served in server mode (AWS_PROXY ignored)",

@@ -580,12 +580,18 @@ def _apply_bucket_properties(backend: Any, name: str, properties: dict[str, Any]
     if "LoggingConfiguration" in properties:
         config = properties["LoggingConfiguration"]
         target = {
-            "LoggingEnabled": {
-                "TargetBucket": config.get("DestinationBucketName", name),
-                "TargetPrefix": config.get("LogFilePrefix", ""),
-            }
+            "TargetBucket": config.get("DestinationBucketName", name),
+            "TargetPrefix": config.get("LogFilePrefix", ""),
         }
-        attempt("access logging", lambda: backend.put_bucket_logging(name, target))
+
+        # moto insists the target's policy already admits the logging service; AWS does not
+        # check at configuration time, and CDK's log-bucket policy names this bucket, so it is
+        # created after it. Set the configuration as S3 stores it once the target exists.
+        def set_logging() -> None:
+            backend.get_bucket(target["TargetBucket"])
+            backend.get_bucket(name).logging = target
+
+        attempt("access logging", set_logging)
     notification = properties.get("NotificationConfiguration", {})
     if notification.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") in (
         True,
