@@ -10,7 +10,9 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,17 +89,60 @@ def _run(command: list[str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
 
 
+class Training:
+    """Models being trained in background processes; :meth:`wait` gives all the models."""
+
+    def __init__(
+        self,
+        pending: dict[str, tuple[subprocess.Popen[bytes], Path, Path, str]],
+        results: dict[str, TrainedModel],
+    ) -> None:
+        self._pending = pending
+        self._results = results
+        self._ended: list[float] = []
+        self.started_at = time.perf_counter()
+        self._watchers = [
+            threading.Thread(target=self._watch, args=(process,), daemon=True)
+            for process, _, _, _ in pending.values()
+        ]
+        for watcher in self._watchers:
+            watcher.start()
+
+    def _watch(self, process: subprocess.Popen[bytes]) -> None:
+        process.wait()
+        self._ended.append(time.perf_counter())
+
+    @property
+    def finished_at(self) -> float:
+        """``time.perf_counter()`` when the last process ended (when it started if none ran)."""
+        return max(self._ended, default=self.started_at)
+
+    def wait(self) -> dict[str, TrainedModel]:
+        for label, (process, log, stamp, key) in self._pending.items():
+            if process.wait() != 0:
+                tail = log.read_text(errors="replace")[-2000:]
+                raise ArtifactError(f"training the {label} model failed (log {log}):\n{tail}")
+            stamp.write_text(key)
+            out = stamp.parent
+            self._results[label] = TrainedModel(
+                label, out / "model.tar.gz", _metrics(out / "model" / "metrics.json"), False
+            )
+        for watcher in self._watchers:
+            watcher.join()
+        return self._results
+
+
 def train_models(
     workdir: Path, specs: Sequence[ModelSpec], *, force: bool = False, reuse_only: bool = False
 ) -> dict[str, TrainedModel]:
     """Train every spec whose inputs changed (in parallel processes); reuse the others."""
-    return start_training(workdir, specs, force=force, reuse_only=reuse_only)()
+    return start_training(workdir, specs, force=force, reuse_only=reuse_only).wait()
 
 
 def start_training(
     workdir: Path, specs: Sequence[ModelSpec], *, force: bool = False, reuse_only: bool = False
-) -> Callable[[], dict[str, TrainedModel]]:
-    """Start training what is out of date in background processes; call the result to wait."""
+) -> Training:
+    """Start training what is out of date in background processes (reuse the rest)."""
     train, test = prepare_data(workdir)
     sources = [p for p in MODEL_CODE.rglob("*.py") if "__pycache__" not in p.parts]
     pending: dict[str, tuple[subprocess.Popen[bytes], Path, Path, str]] = {}
@@ -136,19 +181,7 @@ def start_training(
         log = workdir / "logs" / f"train-{spec.label}.log"
         pending[spec.label] = (_run(command, log), log, stamp, key)
 
-    def finish() -> dict[str, TrainedModel]:
-        for label, (process, log, stamp, key) in pending.items():
-            if process.wait() != 0:
-                tail = log.read_text(errors="replace")[-2000:]
-                raise ArtifactError(f"training the {label} model failed (log {log}):\n{tail}")
-            stamp.write_text(key)
-            out = stamp.parent
-            results[label] = TrainedModel(
-                label, out / "model.tar.gz", _metrics(out / "model" / "metrics.json"), False
-            )
-        return results
-
-    return finish
+    return Training(pending, results)
 
 
 def _metrics(path: Path) -> dict[str, Any]:

@@ -55,9 +55,10 @@ class Timeline:
         print(f"\n[{number}/{self.total_steps}] {title} ...", flush=True)
         return number, title, time.perf_counter()
 
-    def end(self, started: tuple[int, str, float], result: str) -> None:
+    def end(self, started: tuple[int, str, float], result: str, ended: float | None = None) -> None:
+        """Record a step; ``ended`` (a ``time.perf_counter()``) when it ended before now."""
         number, title, began = started
-        seconds = time.perf_counter() - began
+        seconds = max(0.0, (ended if ended is not None else time.perf_counter()) - began)
         self.steps.append((number, title, seconds, result))
         print(f"    [{number}] done in {seconds:.1f} s: {result}", flush=True)
 
@@ -351,7 +352,7 @@ def run(args: argparse.Namespace) -> int:
         training = timeline.begin(
             "Train and package the models (in background processes; reused when up to date)"
         )
-        finish_training = artifacts.start_training(
+        background = artifacts.start_training(
             workdir, (INITIAL, CANDIDATE), force=args.retrain, reuse_only=args.skip_train
         )
         with timeline.step(
@@ -363,12 +364,13 @@ def run(args: argparse.Namespace) -> int:
             out["result"] = (
                 f"{', '.join(s.name for s in stacks)} (cdk-nag AwsSolutions checks passed)"
             )
-        models = finish_training()
+        models = background.wait()
         corrupt = artifacts.corrupt_artifact(workdir)
         held_out = artifacts.held_out_rows(workdir / "data" / "test.csv")
         timeline.end(
             training,
-            "; ".join(
+            ended=background.finished_at,
+            result="; ".join(
                 f"{m.label}: {'reused' if m.reused else 'trained'}, accuracy {m.accuracy:.4f}, "
                 f"AUC {m.auc:.4f}"
                 for m in models.values()
