@@ -564,8 +564,8 @@ def run(args: argparse.Namespace) -> int:
             print("\nAlarms, evaluated by the rehearsal from this run's metrics (moto never does):")
             print(report.alarms_table(clients.cloudwatch, evaluations))
             print(
-                "\nMetrics of this run (AWS/Lambda, the endpoint's AWS/SageMaker invocations, "
-                "the functions' EMF lines):"
+                "\nMetrics of this run as moto's CloudWatch holds them (service metrics the "
+                "rehearsal emits for Lambda, API Gateway, SageMaker and SQS; the functions' EMF):"
             )
             print(report.metrics_table(clients.cloudwatch))
             print("\nEndpoint autoscaling (Application Auto Scaling, as moto describes it):")
