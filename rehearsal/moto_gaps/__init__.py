@@ -78,8 +78,8 @@ GAPS: tuple[Gap, ...] = (
         "Application Auto Scaling, CloudWatch alarms, bucket/queue/topic policies skipped by "
         "CloudFormation",
         True,
-        "closed: created through moto's own APIs, so describe-* calls show them. moto does not "
-        "evaluate alarms nor scale the endpoint.",
+        "closed: created through moto's own APIs, so describe-* calls show them. Nothing "
+        "scales the endpoint locally.",
     ),
     Gap(
         "KMS keys with Tags fail in CloudFormation",
