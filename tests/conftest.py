@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -18,3 +21,38 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["AWS_SESSION_TOKEN"] = "testing"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_PROFILE", None)
+
+
+# One real training per session, shared by every suite that needs a trained model
+# (model_code, promotion's artifact validator): TensorFlow's import alone costs seconds.
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from model_code import prepare_data
+
+    directory = tmp_path_factory.mktemp("data")
+    prepare_data.prepare(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Any:
+    """The one full training run of the session (default hyperparameters)."""
+    import time
+
+    from model_code.train import TrainConfig, run
+
+    root = tmp_path_factory.mktemp("trained")
+    lines: list[str] = []
+    config = TrainConfig(
+        train=str(data_dir / "train.csv"),
+        test=str(data_dir / "test.csv"),
+        model_dir=str(root / "model"),
+        output_data_dir=str(root / "output"),
+        package_output=str(root / "model.tar.gz"),
+        prepare_default_data=False,
+    )
+    started = time.perf_counter()
+    result = run(config, print_line=lines.append)
+    result.wall_seconds = time.perf_counter() - started  # type: ignore[attr-defined]
+    result.log_lines = lines  # type: ignore[attr-defined]
+    return result

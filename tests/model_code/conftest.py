@@ -1,4 +1,4 @@
-"""Fixtures for model_code tests: one full training per session, shared by every test."""
+"""Fixtures for model_code tests; the session's trained model is in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -11,41 +11,8 @@ from typing import Any
 
 import pytest
 
-from model_code import prepare_data
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_CODE_DIR = REPO_ROOT / "model_code"
-
-
-@pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("data")
-    prepare_data.prepare(directory)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Any:
-    """The one full training run of the session (default hyperparameters)."""
-    import time
-
-    from model_code.train import TrainConfig, run
-
-    root = tmp_path_factory.mktemp("trained")
-    lines: list[str] = []
-    config = TrainConfig(
-        train=str(data_dir / "train.csv"),
-        test=str(data_dir / "test.csv"),
-        model_dir=str(root / "model"),
-        output_data_dir=str(root / "output"),
-        package_output=str(root / "model.tar.gz"),
-        prepare_default_data=False,
-    )
-    started = time.perf_counter()
-    result = run(config, print_line=lines.append)
-    result.wall_seconds = time.perf_counter() - started  # type: ignore[attr-defined]
-    result.log_lines = lines  # type: ignore[attr-defined]
-    return result
 
 
 @pytest.fixture(scope="session")
