@@ -115,6 +115,16 @@ def _error(
     return _response(status, {"error": error, "request_id": request_id}, request_id, headers)
 
 
+def _internal_error(request_id: str) -> dict[str, Any]:
+    """The 500 for anything unexpected: the request id to quote, never a stack trace."""
+    return _error(
+        500,
+        "internal_error",
+        f"internal error; quote request id {request_id} when reporting it",
+        request_id,
+    )
+
+
 def _request_id(event: Any, context: Any) -> str:
     if isinstance(event, dict):
         request_context = event.get("requestContext")
@@ -171,12 +181,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         return result
     except Exception:  # the last line of defence: never a stack trace in the body
         logger.exception("unhandled error", extra={"request_id": request_id})
-        return _error(
-            500,
-            "internal_error",
-            f"internal error; quote request id {request_id} when reporting it",
-            request_id,
-        )
+        return _internal_error(request_id)
     finally:
         latency_ms = (time.perf_counter() - started) * 1000
         log = logger.info if status < 500 else logger.error
@@ -266,12 +271,7 @@ def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str,
     except BotoCoreError as error:
         fields.update(reason=f"{type(error).__name__}: {error}", endpoint_ms=_since(invoke_started))
         return (
-            _error(
-                500,
-                "internal_error",
-                f"internal error; quote request id {request_id} when reporting it",
-                request_id,
-            ),
+            _internal_error(request_id),
             "InternalError",
             fields,
         )
@@ -337,12 +337,7 @@ def _client_error(
         )
     fields["reason"] = str(error)
     return (
-        _error(
-            500,
-            "internal_error",
-            f"internal error; quote request id {request_id} when reporting it",
-            request_id,
-        ),
+        _internal_error(request_id),
         "InternalError",
         fields,
     )
