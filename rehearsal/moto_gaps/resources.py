@@ -70,6 +70,24 @@ class _Shim(CloudFormationModel):
         return self.attributes.get(attribute_name, self._physical_id)
 
     @classmethod
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> _Shim:
+        """Create the resource from its template ``Properties`` ``p`` through moto's API."""
+        raise NotImplementedError(cls.cfn_type)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _Shim:
+        return cls.create(resource_name, cloudformation_json["Properties"], account_id, region_name)
+
+    @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls,
         original_resource: Any,
@@ -95,15 +113,9 @@ class ScalableTarget(_Shim):
     cfn_type = "AWS::ApplicationAutoScaling::ScalableTarget"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> ScalableTarget:
-        p = cloudformation_json["Properties"]
         backend = applicationautoscaling_backends[account_id][region_name]
         backend.register_scalable_target(
             namespace=p["ServiceNamespace"],
@@ -124,15 +136,9 @@ class ScalingPolicy(_Shim):
     cfn_type = "AWS::ApplicationAutoScaling::ScalingPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> ScalingPolicy:
-        p = cloudformation_json["Properties"]
         if "ScalingTargetId" in p:
             resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
         else:
@@ -242,15 +248,9 @@ class BucketPolicy(_Shim):
     cfn_type = "AWS::S3::BucketPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> BucketPolicy:
-        p = cloudformation_json["Properties"]
         backend = s3_backends[account_id][_partition(region_name)]
         backend.put_bucket_policy(p["Bucket"], _policy_json(p["PolicyDocument"]).encode())
         return cls(resource_name, p, {})
@@ -262,15 +262,9 @@ class QueuePolicy(_Shim):
     cfn_type = "AWS::SQS::QueuePolicy"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> QueuePolicy:
-        p = cloudformation_json["Properties"]
         backend = sqs_backends[account_id][region_name]
         for url in p.get("Queues", []):
             backend.set_queue_attributes(
@@ -285,15 +279,9 @@ class TopicPolicy(_Shim):
     cfn_type = "AWS::SNS::TopicPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> TopicPolicy:
-        p = cloudformation_json["Properties"]
         backend = sns_backends[account_id][region_name]
         for arn in p.get("Topics", []):
             backend.set_topic_attribute(arn, "Policy", _policy_json(p["PolicyDocument"]))
@@ -306,15 +294,9 @@ class Subscription(_Shim):
     cfn_type = "AWS::SNS::Subscription"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> Subscription:
-        p = cloudformation_json["Properties"]
         backend = sns_backends[account_id][region_name]
         subscription = backend.subscribe(p["TopicArn"], p["Endpoint"], p["Protocol"])
         return cls(subscription.arn, p, {"Arn": subscription.arn})
@@ -332,15 +314,9 @@ class ApiStage(_Shim):
     cfn_type = "AWS::ApiGateway::Stage"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> ApiStage:
-        p = cloudformation_json["Properties"]
         tags = {t["Key"]: t["Value"] for t in p.get("Tags", [])}
         stage = _apigateway(account_id, region_name).create_stage(
             function_id=p["RestApiId"],
@@ -362,15 +338,9 @@ class GatewayResponse(_Shim):
     cfn_type = "AWS::ApiGateway::GatewayResponse"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> GatewayResponse:
-        p = cloudformation_json["Properties"]
         _apigateway(account_id, region_name).put_gateway_response(
             rest_api_id=p["RestApiId"],
             response_type=p["ResponseType"],
@@ -387,15 +357,9 @@ class ApiModel(_Shim):
     cfn_type = "AWS::ApiGateway::Model"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> ApiModel:
-        p = cloudformation_json["Properties"]
         name = p.get("Name") or resource_name.replace("-", "")
         schema = p.get("Schema", {})
         _apigateway(account_id, region_name).create_model(
@@ -414,15 +378,9 @@ class RequestValidator(_Shim):
     cfn_type = "AWS::ApiGateway::RequestValidator"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> RequestValidator:
-        p = cloudformation_json["Properties"]
         validator = _apigateway(account_id, region_name).create_request_validator(
             restapi_id=p["RestApiId"],
             name=p.get("Name", resource_name),
@@ -438,15 +396,9 @@ class ApiAccount(_Shim):
     cfn_type = "AWS::ApiGateway::Account"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> ApiAccount:
-        p = cloudformation_json["Properties"]
         if p.get("CloudWatchRoleArn"):
             _apigateway(account_id, region_name).update_account(
                 [{"op": "replace", "path": "/cloudwatchRoleArn", "value": p["CloudWatchRoleArn"]}]
