@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from constructs import Construct
 
 from ml_constructs.artifact_storage import ArtifactStorage, ArtifactStorageProps
@@ -12,6 +12,7 @@ from ml_constructs.encryption_key import EncryptionKey, EncryptionKeyProps
 from ml_constructs.framework_image import FrameworkImage, ImageSpec
 from ml_constructs.sagemaker_roles import SageMakerRoles, SageMakerRolesProps
 from serving_config import Settings
+from stacks.outputs import add_outputs
 
 FRAMEWORK = "tensorflow"
 
@@ -63,17 +64,18 @@ class ModelDataStack(Stack):
                 training_image_repository_arn=self.training_image.repository_arn,
             ),
         )
-        outputs = {
-            "BucketName": (self.storage.bucket_name, "Upload datasets/ and models/ here"),
-            "KeyArn": (self.encryption.key_arn, "KMS key for uploads (SSE-KMS)"),
-            "ExecutionRoleArn": (self.roles.execution_role_arn, "SageMaker endpoint role"),
-            "TrainingRoleArn": (self.roles.training_role_arn, "SageMaker training role"),
-            "ServingImageUri": (self.serving_image.image_uri, "TensorFlow Serving image"),
-            "TrainingImageUri": (self.training_image.image_uri, "TensorFlow training image"),
-            "ModelArtifactParameter": (
-                settings.artifact_parameter,
-                "SSM parameter naming the model that serves (written by publish and promotion)",
-            ),
-        }
-        for name, (value, description) in outputs.items():
-            CfnOutput(self, name, value=value, description=description)
+        add_outputs(
+            self,
+            {
+                "BucketName": (self.storage.bucket_name, "Upload datasets/ and models/ here"),
+                "KeyArn": (self.encryption.key_arn, "KMS key for uploads (SSE-KMS)"),
+                "ExecutionRoleArn": (self.roles.execution_role_arn, "SageMaker endpoint role"),
+                "TrainingRoleArn": (self.roles.training_role_arn, "SageMaker training role"),
+                "ServingImageUri": (self.serving_image.image_uri, "TensorFlow Serving image"),
+                "TrainingImageUri": (self.training_image.image_uri, "TensorFlow training image"),
+                "ModelArtifactParameter": (
+                    settings.artifact_parameter,
+                    "SSM parameter naming the model that serves (written by publish and promotion)",
+                ),
+            },
+        )

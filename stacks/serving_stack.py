@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -17,6 +17,7 @@ from ml_constructs.model_promotion.construct import ModelPromotion, ModelPromoti
 from ml_constructs.monitoring.construct import Monitoring, MonitoringProps
 from serving_config import Settings
 from stacks.data_stack import ModelDataStack, removal_policy
+from stacks.outputs import add_outputs
 
 
 class ModelServingStack(Stack):
@@ -94,18 +95,6 @@ class ModelServingStack(Stack):
                 removal_policy=removal_policy(settings),
             ),
         )
-        CfnOutput(
-            self,
-            "InferenceApiUrl",
-            value=self.inference_api.predict_url,
-            description="POST /predict, SigV4-signed (python -m client.predict_client)",
-        )
-        CfnOutput(
-            self,
-            "InferenceFunctionName",
-            value=self.inference_api.function_name,
-            description="Lambda function behind the inference API",
-        )
         # Operations: alarms (endpoint, function, API, promotions) on one encrypted topic and
         # a dashboard; promotion of uploaded models, guarded by the endpoint alarms.
         self.monitoring = Monitoring(
@@ -145,27 +134,32 @@ class ModelServingStack(Stack):
         )
         self.monitoring.add_promotion(self.promotion)
         self.monitoring.add_alarm_overview()
-        CfnOutput(
+        add_outputs(
             self,
-            "AlarmTopicArn",
-            value=self.monitoring.topic_arn,
-            description="SNS topic of all alarms and promotion reports (KMS-encrypted)",
-        )
-        CfnOutput(
-            self,
-            "DashboardName",
-            value=self.monitoring.dashboard_name,
-            description="CloudWatch dashboard of the endpoint, API and promotions",
-        )
-        CfnOutput(
-            self,
-            "PromotionQueueUrl",
-            value=self.promotion.queue_url,
-            description="Promotion requests (S3 uploads under models/ arrive here)",
-        )
-        CfnOutput(
-            self,
-            "EndpointName",
-            value=self.endpoint.endpoint_name,
-            description="SageMaker endpoint",
+            {
+                "InferenceApiUrl": (
+                    self.inference_api.predict_url,
+                    "POST /predict, SigV4-signed (python -m client.predict_client)",
+                ),
+                "InferenceFunctionName": (
+                    self.inference_api.function_name,
+                    "Lambda function behind the inference API",
+                ),
+                "AlarmTopicArn": (
+                    self.monitoring.topic_arn,
+                    "SNS topic of all alarms and promotion reports (KMS-encrypted)",
+                ),
+                "DashboardName": (
+                    self.monitoring.dashboard_name,
+                    "CloudWatch dashboard of the endpoint, API and promotions",
+                ),
+                "PromotionQueueUrl": (
+                    self.promotion.queue_url,
+                    "Promotion requests (S3 uploads under models/ arrive here)",
+                ),
+                "EndpointName": (
+                    self.endpoint.endpoint_name,
+                    "SageMaker endpoint",
+                ),
+            },
         )
