@@ -44,7 +44,8 @@ class ImageSpec:
     processor: Literal["cpu", "gpu"] = "cpu"
 
     def version_config(self) -> dict[str, Any]:
-        """The SDK's entry for this version, following its aliases (2.20 -> 2.20.0)."""
+        """The SDK's entry for this version, following its aliases (2.20 -> 2.20.0); raises
+        when the SDK lists no such version, or none for this processor."""
         scoped = sdk_image_config(self.framework).get(self.scope)
         if scoped is None:
             raise ValueError(f"the SDK knows no {self.scope} images for {self.framework}")
@@ -57,6 +58,14 @@ class ImageSpec:
                 f"{_SDK_DISTRIBUTION} {metadata.version(_SDK_DISTRIBUTION)}; known: {known}"
             )
         version_config: dict[str, Any] = versions[full]
+        # As the SDK's image_uris.retrieve: the scope's processors, else the version's.
+        processors = scoped.get("processors") or version_config.get("processors") or ["cpu"]
+        if self.processor not in processors:
+            raise ValueError(
+                f"{self.framework} {self.scope} {self.version} has no {self.processor} image "
+                f"in {_SDK_DISTRIBUTION} {metadata.version(_SDK_DISTRIBUTION)} (only "
+                f"{', '.join(processors)})"
+            )
         return version_config
 
     @property

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.naming import endpoint_name, validate_prefix
 
 VariantKind = Literal["instance", "serverless"]
@@ -34,6 +35,12 @@ class VariantProps:
     def __post_init__(self) -> None:
         if self.kind == "instance" and self.initial_instance_count < 1:
             raise ValueError("initial_instance_count must be at least 1")
+
+    @property
+    def network_isolation(self) -> bool:
+        """Serverless Inference does not support network isolation (SageMaker rejects the
+        model on a serverless endpoint), instance variants always run isolated."""
+        return self.kind == "instance"
 
 
 @dataclass(frozen=True)
@@ -98,13 +105,25 @@ def _variant_property(
 
 
 class ModelEndpoint(Construct):
-    """Model + EndpointConfig (KMS volume, data capture) + Endpoint with a stable name."""
+    """Model + EndpointConfig (KMS volume, data capture) + Endpoint named after its fleet.
+
+    Call :meth:`use_deployment_policy` once the rollback alarms exist: every later update of
+    the endpoint by CloudFormation then shifts traffic blue/green like a promotion and keeps
+    the fleet that autoscaling set.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, props: ModelEndpointProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        self.endpoint_name = endpoint_name(props.prefix)
-        self.variant_name = props.variant.name
+        variant = props.variant
+        self.endpoint_name = endpoint_name(
+            props.prefix,
+            kind=variant.kind,
+            instance_type=variant.instance_type,
+            variant_name=variant.name,
+        )
+        self.variant_name = variant.name
+        self.deployment_policy: DeploymentPolicy | None = None
 
         self.model = sagemaker.CfnModel(
             self,
@@ -115,7 +134,7 @@ class ModelEndpoint(Construct):
                 model_data_url=props.model_data_url,
                 mode="SingleModel",
             ),
-            enable_network_isolation=True,
+            enable_network_isolation=props.variant.network_isolation,
         )
         # SageMaker validates the role when it creates the model: its policy must exist first.
         default_policy = props.execution_role.node.try_find_child("DefaultPolicy")
@@ -160,3 +179,29 @@ class ModelEndpoint(Construct):
         )
         self.endpoint_arn = self.endpoint.ref
         self.volume_encrypted_with_key = volume_key is not None
+
+    def use_deployment_policy(
+        self, policy: DeploymentPolicy, *, fleet_min: int, fleet_max: int, autoscaled: bool
+    ) -> None:
+        """Blue/green updates by CloudFormation, with the promotions' policy and alarms.
+
+        ``fleet_min..fleet_max`` is the instance count the endpoint can have when it is
+        updated (the autoscaling range): the traffic steps are whole instances valid for all of
+        them. The variant's current instance count and weight are retained, so a redeploy
+        keeps what autoscaling set; only when nothing autoscales does the configured instance
+        count take effect. Data capture always follows the configuration.
+        """
+        self.deployment_policy = policy
+        excluded = ["DataCaptureConfig"]
+        if not autoscaled:
+            excluded.append("DesiredInstanceCount")
+        endpoint = self.endpoint
+        endpoint.retain_all_variant_properties = True
+        endpoint.exclude_retained_variant_properties = [
+            sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
+            for kind in excluded
+        ]
+        if self.props.variant.kind == "instance":
+            endpoint.add_property_override(
+                "DeploymentConfig", policy.deployment_config(fleet_min, fleet_max)
+            )

@@ -22,9 +22,28 @@ def role_name(prefix: str, purpose: str) -> str:
     return name
 
 
-def endpoint_name(prefix: str) -> str:
-    """The SageMaker endpoint name (at most 63 characters)."""
-    name = f"{prefix}-endpoint"
+DEFAULT_VARIANT = "AllTraffic"
+
+
+def endpoint_name(
+    prefix: str, *, kind: str, instance_type: str, variant_name: str = DEFAULT_VARIANT
+) -> str:
+    """The SageMaker endpoint name (at most 63 characters), derived from the fleet's identity.
+
+    SageMaker refuses an UpdateEndpoint that changes the instance type of a variant registered
+    with Application Auto Scaling, and a variant rename would leave the scalable target on a
+    variant that no longer exists. With the instance type (and a non-default variant name) in
+    the endpoint's name, such a change makes CloudFormation replace the endpoint instead: it
+    creates the new endpoint and its scalable target, moves the function, alarms and promotion
+    to it, then deletes the old endpoint and deregisters its target, in one ``cdk deploy``.
+    """
+    fleet = "serverless" if kind == "serverless" else instance_type.removeprefix("ml.")
+    name = f"{prefix}-{fleet.replace('.', '-')}"
+    if variant_name != DEFAULT_VARIANT:
+        name = f"{name}-{variant_name}"
     if len(name) > 63:
-        raise ValueError(f"endpoint name {name!r} is longer than SageMaker's 63 characters")
+        raise ValueError(
+            f"endpoint name {name!r} is longer than SageMaker's 63 characters: shorten "
+            "project, the environment name or endpoint.variant_name"
+        )
     return name

@@ -77,6 +77,18 @@ class SageMakerRoles(Construct):
             )
         )
         props.encryption_key.grant_encrypt_decrypt(execution)
+        self._grant_volume_encryption(execution, props.encryption_key)
+        # Deployment guardrails read the auto-rollback alarms (this environment's only).
+        execution.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarms",
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                    f":alarm:{props.prefix}-*"
+                ],
+            )
+        )
         self._grant_image_pull(execution, props.serving_image_repository_arn)
         self._grant_logs_and_metrics(
             execution, f"{logs_arn}/Endpoints/*", "/aws/sagemaker/Endpoints"
@@ -115,7 +127,7 @@ class SageMakerRoles(Construct):
             )
         )
         props.encryption_key.grant_encrypt_decrypt(training)
-        props.encryption_key.grant(training, "kms:CreateGrant", "kms:DescribeKey")
+        self._grant_volume_encryption(training, props.encryption_key)
         self._grant_image_pull(training, props.training_image_repository_arn)
         self._grant_logs_and_metrics(
             training, f"{logs_arn}/TrainingJobs:*", "/aws/sagemaker/TrainingJobs"
@@ -130,10 +142,33 @@ class SageMakerRoles(Construct):
             objects=[f"<{bucket_id}.Arn>/{p}*" for p in (MODELS_PREFIX, DATA_CAPTURE_PREFIX)],
             log_group="/aws/sagemaker/Endpoints/*",
         )
+        acknowledge(
+            execution.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            "The auto-rollback alarms are named <prefix>-<alarm> and live in the serving stack; "
+            "DescribeAlarms is limited to this environment's alarms.",
+            [
+                "Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>"
+                f":alarm:{props.prefix}-*"
+            ],
+        )
         self._acknowledge_wildcards(
             training,
             objects=[f"<{bucket_id}.Arn>/{p}*" for p in (DATASETS_PREFIX, MODELS_PREFIX)],
             log_group="/aws/sagemaker/TrainingJobs:*",
+        )
+
+    @staticmethod
+    def _grant_volume_encryption(role: iam.Role, key: kms.IKey) -> None:
+        """SageMaker encrypts the instance's ML storage volume by creating a grant on the key
+        for the instance (only for AWS resources) after reading the key's metadata."""
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EncryptVolumesWithTheKey",
+                actions=["kms:CreateGrant", "kms:DescribeKey"],
+                resources=[key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
         )
 
     @staticmethod

@@ -36,7 +36,7 @@ class ApiSettings:
     max_rows: int = 100
     max_payload_bytes: int = SAGEMAKER_MAX_PAYLOAD_BYTES
     feature_names: tuple[str, ...] = ()
-    reserved_concurrency: int = 10
+    reserved_concurrency: int | None = None
     function_timeout_s: int = 28
     function_memory_mb: int = 256
     architecture: Literal["arm64", "x86_64"] = "arm64"
@@ -82,10 +82,12 @@ class ApiSettings:
             join(path, "feature_names"),
             "has duplicates",
         )
+        # Lambda keeps at least 10 concurrent executions of the account unreserved, and a
+        # new account may have a quota of 10 in all: reserving any fails there (README).
         require(
-            1 <= self.reserved_concurrency <= 1000,
+            self.reserved_concurrency is None or 1 <= self.reserved_concurrency <= 1000,
             join(path, "reserved_concurrency"),
-            f"{self.reserved_concurrency} is outside 1-1000",
+            f"{self.reserved_concurrency} is outside 1-1000 (or null: no reservation)",
         )
         require(
             128 <= self.function_memory_mb <= 10240,

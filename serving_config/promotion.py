@@ -15,8 +15,17 @@ class PromotionSettings:
     """Quality floor, artifact limits and blue/green traffic shifting for a new model.
 
     ``canary_percent`` is the canary's share of capacity, or the step size when
-    ``traffic_shifting`` is ``linear``. ``wait_before_shift_s`` is the baking period
-    between steps; ``termination_wait_s`` keeps the old fleet warm for a fast rollback.
+    ``traffic_shifting`` is ``linear``; SageMaker shifts whole instances, so the step is
+    rounded to instances of the fleet at deployment time (a fleet too small for a canary
+    shifts all at once, still baked and guarded by the rollback alarms).
+    ``wait_before_shift_s`` is the baking period between steps; ``termination_wait_s`` keeps
+    the old fleet warm for a fast rollback.
+
+    ``require_metrics``: an artifact must carry ``metrics.json`` with a test ROC AUC, so the
+    quality floor is always checked; turning it off is an explicit choice that each promotion
+    logs. ``keep_previous``: promotions' Models and EndpointConfigs (and their release copies)
+    kept besides the serving one, for a manual rollback; older ones are deleted once a
+    promotion settles.
     """
 
     min_auc: float = 0.9
@@ -28,6 +37,8 @@ class PromotionSettings:
     max_execution_timeout_s: int = 3600
     queue_max_receive_count: int = 20
     retry_delay_s: int = 300
+    require_metrics: bool = True
+    keep_previous: int = 3
 
     def validate(self, path: str) -> None:
         require(0.0 <= self.min_auc <= 1.0, join(path, "min_auc"), f"{self.min_auc} is outside 0-1")
@@ -61,6 +72,11 @@ class PromotionSettings:
             2 <= self.queue_max_receive_count <= 1000,
             join(path, "queue_max_receive_count"),
             f"{self.queue_max_receive_count} is outside 2-1000",
+        )
+        require(
+            0 <= self.keep_previous <= 50,
+            join(path, "keep_previous"),
+            f"{self.keep_previous} is outside 0-50",
         )
         require(
             0 <= self.retry_delay_s <= 43_200,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -27,6 +28,12 @@ _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
 _SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+#: NVIDIA GPU families (CUDA): they serve the ``-gpu`` framework image.
+_GPU_FAMILY = re.compile(r"^(p\d+[a-z]*|g\d+(dn|e|en)?)$")
+#: AWS Inferentia/Trainium and AMD GPU families: the TensorFlow Serving CPU/GPU images do not
+#: run on them (Inferentia and Trainium need Neuron images, g4ad has no CUDA).
+_UNSUPPORTED_FAMILY = re.compile(r"^(inf\d+[a-z]*|trn\d+[a-z]*|g4ad)$")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}$")
 
 
 @dataclass(frozen=True)
@@ -117,12 +124,30 @@ class EndpointSettings:
             join(path, "data_capture_percent"),
             "SageMaker does not support data capture on a serverless variant; set it to 0",
         )
+        require(
+            self.kind == "serverless" or _UNSUPPORTED_FAMILY.match(self.family) is None,
+            join(path, "instance_type"),
+            f"{self.instance_type} needs a Neuron or ROCm image; the TensorFlow Serving image "
+            "runs on CPU and NVIDIA GPU instance types only",
+        )
+
+    @property
+    def family(self) -> str:
+        """``c5`` for ``ml.c5.xlarge``."""
+        return self.instance_type.split(".")[1]
+
+    @property
+    def processor(self) -> Literal["cpu", "gpu"]:
+        """Which framework image serves: ``gpu`` on NVIDIA GPU instances, else ``cpu``."""
+        if self.kind == "instance" and _GPU_FAMILY.match(self.family):
+            return "gpu"
+        return "cpu"
 
     @property
     def has_instance_storage(self) -> bool:
         """NVMe-backed types (m5d, g4dn, p4d, g5...) are hardware-encrypted; SageMaker
         rejects a volume KmsKeyId for them."""
-        family = self.instance_type.split(".")[1]
+        family = self.family
         return bool(re.fullmatch(r"[a-z]+\d+[a-z]*d[a-z]*", family)) or family in {
             "g5",
             "g6",
@@ -170,7 +195,11 @@ class ScalingSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that differs between environments."""
+    """Everything that differs between environments.
+
+    ``operators``: IAM roles or users (ARNs, this account) that upload datasets and models
+    and publish the first model: the key policy lets them use the key through S3 only.
+    """
 
     name: str
     project: str = "mlserving"
@@ -186,6 +215,7 @@ class Settings:
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     promotion: PromotionSettings = field(default_factory=PromotionSettings)
     tags: tuple[str, ...] = ()
+    operators: tuple[str, ...] = ()
 
     def validate(self, path: str) -> None:
         require(
@@ -237,8 +267,38 @@ class Settings:
                 f"{self.endpoint.initial_instance_count} is outside scaling "
                 f"{self.scaling.min_capacity}-{self.scaling.max_capacity}",
             )
+        self._validate_linear_steps(path)
         for i, tag in enumerate(self.tags):
             require("=" in tag, f"{join(path, 'tags')}[{i}]", f"{tag!r} is not KEY=VALUE")
+        for i, arn in enumerate(self.operators):
+            match = _PRINCIPAL_ARN.match(arn)
+            require(
+                match is not None,
+                f"{join(path, 'operators')}[{i}]",
+                f"{arn!r} is not an IAM role or user ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+            )
+            assert match is not None
+            require(
+                self.account is None or match.group(1) == self.account,
+                f"{join(path, 'operators')}[{i}]",
+                f"{arn!r} is in account {match.group(1)}, not this environment's "
+                f"{self.account}: the key's use by operators is limited to its own account",
+            )
+
+    def _validate_linear_steps(self, path: str) -> None:
+        """SageMaker's LinearStepSize is 10-50% of the fleet; the steps are whole instances, so
+        one step must fit every fleet size autoscaling may reach (the same rule as
+        ``DeploymentPolicy.step_instances``, which raises at synth; here it names the field)."""
+        if self.promotion.traffic_shifting != "linear" or self.endpoint.kind != "instance":
+            return
+        low = self.scaling.min_capacity if self.scaling else self.endpoint.initial_instance_count
+        high = self.scaling.max_capacity if self.scaling else low
+        require(
+            low < 2 or math.ceil(high * 0.1) <= math.floor(low * 0.5),
+            join(path, "promotion.traffic_shifting"),
+            f"linear steps must be whole instances and 10-50% of the fleet; none fits every "
+            f"fleet size from {low} to {high}: use canary, or narrow the scaling range",
+        )
 
     @property
     def prefix(self) -> str:

@@ -45,7 +45,10 @@ class ModelDataStack(Stack):
             ),
         )
         self.serving_image_spec = ImageSpec(
-            FRAMEWORK, settings.model.framework_version, "inference"
+            FRAMEWORK,
+            settings.model.framework_version,
+            "inference",
+            processor=settings.endpoint.processor,
         )
         self.serving_image = FrameworkImage(self, "ServingImage", spec=self.serving_image_spec)
         self.training_image = FrameworkImage(

@@ -13,7 +13,11 @@ from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAuto
 from ml_constructs.framework_image import FrameworkImage
 from ml_constructs.inference_api.construct import InferenceApi, inference_api_props
 from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
-from ml_constructs.model_promotion.construct import ModelPromotion, ModelPromotionProps
+from ml_constructs.model_promotion.construct import (
+    ModelPromotion,
+    ModelPromotionProps,
+    deployment_policy,
+)
 from ml_constructs.monitoring.construct import Monitoring, MonitoringProps
 from serving_config import Settings
 from stacks.data_stack import ModelDataStack, removal_policy
@@ -116,6 +120,19 @@ class ModelServingStack(Stack):
         self.monitoring.add_inference_api(
             self.inference_api, function_timeout_s=settings.api.function_timeout_s
         )
+        # Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
+        # the same policy and rollback alarms, and keeps the fleet autoscaling set.
+        fleet = (
+            (settings.scaling.min_capacity, settings.scaling.max_capacity)
+            if settings.scaling is not None
+            else (endpoint_settings.initial_instance_count,) * 2
+        )
+        self.endpoint.use_deployment_policy(
+            deployment_policy(settings.promotion, self.monitoring.rollback_alarms),
+            fleet_min=fleet[0],
+            fleet_max=fleet[1],
+            autoscaled=settings.scaling is not None,
+        )
         self.promotion = ModelPromotion(
             self,
             "Promotion",
@@ -128,7 +145,8 @@ class ModelServingStack(Stack):
                 feature_count=settings.model.feature_count,
                 settings=settings.promotion,
                 alarm_topic=self.monitoring.topic,
-                rollback_alarms=self.monitoring.rollback_alarms,
+                api_max_rows=settings.api.max_rows,
+                api_feature_names=settings.api.feature_names,
                 removal_policy=removal_policy(settings),
             ),
         )

@@ -22,6 +22,32 @@ os.environ["AWS_SESSION_TOKEN"] = "testing"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_PROFILE", None)
 
+# moto accepts requests that AWS refuses (tag characters, name patterns, lengths, enums): every
+# request made in this session is first checked against botocore's own service model.
+from rehearsal.moto_gaps import service_model  # noqa: E402
+
+service_model.install()
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A full, green run must have checked every AWS operation the runtime code calls."""
+    from tests.aws_operations import expected
+
+    config = session.config
+    whole_suite = all(Path(arg).resolve() == TESTS_DIR for arg in config.args)
+    filtered = config.getoption("keyword") or config.getoption("markexpr")
+    if exitstatus != 0 or not whole_suite or filtered:
+        return
+    missing = sorted(expected() - set(service_model.checked_operations()))
+    if missing:
+        print(
+            "\nruntime AWS operations never checked against botocore's service model in this "
+            f"run: {', '.join(missing)}",
+            file=sys.stderr,
+        )
+        session.exitstatus = 1
+
 
 # One real training per session, shared by every suite that needs a trained model
 # (model_code, promotion's artifact validator): TensorFlow's import alone costs seconds.

@@ -102,7 +102,7 @@ class InferenceApiProps:
     max_payload_bytes: int = env.SAGEMAKER_MAX_PAYLOAD_BYTES
     throttle_rate_limit: float = 50.0
     throttle_burst_limit: int = 100
-    reserved_concurrency: int = 10
+    reserved_concurrency: int | None = None
     function_timeout_s: int = 28
     function_memory_mb: int = 256
     architecture: Literal["arm64", "x86_64"] = "arm64"

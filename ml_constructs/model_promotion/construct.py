@@ -31,6 +31,8 @@ from constructs import Construct
 
 from ml_constructs.artifact_storage import MODELS_PREFIX
 from ml_constructs.model_endpoint import ModelEndpoint, production_variant
+from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
+from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
 from ml_constructs.nag import acknowledge, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
 from serving_config.promotion import PromotionSettings
@@ -41,14 +43,24 @@ HANDLER = "handler.lambda_handler"
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 RELEASES_PREFIX = f"{MODELS_PREFIX}releases/"
 ARTIFACT_FILE = "model.tar.gz"
-PROMOTION_METRICS = (
-    "PromotionStarted",
-    "PromotionCompleted",
-    "PromotionRejected",
-    "PromotionFailed",
-    "PromotionRetried",
-    "PromotionErrors",
-)
+#: The event source mapping's ceiling on concurrent invocations (SQS: 2 is the minimum). Two
+#: promotions may validate at once; SageMaker refuses a second UpdateEndpoint while one runs,
+#: and that message is retried once the endpoint is InService again.
+MAX_CONCURRENCY = 2
+
+
+def deployment_policy(
+    settings: PromotionSettings, rollback_alarms: Sequence[cloudwatch.IAlarm]
+) -> DeploymentPolicy:
+    """The blue/green policy of both promotions and ``cdk deploy`` (one source)."""
+    return DeploymentPolicy(
+        traffic_shifting=settings.traffic_shifting,
+        step_percent=settings.canary_percent,
+        wait_before_shift_s=settings.wait_before_shift_s,
+        termination_wait_s=settings.termination_wait_s,
+        max_execution_timeout_s=settings.max_execution_timeout_s,
+        rollback_alarm_names=tuple(alarm.alarm_name for alarm in rollback_alarms),
+    )
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,8 @@ class ModelPromotionProps:
     feature_count: int
     settings: PromotionSettings
     alarm_topic: sns.ITopic
-    rollback_alarms: Sequence[cloudwatch.IAlarm] = ()
+    api_max_rows: int | None = None
+    api_feature_names: tuple[str, ...] = ()
     function_timeout_s: int = 300
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
@@ -76,6 +89,11 @@ class ModelPromotionProps:
             raise ValueError(f"artifact_parameter {self.artifact_parameter!r} must start with /")
         if self.feature_count < 1:
             raise ValueError("feature_count must be at least 1")
+        if self.endpoint.deployment_policy is None:
+            raise ValueError(
+                "endpoint: call use_deployment_policy() first; promotions and cdk deploy "
+                "share its blue/green policy"
+            )
 
     @property
     def visibility_timeout_s(self) -> int:
@@ -218,6 +236,8 @@ class ModelPromotion(Construct):
 
         variant = production_variant(endpoint.props, "set-by-the-function")
         variant.pop("ModelName")
+        deployment = endpoint.deployment_policy
+        assert deployment is not None  # checked by the props
         self.environment = {
             "ENDPOINT_NAME": endpoint.endpoint_name,
             "NAME_PREFIX": props.prefix,
@@ -228,17 +248,16 @@ class ModelPromotion(Construct):
                 props.encryption_key.key_arn if endpoint.volume_encrypted_with_key else ""
             ),
             "DATA_CAPTURE_CONFIG": stack.to_json_string(data_capture_config(endpoint) or ""),
-            "ROLLBACK_ALARM_NAMES": stack.to_json_string(
-                [alarm.alarm_name for alarm in props.rollback_alarms]
-            ),
-            "TRAFFIC_SHIFTING": settings.traffic_shifting,
-            "CANARY_PERCENT": str(settings.canary_percent),
-            "WAIT_BEFORE_SHIFT_S": str(settings.wait_before_shift_s),
-            "TERMINATION_WAIT_S": str(settings.termination_wait_s),
-            "MAX_EXECUTION_TIMEOUT_S": str(settings.max_execution_timeout_s),
+            "NETWORK_ISOLATION": str(endpoint.props.variant.network_isolation).lower(),
+            "DEPLOYMENT_POLICY": stack.to_json_string(deployment.as_dict()),
             "MIN_AUC": repr(settings.min_auc),
+            "REQUIRE_METRICS": str(settings.require_metrics).lower(),
             "MAX_ARTIFACT_BYTES": str(settings.max_artifact_mb * 1024 * 1024),
             "FEATURE_COUNT": str(props.feature_count),
+            "API_MAX_ROWS": "" if props.api_max_rows is None else str(props.api_max_rows),
+            "API_FEATURE_NAMES": ",".join(props.api_feature_names),
+            "KEEP_PREVIOUS": str(settings.keep_previous),
+            "STACK_MODEL_NAME": endpoint.model.attr_model_name,
             "ARTIFACT_PARAMETER": props.artifact_parameter,
             "TOPIC_ARN": props.alarm_topic.topic_arn,
             "METRICS_NAMESPACE": props.metrics_namespace,
@@ -259,7 +278,6 @@ class ModelPromotion(Construct):
                 min(10_240, max(512, settings.max_artifact_mb + 256))
             ),
             timeout=Duration.seconds(props.function_timeout_s),
-            reserved_concurrent_executions=1,  # one promotion at a time
             role=self.role,
             log_group=self.log_group,
             environment=self.environment,
@@ -271,7 +289,9 @@ class ModelPromotion(Construct):
         assert isinstance(policy, CfnElement) and isinstance(cfn_function, CfnResource)
         cfn_function.add_override("DependsOn", [stack.get_logical_id(policy)])
         # An explicit mapping (not SqsEventSource, whose logical id embeds the stack path):
-        # one message per invocation, failed ones reported individually.
+        # one message per invocation, failed ones reported individually. Concurrency is capped
+        # by the mapping, not by reserved concurrency: with reserved concurrency 1 the poller
+        # still fetches several batches and they come back throttled (AWS's SQS guidance).
         self.queue.grant_consume_messages(self.role)
         self.event_source = lambda_.EventSourceMapping(
             self,
@@ -280,6 +300,7 @@ class ModelPromotion(Construct):
             event_source_arn=self.queue.queue_arn,
             batch_size=1,
             report_batch_item_failures=True,
+            max_concurrency=MAX_CONCURRENCY,
         )
         self.function_name = self.function.function_name
         self.queue_url = self.queue.queue_url
@@ -311,8 +332,22 @@ class ModelPromotion(Construct):
                     "sagemaker:DescribeEndpointConfig",
                     "sagemaker:AddTags",
                     "sagemaker:ListTags",
+                    "sagemaker:DeleteModel",
+                    "sagemaker:DeleteEndpointConfig",
                 ],
                 resources=[models, configs],
+            ),
+            # Retention lists this stack's promotions; List* actions support no resource.
+            iam.PolicyStatement(
+                sid="ListPromotions",
+                actions=["sagemaker:ListEndpointConfigs", "sagemaker:ListModels"],
+                resources=["*"],
+            ),
+            # The stack's own model: its artifact is never deleted by retention.
+            iam.PolicyStatement(
+                sid="DescribeTheStacksModel",
+                actions=["sagemaker:DescribeModel"],
+                resources=[endpoint.model.ref],  # Ref of AWS::SageMaker::Model: its ARN
             ),
             iam.PolicyStatement(
                 sid="UpdateThisEndpointOnly",
@@ -323,6 +358,16 @@ class ModelPromotion(Construct):
                 sid="DescribeThisEndpoint",
                 actions=["sagemaker:DescribeEndpoint"],
                 resources=[endpoint_arn],
+            ),
+            # SageMaker reads the auto-rollback alarms with the caller's identity
+            # (deployment guardrails): only this environment's alarms.
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarms",
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                    f":alarm:{props.prefix}-*"
+                ],
             ),
             iam.PolicyStatement(
                 sid="PassOnlyTheExecutionRole",
@@ -336,8 +381,8 @@ class ModelPromotion(Construct):
                 resources=[f"{self._bucket_arn}/{MODELS_PREFIX}*"],
             ),
             iam.PolicyStatement(
-                sid="WriteReleaseCopies",
-                actions=["s3:PutObject"],
+                sid="WriteAndRetireReleaseCopies",
+                actions=["s3:PutObject", "s3:DeleteObject"],
                 resources=[f"{self._bucket_arn}/{RELEASES_PREFIX}*"],
             ),
             iam.PolicyStatement(
@@ -403,6 +448,24 @@ class ModelPromotion(Construct):
             "Publishing to the KMS-encrypted alarm topic needs the GenerateDataKey family on "
             "this app's key only (added by the topic's grant_publish).",
             ["Action::kms:GenerateDataKey*"],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "sagemaker:ListEndpointConfigs and sagemaker:ListModels support no resource-level "
+            "permissions ('*' is required); retention filters the results to this stack's "
+            f"{props.prefix}-p-* promotions and deletes only those.",
+            ["Resource::*"],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "The auto-rollback alarms are named <prefix>-<alarm>; DescribeAlarms is limited to "
+            "this environment's alarms.",
+            [
+                "Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>"
+                f":alarm:{props.prefix}-*"
+            ],
         )
 
     def metric_promotions(self, name: str, period: Duration | None = None) -> cloudwatch.Metric:

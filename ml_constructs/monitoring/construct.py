@@ -22,6 +22,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from ml_constructs.model_promotion.runtime.promotion import (
+    METRIC_COMPLETED,
+    METRIC_ERRORS,
+    METRIC_FAILED,
+    METRIC_REJECTED,
+    METRIC_STARTED,
+)
 from ml_constructs.naming import validate_prefix
 from serving_config.monitoring import AlarmSettings
 
@@ -345,8 +352,9 @@ class Monitoring(Construct):
             api.metric_function_throttles(period),
             threshold=settings.function_throttles,
             description=(
-                "The inference function was throttled: its reserved concurrency is exhausted. "
-                "Raise api.reserved_concurrency or the API's throttling limits."
+                "The inference function was throttled: its reserved concurrency "
+                "(api.reserved_concurrency) or the account's concurrency quota is exhausted. "
+                "Raise the reservation or the quota, or lower the API's throttling limits."
             ),
             missing=not_breaching,
         )
@@ -417,9 +425,9 @@ class Monitoring(Construct):
             cloudwatch.MathExpression(
                 expression="FILL(rejected, 0) + FILL(failed, 0) + FILL(errors, 0)",
                 using_metrics={
-                    "rejected": promotion.metric_promotions("PromotionRejected", period),
-                    "failed": promotion.metric_promotions("PromotionFailed", period),
-                    "errors": promotion.metric_promotions("PromotionErrors", period),
+                    "rejected": promotion.metric_promotions(METRIC_REJECTED, period),
+                    "failed": promotion.metric_promotions(METRIC_FAILED, period),
+                    "errors": promotion.metric_promotions(METRIC_ERRORS, period),
                 },
                 label="Rejected, failed or erroring promotions",
                 period=period,
@@ -447,7 +455,7 @@ class Monitoring(Construct):
             ),
             missing=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        names = ("PromotionStarted", "PromotionCompleted", "PromotionRejected", "PromotionFailed")
+        names = (METRIC_STARTED, METRIC_COMPLETED, METRIC_REJECTED, METRIC_FAILED)
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Promotions",

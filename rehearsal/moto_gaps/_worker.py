@@ -5,7 +5,10 @@ with the function's environment. Protocol: one JSON request per line on stdin
 (``{"event", "request_id", "deadline_ms", "context"}``), one JSON response per line on the
 original stdout (``{"ok", "payload"}``). Everything the handler prints goes to stderr, which the
 runner stores as the function's CloudWatch log. Standard library only: this file runs beside
-the deployed code, never beside the rehearsal.
+the deployed code, never beside the rehearsal; except that with ``REHEARSAL_REQUEST_JOURNAL``
+(and ``REHEARSAL_REPO``) set, it checks every AWS request the function makes against botocore's
+service model, as AWS would, and journals each check for the rehearsal
+(``rehearsal.moto_gaps.service_model``).
 """
 
 from __future__ import annotations
@@ -49,6 +52,19 @@ def _error(error: BaseException, error_type: str | None = None) -> str:
     )
 
 
+def _check_requests() -> None:
+    journal = os.environ.pop("REHEARSAL_REQUEST_JOURNAL", "")
+    repo = os.environ.pop("REHEARSAL_REPO", "")
+    if not (journal and repo):
+        return
+    sys.path.append(repo)  # after the deployed code: the function's modules come first
+    from pathlib import Path
+
+    from rehearsal.moto_gaps import service_model
+
+    service_model.install(Path(journal))
+
+
 def main() -> int:
     code_dir, handler_spec = sys.argv[1], sys.argv[2]
     sys.path[0] = code_dir  # the deployed code, not this folder, comes first (as in Lambda)
@@ -57,6 +73,7 @@ def main() -> int:
     os.dup2(2, 1)  # the handler's prints go to the log
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
+    _check_requests()
     handler = None
     init_error: str | None = None
     module_name, _, function_name = handler_spec.rpartition(".")

@@ -103,6 +103,37 @@ def test_the_endpoint_receives_the_validated_rows_as_json() -> None:
     assert json.loads(sent["Body"]) == {"instances": named}
 
 
+def test_the_request_id_is_the_inference_id_and_comes_back() -> None:
+    """Model Monitor's model-quality jobs join ground truth on InferenceId: the caller gets it
+    back, so it can upload labels for it."""
+    fake = RecordingClient()
+    handler._client = fake
+    status, body, _ = call(
+        event(instances=[row()], request_id="c0ffee00-1234-4abc-8def-0123456789ab")
+    )
+    assert status == 200
+    (sent,) = fake.calls
+    assert sent["InferenceId"] == "c0ffee00-1234-4abc-8def-0123456789ab"
+    assert body["inference_id"] == sent["InferenceId"] == body["request_id"]
+
+
+@pytest.mark.parametrize(
+    ("request_id", "expected"),
+    [
+        ("  padded id ", "padded id"),
+        ("x" * 80, "x" * 64),
+        ("line\nbreak\u00e9", "line_break_"),
+        ("", "unknown"),
+    ],
+)
+def test_inference_ids_satisfy_sagemakers_pattern(request_id: str, expected: str) -> None:
+    """InferenceId: 1-64 characters, \\A\\S[\\p{Print}]*\\z (botocore's model)."""
+    value = handler.inference_id(request_id)
+    assert value == expected
+    assert 1 <= len(value) <= 64 and not value[0].isspace()
+    assert all(" " <= c <= "~" for c in value)
+
+
 def test_named_features_are_ordered_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     names = [f"f{i}" for i in range(FEATURES)]
     monkeypatch.setenv("FEATURE_NAMES", ",".join(names))

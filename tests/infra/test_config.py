@@ -107,6 +107,37 @@ def test_unknown_environment_lists_known_ones() -> None:
         ({"project": "Bad_Name"}, r"project: 'Bad_Name' must be 2-20 lowercase"),
         ({"auto_delete_objects": True}, r"auto_delete_objects: auto-delete of objects needs"),
         ([1, 2], r"expected a mapping at the top level"),
+        (
+            {"endpoint": {"instance_type": "ml.inf2.xlarge"}},
+            r"endpoint.instance_type: ml.inf2.xlarge needs a Neuron or ROCm image",
+        ),
+        (
+            {"endpoint": {"instance_type": "ml.g4ad.xlarge"}},
+            r"endpoint.instance_type: ml.g4ad.xlarge needs a Neuron or ROCm image",
+        ),
+        (
+            {
+                "promotion": {"traffic_shifting": "linear"},
+                "scaling": {"min_capacity": 2, "max_capacity": 30},
+                "endpoint": {"initial_instance_count": 2},
+            },
+            r"promotion.traffic_shifting: linear steps must be whole instances .* from 2 to 30",
+        ),
+        ({"promotion": {"require_metrics": "no"}}, r"promotion.require_metrics: expected true"),
+        ({"promotion": {"keep_previous": 51}}, r"promotion.keep_previous: 51 is outside 0-50"),
+        ({"api": {"reserved_concurrency": 0}}, r"api.reserved_concurrency: 0 is outside 1-1000"),
+        (
+            {"operators": ["arn:aws:iam::123456789012:group/ops"]},
+            r"operators\[0\]: .* is not an IAM role or user ARN",
+        ),
+        (
+            {
+                "account": "123456789012",
+                "region": "eu-west-1",
+                "operators": ["arn:aws:iam::210987654321:role/ci"],
+            },
+            r"operators\[0\]: .* is in account 210987654321, not this environment's 123456789012",
+        ),
     ],
 )
 def test_configuration_error_names_the_field(tmp_path: Path, data: object, message: str) -> None:
@@ -132,3 +163,35 @@ def test_app_stops_with_the_message_for_a_bad_environment() -> None:
     )
     assert result.returncode == 2
     assert "configuration error: unknown environment 'nope'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "processor"),
+    [
+        ("ml.m5.large", "cpu"),
+        ("ml.c5.xlarge", "cpu"),
+        ("ml.g4dn.xlarge", "gpu"),
+        ("ml.g5.2xlarge", "gpu"),
+        ("ml.g6e.xlarge", "gpu"),
+        ("ml.p3.2xlarge", "gpu"),
+        ("ml.p4d.24xlarge", "gpu"),
+        ("ml.p5.48xlarge", "gpu"),
+    ],
+)
+def test_gpu_instance_types_serve_the_gpu_image(instance_type: str, processor: str) -> None:
+    """Same decision as the SageMaker SDK's image_uris (family g*/p* -> gpu)."""
+    from sagemaker.core import image_uris
+
+    from serving_config import EndpointSettings
+
+    settings = EndpointSettings(instance_type=instance_type)
+    assert settings.processor == processor
+    assert image_uris._processor(instance_type, ["cpu", "gpu"]) == processor
+
+
+def test_reserved_concurrency_is_optional(tmp_path: Path) -> None:
+    """A new account may have 10 concurrent executions in all, and Lambda keeps 10 unreserved:
+    no reservation is the default."""
+    assert load_settings("dev").api.reserved_concurrency is None
+    assert load_settings("prod").api.reserved_concurrency == 50
+    load_with(tmp_path, {"api": {"reserved_concurrency": None}})

@@ -74,11 +74,11 @@ def test_model_artifact_is_resolved_from_ssm_at_deploy_time() -> None:
     }
 
 
-def test_endpoint_has_a_stable_name(serving: Template) -> None:
+def test_endpoint_is_named_after_its_fleet(serving: Template) -> None:
     serving.has_resource_properties(
-        "AWS::SageMaker::Endpoint", {"EndpointName": "mlserving-dev-endpoint"}
+        "AWS::SageMaker::Endpoint", {"EndpointName": "mlserving-dev-m5-large"}
     )
-    serving.has_output("EndpointName", {"Value": "mlserving-dev-endpoint"})
+    serving.has_output("EndpointName", {"Value": "mlserving-dev-m5-large"})
 
 
 def test_scalable_target_bounds_come_from_configuration(serving: Template) -> None:
@@ -87,7 +87,7 @@ def test_scalable_target_bounds_come_from_configuration(serving: Template) -> No
         {
             "MinCapacity": 1,
             "MaxCapacity": 2,
-            "ResourceId": "endpoint/mlserving-dev-endpoint/variant/AllTraffic",
+            "ResourceId": "endpoint/mlserving-dev-m5-large/variant/AllTraffic",
             "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
             "ServiceNamespace": "sagemaker",
             "RoleARN": {

@@ -111,7 +111,42 @@ def malformed() -> dict[str, tuple[bytes, str]]:
         "metrics-not-json": (build(replacing("metrics.json", b"{not json")), "invalid-metrics"),
         "metrics-without-auc": (
             build(replacing("metrics.json", b'{"test": {"accuracy": 0.9}}')),
+            "missing-auc",
+        ),
+        "metrics-auc-not-a-number": (
+            build(replacing("metrics.json", b'{"test": {"roc_auc": "0.99"}}')),
             "invalid-metrics",
+        ),
+        "missing-metrics": (build(without("metrics.json")), "missing-metrics"),
+        "newline-in-name": (
+            build(extra=with_entry("code/x\nforged log line", tarfile.REGTYPE, data=b"x")),
+            "control-character-in-name",
+        ),
+        "carriage-return-in-name": (
+            build(extra=with_entry("code/x\r.py", tarfile.REGTYPE, data=b"x")),
+            "control-character-in-name",
+        ),
+        # A NUL survives in a PAX path record (a plain header field would end at it).
+        "nul-in-name": (
+            build(extra=with_entry("code/" + "a" * 120 + "\x00.py", tarfile.REGTYPE, data=b"x")),
+            "control-character-in-name",
+        ),
+        "escape-sequence-in-name": (
+            build(extra=with_entry("code/\x1b[31mred.py", tarfile.REGTYPE, data=b"x")),
+            "control-character-in-name",
+        ),
+        "c1-control-in-name": (
+            build(extra=with_entry("code/next\x85line.py", tarfile.REGTYPE, data=b"x")),
+            "control-character-in-name",
+        ),
+        "line-separator-in-name": (
+            build(extra=with_entry("code/a\u2028b.py", tarfile.REGTYPE, data=b"x")),
+            "control-character-in-name",
+        ),
+        # Raw byte 0xff: not UTF-8 (tarfile carries it as a lone surrogate).
+        "non-utf8-name": (
+            build(extra=with_entry("code/\udcff.py", tarfile.REGTYPE, data=b"x")),
+            "name-not-utf8",
         ),
         "truncated-gzip": (valid[: len(valid) // 2], "truncated"),
         "not-gzip": (b"PK\x03\x04 this is a zip file" + b"\x00" * 64, "not-gzip"),

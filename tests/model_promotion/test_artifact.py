@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,64 @@ def test_valid_artifact_is_accepted_with_its_evidence(tmp_path: Path) -> None:
     assert report.member_count == len(artifacts.valid_members())
 
 
-def test_metrics_are_optional(tmp_path: Path) -> None:
+def test_metrics_are_required_by_default(tmp_path: Path) -> None:
+    data = artifacts.build(artifacts.without("metrics.json"))
+    assert ArtifactRules(max_bytes=1, min_auc=0.5).require_metrics
+    with pytest.raises(ArtifactRejectedError) as raised:
+        validate_artifact(write(tmp_path, data), RULES)
+    assert raised.value.code == "missing-metrics"
+    assert "require_metrics" in raised.value.reason
+
+
+def test_metrics_may_be_waived_explicitly(tmp_path: Path) -> None:
     data = artifacts.build(artifacts.without("metrics.json", "code/serving_config.json"))
-    report = validate_artifact(write(tmp_path, data), RULES)
+    rules = ArtifactRules(max_bytes=1024 * 1024, min_auc=0.9, require_metrics=False)
+    report = validate_artifact(write(tmp_path, data), rules)
     assert report.roc_auc is None
     assert report.feature_count is None
+
+
+def test_a_waived_floor_still_checks_metrics_that_are_there(tmp_path: Path) -> None:
+    data = artifacts.build(artifacts.replacing("metrics.json", artifacts.metrics(0.5)))
+    rules = ArtifactRules(max_bytes=1024 * 1024, min_auc=0.9, require_metrics=False)
+    with pytest.raises(ArtifactRejectedError, match="auc-below-floor"):
+        validate_artifact(write(tmp_path, data), rules)
+
+
+def test_control_characters_are_not_echoed_into_the_reason(tmp_path: Path) -> None:
+    data, _ = artifacts.malformed()["newline-in-name"]
+    with pytest.raises(ArtifactRejectedError) as raised:
+        validate_artifact(write(tmp_path, data), RULES)
+    assert "\n" not in raised.value.reason and "\\n" in raised.value.reason
+
+
+def test_model_batch_limit_must_cover_what_the_api_forwards(tmp_path: Path) -> None:
+    config = {"feature_names": [f"f{i}" for i in range(30)], "max_batch_rows": 50}
+    data = artifacts.build(
+        artifacts.replacing("code/serving_config.json", json.dumps(config).encode())
+    )
+    path = write(tmp_path, data)
+    fits = ArtifactRules(max_bytes=1024 * 1024, min_auc=0.9, api_max_rows=50)
+    assert validate_artifact(path, fits).model_version == "1"
+    too_many = ArtifactRules(max_bytes=1024 * 1024, min_auc=0.9, api_max_rows=100)
+    with pytest.raises(ArtifactRejectedError) as raised:
+        validate_artifact(path, too_many)
+    assert raised.value.code == "batch-limit-below-api"
+    # inference.py's own default (1000 rows) applies when the config names no limit.
+    default = ArtifactRules(max_bytes=1024 * 1024, min_auc=0.9, api_max_rows=1001)
+    with pytest.raises(ArtifactRejectedError, match="batch-limit-below-api"):
+        validate_artifact(write(tmp_path, artifacts.build()), default)
+
+
+def test_named_features_must_be_in_the_models_order(tmp_path: Path) -> None:
+    path = write(tmp_path, artifacts.build())
+    names = tuple(f"f{i}" for i in range(30))
+    same = ArtifactRules(max_bytes=1024 * 1024, min_auc=0.9, api_feature_names=names)
+    assert validate_artifact(path, same).feature_count == 30
+    swapped = (names[1], names[0], *names[2:])
+    other = ArtifactRules(max_bytes=1024 * 1024, min_auc=0.9, api_feature_names=swapped)
+    with pytest.raises(ArtifactRejectedError, match="feature-names-mismatch"):
+        validate_artifact(path, other)
 
 
 def test_highest_numbered_savedmodel_and_dot_slash_names(tmp_path: Path) -> None:

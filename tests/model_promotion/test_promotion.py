@@ -35,10 +35,12 @@ def sqs_event(*bodies: dict[str, Any] | str) -> dict[str, Any]:
     }
 
 
-def run(account: Account, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+def run(
+    account: Account, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch, **overrides: str
+) -> Any:
     """The Lambda entry point, configured from the environment like in Lambda; its clients
     are the fixture's (same mocked account, already loaded)."""
-    for name, value in environment(account.topic_arn).items():
+    for name, value in environment(account.topic_arn, **overrides).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(handler.boto3, "client", lambda name: getattr(account, name))
     handler.reset()
@@ -77,9 +79,10 @@ def test_accepted_artifact_is_deployed_blue_green_and_recorded(
 
     (deployment,) = moto_sagemaker.endpoint(ENDPOINT).deployments
     policy = deployment["BlueGreenUpdatePolicy"]
+    # One instance cannot host a canary (at most 50% of the fleet): all at once, still baked
+    # for the waiting interval and watched by the rollback alarms.
     assert policy["TrafficRoutingConfiguration"] == {
-        "Type": "CANARY",
-        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+        "Type": "ALL_AT_ONCE",
         "WaitIntervalInSeconds": 300,
     }
     assert policy["TerminationWaitInSeconds"] == 300
@@ -96,20 +99,43 @@ def test_accepted_artifact_is_deployed_blue_green_and_recorded(
 def test_green_fleet_starts_at_the_autoscaled_size(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Autoscaling grew the fleet to 3: the new config must not shrink it back to 1."""
+    """Autoscaling grew the fleet to 3: the new config must not shrink it back to 1, and the
+    canary is one whole instance of those 3 (10% would be a third of an instance)."""
     variant = moto_sagemaker.endpoint(ENDPOINT).production_variants[0]
     variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = 3
     run(account, account.upload(KEY, artifacts.build()), monkeypatch)
     name = account.endpoint()["EndpointConfigName"]
     config = account.sagemaker.describe_endpoint_config(EndpointConfigName=name)
     assert config["ProductionVariants"][0]["InitialInstanceCount"] == 3
+    (deployment,) = moto_sagemaker.endpoint(ENDPOINT).deployments
+    routing = deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["CanarySize"] == {"Type": "INSTANCE_COUNT", "Value": 1}
 
 
-def test_linear_shifting_uses_linear_step_size(account: Account) -> None:
-    promoter = account.promoter(TRAFFIC_SHIFTING="linear", CANARY_PERCENT="25")
-    routing = promoter.deployment_config()["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+def linear(percent: int) -> str:
+    return json.dumps(
+        {
+            "traffic_shifting": "linear",
+            "step_percent": percent,
+            "wait_before_shift_s": 60,
+            "termination_wait_s": 60,
+            "max_execution_timeout_s": 1800,
+            "rollback_alarm_names": [],
+        }
+    )
+
+
+@pytest.mark.parametrize(("instances", "step"), [(2, 1), (4, 1), (8, 2), (20, 5), (40, 10)])
+def test_linear_steps_are_whole_instances_of_the_fleet(
+    account: Account, instances: int, step: int
+) -> None:
+    promoter = account.promoter(DEPLOYMENT_POLICY=linear(25))
+    deployment = promoter.deployment_config(instances)
+    routing = deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing["Type"] == "LINEAR"
-    assert routing["LinearStepSize"] == {"Type": "CAPACITY_PERCENT", "Value": 25}
+    assert routing["LinearStepSize"] == {"Type": "INSTANCE_COUNT", "Value": step}
+    assert 0.1 * instances <= step <= 0.5 * instances  # SageMaker's LinearStepSize bounds
+    assert "AutoRollbackConfiguration" not in deployment  # no alarms configured
 
 
 @pytest.mark.parametrize("case", sorted(artifacts.malformed()))
@@ -335,13 +361,97 @@ def test_handler_rejects_a_non_sqs_event() -> None:
         ({"ENDPOINT_NAME": ""}, "ENDPOINT_NAME: required"),
         ({"PRODUCTION_VARIANT": "{"}, "PRODUCTION_VARIANT: not valid JSON"),
         ({"PRODUCTION_VARIANT": "{}"}, "VariantName is missing"),
-        ({"TRAFFIC_SHIFTING": "rolling"}, "TRAFFIC_SHIFTING: 'rolling' is not one of"),
+        (
+            {"DEPLOYMENT_POLICY": linear(25).replace("linear", "rolling")},
+            "DEPLOYMENT_POLICY: traffic_shifting 'rolling' is not one of",
+        ),
+        ({"DEPLOYMENT_POLICY": "{"}, "DEPLOYMENT_POLICY: not valid JSON"),
+        ({"DEPLOYMENT_POLICY": linear(80)}, "DEPLOYMENT_POLICY: step_percent 80 is outside"),
+        (
+            {"DEPLOYMENT_POLICY": linear(25).replace('"step_percent": 25', '"step_percent": "x"')},
+            "DEPLOYMENT_POLICY: step_percent must be an integer",
+        ),
         ({"MIN_AUC": "1.5"}, "MIN_AUC: 1.5 is outside"),
-        ({"ROLLBACK_ALARM_NAMES": '"one"'}, "ROLLBACK_ALARM_NAMES: expected a JSON list"),
-        ({"MAX_EXECUTION_TIMEOUT_S": "60"}, "MAX_EXECUTION_TIMEOUT_S: 60 is outside"),
+        ({"REQUIRE_METRICS": "yes"}, "REQUIRE_METRICS: 'yes' is not true or false"),
+        ({"KEEP_PREVIOUS": "-1"}, "KEEP_PREVIOUS: -1 is outside"),
+        ({"NETWORK_ISOLATION": ""}, "NETWORK_ISOLATION: required"),
         ({"ARTIFACT_PARAMETER": "no-slash"}, "ARTIFACT_PARAMETER: must be a path"),
     ],
 )
 def test_configuration_errors_name_the_variable(override: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         PromotionConfig.from_env(environment("arn:aws:sns:us-east-1:1:t", **override))
+
+
+def test_tags_stay_within_what_sagemaker_accepts(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The source URI and its version are two tags; a key with characters outside SageMaker's
+    tag pattern (here '?', '(' and '#') is sanitized, never sent as is."""
+    import re
+
+    sent: list[dict[str, Any]] = []
+    for operation in ("CreateModel", "CreateEndpointConfig"):
+        account.sagemaker.meta.events.register(
+            f"provide-client-params.sagemaker.{operation}", lambda params, **_: sent.append(params)
+        )
+    key = "models/run #7 (v2)?/model.tar.gz"
+    event = account.upload(key, artifacts.build())
+    assert run(account, event, monkeypatch) == {"batchItemFailures": []}
+    allowed = re.compile(r"[\w\s.:/=+\-@]*")
+    for request in sent:
+        tags = {t["Key"]: t["Value"] for t in request["Tags"]}
+        assert tags["promotion:source"] == f"s3://{BUCKET}/models/run _7 _v2__/model.tar.gz"
+        assert tags["promotion:source-version"] == event["detail"]["object"]["version-id"]
+        for tag_key, value in tags.items():
+            assert allowed.fullmatch(tag_key) and allowed.fullmatch(value), (tag_key, value)
+            assert len(value) <= 256
+
+
+def test_serverless_models_are_created_without_network_isolation(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[dict[str, Any]] = []
+    account.sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.CreateModel", lambda params, **_: sent.append(params)
+    )
+    run(account, account.upload(KEY, artifacts.build()), monkeypatch, NETWORK_ISOLATION="false")
+    assert sent[0]["EnableNetworkIsolation"] is False
+
+
+def test_sns_subject_is_printable_ascii_under_100_characters(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml_constructs.model_promotion.runtime.promotion import sns_subject
+
+    subjects: list[str] = []
+    account.sns.meta.events.register(
+        "provide-client-params.sns.Publish",
+        lambda params, **_: subjects.append(params["Subject"]),
+    )
+    key = "models/naïve\nforged: line" + "x" * 120 + "/model.tar.gz"
+    run(
+        account,
+        account.upload(key, artifacts.build(artifacts.without("metrics.json"))),
+        monkeypatch,
+    )
+    assert subjects
+    for subject in subjects:
+        assert len(subject) < 100 and all(" " <= c <= "~" for c in subject), subject
+    assert sns_subject("\n\t") == "??" and sns_subject("") == "promotion"
+
+
+def test_waiving_the_metrics_requirement_is_logged_with_the_promotion(
+    account: Account, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    data = artifacts.build(artifacts.without("metrics.json"))
+    run(account, account.upload(KEY, data), monkeypatch, REQUIRE_METRICS="false")
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    started = next(x for x in lines if x.get("event") == "promotion_started")
+    assert started["quality_floor"] == "not checked: promotion.require_metrics is false"
+
+
+def test_only_declared_metrics_are_emitted(account: Account) -> None:
+    promoter = account.promoter()
+    with pytest.raises(ValueError, match="PromotionFailedError"):
+        promoter.emit_metric("PromotionFailedError")

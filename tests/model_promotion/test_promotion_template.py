@@ -86,7 +86,7 @@ def test_endpoint_state_rule_reports_this_endpoint_back_in_service(serving: Temp
                 "source": ["aws.sagemaker"],
                 "detail-type": ["SageMaker Endpoint State Change"],
                 "detail": {
-                    "EndpointName": [f"{PREFIX}-endpoint"],
+                    "EndpointName": [f"{PREFIX}-m5-large"],
                     "EndpointStatus": ["IN_SERVICE"],
                 },
             }
@@ -127,15 +127,15 @@ def test_queues_deny_plain_http_and_admit_only_the_two_rules() -> None:
     assert {s["Fn::GetAtt"][0] for s in sources} == rules
 
 
-def test_one_promotion_at_a_time_with_partial_batch_failures(serving: Template) -> None:
-    serving.has_resource_properties(
-        "AWS::Lambda::Function",
-        {"FunctionName": f"{PREFIX}-model-promotion", "ReservedConcurrentExecutions": 1},
-    )
-    serving.has_resource_properties(
-        "AWS::Lambda::EventSourceMapping",
-        {"BatchSize": 1, "FunctionResponseTypes": ["ReportBatchItemFailures"]},
-    )
+def test_concurrency_is_capped_by_the_mapping_not_by_reserved_concurrency() -> None:
+    """Reserved concurrency 1 behind an SQS mapping makes the poller's extra batches come back
+    throttled; the mapping's MaximumConcurrency (2, SQS's minimum) caps it instead."""
+    template = synth("dev").serving_json
+    assert "ReservedConcurrentExecutions" not in function(template)
+    (mapping,) = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["BatchSize"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
 
 
 def test_function_environment_is_a_valid_promotion_config() -> None:
@@ -143,7 +143,7 @@ def test_function_environment_is_a_valid_promotion_config() -> None:
     template = synth("dev").serving_json
     env = function(template)["Environment"]["Variables"]
     config = PromotionConfig.from_env({k: rendered(v) for k, v in env.items()})
-    assert config.endpoint_name == f"{PREFIX}-endpoint"
+    assert config.endpoint_name == f"{PREFIX}-m5-large"
     assert config.production_variant == {
         "VariantName": "AllTraffic",
         "InstanceType": "ml.m5.large",
@@ -152,10 +152,18 @@ def test_function_environment_is_a_valid_promotion_config() -> None:
     }
     settings = load_settings("dev")
     assert config.min_auc == settings.promotion.min_auc
+    assert config.require_metrics is True
+    assert config.keep_previous == settings.promotion.keep_previous == 3
     assert config.feature_count == settings.model.feature_count
-    assert config.traffic_shifting == settings.promotion.traffic_shifting
+    assert config.api_max_rows == settings.api.max_rows
+    assert config.network_isolation is True
+    assert config.stack_model_name == "TOKEN"
+    policy = config.deployment_policy
+    assert policy.traffic_shifting == settings.promotion.traffic_shifting
+    assert policy.step_percent == settings.promotion.canary_percent
+    assert policy.wait_before_shift_s == settings.promotion.wait_before_shift_s
     assert config.max_artifact_bytes == settings.promotion.max_artifact_mb * 1024 * 1024
-    assert config.rollback_alarm_names == ("TOKEN", "TOKEN", "TOKEN")
+    assert policy.rollback_alarm_names == ("TOKEN", "TOKEN", "TOKEN")
     assert config.volume_kms_key_arn == "TOKEN"
     capture = config.data_capture_config
     assert capture is not None
@@ -167,7 +175,7 @@ def test_function_environment_is_a_valid_promotion_config() -> None:
 def test_rollback_alarms_are_the_endpoint_error_and_latency_alarms() -> None:
     template = synth("dev").serving_json
     env = function(template)["Environment"]["Variables"]
-    text = json.dumps(env["ROLLBACK_ALARM_NAMES"])
+    text = json.dumps(env["DEPLOYMENT_POLICY"])
     alarm_ids = {
         p["AlarmName"]: k for k, p in resources(template, "AWS::CloudWatch::Alarm").items()
     }
@@ -198,16 +206,26 @@ def test_sagemaker_permissions_are_scoped_to_this_prefix_and_endpoint() -> None:
     create = statement(template, "CreatePromotionModelsAndConfigs")
     text = json.dumps(create["Resource"])
     assert f":model/{PREFIX}-p-*" in text and f":endpoint-config/{PREFIX}-p-*" in text
-    assert "sagemaker:DeleteModel" not in create["Action"]
+    assert len(create["Resource"]) == 2
+    # Retention deletes only promotions' resources, never the stack's own.
+    deletes = [s for s in statements(template) if "Delete" in json.dumps(s["Action"])]
+    sagemaker_deletes = [s for s in deletes if "sagemaker:" in json.dumps(s["Action"])]
+    assert sagemaker_deletes == [create]
+    listing = statement(template, "ListPromotions")
+    assert sorted(listing["Action"]) == ["sagemaker:ListEndpointConfigs", "sagemaker:ListModels"]
+    assert listing["Resource"] == "*"  # List actions support no resource-level permissions
+    alarms = statement(template, "ReadRollbackAlarms")
+    assert alarms["Action"] == "cloudwatch:DescribeAlarms"
+    assert json.dumps(alarms["Resource"]).endswith(f':alarm:{PREFIX}-*"]]}}')
     update = statement(template, "UpdateThisEndpointOnly")
     assert update["Action"] == "sagemaker:UpdateEndpoint"
-    assert f":endpoint/{PREFIX}-endpoint" in json.dumps(update["Resource"])
+    assert f":endpoint/{PREFIX}-m5-large" in json.dumps(update["Resource"])
     for s in statements(template):
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         assert all(
             "*" not in a.split(":", 1)[1] or a.startswith("kms:GenerateDataKey") for a in actions
         )
-        assert s["Resource"] != "*"
+        assert s["Resource"] != "*" or s.get("Sid") == "ListPromotions"
 
 
 def test_passes_only_the_execution_role_to_sagemaker() -> None:
@@ -222,15 +240,19 @@ def test_passes_only_the_execution_role_to_sagemaker() -> None:
     assert passes == [passing]
 
 
-def test_reads_models_and_writes_only_release_copies() -> None:
+def test_reads_models_and_writes_or_deletes_only_release_copies() -> None:
     template = synth("dev").serving_json
     read = statement(template, "ReadUploadedModels")
     assert sorted(read["Action"]) == ["s3:GetObject", "s3:GetObjectVersion"]
     assert json.dumps(read["Resource"]).endswith('/models/*"]]}')
-    write = statement(template, "WriteReleaseCopies")
-    assert write["Action"] == "s3:PutObject"
+    write = statement(template, "WriteAndRetireReleaseCopies")
+    assert sorted(write["Action"]) == ["s3:DeleteObject", "s3:PutObject"]
     assert json.dumps(write["Resource"]).endswith('/models/releases/*"]]}')
-    s3_writes = [s for s in statements(template) if "s3:PutObject" in json.dumps(s["Action"])]
+    s3_writes = [
+        s
+        for s in statements(template)
+        if "s3:PutObject" in json.dumps(s["Action"]) or "s3:Delete" in json.dumps(s["Action"])
+    ]
     assert s3_writes == [write]
 
 

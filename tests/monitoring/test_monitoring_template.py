@@ -13,7 +13,7 @@ from tests.synth_cache import synth
 
 PREFIX = "mlserving-dev"
 ENDPOINT_DIMENSIONS = [
-    {"Name": "EndpointName", "Value": "mlserving-dev-endpoint"},
+    {"Name": "EndpointName", "Value": "mlserving-dev-m5-large"},
     {"Name": "VariantName", "Value": "AllTraffic"},
 ]
 

@@ -2,7 +2,8 @@
 
 Outcomes (HTTP status, ``error.code``):
 
-- 200: ``{"predictions": [...], "model": {"endpoint", "variant"}, "request_id"}``
+- 200: ``{"predictions": [...], "model": {"endpoint", "variant"}, "request_id",
+  "inference_id"}`` (the ``InferenceId`` sent to SageMaker: the join key of model monitoring)
 - 400/405/413/415: the request is malformed (see ``request_validation``); SageMaker is not called
 - 502 ``model_error``: the model rejected the rows or failed; its own message is passed on
 - 502 ``upstream_error``: SageMaker failed or answered something that is not predictions
@@ -51,6 +52,7 @@ _THROTTLING_CODES = frozenset(
 )
 _UPSTREAM_CODES = frozenset({"InternalFailure", "InternalDependencyException"})
 _MAX_MODEL_MESSAGE = 1000
+_MAX_INFERENCE_ID = 64
 
 _config: ApiConfig | None = None
 _client: Any = None
@@ -150,12 +152,21 @@ def _model_message(error: ClientError) -> tuple[str, Any]:
     return text[:_MAX_MODEL_MESSAGE], status
 
 
-def _invoke(config: ApiConfig, payload: bytes) -> tuple[list[Any], str]:
+def inference_id(request_id: str) -> str:
+    """The request id as SageMaker's ``InferenceId`` (pattern ``\\A\\S[\\p{Print}]*\\z``,
+    1-64 characters): printable ASCII, the first not a space. Model Monitor's model-quality
+    jobs join ground truth on it; API Gateway's request ids (UUIDs) pass unchanged."""
+    printable = "".join(c if " " <= c <= "~" else "_" for c in request_id.strip())
+    return printable[:_MAX_INFERENCE_ID] or "unknown"
+
+
+def _invoke(config: ApiConfig, payload: bytes, request_id: str) -> tuple[list[Any], str]:
     response = get_client(config).invoke_endpoint(
         EndpointName=config.endpoint_name,
         ContentType="application/json",
         Accept="application/json",
         Body=payload,
+        InferenceId=inference_id(request_id),
     )
     raw = response["Body"].read()
     document = json.loads(raw)
@@ -230,7 +241,7 @@ def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str,
     fields: dict[str, Any] = {"rows": request.rows, "payload_bytes": len(request.payload)}
     invoke_started = time.perf_counter()
     try:
-        predictions, variant = _invoke(config, request.payload)
+        predictions, variant = _invoke(config, request.payload, request_id)
     except ClientError as error:
         fields["endpoint_ms"] = round((time.perf_counter() - invoke_started) * 1000, 3)
         return _client_error(error, config, request_id, fields)
@@ -293,6 +304,7 @@ def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str,
         "predictions": predictions,
         "model": {"endpoint": config.endpoint_name, "variant": variant},
         "request_id": request_id,
+        "inference_id": inference_id(request_id),
     }
     return _response(200, body, request_id), "Success", fields
 

@@ -14,6 +14,7 @@ import json
 import math
 import re
 import tarfile
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -26,15 +27,24 @@ _MAX_MEMBERS = 20_000
 # A small archive may expand enormously (a "gzip bomb"); SageMaker unpacks it on the
 # instance's disk, so the uncompressed total is bounded too.
 UNCOMPRESSED_RATIO = 8
+#: inference.py's batch limit when serving_config.json names none.
+DEFAULT_MAX_BATCH_ROWS = 1000
+# Unicode categories refused in member names: control characters (C0, DEL, C1) and line or
+# paragraph separators. They forge log lines and break the tools that list or unpack archives.
+_FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
 class ArtifactRules:
-    """Limits from configuration: size, AUC floor and the model's input width."""
+    """Limits from configuration: size, AUC floor, the model's input width, and what the
+    inference API forwards (rows per request, feature names), which the model must accept."""
 
     max_bytes: int
     min_auc: float
     feature_count: int | None = None
+    require_metrics: bool = True
+    api_max_rows: int | None = None
+    api_feature_names: tuple[str, ...] = ()
 
     @property
     def max_uncompressed_bytes(self) -> int:
@@ -96,6 +106,7 @@ def validate_artifact(path: str, rules: ArtifactRules) -> ArtifactReport:
         )
     auc = _check_metrics(documents.get("metrics.json"), rules)
     features = _check_feature_count(documents, rules)
+    _check_serving_limits(documents.get("code/serving_config.json"), rules)
     return ArtifactReport(
         sha256=_sha256(path),
         size_bytes=size,
@@ -116,7 +127,9 @@ def _read_members(
     seen: set[str] = set()
     total = 0
     try:
-        with tarfile.open(path, mode="r|gz") as archive:
+        # Names are decoded as UTF-8 whatever the locale; bytes that are not UTF-8 become
+        # lone surrogates, which _check_member refuses.
+        with tarfile.open(path, mode="r|gz", encoding="utf-8", errors="surrogateescape") as archive:
             for member in archive:
                 _check_member(member)
                 name = _normalized(member.name)
@@ -157,6 +170,17 @@ def _read_members(
 
 def _check_member(member: tarfile.TarInfo) -> None:
     raw = member.name
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArtifactRejectedError(
+            "name-not-utf8", f"member {raw!a} has a name that is not valid UTF-8"
+        ) from None
+    if any(unicodedata.category(char) in _FORBIDDEN_NAME_CATEGORIES for char in raw):
+        raise ArtifactRejectedError(
+            "control-character-in-name",
+            f"member {raw!a} has a control character or line break in its name",
+        )
     pure = PurePosixPath(raw)
     if raw.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", raw):
         raise ArtifactRejectedError("absolute-path", f"member {raw!r} has an absolute path")
@@ -216,13 +240,24 @@ def _parse_json(data: bytes, name: str, code: str) -> dict[str, Any]:
 
 def _check_metrics(data: bytes | None, rules: ArtifactRules) -> float | None:
     if data is None:
+        if rules.require_metrics:
+            raise ArtifactRejectedError(
+                "missing-metrics",
+                f"metrics.json is missing, so the quality floor (test ROC AUC >= "
+                f"{rules.min_auc:.4f}) cannot be checked; package the training run's "
+                "metrics.json (or set promotion.require_metrics: false)",
+            )
         return None
     metrics = _parse_json(data, "metrics.json", "invalid-metrics")
     test = metrics.get("test")
     auc = test.get("roc_auc") if isinstance(test, dict) else None
+    if auc is None:
+        raise ArtifactRejectedError(
+            "missing-auc", "metrics.json has no test.roc_auc to check the quality floor"
+        )
     if isinstance(auc, bool) or not isinstance(auc, int | float) or not math.isfinite(auc):
         raise ArtifactRejectedError(
-            "invalid-metrics", "metrics.json has no numeric test.roc_auc to check the floor"
+            "invalid-metrics", f"metrics.json test.roc_auc {auc!r} is not a finite number"
         )
     if not 0.0 <= auc <= 1.0:
         raise ArtifactRejectedError(
@@ -271,6 +306,37 @@ def _check_feature_count(documents: dict[str, bytes], rules: ArtifactRules) -> i
                     f"callers send {rules.feature_count}",
                 )
     return next(iter(counts.values()), None)
+
+
+def _check_serving_limits(data: bytes | None, rules: ArtifactRules) -> None:
+    """Every request the API forwards must be one the model's inference.py accepts: a bad row
+    answered by the container is an HTTP 500, which trips the 5XX rollback alarm."""
+    if data is None:
+        return
+    config = _parse_json(data, "code/serving_config.json", "invalid-serving-config")
+    batch = config.get("max_batch_rows", DEFAULT_MAX_BATCH_ROWS)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ArtifactRejectedError(
+            "invalid-serving-config",
+            f"code/serving_config.json: max_batch_rows {batch!r} is not a positive integer",
+        )
+    if rules.api_max_rows is not None and batch < rules.api_max_rows:
+        raise ArtifactRejectedError(
+            "batch-limit-below-api",
+            f"the model accepts {batch} rows per request but the inference API forwards up "
+            f"to {rules.api_max_rows} (api.max_rows): larger batches would fail in the model",
+        )
+    names = config.get("feature_names")
+    if (
+        rules.api_feature_names
+        and isinstance(names, list)
+        and tuple(names) != rules.api_feature_names
+    ):
+        raise ArtifactRejectedError(
+            "feature-names-mismatch",
+            "code/serving_config.json orders its features differently from "
+            "api.feature_names: rows sent by name would reach the model in the wrong order",
+        )
 
 
 def _sha256(path: str) -> str:

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-TRAFFIC_SHIFTING = ("canary", "linear", "all_at_once")
+try:  # package import in tests and tools, top-level module in the Lambda bundle
+    from .deployment_policy import DeploymentPolicy, DeploymentPolicyError
+except ImportError:  # pragma: no cover - exercised in the Lambda runtime
+    from deployment_policy import (  # type: ignore[no-redef]
+        DeploymentPolicy,
+        DeploymentPolicyError,
+    )
+
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
 
@@ -31,15 +38,16 @@ class PromotionConfig:
     execution_role_arn: str
     volume_kms_key_arn: str | None
     data_capture_config: dict[str, Any] | None
-    rollback_alarm_names: tuple[str, ...]
-    traffic_shifting: str
-    canary_percent: int
-    wait_before_shift_s: int
-    termination_wait_s: int
-    max_execution_timeout_s: int
+    network_isolation: bool
+    deployment_policy: DeploymentPolicy
     min_auc: float
+    require_metrics: bool
     max_artifact_bytes: int
     feature_count: int | None
+    api_max_rows: int | None
+    api_feature_names: tuple[str, ...]
+    keep_previous: int
+    stack_model_name: str | None
     artifact_parameter: str
     topic_arn: str | None
     metrics_namespace: str
@@ -64,15 +72,16 @@ class PromotionConfig:
             execution_role_arn=reader.text("EXECUTION_ROLE_ARN"),
             volume_kms_key_arn=reader.optional("VOLUME_KMS_KEY_ARN"),
             data_capture_config=reader.optional_json_object("DATA_CAPTURE_CONFIG"),
-            rollback_alarm_names=reader.string_list("ROLLBACK_ALARM_NAMES"),
-            traffic_shifting=reader.choice("TRAFFIC_SHIFTING", TRAFFIC_SHIFTING),
-            canary_percent=reader.integer("CANARY_PERCENT", 1, 100),
-            wait_before_shift_s=reader.integer("WAIT_BEFORE_SHIFT_S", 0, 3600),
-            termination_wait_s=reader.integer("TERMINATION_WAIT_S", 0, 3600),
-            max_execution_timeout_s=reader.integer("MAX_EXECUTION_TIMEOUT_S", 600, 14_400),
+            network_isolation=reader.boolean("NETWORK_ISOLATION"),
+            deployment_policy=reader.deployment_policy("DEPLOYMENT_POLICY"),
             min_auc=reader.number("MIN_AUC", 0.0, 1.0),
+            require_metrics=reader.boolean("REQUIRE_METRICS"),
             max_artifact_bytes=reader.integer("MAX_ARTIFACT_BYTES", 1, 10 * 1024**3),
             feature_count=reader.optional_integer("FEATURE_COUNT"),
+            api_max_rows=reader.optional_integer("API_MAX_ROWS"),
+            api_feature_names=reader.names("API_FEATURE_NAMES"),
+            keep_previous=reader.integer("KEEP_PREVIOUS", 0, 50),
+            stack_model_name=reader.optional("STACK_MODEL_NAME"),
             artifact_parameter=reader.text("ARTIFACT_PARAMETER"),
             topic_arn=reader.optional("TOPIC_ARN"),
             metrics_namespace=reader.text("METRICS_NAMESPACE"),
@@ -115,18 +124,22 @@ class _Reader:
     def optional_json_object(self, name: str) -> dict[str, Any] | None:
         return self.json_object(name) if self.optional(name) else None
 
-    def string_list(self, name: str) -> tuple[str, ...]:
+    def names(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list (feature names contain no comma); empty when unset."""
         text = self.optional(name)
-        value = self._json(name, text) if text else []
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ConfigurationError(f"{name}: expected a JSON list of names")
-        return tuple(value)
+        return tuple(part.strip() for part in text.split(",")) if text else ()
 
-    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
-        value = self.text(name)
-        if value not in allowed:
-            raise ConfigurationError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
-        return value
+    def boolean(self, name: str) -> bool:
+        value = self.text(name).lower()
+        if value not in ("true", "false"):
+            raise ConfigurationError(f"{name}: {value!r} is not true or false")
+        return value == "true"
+
+    def deployment_policy(self, name: str) -> DeploymentPolicy:
+        try:
+            return DeploymentPolicy.from_json(self.text(name))
+        except DeploymentPolicyError as error:
+            raise ConfigurationError(f"{name}: {error}") from None
 
     def integer(self, name: str, low: int, high: int) -> int:
         text = self.text(name)

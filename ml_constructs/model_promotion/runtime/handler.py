@@ -17,7 +17,15 @@ try:  # package import in tests and tools, top-level module in the Lambda bundle
     from .artifact import ArtifactRejectedError
     from .config import ConfigurationError, PromotionConfig
     from .messages import EndpointSettled, MessageError, Request, parse_body
-    from .promotion import EndpointBusyError, Outcome, Promoter, PromotionFailedError, log
+    from .promotion import (
+        METRIC_ERRORS,
+        METRIC_RETRIED,
+        EndpointBusyError,
+        Outcome,
+        Promoter,
+        PromotionFailedError,
+        log,
+    )
 except ImportError:  # pragma: no cover - exercised in the Lambda runtime
     from artifact import ArtifactRejectedError  # type: ignore[no-redef]
     from config import ConfigurationError, PromotionConfig  # type: ignore[no-redef]
@@ -28,6 +36,8 @@ except ImportError:  # pragma: no cover - exercised in the Lambda runtime
         parse_body,
     )
     from promotion import (  # type: ignore[no-redef]
+        METRIC_ERRORS,
+        METRIC_RETRIED,
         EndpointBusyError,
         Outcome,
         Promoter,
@@ -98,9 +108,9 @@ def process_request(current: Promoter, request: Request) -> Outcome:
         except PromotionFailedError as error:
             return current.fail(request, str(error))
     except EndpointBusyError as error:
-        current.emit_metric("PromotionRetried")
+        current.emit_metric(METRIC_RETRIED)
         return Outcome("retry", str(error))
     except Exception as error:  # an AWS error or a bug: retry, then the DLQ alarms
         log("unexpected_error", level="ERROR", error=repr(error))
-        current.emit_metric("PromotionErrors")
+        current.emit_metric(METRIC_ERRORS)
         return Outcome("retry", f"unexpected error: {error!r}")

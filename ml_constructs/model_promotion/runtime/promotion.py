@@ -24,6 +24,8 @@ try:  # package import in tests and tools, top-level module in the Lambda bundle
     from .artifact import ArtifactRejectedError, ArtifactReport, ArtifactRules, validate_artifact
     from .config import PromotionConfig
     from .messages import EndpointSettled, UploadedArtifact
+    from .retention import Retention
+    from .tags import ascii_text, source_tags
 except ImportError:  # pragma: no cover - exercised in the Lambda runtime
     from artifact import (  # type: ignore[no-redef]
         ArtifactRejectedError,
@@ -33,11 +35,32 @@ except ImportError:  # pragma: no cover - exercised in the Lambda runtime
     )
     from config import PromotionConfig  # type: ignore[no-redef]
     from messages import EndpointSettled, UploadedArtifact  # type: ignore[no-redef]
+    from retention import Retention  # type: ignore[no-redef]
+    from tags import ascii_text, source_tags  # type: ignore[no-redef]
 
 BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 SUBMITTED_TAG = "promotion:submitted-at"
-SOURCE_TAG = "promotion:source"
 SHA_TAG = "promotion:sha256"
+
+# The function's embedded-format metrics: the construct's alarms and dashboard import these.
+METRIC_STARTED = "PromotionStarted"
+METRIC_COMPLETED = "PromotionCompleted"
+METRIC_REJECTED = "PromotionRejected"
+METRIC_FAILED = "PromotionFailed"
+METRIC_RETRIED = "PromotionRetried"
+METRIC_ERRORS = "PromotionErrors"
+METRIC_CLEANED = "PromotionResourcesDeleted"
+PROMOTION_METRICS = (
+    METRIC_STARTED,
+    METRIC_COMPLETED,
+    METRIC_REJECTED,
+    METRIC_FAILED,
+    METRIC_RETRIED,
+    METRIC_ERRORS,
+    METRIC_CLEANED,
+)
+#: SNS subjects: ASCII, no line breaks or control characters, under 100 characters.
+_SUBJECT_LIMIT = 99
 
 
 class EndpointBusyError(Exception):
@@ -93,14 +116,17 @@ class Promoter:
         report, release_uri = self._validated_release(upload)
         instances = self._current_instance_count(endpoint)
         self._create_model_and_config(name, upload, report, release_uri, instances)
-        self._update_endpoint(name)
+        deployment = self.deployment_config(instances)
+        self._update_endpoint(name, deployment)
         details: dict[str, Any] = {
             "name": name,
             "artifact": release_uri,
             "source": upload.identity,
             "report": report.as_dict(),
         }
-        self.emit_metric("PromotionStarted")
+        if not config.require_metrics and report.roc_auc is None:
+            details["quality_floor"] = "not checked: promotion.require_metrics is false"
+        self.emit_metric(METRIC_STARTED)
         log("promotion_started", **details)
         recorded = self.reconcile()
         if recorded:
@@ -108,7 +134,7 @@ class Promoter:
         self.notify(
             "started",
             f"Promotion of {upload.key} started",
-            {**details, "deployment": self.deployment_config()},
+            {**details, "deployment": deployment},
         )
         return Outcome("submitted", "UpdateEndpoint accepted", details)
 
@@ -120,7 +146,7 @@ class Promoter:
     def reject(self, upload: UploadedArtifact, error: ArtifactRejectedError) -> Outcome:
         """Report a rejected artifact; the endpoint was not touched."""
         details = {"source": upload.identity, "code": error.code}
-        self.emit_metric("PromotionRejected")
+        self.emit_metric(METRIC_REJECTED)
         log("promotion_rejected", level="WARNING", reason=error.reason, **details)
         self.notify(
             "rejected",
@@ -134,7 +160,7 @@ class Promoter:
 
     def fail(self, upload: UploadedArtifact, reason: str) -> Outcome:
         """Report a promotion that could not run for a reason outside the artifact."""
-        self.emit_metric("PromotionFailedError")
+        self.emit_metric(METRIC_FAILED)
         log("promotion_failed", level="ERROR", reason=reason, source=upload.identity)
         self.notify(
             "failed",
@@ -210,6 +236,9 @@ class Promoter:
             max_bytes=config.max_artifact_bytes,
             min_auc=config.min_auc,
             feature_count=config.feature_count,
+            require_metrics=config.require_metrics,
+            api_max_rows=config.api_max_rows,
+            api_feature_names=config.api_feature_names,
         )
         with tempfile.TemporaryDirectory() as directory:
             local = str(Path(directory) / "model.tar.gz")
@@ -222,7 +251,7 @@ class Promoter:
             Key=release_key,
             CopySource=source,
             MetadataDirective="REPLACE",
-            Metadata={"sha256": report.sha256, "source": upload.identity[:1000]},
+            Metadata={"sha256": report.sha256, "source": ascii_text(upload.identity, 1000)},
         )
         return report, f"s3://{upload.bucket}/{release_key}"
 
@@ -235,10 +264,7 @@ class Promoter:
         instances: int | None = None,
     ) -> None:
         config = self.config
-        tags = [
-            {"Key": SOURCE_TAG, "Value": upload.identity[:256]},
-            {"Key": SHA_TAG, "Value": report.sha256},
-        ]
+        tags = [*source_tags(upload), {"Key": SHA_TAG, "Value": report.sha256}]
         try:
             self.sagemaker.create_model(
                 ModelName=name,
@@ -248,7 +274,7 @@ class Promoter:
                     "ModelDataUrl": artifact_uri,
                     "Mode": "SingleModel",
                 },
-                EnableNetworkIsolation=True,
+                EnableNetworkIsolation=config.network_isolation,
                 Tags=tags,
             )
         except ClientError as error:
@@ -272,37 +298,18 @@ class Promoter:
             if not _is_already_exists(error):
                 raise
 
-    def deployment_config(self) -> dict[str, Any]:
-        """Blue/green with canary or linear shifting, a baking period and alarm rollback."""
-        config = self.config
-        routing: dict[str, Any] = {"Type": config.traffic_shifting.upper()}
-        if config.traffic_shifting == "all_at_once":
-            routing["Type"] = "ALL_AT_ONCE"
-        else:
-            step = {"Type": "CAPACITY_PERCENT", "Value": config.canary_percent}
-            routing["CanarySize" if config.traffic_shifting == "canary" else "LinearStepSize"] = (
-                step
-            )
-        routing["WaitIntervalInSeconds"] = config.wait_before_shift_s
-        deployment: dict[str, Any] = {
-            "BlueGreenUpdatePolicy": {
-                "TrafficRoutingConfiguration": routing,
-                "TerminationWaitInSeconds": config.termination_wait_s,
-                "MaximumExecutionTimeoutInSeconds": config.max_execution_timeout_s,
-            }
-        }
-        if config.rollback_alarm_names:
-            deployment["AutoRollbackConfiguration"] = {
-                "Alarms": [{"AlarmName": alarm} for alarm in config.rollback_alarm_names]
-            }
-        return deployment
+    def deployment_config(self, instances: int | None) -> dict[str, Any]:
+        """The stack's blue/green policy for the fleet being replaced (its steps are whole
+        instances of it): the same policy CloudFormation's DeploymentConfig uses."""
+        fleet = instances or int(self.config.production_variant.get("InitialInstanceCount", 1))
+        return self.config.deployment_policy.deployment_config(fleet)
 
-    def _update_endpoint(self, name: str) -> None:
+    def _update_endpoint(self, name: str, deployment: dict[str, Any]) -> None:
         try:
             self.sagemaker.update_endpoint(
                 EndpointName=self.config.endpoint_name,
                 EndpointConfigName=name,
-                DeploymentConfig=self.deployment_config(),
+                DeploymentConfig=deployment,
             )
         except ClientError as error:
             message = str(error.response.get("Error", {}).get("Message", "")).lower()
@@ -324,9 +331,23 @@ class Promoter:
         if event.endpoint_name != self.config.endpoint_name:
             return Outcome("ignored", f"event for another endpoint {event.endpoint_name}")
         recorded = self.reconcile()
+        deleted = self.clean_up()
+        details: dict[str, Any] = {"deleted": deleted} if deleted else {}
         if recorded:
-            return Outcome("recorded", f"the endpoint serves {recorded}", {"artifact": recorded})
-        return Outcome("unchanged", "the recorded artifact already names what serves")
+            details["artifact"] = recorded
+            return Outcome("recorded", f"the endpoint serves {recorded}", details)
+        return Outcome("unchanged", "the recorded artifact already names what serves", details)
+
+    def clean_up(self) -> list[str]:
+        """Delete promotions older than the serving one and the ``keep_previous`` before it,
+        once the endpoint is InService (never while a deployment runs). Returns what went."""
+        deleted = Retention(
+            self.config, self.sagemaker, self.s3, self._recorded_artifact
+        ).clean_up()
+        if deleted:
+            self.emit_metric(METRIC_CLEANED, len(deleted))
+            log("promotions_deleted", deleted=deleted, kept=self.config.keep_previous)
+        return deleted
 
     def reconcile(self) -> str | None:
         """If the endpoint is InService on a promotion's config, point the SSM parameter at
@@ -352,7 +373,7 @@ class Promoter:
             Overwrite=True,
             Description="S3 URI of the model artifact the endpoint serves (set by promotion)",
         )
-        self.emit_metric("PromotionCompleted")
+        self.emit_metric(METRIC_COMPLETED)
         log("promotion_recorded", artifact=uri, previous=current, endpoint_config=config_name)
         self.notify(
             "completed",
@@ -380,14 +401,16 @@ class Promoter:
         try:
             self.sns.publish(
                 TopicArn=self.config.topic_arn,
-                Subject=f"[{self.config.name_prefix}] {subject}"[:99],
+                Subject=sns_subject(f"[{self.config.name_prefix}] {subject}"),
                 Message=json.dumps(body, indent=2, default=str),
             )
         except ClientError as error:
             log("notification_failed", level="ERROR", error=str(error))
 
-    def emit_metric(self, name: str) -> None:
+    def emit_metric(self, name: str, value: int = 1) -> None:
         """CloudWatch embedded metric format on stdout: no PutMetricData permission needed."""
+        if name not in PROMOTION_METRICS:
+            raise ValueError(f"{name!r} is not one of the declared metrics {PROMOTION_METRICS}")
         print(
             json.dumps(
                 {
@@ -402,11 +425,17 @@ class Promoter:
                         ],
                     },
                     "EndpointName": self.config.endpoint_name,
-                    name: 1,
+                    name: value,
                 }
             ),
             flush=True,
         )
+
+
+def sns_subject(text: str) -> str:
+    """SNS refuses subjects with line breaks, control or non-ASCII characters, or 100+
+    characters; an object key may hold any of them."""
+    return ascii_text(text, _SUBJECT_LIMIT) or "promotion"
 
 
 def log(event: str, level: str = "INFO", **fields: Any) -> None:

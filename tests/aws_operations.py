@@ -1,0 +1,45 @@
+"""Every AWS API operation the product's runtime code calls, by caller.
+
+The suite checks each request against botocore's service model (``tests/conftest.py``
+installs ``rehearsal.moto_gaps.service_model``), and a full run fails if one of these was never
+exercised; ``docs/aws-contracts.md`` has a row for each (``tests/infra/test_aws_contracts.py``).
+"""
+
+from __future__ import annotations
+
+RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "inference function (ml_constructs/inference_api/runtime)": (
+        "sagemaker-runtime.InvokeEndpoint",
+    ),
+    "promotion function (ml_constructs/model_promotion/runtime)": (
+        "s3.HeadObject",
+        "s3.GetObject",
+        "s3.CopyObject",
+        "s3.DeleteObject",
+        "sagemaker.DescribeEndpoint",
+        "sagemaker.DescribeEndpointConfig",
+        "sagemaker.DescribeModel",
+        "sagemaker.CreateModel",
+        "sagemaker.CreateEndpointConfig",
+        "sagemaker.UpdateEndpoint",
+        "sagemaker.AddTags",
+        "sagemaker.ListTags",
+        "sagemaker.ListEndpointConfigs",
+        "sagemaker.DeleteEndpointConfig",
+        "sagemaker.DeleteModel",
+        "ssm.GetParameter",
+        "ssm.PutParameter",
+        "sns.Publish",
+    ),
+    "first-model publish (deploy_tools/publish_model.py)": (
+        "cloudformation.DescribeStacks",
+        "s3.PutObject",
+        "ssm.PutParameter",
+    ),
+}
+#: Checked in the launcher's own environment (.venv-sagemaker), by its own session.
+LAUNCHER_OPERATIONS = ("sagemaker.CreateTrainingJob", "s3.PutObject")
+
+
+def expected() -> set[str]:
+    return {operation for operations in RUNTIME_OPERATIONS.values() for operation in operations}
