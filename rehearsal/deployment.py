@@ -1,23 +1,16 @@
-"""Steps 2-3: synthesize the app and deploy its stacks into moto as ``cdk deploy`` would.
+"""Synthesize the app in-process, read back what the CDK CLI deployed into moto, tear down.
 
-The CDK CLI's part is done here in-process: the bootstrap resources the templates expect (the
-asset bucket and the bootstrap version parameter), the assets zipped and uploaded where
-``<stack>.assets.json`` says, then CreateStack and a wait for ``CREATE_COMPLETE``.
+Deployment itself is the CDK CLI's (:mod:`rehearsal.cdk_cli`), as for users.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-BOOTSTRAP_QUALIFIER = "hnb659fds"
-BOOTSTRAP_VERSION = "30"
 
 
 class DeploymentError(RuntimeError):
@@ -65,78 +58,11 @@ def synthesize(env_name: str, outdir: Path) -> list[SynthesizedStack]:
     return stacks
 
 
-def bootstrap(clients: Any, account: str, region: str) -> str:
-    """What ``cdk bootstrap`` leaves that templates rely on; returns the asset bucket name."""
-    bucket = f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-{region}"
-    create: dict[str, Any] = {"Bucket": bucket}
-    if region != "us-east-1":
-        create["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    clients.s3.create_bucket(**create)
-    clients.ssm.put_parameter(
-        Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version",
-        Value=BOOTSTRAP_VERSION,
-        Type="String",
-        Overwrite=True,
-    )
-    return bucket
-
-
-def _zip_directory(directory: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(directory.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(directory).as_posix())
-    return buffer.getvalue()
-
-
-def _substitute(text: str, account: str, region: str) -> str:
-    return (
-        text.replace("${AWS::AccountId}", account)
-        .replace("${AWS::Region}", region)
-        .replace("${AWS::Partition}", "aws")
-    )
-
-
-def publish_assets(clients: Any, stack: SynthesizedStack, account: str, region: str) -> int:
-    """Zip and upload the stack's file assets where the template expects them; the count."""
-    if stack.assets_manifest is None:
-        return 0
-    manifest = json.loads(stack.assets_manifest.read_text())
-    count = 0
-    for asset in manifest.get("files", {}).values():
-        source = stack.assets_manifest.parent / asset["source"]["path"]
-        if asset["source"].get("packaging") == "zip" or source.is_dir():
-            body = _zip_directory(source)
-        else:
-            body = source.read_bytes()
-        for destination in asset["destinations"].values():
-            clients.s3.put_object(
-                Bucket=_substitute(destination["bucketName"], account, region),
-                Key=_substitute(destination["objectKey"], account, region),
-                Body=body,
-            )
-            count += 1
-    if manifest.get("dockerImages"):
-        raise DeploymentError(f"{stack.name} has docker image assets; the rehearsal has no docker")
-    return count
-
-
-def create_stack(clients: Any, stack: SynthesizedStack, timeout_s: float = 60) -> DeployedStack:
-    """CreateStack through moto's CloudFormation and wait for a final status."""
-    clients.cloudformation.create_stack(
-        StackName=stack.name,
-        TemplateBody=json.dumps(stack.template),
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-    )
-    deadline = time.monotonic() + timeout_s
-    while True:
-        described = clients.cloudformation.describe_stacks(StackName=stack.name)["Stacks"][0]
-        status = described["StackStatus"]
-        if not status.endswith("_IN_PROGRESS") or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    if status != "CREATE_COMPLETE":
+def describe_stack(clients: Any, stack: SynthesizedStack) -> DeployedStack:
+    """A deployed stack as CloudFormation describes it; raises unless it completed."""
+    described = clients.cloudformation.describe_stacks(StackName=stack.name)["Stacks"][0]
+    status = described["StackStatus"]
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         reason = described.get("StackStatusReason", "no reason given")
         raise DeploymentError(f"stack {stack.name} is {status}: {reason}")
     resources = clients.cloudformation.describe_stack_resources(StackName=stack.name)[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +152,16 @@ def metrics_table(cloudwatch: Any) -> str:
         return "(no metrics)"
     rows.sort()
     return table(("namespace", "metric", "dimensions", "sum", "samples"), rows, max_width=50)
+
+
+def requests_table(counts: Mapping[str, int], problems: Sequence[str]) -> str:
+    """Requests per operation checked against botocore's service models, and any refusal."""
+    if not counts:
+        return "(no requests)"
+    rows = [(operation, str(count)) for operation, count in sorted(counts.items())]
+    text = table(("operation", "requests"), rows)
+    refused = "\n".join(f"REFUSED: {problem}" for problem in problems)
+    return f"{text}\n{refused}" if refused else f"{text}\nnone refused"
 
 
 def gaps_text(not_emulated: int) -> str:

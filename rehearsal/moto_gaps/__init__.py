@@ -95,15 +95,49 @@ GAPS: tuple[Gap, ...] = (
     Gap(
         "SageMaker explicit names ignored",
         True,
-        "closed: EndpointName/EndpointConfigName/ModelName from the template are honoured.",
+        "closed: EndpointName/EndpointConfigName/ModelName from the template are honoured, and "
+        "generated ones stay within SageMaker's 63 characters (moto's are longer).",
     ),
     Gap(
         "SageMaker UpdateEndpoint missing",
         True,
         "closed: the endpoint is 'Updating' for a second (the old config serves; a second "
         "update is refused), then serves the new config, is 'InService' and publishes the "
-        "'SageMaker Endpoint State Change' event to EventBridge. Blue/green DeploymentConfig "
-        "(canary split, waits, alarm auto-rollback) is accepted, not simulated.",
+        "'SageMaker Endpoint State Change' event to EventBridge. RetainAllVariantProperties "
+        "keeps the instance count and weight (and data capture) unless "
+        "ExcludeRetainedVariantProperties names them. Blue/green DeploymentConfig (canary "
+        "split, waits, alarm auto-rollback) is recorded and shown, not simulated.",
+    ),
+    Gap(
+        "CloudFormation replaces an updated SageMaker endpoint",
+        True,
+        "closed: an AWS::SageMaker::Endpoint update that keeps its name calls UpdateEndpoint "
+        "with the template's DeploymentConfig and retained variant properties, as "
+        "CloudFormation does (moto 5.2.5 deletes and recreates it, losing the fleet).",
+    ),
+    Gap(
+        "UpdateStack ignores a changed SSM parameter value",
+        True,
+        "closed: an update of an unchanged template proceeds when one of its "
+        "AWS::SSM::Parameter::Value parameters now resolves to another value, as CloudFormation "
+        "resolves them again on every update (moto answers 'No updates are to be performed'), "
+        "and UsePreviousValue of a defaulted parameter is its default (moto: KeyError).",
+    ),
+    Gap(
+        "cdk deploy: change sets leave outputs empty; 127.0.0.1 template URLs",
+        True,
+        "closed on the CLI's side: the rehearsal deploys with `cdk deploy --method=direct` "
+        "(moto's ExecuteChangeSet creates resources but no outputs or exports, so the serving "
+        "stack's imports would fail) and points the CLI at http://localhost:PORT (moto reads a "
+        "TemplateURL on 127.0.0.1 as bucket '127'). Change-set deployments are not rehearsed.",
+    ),
+    Gap(
+        "moto accepts requests AWS refuses",
+        True,
+        "closed: every request of the rehearsal and of the deployed functions is checked "
+        "against botocore's service model first (required members, types, lengths, string "
+        "patterns, enums); one that AWS would refuse fails the rehearsal. Service-side rules "
+        "that are not in the model (key policies, cross-field rules) stay unchecked.",
     ),
     Gap(
         "Bucket versioning, public-access block, lifecycle, ownership, EventBridge "

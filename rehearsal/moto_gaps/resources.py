@@ -476,6 +476,28 @@ def _resource_class_from_type(
     return resource_class_from_type
 
 
+_SAGEMAKER_NAMED = (
+    "AWS::SageMaker::Model",
+    "AWS::SageMaker::EndpointConfig",
+    "AWS::SageMaker::Endpoint",
+)
+
+
+def _generated_name(original: Callable[[str, str, str], str]) -> Callable[[str, str, str], str]:
+    """SageMaker names are at most 63 characters; moto's "<stack>-<logical id>-<suffix>" is
+    often longer (every later Describe* of it would be refused by AWS's model)."""
+
+    def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
+        if resource_type not in _SAGEMAKER_NAMED:
+            return original(resource_type, stack_name, logical_id)
+        from moto.cloudformation.utils import random_suffix
+
+        suffix = random_suffix()
+        return f"{logical_id[: 62 - len(suffix)]}-{suffix}"
+
+    return generate_resource_name
+
+
 def _name_sagemaker_resources() -> None:
     """moto 5.2.5 returns "" as the name property, so explicit names were replaced."""
     names = {
@@ -637,8 +659,14 @@ def _get_permission(self: Any, action: str, resource: str) -> Any:
 
 # How long an UpdateEndpoint stays "Updating" before it settles (SageMaker: minutes).
 UPDATE_SECONDS = 1.0
-# The DeploymentConfig each endpoint's last update asked for (accepted, not simulated).
-DEPLOYMENT_CONFIGS: dict[str, dict[str, Any] | None] = {}
+# Each endpoint's last update request: DeploymentConfig, RetainAllVariantProperties and
+# ExcludeRetainedVariantProperties (accepted, traffic shifting not simulated).
+DEPLOYMENT_CONFIGS: dict[str, dict[str, Any]] = {}
+# What RetainAllVariantProperties keeps unless excluded (VariantPropertyType -> fields).
+_RETAINED = {
+    "DesiredInstanceCount": ("CurrentInstanceCount", "DesiredInstanceCount"),
+    "DesiredWeight": ("CurrentWeight", "DesiredWeight"),
+}
 
 
 def _update_endpoint(
@@ -647,9 +675,13 @@ def _update_endpoint(
     endpoint_config_name: str,
     retain_all_variant_properties: bool = False,
     deployment_config: dict[str, Any] | None = None,
+    exclude_retained_variant_properties: list[dict[str, str]] | None = None,
 ) -> str:
     """UpdateEndpoint (moto 5.2.5 has none): "Updating" for :data:`UPDATE_SECONDS` while the
-    old config keeps serving, then the new config, "InService" and the state-change event."""
+    old config keeps serving, then the new config, "InService" and the state-change event.
+    With ``RetainAllVariantProperties`` the variants keep their instance count and weight (what
+    autoscaling set) and the old data capture, except what ``ExcludeRetainedVariantProperties``
+    names, as SageMaker documents."""
     from moto.core.utils import utcnow
     from moto.sagemaker.exceptions import ValidationError
 
@@ -659,6 +691,7 @@ def _update_endpoint(
             endpoint_name, self.account_id, self.region_name
         )
         raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    excluded = {p["VariantPropertyType"] for p in exclude_retained_variant_properties or []}
     with _lock:
         if endpoint.endpoint_status != "InService":
             raise ValidationError(message=f"Cannot update in-progress endpoint '{endpoint.arn}'.")
@@ -669,15 +702,28 @@ def _update_endpoint(
         config = self.describe_endpoint_config(endpoint_config_name)
         endpoint.endpoint_status = "Updating"
         endpoint.last_modified_time = utcnow()
-        DEPLOYMENT_CONFIGS[endpoint_name] = deployment_config
+        DEPLOYMENT_CONFIGS[endpoint_name] = {
+            "DeploymentConfig": deployment_config,
+            "RetainAllVariantProperties": retain_all_variant_properties,
+            "ExcludeRetainedVariantProperties": sorted(excluded),
+        }
 
     def settle() -> None:
         with _lock:
+            old = {v["VariantName"]: v for v in endpoint.production_variants}
+            variants = endpoint._process_production_variants(config["ProductionVariants"])
+            capture = config.get("DataCaptureConfig")
+            if retain_all_variant_properties:
+                for variant in variants:
+                    kept = old.get(variant["VariantName"], {})
+                    for kind, fields in _RETAINED.items():
+                        if kind not in excluded:
+                            variant.update({f: kept[f] for f in fields if f in kept})
+                if "DataCaptureConfig" not in excluded:
+                    capture = endpoint.data_capture_config
             endpoint.endpoint_config_name = endpoint_config_name
-            endpoint.production_variants = endpoint._process_production_variants(
-                config["ProductionVariants"]
-            )
-            endpoint.data_capture_config = config.get("DataCaptureConfig")
+            endpoint.production_variants = variants
+            endpoint.data_capture_config = capture
             endpoint.last_modified_time = utcnow()
             endpoint.endpoint_status = "InService"
         _emit_state_change(self.account_id, self.region_name, endpoint)
@@ -686,6 +732,38 @@ def _update_endpoint(
     timer.daemon = True
     timer.start()
     return str(endpoint.arn)
+
+
+def _update_endpoint_from_template(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Any:
+    """CloudFormation updates an endpoint that keeps its name with UpdateEndpoint (moto 5.2.5
+    deletes and recreates it, losing the fleet); a new name replaces it."""
+    properties = cloudformation_json["Properties"]
+    name = properties.get("EndpointName") or original_resource.endpoint_name
+    if name != original_resource.endpoint_name:
+        cls.delete_from_cloudformation_json(
+            original_resource.arn, cloudformation_json, account_id, region_name
+        )
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+    backend: Any = sagemaker_models.sagemaker_backends[account_id][region_name]
+    backend.update_endpoint(
+        endpoint_name=name,
+        endpoint_config_name=properties["EndpointConfigName"],
+        retain_all_variant_properties=str(properties.get("RetainAllVariantProperties", ""))
+        .lower()
+        .startswith("t"),
+        deployment_config=properties.get("DeploymentConfig"),
+        exclude_retained_variant_properties=properties.get("ExcludeRetainedVariantProperties"),
+    )
+    return original_resource
 
 
 def _emit_state_change(account_id: str, region: str, endpoint: Any) -> None:
@@ -716,8 +794,107 @@ def _update_endpoint_response(self: Any) -> Any:
         endpoint_config_name=self._get_param("EndpointConfigName"),
         retain_all_variant_properties=self._get_param("RetainAllVariantProperties", False),
         deployment_config=self._get_param("DeploymentConfig"),
+        exclude_retained_variant_properties=self._get_param("ExcludeRetainedVariantProperties"),
     )
     return ActionResult({"EndpointArn": arn})
+
+
+def _changed_ssm_parameters(resource_map: Any, inputs: dict[str, Any]) -> set[str]:
+    """The ``AWS::SSM::Parameter::Value<...>`` parameters that now resolve to another value
+    than at the stack's last create or update."""
+    from moto.ssm.models import ssm_backends
+
+    ssm = ssm_backends[resource_map._account_id][resource_map._region_name]
+    changed = set()
+    for key, slot in resource_map._template.get("Parameters", {}).items():
+        if not str(slot.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
+            continue
+        current = ssm.get_parameter(inputs.get(key) or slot.get("Default"))
+        if current is not None and current.value != resource_map.resolved_parameters.get(key):
+            changed.add(key)
+    return changed
+
+
+def _ssm_parameters_changed(stack: Any) -> bool:
+    return bool(_changed_ssm_parameters(stack.resource_map, stack.parameters))
+
+
+def _references(value: Any) -> set[str]:
+    """Logical ids and parameters a template fragment names with Ref or Fn::GetAtt."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and isinstance(item, str):
+                found.add(item)
+            elif key == "Fn::GetAtt" and isinstance(item, list) and item:
+                found.add(str(item[0]))
+            else:
+                found |= _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _references(item)
+    return found
+
+
+#: Every property of these is create-only: any change replaces them, with a new name.
+_REPLACED_ON_CHANGE = frozenset({"AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"})
+
+
+def _build_resource_diff(original: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+    """What CloudFormation updates: moto 5.2.5 looks at changed templates and parameter inputs
+    only. Also update what references an SSM parameter type whose value changed, and what
+    references a replaced resource (a new Model name changes its EndpointConfig, whose new name
+    changes the Endpoint)."""
+
+    def build_resource_diff(
+        self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        diff = original(self, other_template, parameters)
+        new, old = other_template["Resources"], self._resource_json_map
+        modify: list[str] = diff["Modify"]
+        changed = _changed_ssm_parameters(self, parameters or self.input_parameters)
+        changed |= {n for n in modify if new[n]["Type"] in _REPLACED_ON_CHANGE}
+        while changed:
+            grown = [
+                name
+                for name, resource in new.items()
+                if name in old and name not in modify and _references(resource) & changed
+            ]
+            modify.extend(grown)
+            changed = {n for n in grown if new[n]["Type"] in _REPLACED_ON_CHANGE}
+        return diff
+
+    return build_resource_diff
+
+
+def _validate_different_update(original: Callable[..., None]) -> Callable[..., None]:
+    """CloudFormation resolves SSM parameter types again on every update, so an unchanged
+    template whose parameter now names another value is an update; moto 5.2.5 compares the
+    previously resolved values and answers "No updates are to be performed"."""
+
+    def validate(self: Any, incoming_params: Any, stack_body: str, old_stack: Any) -> None:
+        if _ssm_parameters_changed(old_stack):
+            return
+        original(self, incoming_params, stack_body, old_stack)
+
+    return validate
+
+
+def _resolve_update_parameters(
+    self: Any, instance: Any, incoming_params: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """``UsePreviousValue`` for a parameter the stack took from its ``Default`` (the CDK CLI
+    sends it for SSM parameter types): the previous value is the default, the parameter's
+    name; moto 5.2.5 looks it up among the values passed at creation and fails (KeyError)."""
+    slots = instance.resource_map._template.get("Parameters", {})
+    parameters: dict[str, Any] = {}
+    for parameter in incoming_params:
+        key = parameter["ParameterKey"]
+        if "ParameterValue" in parameter:
+            parameters[key] = parameter["ParameterValue"]
+        elif parameter.get("UsePreviousValue", False):
+            parameters[key] = instance.parameters.get(key, slots.get(key, {}).get("Default"))
+    return parameters
 
 
 POWERTOOLS_PARAMETER = re.compile(
@@ -795,11 +972,32 @@ def install() -> None:
             _resource_class_from_type(parsing.resource_class_from_type),
         )
         _name_sagemaker_resources()
+        patch(parsing, "generate_resource_name", _generated_name(parsing.generate_resource_name))
         _patch_bucket_creation()
         _patch_kms_key_creation()
         patch(FakeBucket, "get_permission", _get_permission)
         patch(sagemaker_models.SageMakerModelBackend, "update_endpoint", _update_endpoint)
         patch(SageMakerResponse, "update_endpoint", _update_endpoint_response)
+        patch(
+            sagemaker_models.FakeEndpoint,
+            "update_from_cloudformation_json",
+            classmethod(_update_endpoint_from_template),
+        )
+        from moto.cloudformation.models import CloudFormationBackend
+        from moto.cloudformation.responses import CloudFormationResponse
+
+        patch(CloudFormationBackend, "_resolve_update_parameters", _resolve_update_parameters)
+        patch(
+            parsing.ResourceMap,
+            "build_resource_diff",
+            _build_resource_diff(parsing.ResourceMap.build_resource_diff),
+        )
+
+        patch(
+            CloudFormationResponse,
+            "_validate_different_update",
+            _validate_different_update(CloudFormationResponse._validate_different_update),
+        )
         _installed = True
 
 

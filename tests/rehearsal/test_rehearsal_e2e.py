@@ -28,8 +28,9 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     )
     output = result.stdout
     assert result.returncode == 0, output[-6000:] + result.stderr[-4000:]
-    assert "mlserving-local-data CREATE_COMPLETE" in output
-    assert "mlserving-local-serving CREATE_COMPLETE" in output
+    # Deployed with the CDK CLI, as users do.
+    assert "cdk bootstrap: CDKToolkit; cdk deploy: mlserving-local-data CREATE_COMPLETE" in output
+    assert "cdk deploy: mlserving-local-serving CREATE_COMPLETE" in output
     created = re.search(r"(\d+)/(\d+) resources created, (\d+) not emulated", output)
     assert created, output[-3000:]
     assert int(created[1]) + int(created[3]) == int(created[2])
@@ -44,7 +45,20 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     assert re.search(r"Rejected models/corrupt-.+endpoint still on", output)
     # the corrupt upload's rejection reaches its alarm through the promotion's metrics
     assert re.search(r"\S*promotion\S* .+ ALARM .+notified", output)
+    # A later `cdk deploy` (the SSM parameter now names the promoted model) keeps the fleet that
+    # autoscaling set, moves blue/green with the alarms, and still serves the promoted model.
+    redeploy = re.search(
+        r"cdk deploy: mlserving-local-serving UPDATE_COMPLETE; endpoint config \S+ -> \S+: "
+        r"blue/green (\w+) .+auto-rollback on (\d) alarms, variant properties retained; "
+        r"AllTraffic instances (\d+) -> (\d+) .+still serves \S+/models/releases/",
+        output,
+    )
+    assert redeploy, output[-6000:]
+    assert redeploy[2] == "3" and redeploy[3] == redeploy[4] == "2"
+    # Every request of the deployed functions passed botocore's service-model check.
+    checked = re.search(r"(\d+) function requests checked, 0 refused", output)
+    assert checked and int(checked[1]) > 20
     assert "DELETE_COMPLETE" in output
-    for step in range(1, 10):
+    for step in range(1, 11):
         assert re.search(rf"^{step}\. .+\d+\.\d s", output, re.MULTILINE), f"step {step} untimed"
     assert "REHEARSAL PASSED" in output

@@ -1,0 +1,145 @@
+"""What the rehearsal sends through the deployed path and what it reads back: predictions through
+the inference function (Lambda invoke and the REST API), their metrics against training's, data
+capture, function logs, and waiting for asynchronous outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from rehearsal.artifacts import TrainedModel
+
+METRIC_TOLERANCE = 1e-6
+
+
+class RehearsalError(RuntimeError):
+    """A step failed; the message says which check and what was seen."""
+
+
+def function_with_variable(stack: Any, variable: str) -> str | None:
+    """Physical name of the stack's Lambda function whose environment defines ``variable``."""
+    for logical_id, resource in stack.template.get("Resources", {}).items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        if variable in variables:
+            return str(stack.physical_ids.get(logical_id))
+    return None
+
+
+def predict_through_lambda(
+    clients: Any, function_name: str, rows: list[list[float]], max_rows: int
+) -> list[float]:
+    """POST /predict through the deployed function (API Gateway proxy events), batch by batch."""
+    probabilities: list[float] = []
+    for start in range(0, len(rows), max_rows):
+        event = {
+            "resource": "/predict",
+            "path": "/predict",
+            "httpMethod": "POST",
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"instances": rows[start : start + max_rows]}),
+            "isBase64Encoded": False,
+            "requestContext": {"requestId": str(uuid.uuid4()), "stage": "rehearsal"},
+        }
+        response = clients.lambda_.invoke(FunctionName=function_name, Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read())
+        if response.get("FunctionError") or payload.get("statusCode") != 200:
+            raise RehearsalError(f"the inference function answered {str(payload)[:500]}")
+        body = json.loads(payload["body"])
+        probabilities.extend(float(p["probability"]) for p in body["predictions"])
+    return probabilities
+
+
+def capture_summary(clients: Any, runtime: Any) -> str:
+    """Data capture as S3 holds it (SageMaker's capture layout)."""
+    runtime.wait_idle()
+    if runtime.errors:
+        raise RehearsalError(f"data capture failed: {runtime.errors[-1]}")
+    if not runtime.captured:
+        return "data capture: off in this endpoint config"
+    first = runtime.captured[0]
+    bucket, _, key = first.removeprefix("s3://").partition("/")
+    prefix = "/".join(key.split("/")[:3])
+    listed = clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0)
+    return f"data capture: {listed} request/response records under s3://{bucket}/{prefix}/"
+
+
+def api_url(stack: Any, execute_api: Any) -> str:
+    """The local invoke URL of the stack's REST API and stage."""
+    resources = stack.template["Resources"]
+    api_id = next(
+        stack.physical_ids[k]
+        for k, r in resources.items()
+        if r["Type"] == "AWS::ApiGateway::RestApi"
+    )
+    stage = next(
+        r["Properties"]["StageName"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::Stage"
+    )
+    return str(execute_api.invoke_url(api_id, stage))
+
+
+def predict_through_api(api_url: str, rows: list[list[float]], max_rows: int) -> list[float]:
+    """POST /predict over HTTP to the REST API (API Gateway -> Lambda -> endpoint)."""
+    import urllib.request
+
+    probabilities: list[float] = []
+    for start in range(0, len(rows), max_rows):
+        request = urllib.request.Request(  # noqa: S310 - a local http URL we started
+            f"{api_url}/predict",
+            data=json.dumps({"instances": rows[start : start + max_rows]}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            body = json.loads(response.read())
+        probabilities.extend(float(p["probability"]) for p in body["predictions"])
+    return probabilities
+
+
+def measured(
+    clients: Any,
+    function: str,
+    held_out: tuple[list[list[float]], list[int]],
+    model: TrainedModel,
+    max_rows: int,
+) -> dict[str, float]:
+    """Accuracy and AUC through the full path, checked against the training metrics."""
+    from model_code.metrics import classification_metrics
+
+    rows, labels = held_out
+    probabilities = predict_through_lambda(clients, function, rows, max_rows)
+    import numpy as np
+
+    metrics = classification_metrics(np.array(labels), np.array(probabilities), model.threshold)
+    for name, expected in (("accuracy", model.accuracy), ("roc_auc", model.auc)):
+        if abs(metrics[name] - expected) > METRIC_TOLERANCE:
+            raise RehearsalError(
+                f"{name} through Lambda -> endpoint is {metrics[name]:.6f}, but training "
+                f"measured {expected:.6f} for the {model.label} model"
+            )
+    return {"accuracy": metrics["accuracy"], "roc_auc": metrics["roc_auc"]}
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise RehearsalError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def log_lines(clients: Any, function_name: str) -> list[str]:
+    try:
+        events = clients.logs.filter_log_events(logGroupName=f"/aws/lambda/{function_name}")
+    except clients.logs.exceptions.ResourceNotFoundException:
+        return []
+    return [e["message"] for e in events["events"]]

@@ -1,0 +1,408 @@
+"""The rehearsal's steps, in order. Each takes the run's :class:`Rehearsal`, does one thing,
+checks it, and returns the line the timeline prints; a failed check raises RehearsalError.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rehearsal import artifacts
+from rehearsal.artifacts import CANDIDATE, INITIAL, Training
+from rehearsal.context import Rehearsal
+from rehearsal.predictions import (
+    RehearsalError,
+    api_url,
+    capture_summary,
+    function_with_variable,
+    log_lines,
+    measured,
+    predict_through_api,
+    predict_through_lambda,
+    wait_for,
+)
+
+Step = Callable[[Rehearsal], str]
+#: Where the rehearsal uploads the data set: the training launcher's channel layout.
+DATASET_KEYS = {"train.csv": "datasets/train/train.csv", "test.csv": "datasets/test/test.csv"}
+
+
+# -- 1-2: train (in the background) and synthesize -------------------------------------------
+
+
+def start_training(r: Rehearsal) -> Training:
+    """Both models train in background processes while the app synthesizes."""
+    for stale in (r.workdir / "lambda" / "logs", r.workdir / "served"):  # per-run outputs
+        shutil.rmtree(stale, ignore_errors=True)
+    return artifacts.start_training(
+        r.workdir, (INITIAL, CANDIDATE), force=r.args.retrain, reuse_only=r.args.skip_train
+    )
+
+
+def finish_training(r: Rehearsal, training: Training) -> str:
+    r.models = training.wait()
+    r.corrupt = artifacts.corrupt_artifact(r.workdir)
+    r.held_out = artifacts.held_out_rows(r.workdir / "data" / "test.csv")
+    return "; ".join(
+        f"{m.label}: {'reused' if m.reused else 'trained'}, accuracy {m.accuracy:.4f}, "
+        f"AUC {m.auc:.4f}"
+        for m in r.models.values()
+    )
+
+
+def synthesize(r: Rehearsal) -> str:
+    from rehearsal.deployment import synthesize as synth
+
+    r.stacks = synth(r.args.env, r.workdir / "cdk.out")
+    return f"{', '.join(s.name for s in r.stacks)} (cdk-nag AwsSolutions checks passed)"
+
+
+# -- 3-4: deploy with the CDK CLI ------------------------------------------------------------
+
+
+def deploy_data_stack(r: Rehearsal) -> str:
+    """moto and the stand-ins start; `cdk bootstrap` and `cdk deploy` create the data stack."""
+    from rehearsal import local_aws
+    from rehearsal.cdk_cli import CdkCli
+    from rehearsal.deployment import describe_stack
+    from rehearsal.moto_gaps import service_model
+
+    service_model.install()  # the rehearsal's own requests: checked as AWS would
+    r.aws = local_aws.start(
+        r.account,
+        r.region,
+        r.workdir,
+        port=r.args.port,
+        enforce_iam=r.args.enforce_iam,
+        cleanup=r.cleanup,
+    )
+    r.cdk = CdkCli(r.aws.moto_url, r.region, r.workdir / "cdk.out", r.aws.operator)
+    r.cdk.bootstrap(r.account)
+    data_synth = r.stacks[0]
+    outputs = r.cdk.deploy(data_synth.name, r.workdir / "outputs-data.json")
+    r.data_stack = describe_stack(r.clients, data_synth)
+    r.bucket, r.key_arn = outputs["BucketName"], outputs["KeyArn"]
+    return (
+        f"moto {r.aws.moto_url}; cdk bootstrap: CDKToolkit; cdk deploy: {r.data_stack.name} "
+        f"{r.data_stack.status} ({len(r.data_stack.physical_ids)} resources, "
+        f"{len(outputs)} outputs)"
+    )
+
+
+def deploy_serving_stack(r: Rehearsal) -> str:
+    """The data set and the first model are uploaded (deploy_tools.publish_model), then
+    `cdk deploy` creates the serving stack, which resolves that model from SSM."""
+    from deploy_tools.publish_model import DataStackOutputs, publish_initial_model
+    from rehearsal.deployment import describe_stack
+    from rehearsal.local_aws import iam_probe
+    from rehearsal.moto_gaps.resources import seed_public_parameters
+
+    for name, key in DATASET_KEYS.items():
+        r.clients.s3.upload_file(
+            str(r.workdir / "data" / name), r.bucket, key, ExtraArgs=r.encryption
+        )
+    r.initial_uri = publish_initial_model(
+        r.settings,
+        r.models["initial"].package,
+        outputs=DataStackOutputs(bucket_name=r.bucket, key_arn=r.key_arn),
+        session=r.clients.session,
+        endpoint_url=r.aws.moto_url,
+    )
+    serving_synth = r.stacks[1]
+    seeded = seed_public_parameters(serving_synth.template, r.account, r.region)
+    outputs = r.cdk.deploy(serving_synth.name, r.workdir / "outputs-serving.json")
+    r.serving_stack = describe_stack(r.clients, serving_synth)
+    r.endpoint_name = outputs["EndpointName"]
+    probe = (
+        iam_probe(r.aws, r.serving_stack, r.settings.artifact_parameter)
+        if r.args.enforce_iam
+        else "IAM not enforced (--no-iam)"
+    )
+    return (
+        f"bucket {r.bucket}; {r.initial_uri}; cdk deploy: {r.serving_stack.name} "
+        f"{r.serving_stack.status} ({len(r.serving_stack.physical_ids)} resources, "
+        f"{len(outputs)} outputs); AWS public parameters seeded: {len(seeded)}; {probe}"
+    )
+
+
+# -- 5-6: serve and predict ------------------------------------------------------------------
+
+
+def serve_endpoint(r: Rehearsal) -> str:
+    from rehearsal.serving import EndpointMirror
+
+    r.mirror = EndpointMirror(r.clients, r.aws.model_server, r.endpoint_name, r.workdir)
+    r.mirror.sync()
+    r.mirror.start()
+    r.cleanup.append(r.mirror.stop)
+    r.aws.runtime.follow(r.mirror, r.clients.s3, r.clients.cloudwatch)
+    served = r.mirror.served
+    assert served is not None
+    if served.model_data_url != r.initial_uri:
+        raise RehearsalError(f"the endpoint serves {served.model_data_url}, not {r.initial_uri}")
+    r.inference_fn = function_with_variable(r.serving_stack, "MAX_ROWS")
+    r.promotion_fn = function_with_variable(r.serving_stack, "MIN_AUC")
+    return (
+        f"{r.aws.runtime.url}/endpoints/{r.endpoint_name}/invocations serves "
+        f"{served.model_data_url} (model {served.model_name})"
+    )
+
+
+def predict(r: Rehearsal) -> str:
+    if r.inference_fn is None:
+        r.missing.append("the serving stack deploys no inference function (MAX_ROWS)")
+        return "NOT SHOWN: " + r.missing[-1]
+    max_rows = r.settings.api.max_rows
+    first = measured(r.clients, r.inference_fn, r.held_out, r.models["initial"], max_rows)
+    url = api_url(r.serving_stack, r.aws.execute_api)
+    through_api = predict_through_api(url, r.held_out[0], max_rows)
+    direct = predict_through_lambda(r.clients, r.inference_fn, r.held_out[0], max_rows)
+    if through_api != direct:
+        raise RehearsalError("POST /predict through the REST API answered differently")
+    return (
+        f"{len(r.held_out[0])} rows via lambda:Invoke({r.inference_fn}) -> InvokeEndpoint: "
+        f"accuracy {first['accuracy']:.4f}, AUC {first['roc_auc']:.4f} = training metrics; "
+        f"POST {url}/predict answers the same; {capture_summary(r.clients, r.aws.runtime)}"
+    )
+
+
+# -- 7: promote and reject -------------------------------------------------------------------
+
+
+def promote_and_reject(r: Rehearsal) -> str:
+    """Upload the candidate (promoted: the endpoint's config changes and the new model answers)
+    and the corrupt artifact (rejected: the endpoint keeps its config and keeps serving)."""
+    if r.promotion_fn is None or r.inference_fn is None:
+        r.missing.append("the serving stack deploys no promotion function (MIN_AUC)")
+        return "NOT SHOWN: " + r.missing[-1]
+    clients, timeout_s, max_rows = r.clients, r.args.timeout, r.settings.api.max_rows
+    candidate = r.models["candidate"]
+    before = _serving_config(r)
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    candidate_key = f"models/{candidate.label}-{run_id}/model.tar.gz"
+    clients.s3.upload_file(str(candidate.package), r.bucket, candidate_key, ExtraArgs=r.encryption)
+
+    def new_config() -> str | None:
+        name = _serving_config(r)
+        return name if name != before else None
+
+    r.promoted_config = wait_for(new_config, timeout_s, "the endpoint to switch to the upload")
+    if not r.mirror.wait_for(r.promoted_config, timeout_s):
+        raise RehearsalError(
+            f"the model server never loaded {r.promoted_config}: {r.mirror.errors}"
+        )
+    after = measured(clients, r.inference_fn, r.held_out, candidate, max_rows)
+    r.promoted_uri = r.mirror.served.model_data_url  # the promotion serves a release copy
+    wait_for(
+        lambda: _recorded_artifact(r) == r.promoted_uri,
+        timeout_s,
+        f"{r.settings.artifact_parameter} to name {r.promoted_uri}",
+    )
+
+    corrupt_key = f"models/corrupt-{run_id}/model.tar.gz"
+    clients.s3.upload_file(str(r.corrupt), r.bucket, corrupt_key, ExtraArgs=r.encryption)
+    promotion_fn = r.promotion_fn
+
+    def rejected() -> str | None:
+        lines = log_lines(clients, promotion_fn)
+        return next((x for x in lines if corrupt_key in x and "reject" in x), None)
+
+    evidence = wait_for(rejected, timeout_s, f"the promotion function to reject {corrupt_key}")
+    still = _serving_config(r)
+    if still != r.promoted_config:
+        raise RehearsalError(f"the corrupt upload changed the endpoint config to {still}")
+    unaffected = measured(clients, r.inference_fn, r.held_out, candidate, max_rows)
+    try:
+        reason = str(json.loads(evidence[evidence.index("{") :]).get("reason", ""))[:120]
+    except ValueError:
+        reason = evidence[:120]
+    return (
+        f"promoted {candidate_key}: endpoint config {before} -> {r.promoted_config}, "
+        f"accuracy {after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the candidate's "
+        f"training metrics; {r.settings.artifact_parameter} = {r.promoted_uri}. "
+        f"Rejected {corrupt_key} ({reason}); endpoint still on {still}, "
+        f"accuracy {unaffected['accuracy']:.4f}"
+    )
+
+
+def _serving_config(r: Rehearsal) -> str:
+    endpoint = r.clients.sagemaker.describe_endpoint(EndpointName=r.endpoint_name)
+    return str(endpoint["EndpointConfigName"])
+
+
+def _recorded_artifact(r: Rehearsal) -> str:
+    parameter = r.clients.ssm.get_parameter(Name=r.settings.artifact_parameter)
+    return str(parameter["Parameter"]["Value"])
+
+
+# -- 8: a later `cdk deploy` -----------------------------------------------------------------
+
+
+def redeploy_serving_stack(r: Rehearsal) -> str:
+    """After autoscaling grew the fleet, `cdk deploy` updates the serving stack (it resolves
+    the promoted model from SSM): the endpoint must keep its instance count, move blue/green with
+    the promotions' policy and alarms, and keep serving the promoted model."""
+    from rehearsal.deployment import describe_stack
+    from rehearsal.moto_gaps.resources import DEPLOYMENT_CONFIGS
+
+    if r.promotion_fn is None or r.inference_fn is None:
+        return "NOT SHOWN: nothing was promoted"
+    clients, sagemaker = r.clients, r.clients.sagemaker
+    variant = r.settings.endpoint.variant_name
+    grown = r.settings.scaling.max_capacity if r.settings.scaling else None
+    if grown is not None:  # what Application Auto Scaling does when it scales out
+        sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName=r.endpoint_name,
+            DesiredWeightsAndCapacities=[{"VariantName": variant, "DesiredInstanceCount": grown}],
+        )
+    before = _fleet(r)
+    if _recorded_artifact(r) != r.promoted_uri:
+        raise RehearsalError("the parameter no longer names the promoted model before redeploy")
+    r.cdk.deploy(r.serving_stack.name, r.workdir / "outputs-serving.json")
+    r.serving_stack = describe_stack(clients, r.stacks[1])
+
+    def settled() -> str | None:
+        endpoint = sagemaker.describe_endpoint(EndpointName=r.endpoint_name)
+        name = str(endpoint["EndpointConfigName"])
+        done = endpoint["EndpointStatus"] == "InService" and name != r.promoted_config
+        return name if done else None
+
+    config = wait_for(settled, r.args.timeout, "cdk deploy to update the endpoint")
+    if not r.mirror.wait_for(config, r.args.timeout):
+        raise RehearsalError(f"the model server never loaded {config}: {r.mirror.errors}")
+    after = _fleet(r)
+    if after != before:
+        raise RehearsalError(f"cdk deploy changed the fleet from {before} to {after}")
+    served = r.mirror.served.model_data_url
+    if served != r.promoted_uri:
+        raise RehearsalError(f"after cdk deploy the endpoint serves {served}, not {r.promoted_uri}")
+    metrics = measured(
+        clients, r.inference_fn, r.held_out, r.models["candidate"], r.settings.api.max_rows
+    )
+    update = DEPLOYMENT_CONFIGS.get(r.endpoint_name) or {}
+    expected = _template_deployment_config(r)
+    if update.get("DeploymentConfig") != expected:
+        raise RehearsalError(
+            f"cdk deploy updated the endpoint with {update.get('DeploymentConfig')}, not the "
+            f"template's DeploymentConfig {expected}"
+        )
+    if update.get("RetainAllVariantProperties") is not True:
+        raise RehearsalError("cdk deploy did not retain the variant's properties")
+    routing = expected["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    alarms = expected.get("AutoRollbackConfiguration", {}).get("Alarms", [])
+    return (
+        f"cdk deploy: {r.serving_stack.name} {r.serving_stack.status}; endpoint config "
+        f"{r.promoted_config} -> {config}: blue/green {routing['Type']} (wait "
+        f"{routing['WaitIntervalInSeconds']} s), auto-rollback on {len(alarms)} alarms, variant "
+        f"properties retained; {variant} instances {before} -> {after} (autoscaled, kept); "
+        f"still serves {served}: accuracy {metrics['accuracy']:.4f} = the candidate's"
+    )
+
+
+def _fleet(r: Rehearsal) -> int:
+    endpoint = r.clients.sagemaker.describe_endpoint(EndpointName=r.endpoint_name)
+    (variant,) = endpoint["ProductionVariants"]
+    return int(variant["DesiredInstanceCount"])
+
+
+def _template_deployment_config(r: Rehearsal) -> dict[str, Any]:
+    """The template's DeploymentConfig with each alarm's Ref replaced by its name."""
+    template = r.serving_stack.template
+    (props,) = [
+        res["Properties"]
+        for res in template["Resources"].values()
+        if res["Type"] == "AWS::SageMaker::Endpoint"
+    ]
+    config: dict[str, Any] = json.loads(json.dumps(props["DeploymentConfig"]))
+    for alarm in config.get("AutoRollbackConfiguration", {}).get("Alarms", []):
+        logical = alarm["AlarmName"]["Ref"]
+        alarm["AlarmName"] = template["Resources"][logical]["Properties"]["AlarmName"]
+    return config
+
+
+# -- 9-10: report and tear down --------------------------------------------------------------
+
+
+def report(r: Rehearsal) -> str:
+    from rehearsal import report as reports
+    from rehearsal.moto_gaps import alarms, service_model
+
+    rows = reports.resource_rows([r.data_stack, r.serving_stack])
+    print(
+        reports.table(
+            ("stack", "logical id", "type", "state"),
+            [(x.stack, x.logical_id, x.resource_type, x.state) for x in rows],
+            max_width=150,
+        )
+    )
+    evaluations = alarms.evaluate(r.account, r.region)
+    print("\nAlarms, evaluated by the rehearsal from this run's metrics (moto never does):")
+    print(reports.alarms_table(r.clients.cloudwatch, evaluations))
+    print(
+        "\nMetrics of this run as moto's CloudWatch holds them (service metrics the "
+        "rehearsal emits for Lambda, API Gateway, SageMaker and SQS; the functions' EMF):"
+    )
+    print(reports.metrics_table(r.clients.cloudwatch))
+    print("\nEndpoint autoscaling (Application Auto Scaling, as moto describes it):")
+    print(reports.scaling_table(r.clients.autoscaling))
+    counts, problems = service_model.read_journal(r.aws.request_journal)
+    print(
+        "\nAWS requests of the deployed functions, checked against botocore's service models "
+        "(patterns, lengths, enums, required members), as AWS would before moto answers:"
+    )
+    print(reports.requests_table(counts, problems))
+    if problems:
+        r.missing.extend(f"AWS would refuse: {p}" for p in problems)
+    r.missing.extend(
+        f"{x.stack}/{x.logical_id} ({x.resource_type}) is missing"
+        for x in rows
+        if x.state.startswith("MISSING")
+    )
+    r.emulated, r.resources = sum(x.emulated for x in rows), len(rows)
+    return (
+        f"{r.emulated}/{r.resources} resources created, {r.resources - r.emulated} not emulated; "
+        f"{sum(counts.values())} function requests checked, {len(problems)} refused"
+    )
+
+
+def tear_down(r: Rehearsal) -> str:
+    from rehearsal.deployment import delete_stack
+
+    stacks = (r.serving_stack, r.data_stack)
+    statuses = [delete_stack(r.clients, stack.name) for stack in stacks]
+    while r.cleanup:
+        stop_quietly(r.cleanup.pop())
+    return ", ".join(statuses) + "; moto, model server, Lambda workers stopped"
+
+
+def stop_quietly(stop: Callable[[], None]) -> None:
+    try:
+        stop()
+    except Exception as error:  # teardown goes on
+        print(f"teardown: {type(error).__name__}: {error}", file=sys.stderr)
+
+
+#: After training and synthesis (which overlap), the steps in order.
+SEQUENCE: tuple[tuple[str, Step], ...] = (
+    (
+        "Start moto on 127.0.0.1; cdk bootstrap and cdk deploy the data stack",
+        deploy_data_stack,
+    ),
+    (
+        "Upload the dataset and the model; cdk deploy the serving stack",
+        deploy_serving_stack,
+    ),
+    ("Serve the endpoint's model behind the SageMaker runtime API", serve_endpoint),
+    ("Predict the held-out rows through the deployed inference function", predict),
+    ("Promote a second model, reject a corrupt one", promote_and_reject),
+    (
+        "Autoscale the fleet, then cdk deploy the serving stack again (a later deploy)",
+        redeploy_serving_stack,
+    ),
+    ("Report the deployment", report),
+)
+TEAR_DOWN = "Tear down: delete both stacks, stop moto and the local servers"
