@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,15 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from ml_constructs.model_promotion.runtime.artifact import (
+    ArtifactRejectedError,
+    ArtifactRules,
+    validate_artifact,
+)
 from serving_config import ConfigError, Settings, load_settings
 
 BUCKET_OUTPUT = "BucketName"
 KEY_OUTPUT = "KeyArn"
-REQUIRED_MEMBERS = ("code/inference.py",)
 
 
 class PublishError(RuntimeError):
@@ -38,22 +41,27 @@ class DataStackOutputs:
     key_arn: str
 
 
-def check_artifact(path: Path) -> None:
-    """Refuse an artifact SageMaker's TensorFlow Serving image could not load."""
+def artifact_rules(settings: Settings) -> ArtifactRules:
+    """The promotion's own rules: the first model passes the same quality gate as every later
+    one (size, archive safety, layout, metrics floor, input width, API limits)."""
+    return ArtifactRules(
+        max_bytes=settings.promotion.max_artifact_mb * 1024 * 1024,
+        min_auc=settings.promotion.min_auc,
+        feature_count=settings.model.feature_count,
+        require_metrics=settings.promotion.require_metrics,
+        api_max_rows=settings.api.max_rows,
+        api_feature_names=settings.api.feature_names,
+    )
+
+
+def check_artifact(path: Path, settings: Settings) -> None:
+    """Refuse an artifact the promotion would reject (and SageMaker could not serve)."""
     if not path.is_file():
         raise PublishError(f"artifact {path} does not exist")
     try:
-        with tarfile.open(path, "r:gz") as archive:
-            names = {member.name.removeprefix("./") for member in archive.getmembers()}
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise PublishError(f"artifact {path} is not a readable .tar.gz: {error}") from error
-    missing = [name for name in REQUIRED_MEMBERS if name not in names]
-    has_saved_model = any(
-        n.split("/", 1)[0].isdigit() and n.endswith("/saved_model.pb") for n in names
-    )
-    if missing or not has_saved_model:
-        wanted = ", ".join([*missing, *([] if has_saved_model else ["<version>/saved_model.pb"])])
-        raise PublishError(f"artifact {path} lacks {wanted}")
+        validate_artifact(str(path), artifact_rules(settings))
+    except ArtifactRejectedError as error:
+        raise PublishError(f"artifact {path} is rejected: {error.code}: {error.reason}") from None
 
 
 def data_stack_outputs(cloudformation: Any, stack_name: str) -> DataStackOutputs:
@@ -81,7 +89,7 @@ def publish_initial_model(
     endpoint_url: str | None = None,
 ) -> str:
     """Upload ``artifact`` to the initial key and point the SSM parameter at it; returns the URI."""
-    check_artifact(artifact)
+    check_artifact(artifact, settings)
     session = session or boto3.session.Session(region_name=settings.region)
     clients: dict[str, Any] = {
         name: session.client(name, endpoint_url=endpoint_url)  # type: ignore[call-overload]
@@ -107,6 +115,19 @@ def publish_initial_model(
     return uri
 
 
+def access_hint(error: ClientError, env: str) -> str:
+    """What to do when the upload is denied: SSE-KMS needs the key as well as the bucket."""
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    if code not in ("AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException"):
+        return ""
+    return (
+        f"\n  uploads are SSE-KMS with the project key: add your role or user ARN to "
+        f"`operators:` in serving_config/environments/{env}.yaml and redeploy the data stack, "
+        "or assume the data stack's DeployerRoleArn (it may upload, use the key through S3 and "
+        "write the model parameter)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", required=True, help="environment name (serving_config)")
@@ -122,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     except NoCredentialsError:
         print("publish failed: no AWS credentials found (set AWS_PROFILE or keys)", file=sys.stderr)
         return 2
-    except (BotoCoreError, ClientError) as error:
+    except ClientError as error:
+        print(f"publish failed: AWS said: {error}{access_hint(error, args.env)}", file=sys.stderr)
+        return 1
+    except BotoCoreError as error:
         print(f"publish failed: AWS said: {error}", file=sys.stderr)
         return 1
     print(f"published {uri}; parameter {settings.artifact_parameter} now names it")

@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ml_constructs.naming import validate_prefix
+from ml_constructs.operator_access import DEPLOYER, OPERATOR_KEY_ACTIONS, s3_via_service
 
 # Key management, never data use: the account's administrators can manage the
 # key (and CloudFormation can update it) but cannot decrypt with it.
@@ -41,11 +42,17 @@ _USE_ACTIONS = [
 
 @dataclass(frozen=True)
 class EncryptionKeyProps:
-    """``prefix`` names the alias and scopes the roles trusted to use the key."""
+    """``prefix`` names the alias and scopes the roles trusted to use the key.
+
+    ``operator_arns``: people and CI (IAM role or user ARNs of this account) that upload
+    datasets and models; with the ``<prefix>-deployer`` role they may use the key through S3
+    only (``kms:ViaService``). Their own IAM policies must allow the same actions.
+    """
 
     prefix: str
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     pending_window_days: int = 30
+    operator_arns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -60,6 +67,7 @@ class EncryptionKey(Construct):
         super().__init__(scope, construct_id)
         account_root = iam.AccountRootPrincipal()
         role_pattern = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{props.prefix}-*"
+        deployer = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{props.prefix}-{DEPLOYER}"
         policy = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
@@ -75,6 +83,17 @@ class EncryptionKey(Construct):
                     resources=["*"],
                     conditions={"ArnLike": {"aws:PrincipalArn": role_pattern}},
                 ),
+                # Uploads of datasets and models (SSE-KMS) by people and CI, through S3 only.
+                iam.PolicyStatement(
+                    sid="UploadsByOperatorsThroughS3",
+                    principals=[account_root],
+                    actions=list(OPERATOR_KEY_ACTIONS),
+                    resources=["*"],
+                    conditions={
+                        "ArnLike": {"aws:PrincipalArn": [deployer, *props.operator_arns]},
+                        "StringEquals": {"kms:ViaService": s3_via_service()},
+                    },
+                ),
                 iam.PolicyStatement(
                     sid="CloudWatchLogsEncryption",
                     principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
@@ -88,14 +107,14 @@ class EncryptionKey(Construct):
                         }
                     },
                 ),
-                # CloudWatch alarms publish to the encrypted SNS topic, and S3 sends
-                # event notifications to encrypted queues, with their own identity.
+                # CloudWatch alarms publish to the encrypted SNS topic and EventBridge rules
+                # send to the encrypted promotion queue, with their own identity. (S3 needs no
+                # key: it sends object events to EventBridge's default bus, not to the queue.)
                 iam.PolicyStatement(
                     sid="AlarmsAndEventsToEncryptedTopicsAndQueues",
                     principals=[
                         iam.ServicePrincipal("cloudwatch.amazonaws.com"),
                         iam.ServicePrincipal("events.amazonaws.com"),
-                        iam.ServicePrincipal("s3.amazonaws.com"),
                     ],
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],

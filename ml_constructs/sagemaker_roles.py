@@ -161,13 +161,19 @@ class SageMakerRoles(Construct):
     @staticmethod
     def _grant_volume_encryption(role: iam.Role, key: kms.IKey) -> None:
         """SageMaker encrypts the instance's ML storage volume by creating a grant on the key
-        for the instance (only for AWS resources) after reading the key's metadata."""
+        for the instance (only for AWS resources) after reading the key's metadata.
+        DescribeKey carries no kms:GrantIsForAWSResource, so it has its own statement."""
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="EncryptVolumesWithTheKey",
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
+                sid="GrantTheKeyToVolumes",
+                actions=["kms:CreateGrant"],
                 resources=[key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeTheKey", actions=["kms:DescribeKey"], resources=[key.key_arn]
             )
         )
 

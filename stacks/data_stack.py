@@ -10,6 +10,7 @@ from constructs import Construct
 from ml_constructs.artifact_storage import ArtifactStorage, ArtifactStorageProps
 from ml_constructs.encryption_key import EncryptionKey, EncryptionKeyProps
 from ml_constructs.framework_image import FrameworkImage, ImageSpec
+from ml_constructs.operator_access import OperatorAccess, OperatorAccessProps
 from ml_constructs.sagemaker_roles import SageMakerRoles, SageMakerRolesProps
 from serving_config import Settings
 from stacks.outputs import add_outputs
@@ -33,7 +34,9 @@ class ModelDataStack(Stack):
         self.encryption = EncryptionKey(
             self,
             "Encryption",
-            props=EncryptionKeyProps(prefix=settings.prefix, removal_policy=policy),
+            props=EncryptionKeyProps(
+                prefix=settings.prefix, removal_policy=policy, operator_arns=settings.operators
+            ),
         )
         self.storage = ArtifactStorage(
             self,
@@ -67,6 +70,17 @@ class ModelDataStack(Stack):
                 training_image_repository_arn=self.training_image.repository_arn,
             ),
         )
+        self.operators = OperatorAccess(
+            self,
+            "Operators",
+            props=OperatorAccessProps(
+                prefix=settings.prefix,
+                storage=self.storage,
+                encryption_key=self.encryption.key,
+                artifact_parameter=settings.artifact_parameter,
+                operator_arns=settings.operators,
+            ),
+        )
         add_outputs(
             self,
             {
@@ -74,6 +88,10 @@ class ModelDataStack(Stack):
                 "KeyArn": (self.encryption.key_arn, "KMS key for uploads (SSE-KMS)"),
                 "ExecutionRoleArn": (self.roles.execution_role_arn, "SageMaker endpoint role"),
                 "TrainingRoleArn": (self.roles.training_role_arn, "SageMaker training role"),
+                "DeployerRoleArn": (
+                    self.operators.role_arn,
+                    "Assume it to upload datasets/models and publish the first model",
+                ),
                 "ServingImageUri": (self.serving_image.image_uri, "TensorFlow Serving image"),
                 "TrainingImageUri": (self.training_image.image_uri, "TensorFlow training image"),
                 "ModelArtifactParameter": (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 
 import boto3
@@ -19,23 +17,17 @@ from deploy_tools.publish_model import (
     publish_initial_model,
 )
 from serving_config import load_settings
+from tests.model_promotion import artifacts
 
 
-def make_artifact(path: Path, members: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as archive:
-        for name, content in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
+def make_artifact(path: Path, data: bytes | None = None) -> Path:
+    path.write_bytes(artifacts.build() if data is None else data)
     return path
-
-
-GOOD = {"1/saved_model.pb": b"pb", "1/variables/variables.index": b"i", "code/inference.py": b"#"}
 
 
 def test_publish_uploads_encrypted_and_records_the_uri(tmp_path: Path) -> None:
     settings = load_settings("dev")
-    artifact = make_artifact(tmp_path / "model.tar.gz", GOOD)
+    artifact = make_artifact(tmp_path / "model.tar.gz")
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="artifacts")
@@ -55,27 +47,32 @@ def test_publish_uploads_encrypted_and_records_the_uri(tmp_path: Path) -> None:
         assert value == uri
 
 
-@pytest.mark.parametrize(
-    ("members", "message"),
-    [
-        ({"code/inference.py": b"#"}, r"lacks <version>/saved_model.pb"),
-        ({"1/saved_model.pb": b"pb"}, r"lacks code/inference.py"),
-    ],
-)
-def test_incomplete_artifacts_are_refused(
-    tmp_path: Path, members: dict[str, bytes], message: str
-) -> None:
-    with pytest.raises(PublishError, match=message):
-        check_artifact(make_artifact(tmp_path / "m.tar.gz", members))
+@pytest.mark.parametrize("case", sorted(artifacts.malformed()))
+def test_the_first_model_passes_the_promotions_quality_gate(tmp_path: Path, case: str) -> None:
+    """Every artifact a promotion would reject is refused before it could serve first."""
+    data, code = artifacts.malformed()[case]
+    with pytest.raises(PublishError, match=rf"is rejected: {code}: "):
+        check_artifact(make_artifact(tmp_path / "m.tar.gz", data), load_settings("dev"))
 
 
-def test_unreadable_and_missing_artifacts_are_refused(tmp_path: Path) -> None:
-    junk = tmp_path / "junk.tar.gz"
-    junk.write_bytes(b"not a tarball")
-    with pytest.raises(PublishError, match=r"is not a readable .tar.gz"):
-        check_artifact(junk)
+def test_missing_artifact_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PublishError, match=r"does not exist"):
-        check_artifact(tmp_path / "absent.tar.gz")
+        check_artifact(tmp_path / "absent.tar.gz", load_settings("dev"))
+
+
+def test_denied_upload_says_how_to_get_the_keys_use() -> None:
+    from botocore.exceptions import ClientError
+
+    from deploy_tools.publish_model import access_hint
+
+    denied = ClientError(
+        {"Error": {"Code": "AccessDenied", "Message": "not authorized: kms:GenerateDataKey"}},
+        "PutObject",
+    )
+    hint = access_hint(denied, "prod")
+    assert "operators:" in hint and "prod.yaml" in hint and "DeployerRoleArn" in hint
+    other = ClientError({"Error": {"Code": "NoSuchBucket", "Message": "x"}}, "PutObject")
+    assert access_hint(other, "prod") == ""
 
 
 def test_missing_data_stack_says_what_to_deploy_first() -> None:

@@ -1,0 +1,118 @@
+"""What people and CI need to feed the stack: upload datasets and models, publish the first model.
+
+Uploads to the artifact bucket are SSE-KMS with the project key, so the uploader needs
+``kms:GenerateDataKey`` (and ``kms:Decrypt`` to read back or complete a multipart upload) from
+both the key policy and its own IAM policy. This construct creates the ``<prefix>-deployer``
+role with exactly those rights (limited with ``kms:ViaService`` to S3 in the region), trusted by
+the configured operators, or by the account when none are named (an IAM principal still needs
+``sts:AssumeRole`` on it). :data:`OPERATOR_KEY_ACTIONS` is what the key policy grants the
+operators and this role through S3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ml_constructs.artifact_storage import DATASETS_PREFIX, MODELS_PREFIX, ArtifactStorage
+from ml_constructs.nag import acknowledge, nag_logical_id
+from ml_constructs.naming import role_name, validate_prefix
+
+#: S3 SSE-KMS: GenerateDataKey to write, Decrypt to read and to complete multipart uploads.
+OPERATOR_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+DEPLOYER = "deployer"
+
+
+def s3_via_service() -> str:
+    """The ``kms:ViaService`` value of S3 in the stack's region."""
+    return f"s3.{Aws.REGION}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class OperatorAccessProps:
+    """Who operates the stack, the bucket and key they use, the parameter they publish."""
+
+    prefix: str
+    storage: ArtifactStorage
+    encryption_key: kms.IKey
+    artifact_parameter: str
+    operator_arns: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+        if not self.artifact_parameter.startswith("/"):
+            raise ValueError(f"artifact_parameter {self.artifact_parameter!r} must start with /")
+
+
+class OperatorAccess(Construct):
+    """The ``<prefix>-deployer`` role; ``role_arn`` for the README's publish step."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: OperatorAccessProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        trusted: iam.IPrincipal = (
+            iam.CompositePrincipal(*(iam.ArnPrincipal(arn) for arn in props.operator_arns))
+            if props.operator_arns
+            else iam.AccountRootPrincipal()
+        )
+        self.role = iam.Role(
+            self,
+            "Deployer",
+            role_name=role_name(props.prefix, DEPLOYER),
+            assumed_by=trusted,
+            description="Uploads datasets and models, publishes the first model (SSE-KMS).",
+        )
+        bucket = props.storage.bucket
+        statements = [
+            iam.PolicyStatement(
+                sid="UploadDatasetsAndModels",
+                actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+                resources=[
+                    props.storage.objects_arn(DATASETS_PREFIX),
+                    props.storage.objects_arn(MODELS_PREFIX),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ListDatasetsAndModels",
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={
+                    "StringLike": {"s3:prefix": [f"{DATASETS_PREFIX}*", f"{MODELS_PREFIX}*"]}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="EncryptUploadsThroughS3",
+                actions=list(OPERATOR_KEY_ACTIONS),
+                resources=[props.encryption_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": s3_via_service()}},
+            ),
+            iam.PolicyStatement(
+                sid="PublishTheFirstModel",
+                actions=["ssm:GetParameter", "ssm:PutParameter"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                    f":parameter{props.artifact_parameter}"
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ReadTheDataStacksOutputs",
+                actions=["cloudformation:DescribeStacks"],
+                resources=[stack.stack_id],
+            ),
+        ]
+        for statement in statements:
+            self.role.add_to_policy(statement)
+        self.role_arn = self.role.role_arn
+        bucket_id = nag_logical_id(bucket)
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            "Operators upload objects whose keys they choose under datasets/ and models/; the "
+            "statement is limited to those two prefixes of the artifact bucket.",
+            [f"Resource::<{bucket_id}.Arn>/{p}*" for p in (DATASETS_PREFIX, MODELS_PREFIX)],
+        )
