@@ -157,11 +157,13 @@ class ModelEndpoint(Construct):
                     csv_content_types=["text/csv"],
                 ),
             )
-        # Serverless variants have no volume, and NVMe instance storage is encrypted in
-        # hardware: SageMaker rejects a KmsKeyId for both.
+        # The endpoint config's key encrypts the ML storage volume of instance variants, and
+        # SageMaker's copy of the container image for serverless ones. NVMe instance storage
+        # is encrypted in hardware: the CloudFormation reference says a KmsKeyId fails there
+        # (the current API reference says it is ignored), so none is set for those types.
         volume_key = (
             props.encryption_key.key_arn
-            if props.variant.kind == "instance" and props.variant.encrypt_volume_with_key
+            if props.variant.kind == "serverless" or props.variant.encrypt_volume_with_key
             else None
         )
         self.endpoint_config = sagemaker.CfnEndpointConfig(
@@ -187,21 +189,26 @@ class ModelEndpoint(Construct):
 
         ``fleet_min..fleet_max`` is the instance count the endpoint can have when it is
         updated (the autoscaling range): the traffic steps are whole instances valid for all of
-        them. The variant's current instance count and weight are retained, so a redeploy
-        keeps what autoscaling set; only when nothing autoscales does the configured instance
-        count take effect. Data capture always follows the configuration.
+        them. An instance variant keeps its current instance count and weight on update
+        (RetainAllVariantProperties), so a redeploy keeps what autoscaling set; without
+        autoscaling the configured instance count takes effect (excluded from retention).
+        Data capture is not a retained property (SageMaker: DataCaptureConfig retention is
+        "not currently supported"), so it always follows the configuration. A serverless
+        variant shifts all at once (SageMaker's fallback), baked and guarded by the alarms.
         """
         self.deployment_policy = policy
-        excluded = ["DataCaptureConfig"]
-        if not autoscaled:
-            excluded.append("DesiredInstanceCount")
         endpoint = self.endpoint
+        serverless = self.props.variant.kind == "serverless"
+        endpoint.add_property_override(
+            "DeploymentConfig",
+            policy.deployment_config(fleet_min, fleet_max, all_at_once=serverless),
+        )
+        if serverless:
+            return
         endpoint.retain_all_variant_properties = True
-        endpoint.exclude_retained_variant_properties = [
-            sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
-            for kind in excluded
-        ]
-        if self.props.variant.kind == "instance":
-            endpoint.add_property_override(
-                "DeploymentConfig", policy.deployment_config(fleet_min, fleet_max)
-            )
+        if not autoscaled:
+            endpoint.exclude_retained_variant_properties = [
+                sagemaker.CfnEndpoint.VariantPropertyProperty(
+                    variant_property_type="DesiredInstanceCount"
+                )
+            ]

@@ -55,11 +55,11 @@ class PromotionSettings:
         for name in ("wait_before_shift_s", "termination_wait_s"):
             value = getattr(self, name)
             require(0 <= value <= 3600, join(path, name), f"{value} is outside 0-3600")
-        # SageMaker: MaximumExecutionTimeoutInSeconds is 600-14400 and must cover the waits.
+        # SageMaker: MaximumExecutionTimeoutInSeconds is 600-28800 and must cover the waits.
         require(
-            600 <= self.max_execution_timeout_s <= 14_400,
+            600 <= self.max_execution_timeout_s <= 28_800,
             join(path, "max_execution_timeout_s"),
-            f"{self.max_execution_timeout_s} is outside 600-14400",
+            f"{self.max_execution_timeout_s} is outside 600-28800",
         )
         needed = self.wait_before_shift_s + self.termination_wait_s
         require(

@@ -104,9 +104,9 @@ GAPS: tuple[Gap, ...] = (
         "closed: the endpoint is 'Updating' for a second (the old config serves; a second "
         "update is refused), then serves the new config, is 'InService' and publishes the "
         "'SageMaker Endpoint State Change' event to EventBridge. RetainAllVariantProperties "
-        "keeps the instance count and weight (and data capture) unless "
-        "ExcludeRetainedVariantProperties names them. Blue/green DeploymentConfig (canary "
-        "split, waits, alarm auto-rollback) is recorded and shown, not simulated.",
+        "keeps the instance count and weight unless ExcludeRetainedVariantProperties names "
+        "them; data capture follows the new config. Blue/green DeploymentConfig (canary split, "
+        "waits, alarm auto-rollback) is recorded and shown, not simulated.",
     ),
     Gap(
         "CloudFormation replaces an updated SageMaker endpoint",
@@ -130,6 +130,15 @@ GAPS: tuple[Gap, ...] = (
         "(moto's ExecuteChangeSet creates resources but no outputs or exports, so the serving "
         "stack's imports would fail) and points the CLI at http://localhost:PORT (moto reads a "
         "TemplateURL on 127.0.0.1 as bucket '127'). Change-set deployments are not rehearsed.",
+    ),
+    Gap(
+        "cdk deploy runs as the operator, not through the bootstrap roles",
+        False,
+        "open: moto's authorizer cannot evaluate the CDK bootstrap roles (a trust policy naming "
+        "the account root, Fn::If/AWS::NoValue statements, inline policies created by "
+        "CloudFormation), so the CLI cannot assume the deploy and file-publishing roles; it "
+        "says so and deploys with the operator's credentials, as it does on AWS when a role "
+        "cannot be assumed. The bootstrap roles' permissions are not rehearsed.",
     ),
     Gap(
         "moto accepts requests AWS refuses",

@@ -680,8 +680,8 @@ def _update_endpoint(
     """UpdateEndpoint (moto 5.2.5 has none): "Updating" for :data:`UPDATE_SECONDS` while the
     old config keeps serving, then the new config, "InService" and the state-change event.
     With ``RetainAllVariantProperties`` the variants keep their instance count and weight (what
-    autoscaling set) and the old data capture, except what ``ExcludeRetainedVariantProperties``
-    names, as SageMaker documents."""
+    autoscaling set), except what ``ExcludeRetainedVariantProperties`` names; data capture
+    always follows the new config (its retention is "not currently supported")."""
     from moto.core.utils import utcnow
     from moto.sagemaker.exceptions import ValidationError
 
@@ -712,18 +712,15 @@ def _update_endpoint(
         with _lock:
             old = {v["VariantName"]: v for v in endpoint.production_variants}
             variants = endpoint._process_production_variants(config["ProductionVariants"])
-            capture = config.get("DataCaptureConfig")
             if retain_all_variant_properties:
                 for variant in variants:
                     kept = old.get(variant["VariantName"], {})
                     for kind, fields in _RETAINED.items():
                         if kind not in excluded:
                             variant.update({f: kept[f] for f in fields if f in kept})
-                if "DataCaptureConfig" not in excluded:
-                    capture = endpoint.data_capture_config
             endpoint.endpoint_config_name = endpoint_config_name
             endpoint.production_variants = variants
-            endpoint.data_capture_config = capture
+            endpoint.data_capture_config = config.get("DataCaptureConfig")
             endpoint.last_modified_time = utcnow()
             endpoint.endpoint_status = "InService"
         _emit_state_change(self.account_id, self.region_name, endpoint)

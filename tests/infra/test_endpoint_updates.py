@@ -94,12 +94,38 @@ def test_auto_rollback_watches_the_endpoint_alarms(env: str) -> None:
 
 
 @pytest.mark.parametrize("env", INSTANCE_ENVIRONMENTS)
-def test_the_fleet_autoscaling_set_survives_and_data_capture_follows_config(env: str) -> None:
+def test_the_fleet_autoscaling_set_survives_an_update(env: str) -> None:
+    """Every instance environment autoscales: count and weight are retained, nothing excluded.
+    DataCaptureConfig is not excluded: SageMaker documents its retention as "not currently
+    supported", so data capture always comes from the new EndpointConfig."""
+    assert load_settings(env).scaling is not None
     props = endpoint(synth(env).serving_json)
     assert props["RetainAllVariantProperties"] is True
-    assert props["ExcludeRetainedVariantProperties"] == [
-        {"VariantPropertyType": "DataCaptureConfig"}
-    ]
+    assert "ExcludeRetainedVariantProperties" not in props
+
+
+def test_serverless_gets_what_sagemaker_allows_there() -> None:
+    """Serverless (lowtraffic): guardrails fall back to all at once, baked and guarded by the
+    alarms; no retained instance properties; no network isolation (not supported); the
+    endpoint config's key encrypts SageMaker's copy of the image; no data capture."""
+    template = synth("lowtraffic").serving_json
+    props = endpoint(template)
+    config = props["DeploymentConfig"]
+    routing = config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing == {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300}
+    assert len(config["AutoRollbackConfiguration"]["Alarms"]) == 3
+    assert "RollingUpdatePolicy" not in config  # excluded for serverless endpoints
+    assert "RetainAllVariantProperties" not in props
+    assert "ExcludeRetainedVariantProperties" not in props
+    assert promotion_policy(template).deployment_config(1, all_at_once=True) == tokens_as_text(
+        config
+    )
+    (model,) = resources(template, "AWS::SageMaker::Model").values()
+    assert model["EnableNetworkIsolation"] is False
+    (endpoint_config,) = resources(template, "AWS::SageMaker::EndpointConfig").values()
+    assert "KmsKeyId" in endpoint_config
+    assert "DataCaptureConfig" not in endpoint_config
+    assert "ServerlessConfig" in endpoint_config["ProductionVariants"][0]
 
 
 def test_prod_shifts_linearly_one_instance_at_a_time() -> None:
@@ -184,9 +210,9 @@ def _endpoint_stack(kind: str, autoscaled: bool) -> dict[str, Any]:
 
 def test_without_autoscaling_the_configured_instance_count_takes_effect() -> None:
     props = endpoint(_endpoint_stack("instance", autoscaled=False))
+    assert props["RetainAllVariantProperties"] is True
     assert props["ExcludeRetainedVariantProperties"] == [
-        {"VariantPropertyType": "DataCaptureConfig"},
-        {"VariantPropertyType": "DesiredInstanceCount"},
+        {"VariantPropertyType": "DesiredInstanceCount"}
     ]
 
 

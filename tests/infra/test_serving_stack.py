@@ -136,7 +136,7 @@ def test_scaling_waits_for_the_endpoint() -> None:
             assert endpoint_id in resource["DependsOn"]
 
 
-def test_serverless_environment_has_no_fleet_to_scale_and_no_volume_key() -> None:
+def test_serverless_environment_has_no_fleet_to_scale_and_encrypts_the_image_copy() -> None:
     template = synth("lowtraffic").serving_json
     config = only(template, "AWS::SageMaker::EndpointConfig")
     assert config["ProductionVariants"][0]["ServerlessConfig"] == {
@@ -144,7 +144,8 @@ def test_serverless_environment_has_no_fleet_to_scale_and_no_volume_key() -> Non
         "MaxConcurrency": 5,
     }
     assert "InstanceType" not in config["ProductionVariants"][0]
-    assert "KmsKeyId" not in config
+    # Serverless: the key encrypts SageMaker's copy of the container image (no volume).
+    assert "EncryptionKey" in json.dumps(config["KmsKeyId"])
     assert "DataCaptureConfig" not in config
     kinds = {r["Type"] for r in template["Resources"].values()}
     assert "AWS::ApplicationAutoScaling::ScalableTarget" not in kinds

@@ -455,3 +455,13 @@ def test_only_declared_metrics_are_emitted(account: Account) -> None:
     promoter = account.promoter()
     with pytest.raises(ValueError, match="PromotionFailedError"):
         promoter.emit_metric("PromotionFailedError")
+
+
+def test_an_url_encoded_eventbridge_key_is_found_decoded(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS documents URL-encoded keys for S3 notifications, not for EventBridge: both work."""
+    event = account.upload("models/my model+v2/model.tar.gz", artifacts.build())
+    event["detail"]["object"]["key"] = "models/my+model%2Bv2/model.tar.gz"
+    assert run(account, event, monkeypatch) == {"batchItemFailures": []}
+    assert account.endpoint()["EndpointConfigName"].startswith("mlserving-dev-p-")

@@ -260,7 +260,7 @@ def test_role_is_named_for_the_key_policy(serving: Template) -> None:
     serving.has_resource_properties("AWS::IAM::Role", {"RoleName": f"{PREFIX}-model-promotion"})
 
 
-def test_serverless_promotion_has_no_volume_key_or_capture() -> None:
+def test_serverless_promotion_has_the_image_key_no_capture_no_isolation() -> None:
     template = synth("lowtraffic").serving_json
     (props,) = [
         p
@@ -268,8 +268,11 @@ def test_serverless_promotion_has_no_volume_key_or_capture() -> None:
         if p.get("FunctionName") == "mlserving-lowtraffic-model-promotion"
     ]
     env = props["Environment"]["Variables"]
-    assert env["VOLUME_KMS_KEY_ARN"] == ""
+    assert "EncryptionKey" in json.dumps(
+        env["VOLUME_KMS_KEY_ARN"]
+    )  # the stack's key, as its config
     assert env["DATA_CAPTURE_CONFIG"] == ""
+    assert env["NETWORK_ISOLATION"] == "false"  # not supported on serverless endpoints
     assert json.loads(env["PRODUCTION_VARIANT"])["ServerlessConfig"] == {
         "MemorySizeInMB": 2048,
         "MaxConcurrency": 5,

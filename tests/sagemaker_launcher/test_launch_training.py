@@ -6,7 +6,13 @@ Needs the SageMaker SDK, which lives in its own environment: run
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +27,11 @@ from model_code.metrics import METRIC_DEFINITIONS  # noqa: E402
 
 REGION = "us-east-1"
 BUCKET = "ml-artifacts-123456789012"
-PREFIX = "training"
+ROOT = Path(__file__).resolve().parents[2]
+# What the stack's training role may use: read datasets/*, write models/*.
+DATASETS = f"s3://{BUCKET}/datasets/"
+MODELS = f"s3://{BUCKET}/models/"
+TRAINING_JOBS = f"s3://{BUCKET}/models/training-jobs/"
 
 
 @pytest.fixture
@@ -67,7 +77,10 @@ def test_image_versions_known_to_the_sdk() -> None:
     assert serving.endswith("/tensorflow-inference:2.20-cpu-py312")
 
 
-def test_create_training_job_request(aws: Any, tmp_path: Path) -> None:
+def _launch(
+    aws: Any, tmp_path: Path, **overrides: Any
+) -> tuple[str, dict[str, Any], launch_training.LaunchConfig]:
+    """Upload train.csv/test.csv and launch against moto; the CreateTrainingJob request."""
     session, key_arn, role_arn = aws
     requests: list[dict[str, Any]] = []
 
@@ -85,15 +98,32 @@ def test_create_training_job_request(aws: Any, tmp_path: Path) -> None:
         bucket=BUCKET,
         kms_key_id=key_arn,
         region=REGION,
-        prefix=PREFIX,
         hyperparameters={"epochs": 50, "learning_rate": 0.003},
+        **overrides,
     )
     config = launch_training.upload_data(config, data, boto_session=session)
     sm_session = launch_training.make_session(config, boto_session=session)
     name = launch_training.launch(config, wait=False, session=sm_session)
-
     assert len(requests) == 1
-    request = requests[0]
+    return name, requests[0], config
+
+
+def _channels(request: dict[str, Any]) -> dict[str, str]:
+    return {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
+        for c in request["InputDataConfig"]
+    }
+
+
+def _keys(s3: Any, prefix: str = "") -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+def test_create_training_job_request(aws: Any, tmp_path: Path) -> None:
+    session, key_arn, role_arn = aws
+    name, request, _ = _launch(aws, tmp_path)
+
     assert request["TrainingJobName"] == name and name.startswith("binary-classifier")
     assert request["RoleArn"] == role_arn
     spec = request["AlgorithmSpecification"]
@@ -105,37 +135,239 @@ def test_create_training_job_request(aws: Any, tmp_path: Path) -> None:
         (d["Name"], d["Regex"]) for d in METRIC_DEFINITIONS
     }
     output = request["OutputDataConfig"]
-    assert output["S3OutputPath"] == f"s3://{BUCKET}/{PREFIX}/output"
+    assert output["S3OutputPath"] == f"s3://{BUCKET}/models/training-jobs"
     assert output["KmsKeyId"] == key_arn
     resources = request["ResourceConfig"]
     assert resources["VolumeKmsKeyId"] == key_arn
     assert resources["InstanceType"] == "ml.m5.large" and resources["InstanceCount"] == 1
     assert request["StoppingCondition"]["MaxRuntimeInSeconds"] == 3600
 
-    channels = {
-        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
-        for c in request["InputDataConfig"]
-    }
-    assert channels["train"] == f"s3://{BUCKET}/{PREFIX}/data/train/"
-    assert channels["test"] == f"s3://{BUCKET}/{PREFIX}/data/test/"
+    channels = _channels(request)
+    assert channels["train"] == f"{DATASETS}train/"
+    assert channels["test"] == f"{DATASETS}test/"
     assert "validation" not in channels
-    assert {"code", "sm_drivers"} <= set(channels)  # the SDK's channels for source and driver
-    assert all(uri.startswith(f"s3://{BUCKET}/") for uri in channels.values())
+    # The SDK's channels for the source code and its driver scripts, next to the job's output.
+    assert channels["code"] == f"{TRAINING_JOBS}{name}/input/code"
+    assert channels["sm_drivers"] == f"{TRAINING_JOBS}{name}/input/sm_drivers"
 
     hyperparameters = request["HyperParameters"]
     assert hyperparameters["epochs"] == "50" and hyperparameters["learning_rate"] == "0.003"
 
     # The code channel holds model_code's train.py and requirements.txt, KMS-encrypted.
     s3 = session.client("s3")
-    code_prefix = channels["code"].removeprefix(f"s3://{BUCKET}/")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=code_prefix)["Contents"]]
+    keys = _keys(s3, channels["code"].removeprefix(f"s3://{BUCKET}/"))
     names = {k.rsplit("/", 1)[-1] for k in keys}
     assert {"train.py", "inference.py", "data.py", "requirements.txt"} <= names
     assert "launch_training.py" not in names and not any("__pycache__" in k for k in keys)
     head = s3.head_object(Bucket=BUCKET, Key=next(k for k in keys if k.endswith("train.py")))
     assert head["ServerSideEncryption"] == "aws:kms"
-    data_head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/data/train/train.csv")
+    data_head = s3.head_object(Bucket=BUCKET, Key="datasets/train/train.csv")
     assert data_head["SSEKMSKeyId"] == key_arn
 
     job = session.client("sagemaker").describe_training_job(TrainingJobName=name)
     assert job["RoleArn"] == role_arn
+
+
+def _s3_uris(value: Any) -> Iterator[str]:
+    """Every ``s3://`` string anywhere in a request."""
+    if isinstance(value, str):
+        if "s3://" in value:
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _s3_uris(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _s3_uris(item)
+
+
+def test_launch_keeps_to_what_the_training_role_may_use(aws: Any, tmp_path: Path) -> None:
+    """The stack's training role reads datasets/* and writes models/*: the job's channels, its
+    output and everything the launcher and the SDK upload stay there, the staged code under
+    models/training-jobs/."""
+    session, key_arn, _ = aws
+    probes: list[str] = []
+
+    def role_cannot_write_the_whole_bucket(params: dict[str, Any], **_: Any) -> Any:
+        # What IAM answers for the stack's role on arn:aws:s3:::<bucket>/*; 3.27.0's own
+        # ModelTrainer would then stage under the output path with the prefix doubled.
+        probes.append(params["ResourceArns"][0] if params.get("ResourceArns") else "")
+        result = {"EvalActionName": params["ActionNames"][0], "EvalDecision": "implicitDeny"}
+        return ({"status_code": 200}, {"EvaluationResults": [result]})
+
+    session.events.register(
+        "before-call.iam.SimulatePrincipalPolicy", role_cannot_write_the_whole_bucket
+    )
+    name, request, _ = _launch(aws, tmp_path)
+
+    channels = _channels(request)
+    data_channels = {k: v for k, v in channels.items() if k in launch_training.CHANNELS}
+    assert set(data_channels) == {"train", "test"}
+    assert all(uri.startswith(DATASETS) for uri in data_channels.values()), data_channels
+    assert request["OutputDataConfig"]["S3OutputPath"].startswith(MODELS)
+    assert request["OutputDataConfig"]["S3OutputPath"].rstrip("/") + "/" == TRAINING_JOBS
+
+    # The source code the job reads: the SDK puts it in the "code" channel (the container's
+    # /opt/ml/input/data/code), its drivers in "sm_drivers"; no other S3 URI in the request.
+    sdk_channels = {k: v for k, v in channels.items() if k not in launch_training.CHANNELS}
+    assert set(sdk_channels) == {"code", "sm_drivers"}
+    assert all(uri.startswith(f"{TRAINING_JOBS}{name}/input/") for uri in sdk_channels.values())
+    for section in ("HyperParameters", "Environment"):
+        assert all(
+            uri.startswith((DATASETS, TRAINING_JOBS)) for uri in _s3_uris(request.get(section))
+        )
+    assert set(_s3_uris(request)) == set(channels.values()) | {
+        request["OutputDataConfig"]["S3OutputPath"]
+    }
+
+    # Everything uploaded during the launch: the data under datasets/, the rest under
+    # models/training-jobs/<job-name>/, all with SSE-KMS under the stack's key.
+    s3 = session.client("s3")
+    keys = _keys(s3)
+    assert {"datasets/train/train.csv", "datasets/test/test.csv"} <= set(keys)
+    staged = [k for k in keys if not k.startswith("datasets/")]
+    assert staged and all(k.startswith(f"models/training-jobs/{name}/input/") for k in staged), [
+        k for k in keys if not k.startswith(("datasets/", f"models/training-jobs/{name}/input/"))
+    ]
+    assert any(k.endswith("/input/code/train.py") for k in staged)
+    for key in keys:
+        head = s3.head_object(Bucket=BUCKET, Key=key)
+        assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key_arn), key
+    assert probes == []  # the launcher chose the staging location; the SDK does not probe IAM
+
+
+def test_uri_overrides(aws: Any, tmp_path: Path) -> None:
+    name, request, config = _launch(
+        aws,
+        tmp_path,
+        train_s3_uri=f"s3://{BUCKET}/datasets/v2/train",
+        output_s3_uri=f"s3://{BUCKET}/models/experiments/",
+        code_s3_uri=f"s3://{BUCKET}/models/staging",
+    )
+    channels = _channels(request)
+    assert channels["train"] == f"{DATASETS}v2/train/"
+    assert channels["test"] == f"{DATASETS}test/"
+    assert request["OutputDataConfig"]["S3OutputPath"] == f"{MODELS}experiments"
+    assert config.output_uri == f"{MODELS}experiments"
+    assert channels["code"] == f"{MODELS}staging/{name}/input/code"
+    session = aws[0]
+    keys = set(_keys(session.client("s3")))
+    assert "datasets/v2/train/train.csv" in keys and "datasets/train/train.csv" not in keys
+    assert all(k.startswith(("datasets/", f"models/staging/{name}/input/")) for k in keys)
+
+
+def test_config_defaults() -> None:
+    config = launch_training.LaunchConfig(role_arn="r", bucket=BUCKET, kms_key_id="k")
+    assert config.input_uris == {"train": f"{DATASETS}train/"}
+    assert [config.channel_uri(c) for c in launch_training.CHANNELS] == [
+        f"{DATASETS}train/",
+        f"{DATASETS}validation/",
+        f"{DATASETS}test/",
+    ]
+    assert config.output_uri == f"s3://{BUCKET}/models/training-jobs"
+    assert config.code_uri == f"s3://{BUCKET}/models/training-jobs"
+    with pytest.raises(ValueError, match="needs a key prefix"):
+        launch_training._staging_location(
+            launch_training.LaunchConfig("r", BUCKET, "k", code_s3_uri=f"s3://{BUCKET}/")
+        )
+    with pytest.raises(ValueError, match="not an s3://"):
+        launch_training.split_s3_uri("models/training-jobs")
+
+
+def test_cli_flags_match_launch_config() -> None:
+    parser = launch_training.build_parser()
+    dests = {a.dest for a in parser._actions} - {"help"}
+    fields = {f.name for f in dataclasses.fields(launch_training.LaunchConfig)}
+    assert dests - fields == {"data_dir", "wait"}
+    assert fields <= dests
+
+    args = parser.parse_args(
+        [
+            "--role-arn=arn:role",
+            f"--bucket={BUCKET}",
+            "--kms-key-id=key",
+            f"--output-s3-uri={MODELS}experiments",
+            "--hyperparameter=epochs=3",
+            "--subnet=subnet-1",
+            "--subnet=subnet-2",
+            "--security-group-id=sg-1",
+            "--volume-size-gb=50",
+        ]
+    )
+    config = launch_training.config_from_args(args)
+    assert config == launch_training.LaunchConfig(
+        role_arn="arn:role",
+        bucket=BUCKET,
+        kms_key_id="key",
+        output_s3_uri=f"{MODELS}experiments",
+        hyperparameters={"epochs": "3"},
+        subnets=("subnet-1", "subnet-2"),
+        security_group_ids=("sg-1",),
+        volume_size_gb=50,
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--role-arn=r", f"--bucket={BUCKET}", "--kms-key-id=k", "--prefix=x"])
+
+
+_WARNINGS_SCRIPT = """
+import json, warnings
+
+import boto3, moto
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    if {control!r}:
+        import sagemaker.train.configs  # the deprecated shim itself
+    else:
+        from model_code import launch_training
+
+        with moto.mock_aws():
+            config = launch_training.LaunchConfig(
+                role_arn="arn:aws:iam::123456789012:role/training",
+                bucket="ml-artifacts-123456789012",
+                kms_key_id="arn:aws:kms:us-east-1:123456789012:key/k",
+            )
+            session = launch_training.make_session(config, boto3.Session(region_name="us-east-1"))
+            launch_training.build_model_trainer(config, session)
+print(json.dumps([
+    {{"category": w.category.__name__, "message": str(w.message), "filename": w.filename}}
+    for w in caught
+    if issubclass(w.category, DeprecationWarning)
+    and ("sagemaker" in str(w.message) or "sagemaker" in w.filename)
+]))
+"""
+
+
+def _sagemaker_deprecations(control: bool) -> list[dict[str, str]]:
+    """DeprecationWarnings from sagemaker in a fresh interpreter (an import warns only once)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        SAGEMAKER_VALIDATE_ROLE="false",
+        PYTHONPATH=str(ROOT),
+    )
+    script = textwrap.dedent(_WARNINGS_SCRIPT.format(control=control))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: list[dict[str, str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_trainer_building_path_has_no_sagemaker_deprecation_warning() -> None:
+    """The launcher imports Compute, InputData, ... from sagemaker.core.training.configs, not the
+    deprecated sagemaker.train.configs; building the trainer in a fresh interpreter shows no
+    DeprecationWarning from sagemaker (the detector does see the shim's own warning)."""
+    assert _sagemaker_deprecations(control=False) == []
+    shim = _sagemaker_deprecations(control=True)
+    assert [w["category"] for w in shim] == ["DeprecationWarning"]
+    assert "sagemaker.core.training.configs" in shim[0]["message"]

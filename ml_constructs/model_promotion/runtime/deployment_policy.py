@@ -80,9 +80,12 @@ class DeploymentPolicy:
             )
         return min(max(wanted, smallest), largest)
 
-    def traffic_routing(self, fleet_min: int, fleet_max: int | None = None) -> dict[str, Any]:
-        """``TrafficRoutingConfiguration`` for a fleet of ``fleet_min..fleet_max`` instances."""
-        step = self.step_instances(fleet_min, fleet_max)
+    def traffic_routing(
+        self, fleet_min: int, fleet_max: int | None = None, *, all_at_once: bool = False
+    ) -> dict[str, Any]:
+        """``TrafficRoutingConfiguration`` for a fleet of ``fleet_min..fleet_max`` instances
+        (``all_at_once``: a serverless variant, on which SageMaker shifts all at once)."""
+        step = None if all_at_once else self.step_instances(fleet_min, fleet_max)
         routing: dict[str, Any] = {"WaitIntervalInSeconds": self.wait_before_shift_s}
         if step is None:
             routing["Type"] = "ALL_AT_ONCE"
@@ -94,11 +97,18 @@ class DeploymentPolicy:
             routing["LinearStepSize"] = {"Type": "INSTANCE_COUNT", "Value": step}
         return routing
 
-    def deployment_config(self, fleet_min: int, fleet_max: int | None = None) -> dict[str, Any]:
-        """``DeploymentConfig`` in the SageMaker API's shape (CloudFormation uses the same)."""
+    def deployment_config(
+        self, fleet_min: int, fleet_max: int | None = None, *, all_at_once: bool = False
+    ) -> dict[str, Any]:
+        """``DeploymentConfig`` in the SageMaker API's shape (CloudFormation uses the same).
+
+        ``all_at_once`` for serverless variants: SageMaker's guardrails fall back to all at
+        once there ("Supported features"), so that is what the policy says, baked and guarded.
+        """
+        routing = self.traffic_routing(fleet_min, fleet_max, all_at_once=all_at_once)
         config: dict[str, Any] = {
             "BlueGreenUpdatePolicy": {
-                "TrafficRoutingConfiguration": self.traffic_routing(fleet_min, fleet_max),
+                "TrafficRoutingConfiguration": routing,
                 "TerminationWaitInSeconds": self.termination_wait_s,
                 "MaximumExecutionTimeoutInSeconds": self.max_execution_timeout_s,
             }

@@ -14,9 +14,10 @@ import hashlib
 import json
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
@@ -215,18 +216,25 @@ class Promoter:
                 return int(count) if isinstance(count, int) else None
         return None
 
+    def _head(self, upload: UploadedArtifact) -> tuple[UploadedArtifact, dict[str, Any]]:
+        """HEAD the exact version. S3 event notifications URL-encode keys; AWS does not
+        document whether EventBridge's do: a key that is not found is tried once decoded."""
+        version = {"VersionId": upload.version_id} if upload.version_id else {}
+        for key in dict.fromkeys((upload.key, unquote_plus(upload.key))):
+            try:
+                head = self.s3.head_object(Bucket=upload.bucket, Key=key, **version)
+            except ClientError as error:
+                if _is_not_found(error):
+                    continue
+                raise
+            return replace(upload, key=key), head
+        raise ArtifactRejectedError("missing-object", f"{upload.identity} no longer exists")
+
     def _validated_release(self, upload: UploadedArtifact) -> tuple[ArtifactReport, str]:
         """Download the exact version, validate it, copy it to an immutable release key."""
         config = self.config
+        upload, head = self._head(upload)
         version = {"VersionId": upload.version_id} if upload.version_id else {}
-        try:
-            head = self.s3.head_object(Bucket=upload.bucket, Key=upload.key, **version)
-        except ClientError as error:
-            if _is_not_found(error):
-                raise ArtifactRejectedError(
-                    "missing-object", f"{upload.identity} no longer exists"
-                ) from None
-            raise
         size = int(head.get("ContentLength", 0))
         if size > config.max_artifact_bytes:  # reject before downloading it
             raise ArtifactRejectedError(
@@ -301,8 +309,11 @@ class Promoter:
     def deployment_config(self, instances: int | None) -> dict[str, Any]:
         """The stack's blue/green policy for the fleet being replaced (its steps are whole
         instances of it): the same policy CloudFormation's DeploymentConfig uses."""
-        fleet = instances or int(self.config.production_variant.get("InitialInstanceCount", 1))
-        return self.config.deployment_policy.deployment_config(fleet)
+        variant = self.config.production_variant
+        fleet = instances or int(variant.get("InitialInstanceCount", 1))
+        return self.config.deployment_policy.deployment_config(
+            fleet, all_at_once="ServerlessConfig" in variant
+        )
 
     def _update_endpoint(self, name: str, deployment: dict[str, Any]) -> None:
         try:
