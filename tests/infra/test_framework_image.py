@@ -50,3 +50,49 @@ def test_unknown_version_names_the_known_ones() -> None:
         ValueError, match=r"tensorflow inference image 9.9 is unknown to sagemaker-core"
     ):
         ImageSpec("tensorflow", "9.9", "inference").version_config()
+
+
+@pytest.mark.parametrize("instance_type", ["ml.g5.xlarge", "ml.p3.2xlarge", "ml.g4dn.xlarge"])
+def test_gpu_instance_types_serve_the_sdks_gpu_image(instance_type: str) -> None:
+    from serving_config import EndpointSettings
+
+    processor = EndpointSettings(instance_type=instance_type).processor
+    spec = ImageSpec("tensorflow", "2.20", "inference", processor=processor)
+    registry = spec.registries()["eu-west-1"]
+    ours = f"{registry}.dkr.ecr.eu-west-1.amazonaws.com/{spec.repository}:{spec.tag}"
+    expected = image_uris.retrieve(
+        framework="tensorflow",
+        region="eu-west-1",
+        version="2.20",
+        image_scope="inference",
+        instance_type=instance_type,
+    )
+    assert ours == expected
+    assert spec.tag == "2.20-gpu-py312"
+
+
+def test_a_processor_without_an_image_for_the_version_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ml_constructs import framework_image
+
+    real = framework_image.sdk_image_config("tensorflow")
+    cpu_only = {**real, "inference": {**real["inference"], "processors": ["cpu"]}}
+    monkeypatch.setattr(framework_image, "sdk_image_config", lambda framework: cpu_only)
+    with pytest.raises(ValueError, match=r"tensorflow inference 2.20 has no gpu image"):
+        ImageSpec("tensorflow", "2.20", "inference", processor="gpu").version_config()
+    assert ImageSpec("tensorflow", "2.20", "inference").tag == "2.20-cpu-py312"
+
+
+def test_the_model_of_a_gpu_environment_names_the_gpu_image() -> None:
+    from aws_cdk import App, Stack
+
+    from ml_constructs.framework_image import FrameworkImage
+
+    stack = Stack(App(), "Gpu")
+    image = FrameworkImage(
+        stack, "Image", spec=ImageSpec("tensorflow", "2.20", "inference", processor="gpu")
+    )
+    assert stack.resolve(image.image_uri)["Fn::Join"][1][-1].endswith(
+        "/tensorflow-inference:2.20-gpu-py312"
+    )

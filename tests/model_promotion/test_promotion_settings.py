@@ -17,6 +17,11 @@ from serving_config._parsing import build
         ({"canary_percent": 0}, r"promotion\.canary_percent: 0 is outside 1-50"),
         ({"wait_before_shift_s": 4000}, r"promotion\.wait_before_shift_s: 4000 is outside"),
         ({"max_execution_timeout_s": 300}, r"promotion\.max_execution_timeout_s: 300 is outside"),
+        # SageMaker's MaximumExecutionTimeoutInSeconds: 600-28800 (BlueGreenUpdatePolicy).
+        (
+            {"max_execution_timeout_s": 28_801},
+            r"promotion\.max_execution_timeout_s: 28801 is outside 600-28800",
+        ),
         (
             {
                 "wait_before_shift_s": 3600,
@@ -32,6 +37,10 @@ from serving_config._parsing import build
 def test_invalid_promotion_settings_name_the_field(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build(PromotionSettings, data, "promotion")
+
+
+def test_the_longest_blue_green_timeout_sagemaker_allows_is_accepted() -> None:
+    assert build(PromotionSettings, {"max_execution_timeout_s": 28_800}, "promotion")
 
 
 def test_visibility_timeout_is_at_least_six_function_timeouts() -> None:
