@@ -15,6 +15,9 @@ DATASETS_PREFIX = "datasets/"
 MODELS_PREFIX = "models/"
 DATA_CAPTURE_PREFIX = "data-capture/"
 PREFIXES = (DATASETS_PREFIX, MODELS_PREFIX, DATA_CAPTURE_PREFIX)
+#: Training jobs started by the launcher: ``<job>/input/{code,sm_drivers}/`` (staged by the
+#: SDK, read by the job) and ``<job>/output/model.tar.gz`` (written by SageMaker, promoted).
+TRAINING_JOBS_PREFIX = f"{MODELS_PREFIX}training-jobs/"
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,10 @@ class ArtifactStorage(Construct):
     def objects_arn(self, prefix: str) -> str:
         """ARN of every object under ``prefix`` (one of PREFIXES)."""
         return self.bucket.arn_for_objects(f"{_known(prefix)}*")
+
+    def job_inputs_arn(self) -> str:
+        """ARN of what the training launcher stages for its jobs (code, SDK drivers)."""
+        return self.bucket.arn_for_objects(f"{TRAINING_JOBS_PREFIX}*/input/*")
 
     def s3_uri(self, prefix: str) -> str:
         """``s3://bucket/prefix`` for SageMaker settings such as the data-capture destination."""

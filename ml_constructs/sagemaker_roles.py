@@ -13,6 +13,7 @@ from ml_constructs.artifact_storage import (
     DATA_CAPTURE_PREFIX,
     DATASETS_PREFIX,
     MODELS_PREFIX,
+    TRAINING_JOBS_PREFIX,
     ArtifactStorage,
 )
 from ml_constructs.nag import acknowledge, nag_logical_id
@@ -99,7 +100,7 @@ class SageMakerRoles(Construct):
             "Training",
             role_name=role_name(props.prefix, "sagemaker-training"),
             assumed_by=_SAGEMAKER,
-            description="Runs training jobs: reads datasets/, writes models/.",
+            description="Runs training jobs: reads datasets/ and its staged code, writes models/.",
         )
         training = self.training_role
         training.add_to_policy(
@@ -114,9 +115,13 @@ class SageMakerRoles(Construct):
         )
         training.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadDatasets",
+                sid="ReadDatasetsAndStagedCode",
                 actions=["s3:GetObject"],
-                resources=[props.storage.objects_arn(DATASETS_PREFIX)],
+                # The launcher's SDK stages the job's code as input channels next to its output.
+                resources=[
+                    props.storage.objects_arn(DATASETS_PREFIX),
+                    props.storage.job_inputs_arn(),
+                ],
             )
         )
         training.add_to_policy(
@@ -154,7 +159,10 @@ class SageMakerRoles(Construct):
         )
         self._acknowledge_wildcards(
             training,
-            objects=[f"<{bucket_id}.Arn>/{p}*" for p in (DATASETS_PREFIX, MODELS_PREFIX)],
+            objects=[
+                *(f"<{bucket_id}.Arn>/{p}*" for p in (DATASETS_PREFIX, MODELS_PREFIX)),
+                f"<{bucket_id}.Arn>/{TRAINING_JOBS_PREFIX}*/input/*",
+            ],
             log_group="/aws/sagemaker/TrainingJobs:*",
         )
 

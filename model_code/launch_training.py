@@ -5,18 +5,24 @@ TensorFlow) is *not* a dependency of training or serving: install ``requirements
 in its own environment (``scripts/test_sagemaker_launcher.sh`` builds ``.venv-sagemaker``).
 It is imported lazily, so importing this module needs nothing beyond the standard library.
 
-The job uses the stack's training role, bucket and KMS key:
+The job uses the stack's training role, bucket and KMS key, and keeps to the two prefixes that
+role may use: it reads ``datasets/`` and writes ``models/``.
 
 - image: ``tensorflow-training`` resolved with ``sagemaker.core.image_uris`` (CPU, py312).
   The SDK knows training images 2.19 and 2.21 but no 2.20, and serving runs on
   ``tensorflow-inference:2.20``. We train on **2.19**: a SavedModel written by an older
   TensorFlow loads in a newer TensorFlow Serving, while 2.21 could write ops or attributes
   that 2.20 does not know;
+- channels ``train`` (and optional ``validation``, ``test``) from
+  ``s3://<bucket>/datasets/<channel>/`` (:func:`upload_data` puts ``<channel>.csv`` there);
 - code: ``model_code/`` as ``source_dir`` with entry script ``train.py`` and
-  ``requirements.txt`` (scikit-learn, pandas, matplotlib), uploaded to the bucket with SSE-KMS;
-- channels ``train`` (and optional ``validation``, ``test``) from S3 prefixes;
-- output to ``s3://<bucket>/<prefix>/output`` encrypted with the KMS key, training volume
-  encrypted with the same key; metric definitions from ``model_code.metrics``.
+  ``requirements.txt`` (scikit-learn, pandas, matplotlib). The SDK stages it, with its own
+  driver scripts, under ``s3://<bucket>/models/training-jobs/<job-name>/input/{code,sm_drivers}/``
+  with SSE-KMS (``LaunchConfig.code_s3_uri`` moves it);
+- output ``s3://<bucket>/models/training-jobs/<job-name>/output/model.tar.gz``, encrypted with
+  the KMS key, training volume encrypted with the same key; metric definitions from
+  ``model_code.metrics``. A ``model.tar.gz`` under ``models/`` starts the stack's validated
+  blue/green promotion, whose quality gate decides whether it serves.
 
 ``python -m model_code.launch_training --role-arn ARN --bucket B --kms-key-id KEY
 [--data-dir build/data] [--wait] [--hyperparameter epochs=100 ...]``
@@ -25,9 +31,11 @@ The job uses the stack's training role, bucket and KMS key:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,21 +58,42 @@ CODE_IGNORE_PATTERNS = [
     "local_server.py",
     "launch_training.py",
 ]
+CHANNELS = ("train", "validation", "test")
+DATASETS_PREFIX = "datasets"
+"""Channels read ``s3://<bucket>/datasets/<channel>/`` (the training role reads ``datasets/*``)."""
+TRAINING_JOBS_PREFIX = "models/training-jobs"
+"""Everything a job writes or the SDK stages for it (the training role writes ``models/*``)."""
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/a/b/`` -> ``("bucket", "a/b")``."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket:
+        raise ValueError(f"{uri!r} is not an s3://bucket/... URI")
+    return bucket, key.strip("/")
 
 
 @dataclass(frozen=True)
 class LaunchConfig:
-    """Where and how to train. S3 URIs default to prefixes under ``s3://bucket/prefix/``."""
+    """Where and how to train. Each S3 URI defaults to the stack's layout in ``bucket``:
+
+    - ``train_s3_uri`` (and ``validation_s3_uri``, ``test_s3_uri`` when set, e.g. by
+      :func:`upload_data`): ``s3://<bucket>/datasets/<channel>/``;
+    - ``output_s3_uri``: ``s3://<bucket>/models/training-jobs`` (SageMaker writes
+      ``<output_s3_uri>/<job-name>/output/model.tar.gz``);
+    - ``code_s3_uri``: ``s3://<bucket>/models/training-jobs``, where the SDK stages the source
+      code and its driver scripts (``<code_s3_uri>/<job-name>/input/{code,sm_drivers}/``).
+    """
 
     role_arn: str
     bucket: str
     kms_key_id: str
     region: str = "us-east-1"
-    prefix: str = "training"
     train_s3_uri: str | None = None
     validation_s3_uri: str | None = None
     test_s3_uri: str | None = None
     output_s3_uri: str | None = None
+    code_s3_uri: str | None = None
     instance_type: str = DEFAULT_INSTANCE_TYPE
     volume_size_gb: int = 30
     max_runtime_seconds: int = 3600
@@ -75,20 +104,37 @@ class LaunchConfig:
     security_group_ids: tuple[str, ...] = ()
 
     def s3(self, *parts: str) -> str:
-        key = "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
+        """``s3://<bucket>/<parts...>/``."""
+        key = "/".join(p.strip("/") for p in parts if p.strip("/"))
         return f"s3://{self.bucket}/{key}/"
+
+    def channel_uri(self, channel: str) -> str:
+        """The channel's URI: its override, else ``s3://<bucket>/datasets/<channel>/``."""
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}; expected one of {CHANNELS}")
+        override: str | None = getattr(self, f"{channel}_s3_uri")
+        return override or self.s3(DATASETS_PREFIX, channel)
 
     @property
     def train_uri(self) -> str:
-        return self.train_s3_uri or self.s3("data", "train")
+        return self.channel_uri("train")
 
     @property
-    def test_uri(self) -> str | None:
-        return self.test_s3_uri
+    def input_uris(self) -> dict[str, str]:
+        """The job's data channels: ``train`` always, ``validation``/``test`` when set."""
+        return {
+            channel: self.channel_uri(channel)
+            for channel in CHANNELS
+            if channel == "train" or getattr(self, f"{channel}_s3_uri")
+        }
 
     @property
     def output_uri(self) -> str:
-        return self.output_s3_uri or self.s3("output").rstrip("/")
+        return (self.output_s3_uri or self.s3(TRAINING_JOBS_PREFIX)).rstrip("/")
+
+    @property
+    def code_uri(self) -> str:
+        return (self.code_s3_uri or self.s3(TRAINING_JOBS_PREFIX)).rstrip("/")
 
 
 def training_image_uri(
@@ -126,15 +172,33 @@ def serving_image_uri(region: str, instance_type: str = DEFAULT_INSTANCE_TYPE) -
     )
 
 
+def _staging_location(config: LaunchConfig) -> tuple[str, str | None, str]:
+    """``code_uri`` as the SDK's (default bucket, default bucket prefix, input key prefix).
+
+    ``ModelTrainer`` (3.27.0) stages local inputs (the ``code`` and ``sm_drivers`` channels) at
+    ``s3://<session default bucket>/[<default_bucket_prefix>/]<input_s3_key_prefix>/<job-name>
+    /input/<channel>/``, so ``s3://b/models/training-jobs`` becomes ``("b", "models",
+    "training-jobs")``: the code sits at ``models/training-jobs/<job-name>/input/code/``, next
+    to the job's ``models/training-jobs/<job-name>/output/model.tar.gz``.
+    """
+    bucket, key = split_s3_uri(config.code_uri)
+    parent, _, last = key.rpartition("/")
+    if not last:
+        raise ValueError(f"code_s3_uri {config.code_uri!r} needs a key prefix (models/...)")
+    return bucket, parent or None, last
+
+
 def make_session(config: LaunchConfig, boto_session: Any = None) -> Any:
-    """A SageMaker session on the stack's bucket, with the SDK's telemetry turned off."""
+    """A SageMaker session whose default bucket and prefix are where the SDK stages the job's
+    code (:attr:`LaunchConfig.code_uri`), with the SDK's telemetry turned off."""
     import boto3
     from sagemaker.core.helper.session_helper import Session
 
+    bucket, prefix, _ = _staging_location(config)
     return Session(
         boto_session=boto_session or boto3.Session(region_name=config.region),
-        default_bucket=config.bucket,
-        default_bucket_prefix=config.prefix,
+        default_bucket=bucket,
+        default_bucket_prefix=prefix,
         sagemaker_config={
             "SchemaVersion": "1.0",
             "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
@@ -145,23 +209,24 @@ def make_session(config: LaunchConfig, boto_session: Any = None) -> Any:
 def upload_data(
     config: LaunchConfig, data_dir: str | Path, boto_session: Any = None
 ) -> LaunchConfig:
-    """Upload ``train.csv`` (and ``test.csv``, ``validation.csv``) from ``data_dir`` to their
-    channel prefixes with SSE-KMS; return the config pointing at them."""
+    """Upload ``train.csv`` (and ``validation.csv``, ``test.csv``) from ``data_dir`` to their
+    channel URIs (``s3://<bucket>/datasets/<channel>/<channel>.csv`` unless overridden) with
+    SSE-KMS; return the config pointing at them."""
     import boto3
 
     session = boto_session or boto3.Session(region_name=config.region)
     s3 = session.client("s3")
     uris: dict[str, Any] = {}
-    for channel in ("train", "validation", "test"):
+    for channel in CHANNELS:
         path = Path(data_dir) / f"{channel}.csv"
         if not path.is_file():
             continue
-        uri = config.s3("data", channel)
-        key = uri.removeprefix(f"s3://{config.bucket}/") + path.name
+        uri = config.channel_uri(channel).rstrip("/") + "/"
+        bucket, prefix = split_s3_uri(uri)
         s3.upload_file(
             str(path),
-            config.bucket,
-            key,
+            bucket,
+            f"{prefix}/{path.name}" if prefix else path.name,
             ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": config.kms_key_id},
         )
         uris[f"{channel}_s3_uri"] = uri
@@ -170,10 +235,43 @@ def upload_data(
     return replace(config, **uris)
 
 
+@functools.cache
+def _model_trainer_class() -> Any:
+    """``ModelTrainer`` that stages the job's code where the session says, always.
+
+    In 3.27.0 ``ModelTrainer._resolve_staging_bucket`` asks ``iam:SimulatePrincipalPolicy``
+    whether the role may ``s3:PutObject`` on ``arn:aws:s3:::<default bucket>/*``. The stack's role
+    writes only ``models/*``, so IAM answers ``implicitDeny`` and the SDK stages under the
+    *output* path instead, with the session's prefix appended again
+    (``models/training-jobs/models/training-jobs/<job-name>/input/...``), while a caller who may
+    not simulate gets the session's location. The launcher has chosen the location already, so
+    it skips the probe: the layout is the same for every caller.
+    """
+    # The SDK's own model_trainer.py imports its deprecated ``sagemaker.train.configs`` shim
+    # (3.27.0); that warning is the SDK's, not ours. Only that one is silenced, and only when
+    # raised from that module: an import of the shim anywhere else still warns.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message=r"sagemaker\.train\.configs has been moved",
+            category=DeprecationWarning,
+            module=r"sagemaker\.train\.model_trainer$",
+        )
+        from sagemaker.train.model_trainer import ModelTrainer
+
+    class LauncherModelTrainer(ModelTrainer):  # type: ignore[misc]
+        def _resolve_staging_bucket(self) -> tuple[str, str | None]:
+            return str(self.sagemaker_session.default_bucket()), None
+
+    return LauncherModelTrainer
+
+
 def build_model_trainer(config: LaunchConfig, session: Any = None) -> Any:
-    """The ``ModelTrainer`` for ``train.py`` (nothing is sent to AWS yet)."""
-    from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import (
+    """The ``ModelTrainer`` for ``train.py`` (nothing is sent to AWS yet).
+
+    ``session`` must come from :func:`make_session` for ``config``: its default bucket and
+    prefix are where the SDK stages the code."""
+    from sagemaker.core.training.configs import (
         Compute,
         InputData,
         MetricDefinition,
@@ -184,20 +282,21 @@ def build_model_trainer(config: LaunchConfig, session: Any = None) -> Any:
     )
 
     session = session or make_session(config)
-    inputs = [InputData(channel_name="train", data_source=config.train_uri)]
-    if config.validation_s3_uri:
-        inputs.append(InputData(channel_name="validation", data_source=config.validation_s3_uri))
-    if config.test_s3_uri:
-        inputs.append(InputData(channel_name="test", data_source=config.test_s3_uri))
+    _, _, input_key_prefix = _staging_location(config)
+    inputs = [
+        InputData(channel_name=channel, data_source=uri)
+        for channel, uri in config.input_uris.items()
+    ]
     networking = None
     if config.subnets or config.security_group_ids:
         networking = Networking(
             subnets=list(config.subnets), security_group_ids=list(config.security_group_ids)
         )
-    trainer = ModelTrainer(
+    trainer = _model_trainer_class()(
         sagemaker_session=session,
         role=config.role_arn,
         base_job_name=config.base_job_name,
+        input_s3_key_prefix=input_key_prefix,
         training_image=training_image_uri(
             config.region, config.framework_version, config.instance_type
         ),
@@ -243,7 +342,8 @@ def _hyperparameter(text: str) -> tuple[str, str]:
     return name, value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI: one flag per :class:`LaunchConfig` field, plus ``--data-dir`` and ``--wait``."""
     parser = argparse.ArgumentParser(
         prog="python -m model_code.launch_training",
         description="Start a SageMaker training job for model_code/train.py.",
@@ -252,35 +352,83 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bucket", required=True, help="the stack's artifact bucket")
     parser.add_argument("--kms-key-id", required=True, help="the stack's KMS key (id or ARN)")
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--prefix", default="training")
-    parser.add_argument("--data-dir", help="upload train.csv/test.csv from here first")
-    parser.add_argument("--train-s3-uri")
-    parser.add_argument("--validation-s3-uri")
-    parser.add_argument("--test-s3-uri")
-    parser.add_argument("--output-s3-uri")
+    parser.add_argument(
+        "--data-dir", help="upload train.csv (validation.csv, test.csv) to the channels first"
+    )
+    for channel in CHANNELS:
+        parser.add_argument(
+            f"--{channel}-s3-uri",
+            metavar="URI",
+            help=f"the {channel} channel (default s3://BUCKET/{DATASETS_PREFIX}/{channel}/"
+            + (")" if channel == "train" else f" if --data-dir has {channel}.csv, else none)"),
+        )
+    parser.add_argument(
+        "--output-s3-uri",
+        metavar="URI",
+        help=f"where the job writes <job-name>/output/model.tar.gz (default "
+        f"s3://BUCKET/{TRAINING_JOBS_PREFIX}); under models/ it is promoted if it passes "
+        "validation",
+    )
+    parser.add_argument(
+        "--code-s3-uri",
+        metavar="URI",
+        help=f"where the SDK stages <job-name>/input/{{code,sm_drivers}}/ (default "
+        f"s3://BUCKET/{TRAINING_JOBS_PREFIX})",
+    )
     parser.add_argument("--instance-type", default=DEFAULT_INSTANCE_TYPE)
+    parser.add_argument("--volume-size-gb", type=int, default=30)
     parser.add_argument("--max-runtime-seconds", type=int, default=3600)
+    parser.add_argument("--base-job-name", default=DEFAULT_BASE_JOB_NAME)
     parser.add_argument("--framework-version", default=TRAINING_FRAMEWORK_VERSION)
     parser.add_argument(
-        "--hyperparameter", action="append", type=_hyperparameter, default=[], metavar="K=V"
+        "--hyperparameter",
+        dest="hyperparameters",
+        action="append",
+        type=_hyperparameter,
+        default=[],
+        metavar="K=V",
+    )
+    parser.add_argument(
+        "--subnet",
+        dest="subnets",
+        action="append",
+        default=[],
+        metavar="SUBNET_ID",
+        help="VPC subnet (repeat)",
+    )
+    parser.add_argument(
+        "--security-group-id",
+        dest="security_group_ids",
+        action="append",
+        default=[],
+        metavar="SG_ID",
+        help="VPC security group (repeat)",
     )
     parser.add_argument("--wait", action="store_true")
-    args = parser.parse_args(argv)
-    config = LaunchConfig(
-        role_arn=args.role_arn,
-        bucket=args.bucket,
-        kms_key_id=args.kms_key_id,
-        region=args.region,
-        prefix=args.prefix,
-        train_s3_uri=args.train_s3_uri,
-        validation_s3_uri=args.validation_s3_uri,
-        test_s3_uri=args.test_s3_uri,
-        output_s3_uri=args.output_s3_uri,
-        instance_type=args.instance_type,
-        max_runtime_seconds=args.max_runtime_seconds,
-        framework_version=args.framework_version,
-        hyperparameters=dict(args.hyperparameter),
-    )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> LaunchConfig:
+    """The :class:`LaunchConfig` the parsed flags describe."""
+    values = {f.name: getattr(args, f.name) for f in fields(LaunchConfig)}
+    values["hyperparameters"] = dict(values["hyperparameters"])
+    values["subnets"] = tuple(values["subnets"])
+    values["security_group_ids"] = tuple(values["security_group_ids"])
+    return LaunchConfig(**values)
+
+
+#: The SDK's pre-flight check of the role (iam:SimulatePrincipalPolicy) insists on ec2 network
+#: interface actions that a job outside a VPC never uses; the stack's training role is
+#: least-privilege without them, and SageMaker itself checks the role when the job starts.
+VALIDATE_ROLE_VARIABLE = "SAGEMAKER_VALIDATE_ROLE"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    os.environ.setdefault(VALIDATE_ROLE_VARIABLE, "false")
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
     if args.data_dir:
         config = upload_data(config, args.data_dir)
     name = launch(config, wait=args.wait)

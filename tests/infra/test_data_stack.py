@@ -184,11 +184,20 @@ def test_execution_role_reads_only_models_and_writes_only_data_capture(
 
 
 def test_training_role_reads_datasets_and_writes_models(data_json: dict[str, Any]) -> None:
+    """Exactly what the launcher's jobs read and write (model_code/launch_training.py): the
+    data set channels under datasets/, the code the SDK stages under
+    models/training-jobs/<job>/input/, and the output under models/."""
+    from model_code import launch_training
+
     statements = policy_of_role(data_json, "mlserving-dev-sagemaker-training")
     reads = s3_resources(statements, "s3:GetObject")
     writes = s3_resources(statements, "s3:PutObject")
-    assert len(reads) == 1 and reads[0].endswith('/datasets/*"]]}')
+    assert len(reads) == 2
+    assert reads[0].endswith('/datasets/*"]]}')
+    assert reads[1].endswith('/models/training-jobs/*/input/*"]]}')
     assert len(writes) == 1 and writes[0].endswith('/models/*"]]}')
+    assert f"{launch_training.DATASETS_PREFIX}/" == "datasets/"
+    assert f"{launch_training.TRAINING_JOBS_PREFIX}/" == "models/training-jobs/"
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,8 @@ pytest.importorskip("sagemaker.train")
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
+from botocore.awsrequest import AWSResponse  # noqa: E402
+
 from model_code import launch_training  # noqa: E402
 from model_code.metrics import METRIC_DEFINITIONS  # noqa: E402
 
@@ -186,15 +188,21 @@ def test_launch_keeps_to_what_the_training_role_may_use(aws: Any, tmp_path: Path
     output and everything the launcher and the SDK upload stay there, the staged code under
     models/training-jobs/."""
     session, key_arn, _ = aws
-    probes: list[str] = []
+    probes: list[dict[str, Any]] = []
 
-    def role_cannot_write_the_whole_bucket(params: dict[str, Any], **_: Any) -> Any:
-        # What IAM answers for the stack's role on arn:aws:s3:::<bucket>/*; 3.27.0's own
-        # ModelTrainer would then stage under the output path with the prefix doubled.
-        probes.append(params["ResourceArns"][0] if params.get("ResourceArns") else "")
-        result = {"EvalActionName": params["ActionNames"][0], "EvalDecision": "implicitDeny"}
-        return ({"status_code": 200}, {"EvaluationResults": [result]})
+    def record_probe(params: dict[str, Any], **_: Any) -> None:
+        probes.append(params)
 
+    def role_cannot_write_the_whole_bucket(**_: Any) -> Any:
+        # What IAM answers for the stack's role (it writes models/* only) when asked about
+        # s3:PutObject on arn:aws:s3:::<bucket>/*; 3.27.0's own ModelTrainer then stages under
+        # the output path with the session's prefix a second time.
+        result = {"EvalActionName": "s3:PutObject", "EvalDecision": "implicitDeny"}
+        return AWSResponse("https://iam.amazonaws.com/", 200, {}, None), {
+            "EvaluationResults": [result]
+        }
+
+    session.events.register("provide-client-params.iam.SimulatePrincipalPolicy", record_probe)
     session.events.register(
         "before-call.iam.SimulatePrincipalPolicy", role_cannot_write_the_whole_bucket
     )
