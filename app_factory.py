@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Tags, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from serving_config import ConfigError, Settings, load_settings
 from stacks import ModelDataStack, ModelServingStack
@@ -62,6 +62,6 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
         print(f"configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     add_stacks(app, settings)
-    # cdk-nag 3: a validation plugin; any unsuppressed AwsSolutions finding fails synth.
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    # cdk-nag 3: validation plugins; any unacknowledged finding of either pack fails synth.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     return app

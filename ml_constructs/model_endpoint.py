@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ml_constructs.checkov import skip
 from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.naming import endpoint_name, validate_prefix
 
@@ -136,6 +137,13 @@ class ModelEndpoint(Construct):
             ),
             enable_network_isolation=props.variant.network_isolation,
         )
+        if not props.variant.network_isolation:
+            skip(
+                self.model,
+                "CKV_AWS_370",
+                "Serverless Inference does not support network isolation (SageMaker's feature "
+                "exclusions); the model runs isolated on instance variants.",
+            )
         # SageMaker validates the role when it creates the model: its policy must exist first.
         default_policy = props.execution_role.node.try_find_child("DefaultPolicy")
         if default_policy is not None:

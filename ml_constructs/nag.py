@@ -1,7 +1,9 @@
 """Narrow cdk-nag acknowledgements: one finding, one construct, one written reason.
 
 cdk-nag 3 uses CDK's native ``Validations.of(scope).acknowledge``. Each finding is
-acknowledged by its full id (``AwsSolutions-IAM5[Resource::*]``), never a whole rule.
+acknowledged by its full id (``AwsSolutions-IAM5[Resource::*]``), never a whole rule. The
+packs that run on every synth are :data:`PACKS` (AwsSolutions and NIST 800-53 rev 5); CDK
+prefixes an acknowledgement with its pack (``NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ``).
 """
 
 from __future__ import annotations
@@ -11,8 +13,16 @@ from collections.abc import Iterable
 from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from constructs import IConstruct
 
-# The validation plugin that reports these findings (CDK prefixes acknowledgements with it).
-_PACK = "AwsSolutions"
+#: The cdk-nag packs attached to every synth (app_factory.build_app).
+PACKS = ("AwsSolutions", "NIST.800.53.R5")
+
+
+def pack_of(rule_id: str) -> str:
+    """``AwsSolutions`` for ``AwsSolutions-IAM5``, ``NIST.800.53.R5`` for its rules."""
+    pack = rule_id.rsplit("-", 1)[0]
+    if pack not in PACKS:
+        raise ValueError(f"{rule_id!r} belongs to no pack this app runs ({', '.join(PACKS)})")
+    return pack
 
 
 def acknowledge(
@@ -21,7 +31,7 @@ def acknowledge(
     """Acknowledge ``rule_id`` on ``construct``: each of ``findings``, or the rule if none."""
     finding_list = list(findings)
     ids = [f"{rule_id}[{finding}]" for finding in finding_list] if finding_list else [rule_id]
-    ids = [f"{_PACK}::{i}" for i in ids]
+    ids = [f"{pack_of(rule_id)}::{i}" for i in ids]
     Validations.of(construct).acknowledge(*[Acknowledgment(id=i, reason=reason) for i in ids])
 
 

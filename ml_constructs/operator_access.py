@@ -20,6 +20,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ml_constructs.artifact_storage import DATASETS_PREFIX, MODELS_PREFIX, ArtifactStorage
+from ml_constructs.findings import acknowledge_inline_policy
 from ml_constructs.nag import acknowledge, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
 
@@ -108,6 +109,7 @@ class OperatorAccess(Construct):
         for statement in statements:
             self.role.add_to_policy(statement)
         self.role_arn = self.role.role_arn
+        acknowledge_inline_policy(self.role)
         bucket_id = nag_logical_id(bucket)
         acknowledge(
             self.role.node.find_child("DefaultPolicy"),

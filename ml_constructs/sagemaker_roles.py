@@ -16,6 +16,7 @@ from ml_constructs.artifact_storage import (
     TRAINING_JOBS_PREFIX,
     ArtifactStorage,
 )
+from ml_constructs.findings import acknowledge_inline_policy
 from ml_constructs.nag import acknowledge, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
 
@@ -141,6 +142,8 @@ class SageMakerRoles(Construct):
         self.execution_role_arn = execution.role_arn
         self.training_role_arn = training.role_arn
 
+        acknowledge_inline_policy(execution)
+        acknowledge_inline_policy(training)
         bucket_id = nag_logical_id(props.storage.bucket)
         self._acknowledge_wildcards(
             execution,

@@ -17,13 +17,18 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
-wanted=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+# The files requirements-dev.txt installs (the other requirements-*.txt have their own venvs).
+wanted=$(cat requirements.txt requirements-model.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "bootstrap: installing Python requirements (first run takes a few minutes)"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
   echo "$wanted" >"$stamp"
 fi
+
+# checkov (security scanner of the synthesized templates) lives in its own environment: its
+# pins conflict with the main environment's.
+scripts/venv.sh .venv-checkov requirements-checkov.txt
 
 npm_stamp=node_modules/.package-lock.sha256
 npm_wanted=$(sha256sum package-lock.json | cut -d' ' -f1)

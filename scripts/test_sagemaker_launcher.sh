@@ -5,20 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 VENV=.venv-sagemaker
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "test_sagemaker_launcher: creating $VENV"
-  "$PYTHON" -m venv "$VENV"
-fi
-stamp="$VENV/.requirements.sha256"
-wanted=$(sha256sum requirements-sagemaker.txt | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  echo "test_sagemaker_launcher: installing requirements-sagemaker.txt (takes a few minutes)"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-sagemaker.txt
-  echo "$wanted" >"$stamp"
-fi
+scripts/venv.sh "$VENV" requirements-sagemaker.txt
 
 export PYTHONDONTWRITEBYTECODE=1
 set +e

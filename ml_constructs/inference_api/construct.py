@@ -23,6 +23,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ml_constructs.checkov import skip
+from ml_constructs.findings import acknowledge_function, acknowledge_inline_policy
 from ml_constructs.inference_api.runtime import api_config as env
 from ml_constructs.nag import acknowledge
 from ml_constructs.naming import role_name, validate_prefix
@@ -285,6 +287,21 @@ class InferenceApi(Construct):
             policy_resource = default_policy.node.default_child
             assert isinstance(policy_resource, CfnResource)
             cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(policy_resource)])
+        acknowledge_function(
+            self.function,
+            dead_letters=(
+                "API Gateway invokes the function synchronously and the caller gets its answer "
+                "or error; a function dead-letter queue applies to asynchronous invocations only."
+            ),
+            concurrency=(
+                None
+                if props.reserved_concurrency is not None
+                else "api.reserved_concurrency is null: Lambda keeps 10 of the account's "
+                "concurrency unreserved and a new account may have 10 in all, where any "
+                "reservation fails the deploy; the API stage's throttling caps the load."
+            ),
+        )
+        acknowledge_inline_policy(self.role)
         # Active tracing needs xray:PutTraceSegments/PutTelemetryRecords, which X-Ray only
         # supports on Resource "*": the one wildcard, acknowledged on this role alone.
         acknowledge(
@@ -360,12 +377,24 @@ class InferenceApi(Construct):
             request_models={"application/json": request_model},
         )
 
+        no_waf = (
+            "Every request must carry a SigV4 signature of an IAM principal allowed "
+            "execute-api:Invoke; stage throttling caps load. Attach a WAF web ACL to the stage "
+            "if untrusted principals can call it."
+        )
+        acknowledge(self.stage, "AwsSolutions-APIG3", no_waf)
+        acknowledge(self.stage, "NIST.800.53.R5-APIGWAssociatedWithWAF", no_waf)
+        no_cache = (
+            "POST /predict answers depend on the request body: a stage cache would return "
+            "another caller's predictions."
+        )
+        acknowledge(self.stage, "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted", no_cache)
+        skip(self.stage, "CKV_AWS_120", no_cache)
         acknowledge(
             self.stage,
-            "AwsSolutions-APIG3",
-            "Every request must carry a SigV4 signature of an IAM principal allowed "
-            "execute-api:Invoke; stage throttling and the function's reserved concurrency "
-            "cap load. Attach a WAF web ACL to the stage if untrusted principals can call it.",
+            "NIST.800.53.R5-APIGWSSLEnabled",
+            "A client certificate authenticates API Gateway to an HTTP backend; this stage's "
+            "only integration is a Lambda proxy, called through the Lambda API with IAM.",
         )
         acknowledge(
             self.predict_method,

@@ -30,6 +30,7 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from ml_constructs.artifact_storage import MODELS_PREFIX
+from ml_constructs.findings import acknowledge_function, acknowledge_inline_policy
 from ml_constructs.model_endpoint import ModelEndpoint, production_variant
 from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
@@ -302,6 +303,19 @@ class ModelPromotion(Construct):
             report_batch_item_failures=True,
             max_concurrency=MAX_CONCURRENCY,
         )
+        acknowledge_function(
+            self.function,
+            dead_letters=(
+                "Invoked by an SQS event source mapping: a message that keeps failing goes to "
+                "the queue's redrive dead-letter queue (alarmed); a function dead-letter queue "
+                "applies to asynchronous invocations only."
+            ),
+            concurrency=(
+                f"Capped by the event source mapping's MaximumConcurrency ({MAX_CONCURRENCY}), "
+                "as AWS advises for SQS sources; a reservation would throttle the poller."
+            ),
+        )
+        acknowledge_inline_policy(self.role)
         self.function_name = self.function.function_name
         self.queue_url = self.queue.queue_url
 

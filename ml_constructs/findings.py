@@ -1,0 +1,50 @@
+"""Scanner findings that recur on several constructs of this app, with their one reason each.
+
+The cdk-nag packs (AwsSolutions, NIST 800-53 rev 5) and checkov flag the same design choices on
+each function and role: these helpers acknowledge them at the construct that owns the resource,
+so the reason is written once and the scope stays one resource.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+
+from ml_constructs.checkov import skip
+from ml_constructs.nag import acknowledge
+
+NO_VPC = (
+    "The stack runs without a VPC (private networking is a separate configuration choice); "
+    "the function reaches only AWS APIs, over TLS, signed with its own least-privilege role."
+)
+ENVIRONMENT_ENCRYPTION = (
+    "Lambda encrypts environment variables at rest with an AWS managed key; these hold "
+    "resource names, ARNs and limits, no secrets, so the project key is not needed (using it "
+    "would open the key to the deploying principal for Lambda)."
+)
+INLINE_POLICY = (
+    "CDK attaches each role's least-privilege statements as that role's own AWS::IAM::Policy; "
+    "a customer managed policy would hold the same statements and could be attached elsewhere."
+)
+
+
+def acknowledge_function(
+    function: lambda_.Function, *, dead_letters: str, concurrency: str | None
+) -> None:
+    """A function without VPC, DLQ (reason given) and, unless ``concurrency`` is None (it has a
+    reservation), without reserved concurrency (reason given)."""
+    acknowledge(function, "NIST.800.53.R5-LambdaInsideVPC", NO_VPC)
+    skip(function, "CKV_AWS_117", NO_VPC)
+    acknowledge(function, "NIST.800.53.R5-LambdaDLQ", dead_letters)
+    skip(function, "CKV_AWS_116", dead_letters)
+    skip(function, "CKV_AWS_173", ENVIRONMENT_ENCRYPTION)
+    if concurrency is not None:
+        acknowledge(function, "NIST.800.53.R5-LambdaConcurrency", concurrency)
+        skip(function, "CKV_AWS_115", concurrency)
+
+
+def acknowledge_inline_policy(role: iam.Role) -> None:
+    """The role's default policy (NIST's IAMNoInlinePolicy)."""
+    acknowledge(
+        role.node.find_child("DefaultPolicy"), "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY
+    )
