@@ -465,3 +465,38 @@ def test_an_url_encoded_eventbridge_key_is_found_decoded(
     event["detail"]["object"]["key"] = "models/my+model%2Bv2/model.tar.gz"
     assert run(account, event, monkeypatch) == {"batchItemFailures": []}
     assert account.endpoint()["EndpointConfigName"].startswith("mlserving-dev-p-")
+
+
+def test_what_the_function_emits_on_failure_is_what_its_alarm_watches(
+    account: Account, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The function once emitted PromotionFailedError while the alarm watched PromotionFailed:
+    compare the EMF a real failure prints with the synthesized alarm's metrics."""
+    from tests.synth_cache import synth
+
+    moto_sagemaker.set_status(ENDPOINT, "Failed")
+    run(account, account.upload(KEY, artifacts.build()), monkeypatch)
+    moto_sagemaker.set_status(ENDPOINT, "InService")
+    run(
+        account,
+        account.upload(KEY, artifacts.build(artifacts.without("metrics.json"))),
+        monkeypatch,
+    )
+    emitted = {
+        name
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"')
+        for name in (m["Name"] for m in json.loads(line)["_aws"]["CloudWatchMetrics"][0]["Metrics"])
+    }
+    template = synth("dev").serving_json
+    (alarm,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"]["AlarmName"] == "mlserving-dev-promotion-failed"
+    ]
+    watched = {
+        m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m
+    }
+    assert {"PromotionFailed", "PromotionRejected"} <= emitted
+    assert emitted & {"PromotionFailed", "PromotionRejected", "PromotionErrors"} <= watched
