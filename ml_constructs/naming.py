@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from aws_cdk import Aws
+
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
 
@@ -47,3 +49,13 @@ def endpoint_name(
             "project, the environment name or endpoint.variant_name"
         )
     return name
+
+
+def alarms_arn(prefix: str) -> str:
+    """ARN pattern of every CloudWatch alarm of this environment (alarms are ``<prefix>-*``)."""
+    return f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{prefix}-*"
+
+
+def alarms_nag_arn(prefix: str) -> str:
+    """The same pattern as cdk-nag prints it in a finding id."""
+    return f"arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:{prefix}-*"

@@ -18,7 +18,7 @@ from ml_constructs.artifact_storage import (
 )
 from ml_constructs.findings import acknowledge_inline_policy
 from ml_constructs.nag import acknowledge, nag_logical_id
-from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.naming import alarms_arn, alarms_nag_arn, role_name, validate_prefix
 
 _ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 _SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
@@ -80,15 +80,13 @@ class SageMakerRoles(Construct):
         )
         props.encryption_key.grant_encrypt_decrypt(execution)
         self._grant_volume_encryption(execution, props.encryption_key)
-        # Deployment guardrails read the auto-rollback alarms (this environment's only).
+        # Deployment guardrails read the auto-rollback alarms with the model's execution role
+        # (SageMaker: "Auto-Rollback Configuration and Monitoring"); this environment's only.
         execution.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadRollbackAlarms",
                 actions=["cloudwatch:DescribeAlarms"],
-                resources=[
-                    f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-                    f":alarm:{props.prefix}-*"
-                ],
+                resources=[alarms_arn(props.prefix)],
             )
         )
         self._grant_image_pull(execution, props.serving_image_repository_arn)
@@ -155,10 +153,7 @@ class SageMakerRoles(Construct):
             "AwsSolutions-IAM5",
             "The auto-rollback alarms are named <prefix>-<alarm> and live in the serving stack; "
             "DescribeAlarms is limited to this environment's alarms.",
-            [
-                "Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>"
-                f":alarm:{props.prefix}-*"
-            ],
+            [f"Resource::{alarms_nag_arn(props.prefix)}"],
         )
         self._acknowledge_wildcards(
             training,

@@ -229,9 +229,13 @@ def promote_and_reject(r: Rehearsal) -> str:
     )
 
 
+def _endpoint(r: Rehearsal) -> dict[str, Any]:
+    described: dict[str, Any] = r.clients.sagemaker.describe_endpoint(EndpointName=r.endpoint_name)
+    return described
+
+
 def _serving_config(r: Rehearsal) -> str:
-    endpoint = r.clients.sagemaker.describe_endpoint(EndpointName=r.endpoint_name)
-    return str(endpoint["EndpointConfigName"])
+    return str(_endpoint(r)["EndpointConfigName"])
 
 
 def _recorded_artifact(r: Rehearsal) -> str:
@@ -266,7 +270,7 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
     r.serving_stack = describe_stack(clients, r.stacks[1])
 
     def settled() -> str | None:
-        endpoint = sagemaker.describe_endpoint(EndpointName=r.endpoint_name)
+        endpoint = _endpoint(r)
         name = str(endpoint["EndpointConfigName"])
         done = endpoint["EndpointStatus"] == "InService" and name != r.promoted_config
         return name if done else None
@@ -304,8 +308,7 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
 
 
 def _fleet(r: Rehearsal) -> int:
-    endpoint = r.clients.sagemaker.describe_endpoint(EndpointName=r.endpoint_name)
-    (variant,) = endpoint["ProductionVariants"]
+    (variant,) = _endpoint(r)["ProductionVariants"]
     return int(variant["DesiredInstanceCount"])
 
 

@@ -373,16 +373,6 @@ class ModelPromotion(Construct):
                 actions=["sagemaker:DescribeEndpoint"],
                 resources=[endpoint_arn],
             ),
-            # SageMaker reads the auto-rollback alarms with the caller's identity
-            # (deployment guardrails): only this environment's alarms.
-            iam.PolicyStatement(
-                sid="ReadRollbackAlarms",
-                actions=["cloudwatch:DescribeAlarms"],
-                resources=[
-                    f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-                    f":alarm:{props.prefix}-*"
-                ],
-            ),
             iam.PolicyStatement(
                 sid="PassOnlyTheExecutionRole",
                 actions=["iam:PassRole"],
@@ -470,16 +460,6 @@ class ModelPromotion(Construct):
             "permissions ('*' is required); retention filters the results to this stack's "
             f"{props.prefix}-p-* promotions and deletes only those.",
             ["Resource::*"],
-        )
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5",
-            "The auto-rollback alarms are named <prefix>-<alarm>; DescribeAlarms is limited to "
-            "this environment's alarms.",
-            [
-                "Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>"
-                f":alarm:{props.prefix}-*"
-            ],
         )
 
     def metric_promotions(self, name: str, period: Duration | None = None) -> cloudwatch.Metric:

@@ -29,7 +29,7 @@ from ml_constructs.model_promotion.runtime.promotion import (
     METRIC_REJECTED,
     METRIC_STARTED,
 )
-from ml_constructs.naming import validate_prefix
+from ml_constructs.naming import alarms_arn, validate_prefix
 from serving_config.monitoring import AlarmSettings
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
@@ -119,12 +119,7 @@ class Monitoring(Construct):
                 resources=[self.topic.topic_arn],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {
-                        "aws:SourceArn": (
-                            f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-                            f":alarm:{props.prefix}-*"
-                        )
-                    },
+                    "ArnLike": {"aws:SourceArn": alarms_arn(props.prefix)},
                 },
             )
         )

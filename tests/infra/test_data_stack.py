@@ -183,6 +183,15 @@ def test_execution_role_reads_only_models_and_writes_only_data_capture(
     assert not s3_resources(statements, "s3:DeleteObject")
 
 
+def test_execution_role_reads_this_environments_rollback_alarms(
+    data_json: dict[str, Any],
+) -> None:
+    """Deployment guardrails read the auto-rollback alarms with the model's execution role."""
+    statements = policy_of_role(data_json, "mlserving-dev-sagemaker-execution")
+    (describe,) = [s for s in statements if s["Action"] == "cloudwatch:DescribeAlarms"]
+    assert json.dumps(describe["Resource"]).endswith(':alarm:mlserving-dev-*"]]}')
+
+
 def test_training_role_reads_datasets_and_writes_models(data_json: dict[str, Any]) -> None:
     """Exactly what the launcher's jobs read and write (model_code/launch_training.py): the
     data set channels under datasets/, the code the SDK stages under
