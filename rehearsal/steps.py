@@ -58,7 +58,8 @@ def synthesize(r: Rehearsal) -> str:
     from rehearsal.deployment import synthesize as synth
 
     r.stacks = synth(r.args.env, r.workdir / "cdk.out")
-    return f"{', '.join(s.name for s in r.stacks)} (cdk-nag AwsSolutions checks passed)"
+    names = ", ".join(s.name for s in r.stacks)
+    return f"{names} (cdk-nag AwsSolutions and NIST 800-53 packs passed)"
 
 
 # -- 3-4: deploy with the CDK CLI ------------------------------------------------------------
