@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from deploy_tools.stack_outputs import StackOutputsError, read_stack_outputs
 from ml_constructs.model_promotion.runtime.artifact import (
     ArtifactRejectedError,
     ArtifactRules,
@@ -67,16 +68,9 @@ def check_artifact(path: Path, settings: Settings) -> None:
 def data_stack_outputs(cloudformation: Any, stack_name: str) -> DataStackOutputs:
     """Read the data stack's outputs; a clear message when it is not deployed yet."""
     try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        raise PublishError(
-            f"stack {stack_name} is not deployed ({error.response['Error']['Message']}); "
-            f"run `npx cdk deploy {stack_name} -c env=...` first"
-        ) from error
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    missing = [k for k in (BUCKET_OUTPUT, KEY_OUTPUT) if not outputs.get(k)]
-    if missing:
-        raise PublishError(f"stack {stack_name} has no output(s) {', '.join(missing)}")
+        outputs = read_stack_outputs(cloudformation, stack_name, (BUCKET_OUTPUT, KEY_OUTPUT))
+    except StackOutputsError as error:
+        raise PublishError(str(error)) from error
     return DataStackOutputs(bucket_name=outputs[BUCKET_OUTPUT], key_arn=outputs[KEY_OUTPUT])
 
 

@@ -43,6 +43,8 @@ class OperatorAccessProps:
     encryption_key: kms.IKey
     artifact_parameter: str
     operator_arns: Sequence[str] = ()
+    #: The model package group operators register trained models in (none: no registry rights).
+    package_group_name: str | None = None
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -106,15 +108,74 @@ class OperatorAccess(Construct):
                 resources=[stack.stack_id],
             ),
         ]
+        if props.package_group_name:
+            statements += registration_statements(props.package_group_name)
         for statement in statements:
             self.role.add_to_policy(statement)
         self.role_arn = self.role.role_arn
         acknowledge_inline_policy(self.role)
         bucket_id = nag_logical_id(bucket)
-        acknowledge(
-            self.role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5",
-            "Operators upload objects whose keys they choose under datasets/ and models/; the "
-            "statement is limited to those two prefixes of the artifact bucket.",
-            [f"Resource::<{bucket_id}.Arn>/{p}*" for p in (DATASETS_PREFIX, MODELS_PREFIX)],
-        )
+        reasons = [
+            (
+                "Operators upload objects whose keys they choose under datasets/ and models/; "
+                "the statement is limited to those two prefixes of the artifact bucket.",
+                [f"Resource::<{bucket_id}.Arn>/{p}*" for p in (DATASETS_PREFIX, MODELS_PREFIX)],
+            )
+        ]
+        if props.package_group_name:
+            reasons += registration_wildcards(props.package_group_name)
+        for reason, applies_to in reasons:
+            acknowledge(
+                self.role.node.find_child("DefaultPolicy"), "AwsSolutions-IAM5", reason, applies_to
+            )
+
+
+def registration_wildcards(group_name: str) -> list[tuple[str, list[str]]]:
+    """Why registering models needs wildcards, and the wildcard resources each reason covers."""
+    base = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
+    return [
+        (
+            "SageMaker List* actions support no resource-level permissions (Service "
+            "Authorization Reference): ListModelPackages, to find a version that already holds "
+            "the same artifact, needs Resource *.",
+            ["Resource::*"],
+        ),
+        (
+            "Versions of the model package group are created with numbers chosen by SageMaker "
+            "(model-package/<group>/<n>); the pattern is limited to this one group.",
+            [f"Resource::{base}:model-package/{group_name}/*"],
+        ),
+        (
+            "register_model --training-job reads the completed job it registers; training jobs "
+            "are named by the launcher per run.",
+            [f"Resource::{base}:training-job/*"],
+        ),
+    ]
+
+
+def registration_statements(group_name: str) -> list[iam.PolicyStatement]:
+    """What ``deploy_tools.register_model`` does: check the group, look for a duplicate,
+    create a PendingManualApproval version (approving one is a separate right: people who
+    approve need ``sagemaker:UpdateModelPackage``), and read a training job's output."""
+    base = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+    group = f"{base}:model-package-group/{group_name}"
+    versions = f"{base}:model-package/{group_name}/*"
+    return [
+        iam.PolicyStatement(
+            sid="RegisterModelVersions",
+            actions=[
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:CreateModelPackage",
+                "sagemaker:DescribeModelPackage",
+            ],
+            resources=[group, versions],
+        ),
+        iam.PolicyStatement(
+            sid="ListModelVersions", actions=["sagemaker:ListModelPackages"], resources=["*"]
+        ),
+        iam.PolicyStatement(
+            sid="ReadTrainingJobsToRegister",
+            actions=["sagemaker:DescribeTrainingJob"],
+            resources=[f"{base}:training-job/*"],
+        ),
+    ]

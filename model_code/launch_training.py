@@ -25,7 +25,10 @@ role may use: it reads ``datasets/`` and writes ``models/``.
   blue/green promotion, whose quality gate decides whether it serves.
 
 ``python -m model_code.launch_training --role-arn ARN --bucket B --kms-key-id KEY
-[--data-dir build/data] [--wait] [--hyperparameter epochs=100 ...]``
+[--data-dir build/data] [--wait] [--hyperparameter epochs=100 ...] [--env dev]``
+
+After the job, ``python -m deploy_tools.register_model --env ENV --training-job NAME`` (printed
+with the job's name) registers its output in the environment's model registry.
 """
 
 from __future__ import annotations
@@ -405,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="VPC security group (repeat)",
     )
     parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--env", help="the environment to print the registration command for")
     return parser
 
 
@@ -433,7 +437,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = upload_data(config, args.data_dir)
     name = launch(config, wait=args.wait)
     print(json.dumps({"training_job_name": name, "output": config.output_uri}))
+    print(registration_hint(name, args.env))
     return 0
+
+
+def registration_hint(job_name: str, env: str | None) -> str:
+    """What to run once the job completed: register its output in the environment's model
+    registry (the project's environment, not this one: the SDK and the stack do not mix)."""
+    return (
+        "register the model once the job completed: python -m deploy_tools.register_model "
+        f"--env {env or 'ENV'} --training-job {job_name}"
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,11 @@ REQUIRED_MEMBERS = (
     "metrics.json",
 )
 SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
+#: Model Monitor baselines a trained model may carry (optional members, in the formats the
+#: service documents); registration refers to them from the model package.
+DATA_QUALITY_STATISTICS = "monitoring/data-quality/statistics.json"
+DATA_QUALITY_CONSTRAINTS = "monitoring/data-quality/constraints.json"
+MODEL_QUALITY_CONSTRAINTS = "monitoring/model-quality/constraints.json"
 
 
 class PackageError(ValueError):

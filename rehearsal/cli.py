@@ -204,8 +204,8 @@ def _summary(r: Rehearsal, timeline: Timeline) -> int:
         print("\nREHEARSAL INCOMPLETE:\n" + "\n".join(f"  - {m}" for m in r.missing))
         return 1
     print(
-        "\nREHEARSAL PASSED: deployed with the CDK CLI, served, predicted, promoted, rejected, "
-        "redeployed."
+        "\nREHEARSAL PASSED: deployed with the CDK CLI, served, predicted, promoted (on registry "
+        "approval and on upload), rejected, redeployed."
     )
     return 0
 

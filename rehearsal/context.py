@@ -49,6 +49,8 @@ class Rehearsal:
     promotion_fn: str | None = field(init=False)
     promoted_config: str = field(init=False)
     promoted_uri: str = field(init=False)
+    promoted_model: TrainedModel = field(init=False)  # the model the last promotion serves
+    registered: str | None = None  # the model package version approved in step 7
     # the report
     emulated: int = field(init=False)
     resources: int = field(init=False)
@@ -71,3 +73,19 @@ class Rehearsal:
     def encryption(self) -> dict[str, str]:
         """SSE-KMS with the stack's key, as every upload to the artifact bucket uses."""
         return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.key_arn}
+
+    def endpoint(self) -> dict[str, Any]:
+        """DescribeEndpoint of the deployed endpoint."""
+        described: dict[str, Any] = self.clients.sagemaker.describe_endpoint(
+            EndpointName=self.endpoint_name
+        )
+        return described
+
+    def serving_config(self) -> str:
+        """The endpoint config the endpoint serves now."""
+        return str(self.endpoint()["EndpointConfigName"])
+
+    def recorded_artifact(self) -> str:
+        """The model artifact the SSM parameter names (what the next deploy serves)."""
+        parameter = self.clients.ssm.get_parameter(Name=self.settings.artifact_parameter)
+        return str(parameter["Parameter"]["Value"])

@@ -25,6 +25,7 @@ from rehearsal.predictions import (
     predict_through_lambda,
     wait_for,
 )
+from rehearsal.registry_step import register_and_approve
 
 Step = Callable[[Rehearsal], str]
 #: Where the rehearsal uploads the data set: the training launcher's channel layout.
@@ -171,38 +172,27 @@ def predict(r: Rehearsal) -> str:
     )
 
 
-# -- 7: promote and reject -------------------------------------------------------------------
+# -- 8: promote and reject on upload---------------------------------------------------------------
 
 
 def promote_and_reject(r: Rehearsal) -> str:
-    """Upload the candidate (promoted: the endpoint's config changes and the new model answers)
-    and the corrupt artifact (rejected: the endpoint keeps its config and keeps serving)."""
+    """Upload the model the endpoint does not serve (the candidate; the initial model again if
+    the registry step promoted the candidate): promoted, the endpoint's config changes and the
+    new model answers. Then the corrupt artifact: rejected, the endpoint keeps its config."""
+    from rehearsal.promotions import await_promotion
+
     if r.promotion_fn is None or r.inference_fn is None:
         r.missing.append("the serving stack deploys no promotion function (MIN_AUC)")
         return "NOT SHOWN: " + r.missing[-1]
-    clients, timeout_s, max_rows = r.clients, r.args.timeout, r.settings.api.max_rows
-    candidate = r.models["candidate"]
-    before = _serving_config(r)
+    if not r.settings.registry.from_upload:
+        return f"NOT SHOWN: {r.settings.name} promotes on registry approval only"
+    clients, timeout_s = r.clients, r.args.timeout
+    model = r.models["initial" if r.registered else "candidate"]
+    before = r.serving_config()
     run_id = time.strftime("%Y%m%d-%H%M%S")
-    candidate_key = f"models/{candidate.label}-{run_id}/model.tar.gz"
-    clients.s3.upload_file(str(candidate.package), r.bucket, candidate_key, ExtraArgs=r.encryption)
-
-    def new_config() -> str | None:
-        name = _serving_config(r)
-        return name if name != before else None
-
-    r.promoted_config = wait_for(new_config, timeout_s, "the endpoint to switch to the upload")
-    if not r.mirror.wait_for(r.promoted_config, timeout_s):
-        raise RehearsalError(
-            f"the model server never loaded {r.promoted_config}: {r.mirror.errors}"
-        )
-    after = measured(clients, r.inference_fn, r.held_out, candidate, max_rows)
-    r.promoted_uri = r.mirror.served.model_data_url  # the promotion serves a release copy
-    wait_for(
-        lambda: _recorded_artifact(r) == r.promoted_uri,
-        timeout_s,
-        f"{r.settings.artifact_parameter} to name {r.promoted_uri}",
-    )
+    upload_key = f"models/{model.label}-{run_id}/model.tar.gz"
+    clients.s3.upload_file(str(model.package), r.bucket, upload_key, ExtraArgs=r.encryption)
+    after = await_promotion(r, before, model, upload_key)
 
     corrupt_key = f"models/corrupt-{run_id}/model.tar.gz"
     clients.s3.upload_file(str(r.corrupt), r.bucket, corrupt_key, ExtraArgs=r.encryption)
@@ -213,38 +203,24 @@ def promote_and_reject(r: Rehearsal) -> str:
         return next((x for x in lines if corrupt_key in x and "reject" in x), None)
 
     evidence = wait_for(rejected, timeout_s, f"the promotion function to reject {corrupt_key}")
-    still = _serving_config(r)
+    still = r.serving_config()
     if still != r.promoted_config:
         raise RehearsalError(f"the corrupt upload changed the endpoint config to {still}")
-    unaffected = measured(clients, r.inference_fn, r.held_out, candidate, max_rows)
+    unaffected = measured(clients, r.inference_fn, r.held_out, model, r.settings.api.max_rows)
     try:
         reason = str(json.loads(evidence[evidence.index("{") :]).get("reason", ""))[:120]
     except ValueError:
         reason = evidence[:120]
     return (
-        f"promoted {candidate_key}: endpoint config {before} -> {r.promoted_config}, "
-        f"accuracy {after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the candidate's "
-        f"training metrics; {r.settings.artifact_parameter} = {r.promoted_uri}. "
+        f"promoted {upload_key}: endpoint config {before} -> {r.promoted_config}, "
+        f"accuracy {after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the {model.label} "
+        f"model's training metrics; {r.settings.artifact_parameter} = {r.promoted_uri}. "
         f"Rejected {corrupt_key} ({reason}); endpoint still on {still}, "
         f"accuracy {unaffected['accuracy']:.4f}"
     )
 
 
-def _endpoint(r: Rehearsal) -> dict[str, Any]:
-    described: dict[str, Any] = r.clients.sagemaker.describe_endpoint(EndpointName=r.endpoint_name)
-    return described
-
-
-def _serving_config(r: Rehearsal) -> str:
-    return str(_endpoint(r)["EndpointConfigName"])
-
-
-def _recorded_artifact(r: Rehearsal) -> str:
-    parameter = r.clients.ssm.get_parameter(Name=r.settings.artifact_parameter)
-    return str(parameter["Parameter"]["Value"])
-
-
-# -- 8: a later `cdk deploy` -----------------------------------------------------------------
+# -- 9: a later `cdk deploy` --------------------------------------------------------------------
 
 
 def redeploy_serving_stack(r: Rehearsal) -> str:
@@ -265,13 +241,13 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
             DesiredWeightsAndCapacities=[{"VariantName": variant, "DesiredInstanceCount": grown}],
         )
     before = _fleet(r)
-    if _recorded_artifact(r) != r.promoted_uri:
+    if r.recorded_artifact() != r.promoted_uri:
         raise RehearsalError("the parameter no longer names the promoted model before redeploy")
     r.cdk.deploy(r.serving_stack.name, r.workdir / "outputs-serving.json")
     r.serving_stack = describe_stack(clients, r.stacks[1])
 
     def settled() -> str | None:
-        endpoint = _endpoint(r)
+        endpoint = r.endpoint()
         name = str(endpoint["EndpointConfigName"])
         done = endpoint["EndpointStatus"] == "InService" and name != r.promoted_config
         return name if done else None
@@ -286,7 +262,7 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
     if served != r.promoted_uri:
         raise RehearsalError(f"after cdk deploy the endpoint serves {served}, not {r.promoted_uri}")
     metrics = measured(
-        clients, r.inference_fn, r.held_out, r.models["candidate"], r.settings.api.max_rows
+        clients, r.inference_fn, r.held_out, r.promoted_model, r.settings.api.max_rows
     )
     update = DEPLOYMENT_CONFIGS.get(r.endpoint_name) or {}
     expected = _template_deployment_config(r)
@@ -304,12 +280,13 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
         f"{r.promoted_config} -> {config}: blue/green {routing['Type']} (wait "
         f"{routing['WaitIntervalInSeconds']} s), auto-rollback on {len(alarms)} alarms, variant "
         f"properties retained; {variant} instances {before} -> {after} (autoscaled, kept); "
-        f"still serves {served}: accuracy {metrics['accuracy']:.4f} = the candidate's"
+        f"still serves {served}: accuracy {metrics['accuracy']:.4f} = the "
+        f"{r.promoted_model.label} model's"
     )
 
 
 def _fleet(r: Rehearsal) -> int:
-    (variant,) = _endpoint(r)["ProductionVariants"]
+    (variant,) = r.endpoint()["ProductionVariants"]
     return int(variant["DesiredInstanceCount"])
 
 
@@ -402,7 +379,11 @@ SEQUENCE: tuple[tuple[str, Step], ...] = (
     ),
     ("Serve the endpoint's model behind the SageMaker runtime API", serve_endpoint),
     ("Predict the held-out rows through the deployed inference function", predict),
-    ("Promote a second model, reject a corrupt one", promote_and_reject),
+    (
+        "Register the candidate, approve it; approve a defective package (model registry)",
+        register_and_approve,
+    ),
+    ("Upload a model to promote it, upload a corrupt one", promote_and_reject),
     (
         "Autoscale the fleet, then cdk deploy the serving stack again (a later deploy)",
         redeploy_serving_stack,

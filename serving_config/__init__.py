@@ -13,6 +13,7 @@ from serving_config.settings import (
     EndpointSettings,
     ModelSettings,
     PromotionSettings,
+    RegistrySettings,
     ScalingSettings,
     Settings,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "EndpointSettings",
     "ModelSettings",
     "PromotionSettings",
+    "RegistrySettings",
     "ScalingSettings",
     "Settings",
     "available_environments",

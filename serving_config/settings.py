@@ -11,6 +11,7 @@ from serving_config._parsing import ConfigError, join, require
 from serving_config.api import ApiSettings
 from serving_config.monitoring import AlarmSettings
 from serving_config.promotion import PromotionSettings
+from serving_config.registry import RegistrySettings
 
 __all__ = [
     "AlarmSettings",
@@ -19,6 +20,7 @@ __all__ = [
     "EndpointSettings",
     "ModelSettings",
     "PromotionSettings",
+    "RegistrySettings",
     "ScalingSettings",
     "Settings",
 ]
@@ -214,6 +216,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     promotion: PromotionSettings = field(default_factory=PromotionSettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
     tags: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
 
@@ -268,6 +271,7 @@ class Settings:
                 f"{self.scaling.min_capacity}-{self.scaling.max_capacity}",
             )
         self._validate_linear_steps(path)
+        self._validate_registry_accounts(path)
         for i, tag in enumerate(self.tags):
             require("=" in tag, f"{join(path, 'tags')}[{i}]", f"{tag!r} is not KEY=VALUE")
         for i, arn in enumerate(self.operators):
@@ -284,6 +288,36 @@ class Settings:
                 f"{arn!r} is in account {match.group(1)}, not this environment's "
                 f"{self.account}: the key's use by operators is limited to its own account",
             )
+
+    def _validate_registry_accounts(self, path: str) -> None:
+        """Another account's group and its consumers are other accounts, not this one."""
+        registry = self.registry
+        require(
+            self.account is None or self.account not in registry.consumer_accounts,
+            join(path, "registry.consumer_accounts"),
+            f"names this environment's own account {self.account}",
+        )
+        require(
+            self.account is None
+            or registry.source_account is None
+            or registry.source_account != self.account,
+            join(path, "registry.source_group_arn"),
+            "is in this environment's own account: promote from the own group "
+            "(registry.group_name) instead",
+        )
+        require(
+            not registry.source_group_arn
+            or self.region is None
+            or f":sagemaker:{self.region}:" in registry.source_group_arn,
+            join(path, "registry.source_group_arn"),
+            f"is not in this environment's region {self.region} (approval events do not cross "
+            "regions)",
+        )
+
+    @property
+    def model_package_group(self) -> str:
+        """This environment's model package group name."""
+        return self.registry.group_name or self.prefix
 
     def _validate_linear_steps(self, path: str) -> None:
         """SageMaker's LinearStepSize is 10-50% of the fleet; the steps are whole instances, so

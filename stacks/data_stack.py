@@ -10,6 +10,7 @@ from constructs import Construct
 from ml_constructs.artifact_storage import ArtifactStorage, ArtifactStorageProps
 from ml_constructs.encryption_key import EncryptionKey, EncryptionKeyProps
 from ml_constructs.framework_image import FrameworkImage, ImageSpec
+from ml_constructs.model_registry import ModelRegistry, ModelRegistryProps
 from ml_constructs.operator_access import OperatorAccess, OperatorAccessProps
 from ml_constructs.sagemaker_roles import SageMakerRoles, SageMakerRolesProps
 from serving_config import Settings
@@ -70,6 +71,17 @@ class ModelDataStack(Stack):
                 training_image_repository_arn=self.training_image.repository_arn,
             ),
         )
+        self.registry = ModelRegistry(
+            self,
+            "Registry",
+            props=ModelRegistryProps(
+                prefix=settings.prefix,
+                group_name=settings.model_package_group,
+                storage=self.storage,
+                encryption_key=self.encryption.key,
+                consumer_accounts=settings.registry.consumer_accounts,
+            ),
+        )
         self.operators = OperatorAccess(
             self,
             "Operators",
@@ -79,6 +91,7 @@ class ModelDataStack(Stack):
                 encryption_key=self.encryption.key,
                 artifact_parameter=settings.artifact_parameter,
                 operator_arns=settings.operators,
+                package_group_name=self.registry.group_name,
             ),
         )
         add_outputs(
@@ -90,10 +103,15 @@ class ModelDataStack(Stack):
                 "TrainingRoleArn": (self.roles.training_role_arn, "SageMaker training role"),
                 "DeployerRoleArn": (
                     self.operators.role_arn,
-                    "Assume it to upload datasets/models and publish the first model",
+                    "Assume it to upload datasets/models, publish the first model, register models",
                 ),
                 "ServingImageUri": (self.serving_image.image_uri, "TensorFlow Serving image"),
                 "TrainingImageUri": (self.training_image.image_uri, "TensorFlow training image"),
+                "ModelPackageGroup": (
+                    self.registry.group_name,
+                    "Register models here (python -m deploy_tools.register_model); approving "
+                    "a version promotes it where registry.trigger allows",
+                ),
                 "ModelArtifactParameter": (
                     settings.artifact_parameter,
                     "SSM parameter naming the model that serves (written by publish and promotion)",

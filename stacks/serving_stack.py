@@ -147,6 +147,8 @@ class ModelServingStack(Stack):
                 alarm_topic=self.monitoring.topic,
                 api_max_rows=settings.api.max_rows,
                 api_feature_names=settings.api.feature_names,
+                registry=settings.registry,
+                group_name=settings.model_package_group,
                 removal_policy=removal_policy(settings),
             ),
         )

@@ -30,11 +30,24 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
         "ssm.GetParameter",
         "ssm.PutParameter",
         "sns.Publish",
+        "sagemaker.DescribeModelPackage",
+        "sagemaker.UpdateModelPackage",
+        "s3.PutObject",
     ),
     "first-model publish (deploy_tools/publish_model.py)": (
         "cloudformation.DescribeStacks",
         "s3.PutObject",
         "ssm.PutParameter",
+    ),
+    "model registration (deploy_tools/register_model.py)": (
+        "cloudformation.DescribeStacks",
+        "sagemaker.DescribeModelPackageGroup",
+        "sagemaker.ListModelPackages",
+        "sagemaker.DescribeModelPackage",
+        "sagemaker.CreateModelPackage",
+        "sagemaker.DescribeTrainingJob",
+        "s3.GetObject",
+        "s3.PutObject",
     ),
 }
 #: Checked in the launcher's own environment (.venv-sagemaker), by its own session.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +27,18 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_events import IRuleRef
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ml_constructs.artifact_storage import MODELS_PREFIX
 from ml_constructs.findings import acknowledge_function, acknowledge_inline_policy
 from ml_constructs.model_endpoint import ModelEndpoint, production_variant
 from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
+from ml_constructs.model_registry import approvals_pattern, package_arns
 from ml_constructs.nag import acknowledge, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
 from serving_config.promotion import PromotionSettings
+from serving_config.registry import RegistrySettings
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 HANDLER = "handler.lambda_handler"
@@ -78,6 +80,8 @@ class ModelPromotionProps:
     alarm_topic: sns.ITopic
     api_max_rows: int | None = None
     api_feature_names: tuple[str, ...] = ()
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
+    group_name: str = ""
     function_timeout_s: int = 300
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
@@ -90,6 +94,8 @@ class ModelPromotionProps:
             raise ValueError(f"artifact_parameter {self.artifact_parameter!r} must start with /")
         if self.feature_count < 1:
             raise ValueError("feature_count must be at least 1")
+        if self.registry.from_registry and not (self.group_name or self.registry.source_group_arn):
+            raise ValueError("group_name: the registry trigger needs a model package group")
         if self.endpoint.deployment_policy is None:
             raise ValueError(
                 "endpoint: call use_deployment_policy() first; promotions and cdk deploy "
@@ -170,24 +176,62 @@ class ModelPromotion(Construct):
 
         # The rules send to the queue through a plain target: targets.SqsQueue would add an
         # events.amazonaws.com statement to the data stack's key policy (which already lets
-        # EventBridge use the key). The queue policy below admits these two rules only.
+        # EventBridge use the key). The queue policy below admits these rules only.
         queue_target = _QueueTarget(self.queue.queue_arn)
-        # Uploads of <anything>/model.tar.gz under models/ (release copies are ignored by
-        # the function, which cannot be expressed together with a wildcard in one pattern).
-        self.upload_rule = events.Rule(
-            self,
-            "UploadRule",
-            description=f"{props.prefix}: a model.tar.gz uploaded under {MODELS_PREFIX}",
-            event_pattern=events.EventPattern(
-                source=["aws.s3"],
-                detail_type=["Object Created"],
-                detail={
-                    "bucket": {"name": [props.bucket.bucket_name]},
-                    "object": {"key": events.Match.wildcard(f"{MODELS_PREFIX}*/{ARTIFACT_FILE}")},
-                },
-            ),
-            targets=[queue_target],
-        )
+        registry = props.registry
+        self.rules: list[events.Rule] = []
+        self.upload_rule: events.Rule | None = None
+        if registry.from_upload:
+            # Uploads of <anything>/model.tar.gz under models/ (release copies and registered
+            # artifacts are ignored by the function: a wildcard cannot exclude them).
+            self.upload_rule = events.Rule(
+                self,
+                "UploadRule",
+                description=f"{props.prefix}: a model.tar.gz uploaded under {MODELS_PREFIX}",
+                event_pattern=events.EventPattern(
+                    source=["aws.s3"],
+                    detail_type=["Object Created"],
+                    detail={
+                        "bucket": {"name": [props.bucket.bucket_name]},
+                        "object": {
+                            "key": events.Match.wildcard(f"{MODELS_PREFIX}*/{ARTIFACT_FILE}")
+                        },
+                    },
+                ),
+                targets=[queue_target],
+            )
+            self.rules.append(self.upload_rule)
+        self.approval_rule: events.Rule | None = None
+        if registry.from_registry:
+            # Approvals of the group's packages: this environment's own group, or another
+            # account's (forwarded to this account's default bus, which admits that account).
+            group = registry.source_group_name or props.group_name
+            self.approval_rule = events.Rule(
+                self,
+                "ApprovalRule",
+                description=f"{props.prefix}: a package of {group} approved in the registry",
+                event_pattern=approvals_pattern(group, registry.source_account),
+                targets=[queue_target],
+            )
+            self.rules.append(self.approval_rule)
+            if registry.source_account:
+                self.bus_policy = events.CfnEventBusPolicy(
+                    self,
+                    "SourceAccountApprovals",
+                    statement_id=f"{props.prefix}-approvals-from-{registry.source_account}",
+                    event_bus_name="default",
+                    statement={
+                        "Effect": "Allow",
+                        "Principal": {
+                            "AWS": f"arn:{Aws.PARTITION}:iam::{registry.source_account}:root"
+                        },
+                        "Action": "events:PutEvents",
+                        "Resource": (
+                            f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                            ":event-bus/default"
+                        ),
+                    },
+                )
         # A finished (or rolled back) deployment: the function records what now serves.
         self.endpoint_rule = events.Rule(
             self,
@@ -203,6 +247,7 @@ class ModelPromotion(Construct):
             ),
             targets=[queue_target],
         )
+        self.rules.append(self.endpoint_rule)
 
         self.queue.add_to_resource_policy(
             iam.PolicyStatement(
@@ -210,11 +255,7 @@ class ModelPromotion(Construct):
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["sqs:SendMessage"],
                 resources=[self.queue.queue_arn],
-                conditions={
-                    "ArnEquals": {
-                        "aws:SourceArn": [self.upload_rule.rule_arn, self.endpoint_rule.rule_arn]
-                    }
-                },
+                conditions={"ArnEquals": {"aws:SourceArn": [rule.rule_arn for rule in self.rules]}},
             )
         )
 
@@ -262,7 +303,15 @@ class ModelPromotion(Construct):
             "ARTIFACT_PARAMETER": props.artifact_parameter,
             "TOPIC_ARN": props.alarm_topic.topic_arn,
             "METRICS_NAMESPACE": props.metrics_namespace,
+            "ARTIFACT_BUCKET": props.bucket.bucket_name,
         }
+        if registry.from_registry:
+            self.environment.update(
+                PACKAGE_GROUP=registry.source_group_name or props.group_name,
+                PACKAGE_GROUP_ACCOUNT=registry.source_account or "",
+                # Only this environment's own registry is written back to.
+                MARK_REJECTED_PACKAGES=str(registry.source_account is None).lower(),
+            )
         if data_capture_config(endpoint) is None:
             self.environment["DATA_CAPTURE_CONFIG"] = ""
         self.function = lambda_.Function(
@@ -411,11 +460,13 @@ class ModelPromotion(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
         ]
+        statements += self._registry_statements()
         for statement in statements:
             role.add_to_policy(statement)
         props.alarm_topic.grant_publish(role)
         self.log_group.grant_write(role)
         policy = role.node.find_child("DefaultPolicy")
+        self._acknowledge_registry(policy)
         bucket_ref = _nag_arn(stack.resolve(self._bucket_arn))
         acknowledge(
             policy,
@@ -460,6 +511,65 @@ class ModelPromotion(Construct):
             "permissions ('*' is required); retention filters the results to this stack's "
             f"{props.prefix}-p-* promotions and deletes only those.",
             ["Resource::*"],
+        )
+
+    def _registry_statements(self) -> list[iam.PolicyStatement]:
+        """Read the approved packages; mark this environment's own rejected ones; from another
+        account's group, read (and decrypt through S3) its artifacts, to copy them here."""
+        registry = self.props.registry
+        if not registry.from_registry:
+            return []
+        if registry.source_account is None:
+            _, packages = package_arns(self.props.group_name)
+            return [
+                iam.PolicyStatement(
+                    sid="ReadAndMarkThisGroupsPackages",
+                    actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                    resources=[packages],
+                )
+            ]
+        assert registry.source_group_name is not None
+        _, packages = package_arns(registry.source_group_name, registry.source_account)
+        return [
+            iam.PolicyStatement(
+                sid="ReadTheSourceGroupsPackages",
+                actions=["sagemaker:DescribeModelPackage"],
+                resources=[packages],
+            ),
+            iam.PolicyStatement(
+                sid="ReadTheSourceAccountsArtifacts",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[f"arn:{Aws.PARTITION}:s3:::{registry.source_bucket}/{MODELS_PREFIX}*"],
+            ),
+            iam.PolicyStatement(
+                sid="DecryptTheSourceAccountsArtifactsThroughS3",
+                actions=["kms:Decrypt"],
+                resources=[registry.source_key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+            ),
+        ]
+
+    def _acknowledge_registry(self, policy: IConstruct) -> None:
+        registry = self.props.registry
+        if not registry.from_registry:
+            return
+        group = registry.source_group_name or self.props.group_name
+        account = registry.source_account or "<AWS::AccountId>"
+        findings = [
+            f"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:{account}:model-package/"
+            f"{group}/*"
+        ]
+        if registry.source_account:
+            findings.append(
+                f"Resource::arn:<AWS::Partition>:s3:::{registry.source_bucket}/{MODELS_PREFIX}*"
+            )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            f"Each approval names a version of the model package group {group}; reading (and, "
+            "for this environment's own group, marking) is limited to that group's versions and "
+            "to the models/ prefix of the bucket its artifacts are in.",
+            findings,
         )
 
     def metric_promotions(self, name: str, period: Duration | None = None) -> cloudwatch.Metric:

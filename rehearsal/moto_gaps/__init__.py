@@ -149,6 +149,14 @@ GAPS: tuple[Gap, ...] = (
         "that are not in the model (key policies, cross-field rules) stay unchecked.",
     ),
     Gap(
+        "No Model Registry events; no cross-account package reads; no group resource policy",
+        True,
+        "closed: creating a model package or changing its approval status publishes 'SageMaker "
+        "Model Package State Change' to EventBridge; a package is readable by its ARN from "
+        "another account; AWS::SageMaker::ModelPackageGroup is created from the template. The "
+        "group's resource policy is not stored or evaluated (moto has no such API).",
+    ),
+    Gap(
         "Bucket versioning, public-access block, lifecycle, ownership, EventBridge "
         "notifications dropped by CloudFormation",
         True,
@@ -187,8 +195,8 @@ GAPS: tuple[Gap, ...] = (
         False,
         "open: moto names the resource of S3 requests only, so elsewhere a scoped statement is "
         "checked by action alone; conditions, iam:PassRole, KMS key policies and resource "
-        "policies (bucket, queue, topic) are not evaluated; the local model server does not "
-        "check sagemaker:InvokeEndpoint.",
+        "policies (bucket, queue, topic, model package group, event bus) are not evaluated; the "
+        "local model server does not check sagemaker:InvokeEndpoint.",
     ),
     Gap(
         "SageMaker endpoints run no container",
@@ -215,19 +223,21 @@ def open_gaps() -> list[Gap]:
 
 def install(runner_settings: object | None = None) -> None:
     """Apply every patch (idempotent). ``runner_settings`` configures the Lambda runner."""
-    from rehearsal.moto_gaps import lambda_runner, resources
+    from rehearsal.moto_gaps import lambda_runner, registry, resources
 
     resources.install()
+    registry.install_api()
     lambda_runner.install(runner_settings)  # type: ignore[arg-type]
 
 
 def uninstall() -> None:
     """Stop the runner and undo every patch: moto behaves as released again."""
-    from rehearsal.moto_gaps import _patching, lambda_runner, resources
+    from rehearsal.moto_gaps import _patching, lambda_runner, registry, resources
 
     lambda_runner.uninstall()
     _patching.restore_all()
     resources.uninstall()
+    registry.uninstall()
 
 
 __all__ = ["GAPS", "MOTO_VERSION", "Gap", "install", "open_gaps", "uninstall"]

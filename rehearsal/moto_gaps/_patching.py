@@ -17,12 +17,23 @@ def patch(owner: Any, name: str, value: Any) -> None:
         setattr(owner, name, value)
 
 
-def restore_all() -> None:
-    """Undo every patch, newest first."""
+def mark() -> int:
+    """How many patches are applied now (for :func:`restore_to`)."""
     with _lock:
-        while _saved:
+        return len(_saved)
+
+
+def restore_to(count: int) -> None:
+    """Undo the patches applied after :func:`mark` returned ``count``, newest first."""
+    with _lock:
+        while len(_saved) > count:
             owner, name, original = _saved.pop()
             if original is _MISSING:
                 delattr(owner, name)
             else:
                 setattr(owner, name, original)
+
+
+def restore_all() -> None:
+    """Undo every patch, newest first."""
+    restore_to(0)

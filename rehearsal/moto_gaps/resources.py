@@ -406,6 +406,26 @@ class ApiAccount(_Shim):
         return cls(resource_name, p, {})
 
 
+class ModelPackageGroup(_Shim):
+    """AWS::SageMaker::ModelPackageGroup -> CreateModelPackageGroup (moto has no group-policy
+    API: the resource policy stays in the template)."""
+
+    cfn_type = "AWS::SageMaker::ModelPackageGroup"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> ModelPackageGroup:
+        backend = sagemaker_models.sagemaker_backends[account_id][region_name]
+        name = p.get("ModelPackageGroupName") or resource_name
+        arn = backend.create_model_package_group(
+            model_package_group_name=name,
+            model_package_group_description=p.get("ModelPackageGroupDescription", ""),
+            tags=p.get("Tags", []),
+        )
+        return cls(str(arn), p, {"ModelPackageGroupArn": str(arn), "ModelPackageGroupName": name})
+
+
 class NotEmulated(_Shim):
     """A type moto has no model for: recorded (Ref/GetAtt resolve to placeholders), not run."""
 
@@ -444,6 +464,7 @@ SHIMS: dict[str, type[_Shim]] = {
         ApiModel,
         RequestValidator,
         ApiAccount,
+        ModelPackageGroup,
     )
 }
 

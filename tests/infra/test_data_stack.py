@@ -271,3 +271,24 @@ def test_outputs_tell_users_where_to_upload(data: Template) -> None:
     ):
         data.has_output(name, {})
     data.has_output("ModelArtifactParameter", {"Value": "/mlserving/dev/model-data-url"})
+
+
+def test_deployer_registers_versions_of_its_group_but_cannot_approve(
+    data_json: dict[str, Any],
+) -> None:
+    """register_model's calls, scoped to this environment's group; approving (UpdateModelPackage)
+    is a separate right, so registering a model never promotes it by itself."""
+    statements = {s.get("Sid"): s for s in policy_of_role(data_json, "mlserving-dev-deployer")}
+    register = statements["RegisterModelVersions"]
+    assert sorted(register["Action"]) == [
+        "sagemaker:CreateModelPackage",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:DescribeModelPackageGroup",
+    ]
+    resources = json.dumps(register["Resource"])
+    assert ":model-package-group/mlserving-dev" in resources
+    assert ":model-package/mlserving-dev/*" in resources
+    assert statements["ListModelVersions"]["Resource"] == "*"  # List* has no resource level
+    assert statements["ListModelVersions"]["Action"] == "sagemaker:ListModelPackages"
+    everything = json.dumps(list(statements.values()))
+    assert "UpdateModelPackage" not in everything and "sagemaker:*" not in everything

@@ -41,7 +41,13 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     assert "= training metrics; POST " in output  # the REST API answers the same
     assert re.search(r"data capture: [1-9]\d* request/response records under s3://", output)
     assert "IAM enforced (probe: the inference role's ssm:PutParameter is denied)" in output
-    assert re.search(r"promoted models/candidate-.+ endpoint config .+ -> ", output)
+    assert re.search(
+        r"registered \S+:model-package/mlserving-local/\d+ \(PendingManualApproval\) -> approved "
+        r"-> promoted: endpoint config \S+ -> \S+, /mlserving/local/model-data-url = s3://",
+        output,
+    )
+    assert re.search(r"-> Rejected in the registry: \"Rejected by the promotion .+not-gzip", output)
+    assert re.search(r"promoted models/initial-.+ endpoint config .+ -> ", output)
     assert re.search(r"Rejected models/corrupt-.+endpoint still on", output)
     # the corrupt upload's rejection reaches its alarm through the promotion's metrics
     assert re.search(r"\S*promotion\S* .+ ALARM .+notified", output)
@@ -59,6 +65,6 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     checked = re.search(r"(\d+) function requests checked, 0 refused", output)
     assert checked and int(checked[1]) > 20
     assert "DELETE_COMPLETE" in output
-    for step in range(1, 11):
+    for step in range(1, 12):
         assert re.search(rf"^{step}\. .+\d+\.\d s", output, re.MULTILINE), f"step {step} untimed"
     assert "REHEARSAL PASSED" in output

@@ -286,7 +286,7 @@ def test_cli_flags_match_launch_config() -> None:
     parser = launch_training.build_parser()
     dests = {a.dest for a in parser._actions} - {"help"}
     fields = {f.name for f in dataclasses.fields(launch_training.LaunchConfig)}
-    assert dests - fields == {"data_dir", "wait"}
+    assert dests - fields == {"data_dir", "wait", "env"}
     assert fields <= dests
 
     args = parser.parse_args(
@@ -315,6 +315,16 @@ def test_cli_flags_match_launch_config() -> None:
     )
     with pytest.raises(SystemExit):
         parser.parse_args(["--role-arn=r", f"--bucket={BUCKET}", "--kms-key-id=k", "--prefix=x"])
+
+
+def test_after_a_job_the_registration_command_is_printed() -> None:
+    """The launcher's environment has no project configuration: it names the command that
+    registers the job's output (deploy_tools.register_model reads the job itself)."""
+    hint = launch_training.registration_hint("binary-classifier-2026", "dev")
+    assert hint.endswith(
+        "python -m deploy_tools.register_model --env dev --training-job binary-classifier-2026"
+    )
+    assert "--env ENV " in launch_training.registration_hint("j", None)
 
 
 _WARNINGS_SCRIPT = """

@@ -51,8 +51,13 @@ class PromotionConfig:
     artifact_parameter: str
     topic_arn: str | None
     metrics_namespace: str
+    artifact_bucket: str | None = None
+    package_group: str | None = None
+    package_group_account: str | None = None
+    mark_rejected_packages: bool = False
     models_prefix: str = "models/"
     releases_prefix: str = "models/releases/"
+    registry_prefix: str = "models/registry/"
     artifact_file_name: str = "model.tar.gz"
 
     @property
@@ -85,6 +90,10 @@ class PromotionConfig:
             artifact_parameter=reader.text("ARTIFACT_PARAMETER"),
             topic_arn=reader.optional("TOPIC_ARN"),
             metrics_namespace=reader.text("METRICS_NAMESPACE"),
+            artifact_bucket=reader.optional("ARTIFACT_BUCKET"),
+            package_group=reader.optional("PACKAGE_GROUP"),
+            package_group_account=reader.optional("PACKAGE_GROUP_ACCOUNT"),
+            mark_rejected_packages=reader.optional_boolean("MARK_REJECTED_PACKAGES"),
         )
         if not _PREFIX.match(config.name_prefix):
             raise ConfigurationError(f"NAME_PREFIX: {config.name_prefix!r} is not a name prefix")
@@ -128,6 +137,9 @@ class _Reader:
         """A comma-separated list (feature names contain no comma); empty when unset."""
         text = self.optional(name)
         return tuple(part.strip() for part in text.split(",")) if text else ()
+
+    def optional_boolean(self, name: str) -> bool:
+        return self.boolean(name) if self.optional(name) else False
 
     def boolean(self, name: str) -> bool:
         value = self.text(name).lower()

@@ -16,7 +16,7 @@ import boto3
 try:  # package import in tests and tools, top-level module in the Lambda bundle
     from .artifact import ArtifactRejectedError
     from .config import ConfigurationError, PromotionConfig
-    from .messages import EndpointSettled, MessageError, Request, parse_body
+    from .messages import EndpointSettled, MessageError, PackageApproved, Request, parse_body
     from .promotion import (
         METRIC_ERRORS,
         METRIC_RETRIED,
@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - exercised in the Lambda runtime
     from messages import (  # type: ignore[no-redef]
         EndpointSettled,
         MessageError,
+        PackageApproved,
         Request,
         parse_body,
     )
@@ -102,6 +103,8 @@ def process_request(current: Promoter, request: Request) -> Outcome:
         if isinstance(request, EndpointSettled):
             return current.settle(request)
         try:
+            if isinstance(request, PackageApproved):
+                return current.promote_package(request)
             return current.promote(request)
         except ArtifactRejectedError as error:
             return current.reject(request, error)

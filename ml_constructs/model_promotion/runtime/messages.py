@@ -1,8 +1,9 @@
 """What arrives on the promotion queue, parsed into typed requests with specific errors.
 
-Two kinds of message: an S3 "Object Created" event (through EventBridge, or an S3
-event notification), which asks for a promotion, and a SageMaker endpoint state
-change, which asks to record what the endpoint serves once a deployment finishes.
+Three kinds of message: an S3 "Object Created" event (through EventBridge, or an S3
+event notification) and a SageMaker "Model Package State Change" (an approval in the model
+registry), which ask for a promotion, and a SageMaker endpoint state change, which asks to
+record what the endpoint serves once a deployment finishes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,30 @@ class UploadedArtifact:
         """Stable across redeliveries of the same version (falls back to the ETag)."""
         return f"s3://{self.bucket}/{self.key}?version={self.version_id or self.etag or ''}"
 
+    @property
+    def label(self) -> str:
+        """How reports name it."""
+        return self.key
+
+
+@dataclass(frozen=True)
+class PackageApproved:
+    """A model package's approval status changed: promote it when it is Approved."""
+
+    arn: str
+    group: str
+    status: str
+    account: str
+
+    @property
+    def identity(self) -> str:
+        """The package version's ARN: one promotion per package version."""
+        return self.arn
+
+    @property
+    def label(self) -> str:
+        return f"model package {self.arn.rsplit(':model-package/', 1)[-1]}"
+
 
 @dataclass(frozen=True)
 class EndpointSettled:
@@ -40,7 +65,7 @@ class EndpointSettled:
     status: str
 
 
-Request = UploadedArtifact | EndpointSettled
+Request = UploadedArtifact | PackageApproved | EndpointSettled
 
 
 def parse_body(body: str) -> list[Request]:
@@ -61,12 +86,31 @@ def parse_body(body: str) -> list[Request]:
         raise MessageError(f"an event from {source!r} without a 'detail' object")
     if source == "aws.s3":
         return [_from_eventbridge(message.get("detail-type"), detail)]
+    if source == "aws.sagemaker" and message.get("detail-type") == PACKAGE_STATE_CHANGE:
+        return [_from_package_event(message, detail)]
     if source == "aws.sagemaker":
         name = detail.get("EndpointName")
         if not isinstance(name, str) or not name:
             raise MessageError("a SageMaker event without EndpointName")
         return [EndpointSettled(endpoint_name=name, status=str(detail.get("EndpointStatus", "")))]
     raise MessageError(f"events from {source!r} are not handled (expected aws.s3 or aws.sagemaker)")
+
+
+PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+
+
+def _from_package_event(message: dict[str, Any], detail: dict[str, Any]) -> PackageApproved:
+    arn, group = detail.get("ModelPackageArn"), detail.get("ModelPackageGroupName")
+    if not isinstance(arn, str) or ":model-package/" not in arn:
+        raise MessageError("a model package event without a ModelPackageArn")
+    if not isinstance(group, str) or not group:
+        raise MessageError("a model package event without ModelPackageGroupName")
+    return PackageApproved(
+        arn=arn,
+        group=group,
+        status=str(detail.get("ModelApprovalStatus", "")),
+        account=str(message.get("account", "")),
+    )
 
 
 def _from_eventbridge(detail_type: Any, detail: dict[str, Any]) -> UploadedArtifact:

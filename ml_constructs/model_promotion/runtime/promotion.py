@@ -24,9 +24,9 @@ from botocore.exceptions import ClientError
 try:  # package import in tests and tools, top-level module in the Lambda bundle
     from .artifact import ArtifactRejectedError, ArtifactReport, ArtifactRules, validate_artifact
     from .config import PromotionConfig
-    from .messages import EndpointSettled, UploadedArtifact
+    from .messages import EndpointSettled, PackageApproved, UploadedArtifact
     from .retention import Retention
-    from .tags import ascii_text, source_tags
+    from .tags import approval_description, ascii_text, package_tags, source_tags
 except ImportError:  # pragma: no cover - exercised in the Lambda runtime
     from artifact import (  # type: ignore[no-redef]
         ArtifactRejectedError,
@@ -35,10 +35,21 @@ except ImportError:  # pragma: no cover - exercised in the Lambda runtime
         validate_artifact,
     )
     from config import PromotionConfig  # type: ignore[no-redef]
-    from messages import EndpointSettled, UploadedArtifact  # type: ignore[no-redef]
+    from messages import (  # type: ignore[no-redef]
+        EndpointSettled,
+        PackageApproved,
+        UploadedArtifact,
+    )
     from retention import Retention  # type: ignore[no-redef]
-    from tags import ascii_text, source_tags  # type: ignore[no-redef]
+    from tags import (  # type: ignore[no-redef]
+        approval_description,
+        ascii_text,
+        package_tags,
+        source_tags,
+    )
 
+#: What a promotion may be asked for: an uploaded object version or an approved package.
+PromotionRequest = UploadedArtifact | PackageApproved
 BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 SUBMITTED_TAG = "promotion:submitted-at"
 SHA_TAG = "promotion:sha256"
@@ -94,35 +105,92 @@ class Promoter:
         self.ssm = clients["ssm"]
         self.sns = clients.get("sns")
 
-    # -- uploads ---------------------------------------------------------------------------
+    # -- uploads and approved packages ----------------------------------------------------
 
     def promote(self, upload: UploadedArtifact) -> Outcome:
         """Promote one uploaded version, or say why not. Raises EndpointBusyError to retry."""
         config = self.config
         if not upload.key.startswith(config.models_prefix):
             return Outcome("ignored", f"{upload.key} is outside {config.models_prefix}")
-        if upload.key.startswith(config.releases_prefix):
-            return Outcome("ignored", f"{upload.key} is a release copy made by a promotion")
+        for prefix, what in (
+            (config.releases_prefix, "a release copy made by a promotion"),
+            (config.registry_prefix, "a registered package's artifact (promoted on approval)"),
+        ):
+            if upload.key.startswith(prefix):
+                return Outcome("ignored", f"{upload.key} is {what}")
         if upload.key.rsplit("/", 1)[-1] != config.artifact_file_name:
             return Outcome("ignored", f"{upload.key} is not a {config.artifact_file_name}")
-        name = self.resource_name(upload)
+        return self._promote(upload, upload, source_tags(upload))
+
+    def promote_package(self, package: PackageApproved) -> Outcome:
+        """Promote an approved model package of the configured group, or say why not."""
+        config = self.config
+        if config.package_group is None:
+            return Outcome("ignored", "promotion from the model registry is not configured")
+        expected_account = config.package_group_account
+        if package.group != config.package_group or (
+            expected_account is not None and package.account != expected_account
+        ):
+            return Outcome("ignored", f"{package.label} is not in group {config.package_group}")
+        if package.status != "Approved":
+            return Outcome("ignored", f"{package.label} is {package.status}, not Approved")
+        try:
+            described = self.sagemaker.describe_model_package(ModelPackageName=package.arn)
+        except ClientError as error:
+            message = str(error).lower()
+            if _is_not_found(error) or "does not exist" in message or "not found" in message:
+                raise PromotionFailedError(f"{package.label} no longer exists") from None
+            if "AccessDenied" in _code(error):
+                raise PromotionFailedError(
+                    f"{package.label} cannot be read: the group's resource policy must let "
+                    "this account describe its packages (registry.consumer_accounts of the "
+                    "source environment)"
+                ) from None
+            raise
+        if described.get("ModelApprovalStatus") != "Approved":
+            return Outcome("ignored", f"{package.label} is no longer Approved")
+        containers = described.get("InferenceSpecification", {}).get("Containers", [])
+        url = str(containers[0].get("ModelDataUrl", "")) if containers else ""
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        if not url.startswith("s3://") or not key:
+            raise ArtifactRejectedError(
+                "missing-model-data", f"{package.label} names no S3 ModelDataUrl"
+            )
+        artifact = UploadedArtifact(bucket=bucket, key=key, version_id=None, etag=None)
+        return self._promote(package, artifact, package_tags(package), skip_if_serving=True)
+
+    def _promote(
+        self,
+        request: PromotionRequest,
+        artifact: UploadedArtifact,
+        tags: list[dict[str, str]],
+        skip_if_serving: bool = False,
+    ) -> Outcome:
+        config = self.config
+        name = self.resource_name(request)
         if self._already_submitted(name):
             self.reconcile()
             return Outcome(
                 "duplicate",
-                f"{upload.identity} was already promoted as {name}; nothing changed",
+                f"{request.identity} was already promoted as {name}; nothing changed",
                 {"name": name},
             )
         endpoint = self._require_ready_endpoint()
-        report, release_uri = self._validated_release(upload)
+        report, release_uri = self._validated_release(artifact, request.identity)
+        if skip_if_serving and release_uri == self._serving_artifact(endpoint):
+            return Outcome(
+                "unchanged",
+                f"the endpoint already serves {request.label}",
+                {"artifact": release_uri},
+            )
         instances = self._current_instance_count(endpoint)
-        self._create_model_and_config(name, upload, report, release_uri, instances)
+        self._create_model_and_config(name, tags, report, release_uri, instances)
         deployment = self.deployment_config(instances)
         self._update_endpoint(name, deployment)
         details: dict[str, Any] = {
             "name": name,
             "artifact": release_uri,
-            "source": upload.identity,
+            "source": request.identity,
             "report": report.as_dict(),
         }
         if not config.require_metrics and report.roc_auc is None:
@@ -134,44 +202,50 @@ class Promoter:
             details["recorded"] = recorded
         self.notify(
             "started",
-            f"Promotion of {upload.key} started",
+            f"Promotion of {request.label} started",
             {**details, "deployment": deployment},
         )
         return Outcome("submitted", "UpdateEndpoint accepted", details)
 
-    def resource_name(self, upload: UploadedArtifact) -> str:
-        """``<prefix>-p-<16 hex of the object version>``: unique per version, <= 63 chars."""
-        digest = hashlib.sha256(upload.identity.encode()).hexdigest()[:16]
+    def resource_name(self, request: PromotionRequest) -> str:
+        """``<prefix>-p-<16 hex of the request's identity>`` (object version or package
+        version): unique per version, <= 63 chars."""
+        digest = hashlib.sha256(request.identity.encode()).hexdigest()[:16]
         return f"{self.config.resource_prefix}{digest}"
 
-    def reject(self, upload: UploadedArtifact, error: ArtifactRejectedError) -> Outcome:
-        """Report a rejected artifact; the endpoint was not touched."""
-        details = {"source": upload.identity, "code": error.code}
+    def reject(self, request: PromotionRequest, error: ArtifactRejectedError) -> Outcome:
+        """Report a rejected artifact; the endpoint was not touched. A package of this
+        environment's own group is also marked Rejected in the registry, with the reason."""
+        details: dict[str, Any] = {"source": request.identity, "code": error.code}
+        if isinstance(request, PackageApproved) and self.config.mark_rejected_packages:
+            self.sagemaker.update_model_package(
+                ModelPackageArn=request.arn,
+                ModelApprovalStatus="Rejected",
+                ApprovalDescription=approval_description(
+                    f"Rejected by the promotion of {self.config.endpoint_name}: "
+                    f"{error.code}: {error.reason}"
+                ),
+            )
+            details["registry"] = "marked Rejected"
         self.emit_metric(METRIC_REJECTED)
         log("promotion_rejected", level="WARNING", reason=error.reason, **details)
         self.notify(
             "rejected",
-            f"Model {upload.key} rejected: {error.code}",
-            {
-                **details,
-                "reason": error.reason,
-            },
+            f"Model {request.label} rejected: {error.code}",
+            {**details, "reason": error.reason},
         )
         return Outcome("rejected", error.reason, details)
 
-    def fail(self, upload: UploadedArtifact, reason: str) -> Outcome:
+    def fail(self, request: PromotionRequest, reason: str) -> Outcome:
         """Report a promotion that could not run for a reason outside the artifact."""
         self.emit_metric(METRIC_FAILED)
-        log("promotion_failed", level="ERROR", reason=reason, source=upload.identity)
+        log("promotion_failed", level="ERROR", reason=reason, source=request.identity)
         self.notify(
             "failed",
-            f"Promotion of {upload.key} failed",
-            {
-                "source": upload.identity,
-                "reason": reason,
-            },
+            f"Promotion of {request.label} failed",
+            {"source": request.identity, "reason": reason},
         )
-        return Outcome("failed", reason, {"source": upload.identity})
+        return Outcome("failed", reason, {"source": request.identity})
 
     def _already_submitted(self, name: str) -> bool:
         try:
@@ -230,8 +304,12 @@ class Promoter:
             return replace(upload, key=key), head
         raise ArtifactRejectedError("missing-object", f"{upload.identity} no longer exists")
 
-    def _validated_release(self, upload: UploadedArtifact) -> tuple[ArtifactReport, str]:
-        """Download the exact version, validate it, copy it to an immutable release key."""
+    def _validated_release(
+        self, upload: UploadedArtifact, identity: str
+    ) -> tuple[ArtifactReport, str]:
+        """Download the exact version, validate it, copy it to an immutable release key of this
+        environment's bucket (from another account's bucket: the validated bytes are uploaded,
+        so serving never reads the other account's bucket)."""
         config = self.config
         upload, head = self._head(upload)
         version = {"VersionId": upload.version_id} if upload.version_id else {}
@@ -248,31 +326,40 @@ class Promoter:
             api_max_rows=config.api_max_rows,
             api_feature_names=config.api_feature_names,
         )
+        own_bucket = config.artifact_bucket or upload.bucket
+        metadata = {"sha256": "", "source": ascii_text(identity, 1000)}
         with tempfile.TemporaryDirectory() as directory:
             local = str(Path(directory) / "model.tar.gz")
             self.s3.download_file(upload.bucket, upload.key, local, ExtraArgs=version or None)
             report = validate_artifact(local, rules)
-        release_key = f"{config.releases_prefix}{report.sha256[:16]}/{config.artifact_file_name}"
-        source = {"Bucket": upload.bucket, "Key": upload.key, **version}
-        self.s3.copy_object(
-            Bucket=upload.bucket,
-            Key=release_key,
-            CopySource=source,
-            MetadataDirective="REPLACE",
-            Metadata={"sha256": report.sha256, "source": ascii_text(upload.identity, 1000)},
-        )
-        return report, f"s3://{upload.bucket}/{release_key}"
+            metadata["sha256"] = report.sha256
+            release_key = (
+                f"{config.releases_prefix}{report.sha256[:16]}/{config.artifact_file_name}"
+            )
+            if upload.bucket != own_bucket:
+                self.s3.upload_file(
+                    local, own_bucket, release_key, ExtraArgs={"Metadata": metadata}
+                )
+        if upload.bucket == own_bucket:
+            self.s3.copy_object(
+                Bucket=own_bucket,
+                Key=release_key,
+                CopySource={"Bucket": upload.bucket, "Key": upload.key, **version},
+                MetadataDirective="REPLACE",
+                Metadata=metadata,
+            )
+        return report, f"s3://{own_bucket}/{release_key}"
 
     def _create_model_and_config(
         self,
         name: str,
-        upload: UploadedArtifact,
+        source: list[dict[str, str]],
         report: ArtifactReport,
         artifact_uri: str,
         instances: int | None = None,
     ) -> None:
         config = self.config
-        tags = [*source_tags(upload), {"Key": SHA_TAG, "Value": report.sha256}]
+        tags = [*source, {"Key": SHA_TAG, "Value": report.sha256}]
         try:
             self.sagemaker.create_model(
                 ModelName=name,
@@ -369,11 +456,7 @@ class Promoter:
             return None
         if not config_name.startswith(self.config.resource_prefix):
             return None  # the stack's own config: the parameter already names its artifact
-        variants = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)[
-            "ProductionVariants"
-        ]
-        model = self.sagemaker.describe_model(ModelName=variants[0]["ModelName"])
-        uri = str(model["PrimaryContainer"]["ModelDataUrl"])
+        uri = self._serving_artifact(endpoint)
         current = self._recorded_artifact()
         if current == uri:
             return None
@@ -392,6 +475,15 @@ class Promoter:
             {"artifact": uri, "previous": current, "endpoint_config": config_name},
         )
         return uri
+
+    def _serving_artifact(self, endpoint: dict[str, Any]) -> str:
+        """The ModelDataUrl of the model that the endpoint's config serves."""
+        config_name = str(endpoint.get("EndpointConfigName", ""))
+        variants = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)[
+            "ProductionVariants"
+        ]
+        model = self.sagemaker.describe_model(ModelName=variants[0]["ModelName"])
+        return str(model["PrimaryContainer"]["ModelDataUrl"])
 
     def _recorded_artifact(self) -> str | None:
         try:

@@ -14,6 +14,8 @@ from typing import Any
 SOURCE_TAG = "promotion:source"
 SOURCE_VERSION_TAG = "promotion:source-version"
 TAG_VALUE_LIMIT = 256
+#: UpdateModelPackage's ApprovalDescription: at most 1,024 characters of ``.*``.
+APPROVAL_DESCRIPTION_LIMIT = 1024
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 _TAG_CATEGORIES = ("L", "Z", "N")  # letters, separators (spaces), numbers
 
@@ -42,3 +44,14 @@ def source_tags(upload: Any) -> list[dict[str, str]]:
             "Value": tag_value(upload.version_id or upload.etag or ""),
         },
     ]
+
+
+def package_tags(package: Any) -> list[dict[str, str]]:
+    """Where a promoted model came from: the approved package's ARN (its version is in it)."""
+    return [{"Key": SOURCE_TAG, "Value": tag_value(package.arn)}]
+
+
+def approval_description(text: str) -> str:
+    """A package's approval description: one line (``.*`` does not cross line breaks), at
+    most 1,024 characters."""
+    return " ".join(text.split())[:APPROVAL_DESCRIPTION_LIMIT]
