@@ -21,12 +21,17 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from deploy_tools.stack_outputs import StackOutputsError, read_stack_outputs
 from ml_constructs.model_promotion.runtime.artifact import (
     ArtifactRejectedError,
+    ArtifactReport,
     ArtifactRules,
     validate_artifact,
 )
+from ml_constructs.model_promotion.runtime.baseline import monitoring_key
 from serving_config import ConfigError, Settings, load_settings
 
 BUCKET_OUTPUT = "BucketName"
+#: Where the monitoring job definitions read the served model's baseline (the data stack's
+#: layout, ml_constructs.artifact_storage; not imported: that module needs aws_cdk).
+MONITORING_BASELINE_PREFIX = "monitoring/baseline/"
 KEY_OUTPUT = "KeyArn"
 
 
@@ -55,12 +60,12 @@ def artifact_rules(settings: Settings) -> ArtifactRules:
     )
 
 
-def check_artifact(path: Path, settings: Settings) -> None:
+def check_artifact(path: Path, settings: Settings) -> ArtifactReport:
     """Refuse an artifact the promotion would reject (and SageMaker could not serve)."""
     if not path.is_file():
         raise PublishError(f"artifact {path} does not exist")
     try:
-        validate_artifact(str(path), artifact_rules(settings))
+        return validate_artifact(str(path), artifact_rules(settings))
     except ArtifactRejectedError as error:
         raise PublishError(f"artifact {path} is rejected: {error.code}: {error.reason}") from None
 
@@ -82,8 +87,10 @@ def publish_initial_model(
     session: boto3.session.Session | None = None,
     endpoint_url: str | None = None,
 ) -> str:
-    """Upload ``artifact`` to the initial key and point the SSM parameter at it; returns the URI."""
-    check_artifact(artifact, settings)
+    """Upload ``artifact`` to the initial key and point the SSM parameter at it; returns the URI.
+    Its Model Monitor baseline, if it carries one, becomes the monitors' (as a promotion's
+    does once it serves)."""
+    report = check_artifact(artifact, settings)
     session = session or boto3.session.Session(region_name=settings.region)
     clients: dict[str, Any] = {
         name: session.client(name, endpoint_url=endpoint_url)  # type: ignore[call-overload]
@@ -99,6 +106,14 @@ def publish_initial_model(
         ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": outputs.key_arn},
     )
     uri = f"s3://{outputs.bucket_name}/{key}"
+    for member, data in report.baseline.items():
+        clients["s3"].put_object(
+            Bucket=outputs.bucket_name,
+            Key=monitoring_key(MONITORING_BASELINE_PREFIX, member),
+            Body=data,
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=outputs.key_arn,
+        )
     clients["ssm"].put_parameter(
         Name=settings.artifact_parameter,
         Value=uri,

@@ -32,9 +32,11 @@ from deploy_tools.stack_outputs import StackOutputsError, read_stack_outputs
 from ml_constructs.model_promotion.runtime.artifact import ArtifactRejectedError, validate_artifact
 from ml_constructs.model_promotion.runtime.tags import tag_value
 from model_code.package import (
+    BASELINE_MEMBERS,
     DATA_QUALITY_CONSTRAINTS,
     DATA_QUALITY_STATISTICS,
     MODEL_QUALITY_CONSTRAINTS,
+    MODEL_QUALITY_STATISTICS,
 )
 from serving_config import ConfigError, Settings, load_settings
 
@@ -173,12 +175,7 @@ class Registrar:
         artifact_uri = self._upload(directory + "model.tar.gz", artifact)
         documents = read_members(
             artifact,
-            (
-                METRICS_MEMBER,
-                DATA_QUALITY_STATISTICS,
-                DATA_QUALITY_CONSTRAINTS,
-                MODEL_QUALITY_CONSTRAINTS,
-            ),
+            (METRICS_MEMBER, *BASELINE_MEMBERS),
         )
         files = {
             name: (self._put(directory + name, data, JSON), data)
@@ -307,28 +304,26 @@ def _metric_file(files: dict[str, tuple[str, bytes]], name: str) -> dict[str, st
 def _model_metrics(
     files: dict[str, tuple[str, bytes]],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``ModelMetrics``: the held-out metrics (model quality) and the data-quality baseline;
-    ``DriftCheckBaselines``: the baselines a monitor compares traffic against."""
-    metrics: dict[str, Any] = {}
-    baselines: dict[str, Any] = {}
-    quality = {
-        "Statistics": _metric_file(files, METRICS_MEMBER),
-        "Constraints": _metric_file(files, MODEL_QUALITY_CONSTRAINTS),
+    """``ModelMetrics``: the held-out metrics (``metrics.json``), the model-quality floors and
+    the data-quality baseline; ``DriftCheckBaselines``: the Model Monitor baselines the
+    monitors compare traffic with (statistics and constraints of each kind)."""
+
+    def pair(statistics: str, constraints: str) -> dict[str, Any]:
+        found = {
+            "Statistics": _metric_file(files, statistics),
+            "Constraints": _metric_file(files, constraints),
+        }
+        return {k: v for k, v in found.items() if v}
+
+    metrics = {
+        "ModelQuality": pair(METRICS_MEMBER, MODEL_QUALITY_CONSTRAINTS),
+        "ModelDataQuality": pair(DATA_QUALITY_STATISTICS, DATA_QUALITY_CONSTRAINTS),
     }
-    quality = {k: v for k, v in quality.items() if v}
-    if quality:
-        metrics["ModelQuality"] = quality
-    if "Constraints" in quality:
-        baselines["ModelQuality"] = {"Constraints": quality["Constraints"]}
-    data = {
-        "Statistics": _metric_file(files, DATA_QUALITY_STATISTICS),
-        "Constraints": _metric_file(files, DATA_QUALITY_CONSTRAINTS),
+    baselines = {
+        "ModelQuality": pair(MODEL_QUALITY_STATISTICS, MODEL_QUALITY_CONSTRAINTS),
+        "ModelDataQuality": pair(DATA_QUALITY_STATISTICS, DATA_QUALITY_CONSTRAINTS),
     }
-    data = {k: v for k, v in data.items() if v}
-    if data:
-        metrics["ModelDataQuality"] = data
-        baselines["ModelDataQuality"] = data
-    return metrics, baselines
+    return {k: v for k, v in metrics.items() if v}, {k: v for k, v in baselines.items() if v}
 
 
 def training_job_artifact(sagemaker: Any, job_name: str) -> tuple[str, Provenance]:

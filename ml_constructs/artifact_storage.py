@@ -21,7 +21,19 @@ _REPLICATION = (
 DATASETS_PREFIX = "datasets/"
 MODELS_PREFIX = "models/"
 DATA_CAPTURE_PREFIX = "data-capture/"
-PREFIXES = (DATASETS_PREFIX, MODELS_PREFIX, DATA_CAPTURE_PREFIX)
+#: Model Monitor: the served model's baseline (``baseline/``) and the jobs' reports.
+MONITORING_PREFIX = "monitoring/"
+MONITORING_BASELINE_PREFIX = f"{MONITORING_PREFIX}baseline/"
+MONITORING_REPORTS_PREFIX = f"{MONITORING_PREFIX}reports/"
+#: Labels for model-quality monitoring, in Model Monitor's ground-truth layout.
+GROUND_TRUTH_PREFIX = "ground-truth/"
+PREFIXES = (
+    DATASETS_PREFIX,
+    MODELS_PREFIX,
+    DATA_CAPTURE_PREFIX,
+    MONITORING_PREFIX,
+    GROUND_TRUTH_PREFIX,
+)
 #: Training jobs started by the launcher: ``<job>/input/{code,sm_drivers}/`` (staged by the
 #: SDK, read by the job) and ``<job>/output/model.tar.gz`` (written by SageMaker, promoted).
 TRAINING_JOBS_PREFIX = f"{MODELS_PREFIX}training-jobs/"
@@ -142,7 +154,7 @@ class ArtifactStorage(Construct):
             skip(handler, check, reason)
 
     def objects_arn(self, prefix: str) -> str:
-        """ARN of every object under ``prefix`` (one of PREFIXES)."""
+        """ARN of every object under ``prefix`` (one of PREFIXES or a folder in one)."""
         return self.bucket.arn_for_objects(f"{_known(prefix)}*")
 
     def job_inputs_arn(self) -> str:
@@ -155,6 +167,7 @@ class ArtifactStorage(Construct):
 
 
 def _known(prefix: str) -> str:
-    if prefix not in PREFIXES:
-        raise ValueError(f"prefix {prefix!r} is not one of {PREFIXES}")
+    """One of PREFIXES, or a folder inside one."""
+    if not prefix.endswith("/") or not prefix.startswith(PREFIXES):
+        raise ValueError(f"prefix {prefix!r} is not one of {PREFIXES} or a folder in one")
     return prefix

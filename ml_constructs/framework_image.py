@@ -86,18 +86,25 @@ class ImageSpec:
         return dict(self.version_config()["registries"])
 
 
-class FrameworkImage(Construct):
-    """Resolves an :class:`ImageSpec` to an image URI and its ECR repository ARN."""
+class RegionalImage(Construct):
+    """An AWS-owned image published in one registry account per region (as the SDK lists
+    them): its URI and ECR repository ARN for the stack's region, through a mapping."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, spec: ImageSpec) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        registries: dict[str, str],
+        repository: str,
+        tag: str | None,
+        what: str,
+    ) -> None:
         super().__init__(scope, construct_id)
-        registries = spec.registries()
         stack = Stack.of(self)
         region = stack.region
         if not Token.is_unresolved(region) and region not in registries:
-            raise ValueError(
-                f"{spec.framework} {spec.version} images are not published in {region}"
-            )
+            raise ValueError(f"{what} images are not published in {region}")
         mapping = CfnMapping(
             self,
             "Registry",
@@ -106,12 +113,42 @@ class FrameworkImage(Construct):
         )
         # Stack attributes, not Aws pseudo parameters: a pinned environment resolves at synth.
         self.registry_account = mapping.find_in_map(region, "account")
-        self.repository_name = spec.repository
+        self.repository_name = repository
         self.image_uri = (
-            f"{self.registry_account}.dkr.ecr.{region}.{stack.url_suffix}/"
-            f"{spec.repository}:{spec.tag}"
+            f"{self.registry_account}.dkr.ecr.{region}.{stack.url_suffix}/{repository}"
+            + (f":{tag}" if tag else "")
         )
         self.repository_arn = (
-            f"arn:{stack.partition}:ecr:{region}:{self.registry_account}:repository/"
-            f"{spec.repository}"
+            f"arn:{stack.partition}:ecr:{region}:{self.registry_account}:repository/{repository}"
+        )
+
+
+class FrameworkImage(RegionalImage):
+    """Resolves an :class:`ImageSpec` to an image URI and its ECR repository ARN."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, spec: ImageSpec) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            registries=spec.registries(),
+            repository=spec.repository,
+            tag=spec.tag,
+            what=f"{spec.framework} {spec.version}",
+        )
+
+
+class ModelMonitorImage(RegionalImage):
+    """SageMaker Model Monitor's analyzer (``sagemaker-model-monitor-analyzer``), from the SDK's
+    ``model-monitor`` table; untagged, as ``image_uris.retrieve("model-monitor", ...)`` gives
+    it (the service keeps one current analyzer per region)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        (entry,) = sdk_image_config("model-monitor")["versions"].values()
+        super().__init__(
+            scope,
+            construct_id,
+            registries=dict(entry["registries"]),
+            repository=str(entry["repository"]),
+            tag=None,
+            what="Model Monitor analyzer",
         )

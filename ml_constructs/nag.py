@@ -9,6 +9,7 @@ prefixes an acknowledgement with its pack (``NIST.800.53.R5::NIST.800.53.R5-Lamb
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from constructs import IConstruct
@@ -42,3 +43,18 @@ def nag_logical_id(construct: IConstruct) -> str:
         raise TypeError(f"{construct.node.path} has no CloudFormation element")
     stack = Stack.of(element)
     return str(stack.resolve(stack.get_logical_id(element)))
+
+
+def bucket_arn_in(scope: IConstruct, bucket: Any) -> tuple[str, str]:
+    """``bucket``'s ARN as ``scope``'s stack uses it, and how cdk-nag names it in a finding.
+
+    A bucket of another stack is imported explicitly (the same export CDK would create), so
+    that an acknowledged finding can name it exactly (``<export name>/models/*``)."""
+    stack, owner = Stack.of(scope), Stack.of(bucket)
+    arn = owner.export_value(bucket.bucket_arn) if owner is not stack else bucket.bucket_arn
+    resolved = stack.resolve(arn)
+    if isinstance(resolved, dict) and "Fn::ImportValue" in resolved:
+        return arn, str(resolved["Fn::ImportValue"])
+    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
+        return arn, f"<{resolved['Fn::GetAtt'][0]}.Arn>"
+    return arn, str(resolved)

@@ -19,7 +19,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ml_constructs.artifact_storage import DATASETS_PREFIX, MODELS_PREFIX, ArtifactStorage
+from ml_constructs.artifact_storage import (
+    DATASETS_PREFIX,
+    GROUND_TRUTH_PREFIX,
+    MODELS_PREFIX,
+    MONITORING_BASELINE_PREFIX,
+    ArtifactStorage,
+)
 from ml_constructs.findings import acknowledge_inline_policy
 from ml_constructs.nag import acknowledge, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
@@ -80,6 +86,15 @@ class OperatorAccess(Construct):
                     props.storage.objects_arn(MODELS_PREFIX),
                 ],
             ),
+            # Model Monitor's inputs: the first model's baseline, and ground-truth labels.
+            iam.PolicyStatement(
+                sid="UploadMonitoringBaselineAndLabels",
+                actions=["s3:PutObject"],
+                resources=[
+                    props.storage.objects_arn(MONITORING_BASELINE_PREFIX),
+                    props.storage.objects_arn(GROUND_TRUTH_PREFIX),
+                ],
+            ),
             iam.PolicyStatement(
                 sid="ListDatasetsAndModels",
                 actions=["s3:ListBucket"],
@@ -118,8 +133,18 @@ class OperatorAccess(Construct):
         reasons = [
             (
                 "Operators upload objects whose keys they choose under datasets/ and models/; "
-                "the statement is limited to those two prefixes of the artifact bucket.",
-                [f"Resource::<{bucket_id}.Arn>/{p}*" for p in (DATASETS_PREFIX, MODELS_PREFIX)],
+                "the statement is limited to those two prefixes of the artifact bucket. The "
+                "first model's Model Monitor baseline is a fixed set of files under "
+                "monitoring/baseline/; ground-truth labels go under ground-truth/<hour>/.",
+                [
+                    f"Resource::<{bucket_id}.Arn>/{p}*"
+                    for p in (
+                        DATASETS_PREFIX,
+                        MODELS_PREFIX,
+                        MONITORING_BASELINE_PREFIX,
+                        GROUND_TRUTH_PREFIX,
+                    )
+                ],
             )
         ]
         if props.package_group_name:
@@ -162,13 +187,17 @@ def registration_statements(group_name: str) -> list[iam.PolicyStatement]:
     versions = f"{base}:model-package/{group_name}/*"
     return [
         iam.PolicyStatement(
-            sid="RegisterModelVersions",
-            actions=[
-                "sagemaker:DescribeModelPackageGroup",
-                "sagemaker:CreateModelPackage",
-                "sagemaker:DescribeModelPackage",
-            ],
+            sid="ReadTheGroupAndItsVersions",
+            actions=["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage"],
             resources=[group, versions],
+        ),
+        # A version of a group is authorized on its own ARN; only pending versions (the
+        # condition key applies to CreateModelPackage), so registering never approves.
+        iam.PolicyStatement(
+            sid="RegisterPendingVersions",
+            actions=["sagemaker:CreateModelPackage"],
+            resources=[versions],
+            conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}},
         ),
         iam.PolicyStatement(
             sid="ListModelVersions", actions=["sagemaker:ListModelPackages"], resources=["*"]

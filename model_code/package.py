@@ -30,11 +30,22 @@ REQUIRED_MEMBERS = (
     "metrics.json",
 )
 SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
-#: Model Monitor baselines a trained model may carry (optional members, in the formats the
-#: service documents); registration refers to them from the model package.
-DATA_QUALITY_STATISTICS = "monitoring/data-quality/statistics.json"
-DATA_QUALITY_CONSTRAINTS = "monitoring/data-quality/constraints.json"
-MODEL_QUALITY_CONSTRAINTS = "monitoring/model-quality/constraints.json"
+#: The Model Monitor baseline a trained model carries (model_code.baselines writes it; members
+#: are optional so that models trained before it still promote). Registration points the model
+#: package at them; a promotion makes them the monitoring schedules' baseline.
+MONITORING_DIR = "monitoring"
+DATA_QUALITY_STATISTICS = f"{MONITORING_DIR}/data-quality/statistics.json"
+DATA_QUALITY_CONSTRAINTS = f"{MONITORING_DIR}/data-quality/constraints.json"
+MODEL_QUALITY_STATISTICS = f"{MONITORING_DIR}/model-quality/statistics.json"
+MODEL_QUALITY_CONSTRAINTS = f"{MONITORING_DIR}/model-quality/constraints.json"
+MONITOR_PREPROCESSOR = f"{MONITORING_DIR}/preprocessor.py"
+BASELINE_MEMBERS = (
+    DATA_QUALITY_STATISTICS,
+    DATA_QUALITY_CONSTRAINTS,
+    MODEL_QUALITY_STATISTICS,
+    MODEL_QUALITY_CONSTRAINTS,
+    MONITOR_PREPROCESSOR,
+)
 
 
 class PackageError(ValueError):

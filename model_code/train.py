@@ -55,6 +55,7 @@ from numpy.typing import NDArray
 
 from model_code import data as data_module
 from model_code import metrics as metrics_module
+from model_code.baselines import write_baselines
 from model_code.data import Dataset, DataValidationError
 
 LOCAL_DATA_DIR = Path("build/data")
@@ -90,6 +91,8 @@ class TrainConfig:
     test_size: float = 0.2
     validation_size: float = 0.2
     max_batch_rows: int = 1000
+    drift_threshold: float = 0.1
+    quality_margin: float = 0.05
     save_plots: bool = True
     quiet: bool = False
 
@@ -108,6 +111,8 @@ class TrainConfig:
             "test_size",
             "validation_size",
             "max_batch_rows",
+            "drift_threshold",
+            "quality_margin",
         )
         values = asdict(self)
         return {k: list(values[k]) if k == "hidden_units" else values[k] for k in keys}
@@ -206,6 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     flag("test-size", type=_fraction, default=default.test_size)
     flag("validation-size", type=_fraction, default=default.validation_size)
     flag("max-batch-rows", type=int, default=default.max_batch_rows)
+    flag(
+        "drift-threshold",
+        type=_fraction,
+        default=default.drift_threshold,
+        help="baseline: distance at which a feature's distribution counts as drifted",
+    )
+    flag(
+        "quality-margin",
+        type=_fraction,
+        default=default.quality_margin,
+        help="baseline: a monitored metric this far below the held-out one is a violation",
+    )
     flag("save-plots", type=_bool, default=default.save_plots)
     flag("quiet", type=_bool, default=default.quiet)
     return parser
@@ -469,6 +486,14 @@ def run(
     model_module.export_saved_model(model, saved_model_dir)
     write_serving_code(model_dir / "code", splits.fit.feature_names, config)
     _dump(model_dir / "metrics.json", metrics)
+    write_baselines(
+        model_dir,
+        np.concatenate([splits.fit.features, splits.validation.features]),
+        splits.fit.feature_names,
+        test_metrics,
+        drift_threshold=config.drift_threshold,
+        quality_margin=config.quality_margin,
+    )
 
     output_dir = Path(config.output_data_dir)
     metrics_path = output_dir / "metrics.json"

@@ -205,7 +205,7 @@ def _summary(r: Rehearsal, timeline: Timeline) -> int:
         return 1
     print(
         "\nREHEARSAL PASSED: deployed with the CDK CLI, served, predicted, promoted (on registry "
-        "approval and on upload), rejected, redeployed."
+        "approval and on upload), rejected, watched for drift, redeployed."
     )
     return 0
 

@@ -277,14 +277,14 @@ class DataCapturingRuntime:
             )
         if "Output" in modes:
             capture["endpointOutput"] = payload(answer, answer_type, "OUTPUT")
-        record = {
-            "captureData": capture,
-            "eventMetadata": {
-                "eventId": str(uuid.uuid4()),
-                "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-            "eventVersion": "0",
+        metadata = {
+            "eventId": str(uuid.uuid4()),
+            "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+        inference_id = request.headers.get("X-Amzn-SageMaker-Inference-Id")
+        if inference_id:  # InvokeEndpoint's InferenceId is kept with the captured data
+            metadata["inferenceId"] = inference_id
+        record = {"captureData": capture, "eventMetadata": metadata, "eventVersion": "0"}
         bucket, _, prefix = config["DestinationS3Uri"].removeprefix("s3://").partition("/")
         endpoint = request.path.split("/")[2]
         key = (

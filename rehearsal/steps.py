@@ -14,6 +14,7 @@ from typing import Any
 from rehearsal import artifacts
 from rehearsal.artifacts import CANDIDATE, INITIAL, Training
 from rehearsal.context import Rehearsal
+from rehearsal.drift_step import watch_the_model
 from rehearsal.predictions import (
     RehearsalError,
     api_url,
@@ -384,6 +385,10 @@ SEQUENCE: tuple[tuple[str, Step], ...] = (
         register_and_approve,
     ),
     ("Upload a model to promote it, upload a corrupt one", promote_and_reject),
+    (
+        "Watch the model: data quality against the served model's baseline, drift alarms",
+        watch_the_model,
+    ),
     (
         "Autoscale the fleet, then cdk deploy the serving stack again (a later deploy)",
         redeploy_serving_stack,

@@ -9,6 +9,7 @@ from typing import Literal
 
 from serving_config._parsing import ConfigError, join, require
 from serving_config.api import ApiSettings
+from serving_config.model_monitoring import ModelMonitorSettings, RetrainingSettings
 from serving_config.monitoring import AlarmSettings
 from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
@@ -18,9 +19,11 @@ __all__ = [
     "ApiSettings",
     "ConfigError",
     "EndpointSettings",
+    "ModelMonitorSettings",
     "ModelSettings",
     "PromotionSettings",
     "RegistrySettings",
+    "RetrainingSettings",
     "ScalingSettings",
     "Settings",
 ]
@@ -217,6 +220,7 @@ class Settings:
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     promotion: PromotionSettings = field(default_factory=PromotionSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
+    model_monitor: ModelMonitorSettings = field(default_factory=ModelMonitorSettings)
     tags: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
 
@@ -272,6 +276,7 @@ class Settings:
             )
         self._validate_linear_steps(path)
         self._validate_registry_accounts(path)
+        self._validate_model_monitor(path)
         for i, tag in enumerate(self.tags):
             require("=" in tag, f"{join(path, 'tags')}[{i}]", f"{tag!r} is not KEY=VALUE")
         for i, arn in enumerate(self.operators):
@@ -312,6 +317,29 @@ class Settings:
             join(path, "registry.source_group_arn"),
             f"is not in this environment's region {self.region} (approval events do not cross "
             "regions)",
+        )
+
+    def _validate_model_monitor(self, path: str) -> None:
+        """Model Monitor reads the endpoint's captured data; serverless endpoints support
+        neither ("Feature exclusions", Serverless Inference)."""
+        monitor = self.model_monitor
+        if not monitor.enabled:
+            return
+        require(
+            self.endpoint.kind == "instance",
+            join(path, "model_monitor.enabled"),
+            "Model Monitor does not support serverless endpoints",
+        )
+        require(
+            self.endpoint.data_capture_percent > 0,
+            join(path, "model_monitor.enabled"),
+            "monitoring reads captured requests: set endpoint.data_capture_percent above 0",
+        )
+        unknown = [n for n in monitor.drift_features if n not in self.api.feature_names]
+        require(
+            not self.api.feature_names or not unknown,
+            join(path, "model_monitor.drift_features"),
+            f"{', '.join(unknown)} not among api.feature_names",
         )
 
     @property

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ml_constructs.artifact_storage import DATA_CAPTURE_PREFIX
+from ml_constructs.artifact_storage import DATA_CAPTURE_PREFIX, MONITORING_BASELINE_PREFIX
 from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps
 from ml_constructs.framework_image import FrameworkImage
 from ml_constructs.inference_api.construct import InferenceApi, inference_api_props
 from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
+from ml_constructs.model_monitor.construct import ModelMonitor, ModelMonitorProps
 from ml_constructs.model_promotion.construct import (
     ModelPromotion,
     ModelPromotionProps,
@@ -120,6 +122,33 @@ class ModelServingStack(Stack):
         self.monitoring.add_inference_api(
             self.inference_api, function_timeout_s=settings.api.function_timeout_s
         )
+        # Watching the model: Model Monitor on the captured traffic, against the baseline of
+        # the model that serves (the promotion keeps it current).
+        monitor = settings.model_monitor
+        self.model_monitor: ModelMonitor | None = None
+        self.model_alarms: list[cloudwatch.Alarm] = []
+        if monitor.enabled:
+            min_auc = monitor.min_auc if monitor.min_auc is not None else settings.promotion.min_auc
+            self.model_monitor = ModelMonitor(
+                self,
+                "ModelMonitor",
+                props=ModelMonitorProps(
+                    prefix=settings.prefix,
+                    endpoint_name=self.endpoint.endpoint_name,
+                    storage=data.storage,
+                    encryption_key=data.encryption.key,
+                    settings=monitor,
+                    min_auc=min_auc,
+                ),
+            )
+            self.model_monitor.notify_failures(self.monitoring.topic)
+            self.model_alarms = self.monitoring.add_model_monitor(
+                self.model_monitor,
+                drift_features=monitor.drift_features,
+                drift_threshold=monitor.drift_threshold,
+                min_auc=min_auc if monitor.model_quality else None,
+                schedule_hours=monitor.interval_hours,
+            )
         # Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
         # the same policy and rollback alarms, and keeps the fleet autoscaling set.
         fleet = (
@@ -149,6 +178,9 @@ class ModelServingStack(Stack):
                 api_feature_names=settings.api.feature_names,
                 registry=settings.registry,
                 group_name=settings.model_package_group,
+                monitoring_baseline_prefix=(
+                    MONITORING_BASELINE_PREFIX if self.model_monitor is not None else None
+                ),
                 removal_policy=removal_policy(settings),
             ),
         )

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsii
 from aws_cdk import Aws, CfnElement, CfnResource, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
@@ -26,16 +25,16 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct, IConstruct
 
 from ml_constructs.artifact_storage import MODELS_PREFIX
+from ml_constructs.event_targets import ArnTarget
 from ml_constructs.findings import acknowledge_function, acknowledge_inline_policy
 from ml_constructs.model_endpoint import ModelEndpoint, production_variant
 from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
 from ml_constructs.model_registry import approvals_pattern, package_arns
-from ml_constructs.nag import acknowledge, nag_logical_id
+from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
 from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
@@ -82,6 +81,8 @@ class ModelPromotionProps:
     api_feature_names: tuple[str, ...] = ()
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     group_name: str = ""
+    #: Where the monitoring schedules read the served model's baseline (None: not monitored).
+    monitoring_baseline_prefix: str | None = None
     function_timeout_s: int = 300
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
@@ -177,7 +178,7 @@ class ModelPromotion(Construct):
         # The rules send to the queue through a plain target: targets.SqsQueue would add an
         # events.amazonaws.com statement to the data stack's key policy (which already lets
         # EventBridge use the key). The queue policy below admits these rules only.
-        queue_target = _QueueTarget(self.queue.queue_arn)
+        queue_target = ArnTarget(self.queue.queue_arn)
         registry = props.registry
         self.rules: list[events.Rule] = []
         self.upload_rule: events.Rule | None = None
@@ -312,6 +313,8 @@ class ModelPromotion(Construct):
                 # Only this environment's own registry is written back to.
                 MARK_REJECTED_PACKAGES=str(registry.source_account is None).lower(),
             )
+        if props.monitoring_baseline_prefix:
+            self.environment["MONITORING_BASELINE_PREFIX"] = props.monitoring_baseline_prefix
         if data_capture_config(endpoint) is None:
             self.environment["DATA_CAPTURE_CONFIG"] = ""
         self.function = lambda_.Function(
@@ -370,14 +373,7 @@ class ModelPromotion(Construct):
 
     def _grant(self, stack: Stack) -> None:
         props = self.props
-        # Import the bucket ARN explicitly (the same export CDK would create), so the
-        # acknowledged findings below can name it exactly.
-        bucket_stack = Stack.of(props.bucket)
-        self._bucket_arn = (
-            bucket_stack.export_value(props.bucket.bucket_arn)
-            if bucket_stack is not stack
-            else props.bucket.bucket_arn
-        )
+        self._bucket_arn, self._bucket_ref = bucket_arn_in(self, props.bucket)
         endpoint = props.endpoint
         role = self.role
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
@@ -461,13 +457,22 @@ class ModelPromotion(Construct):
             ),
         ]
         statements += self._registry_statements()
+        if props.monitoring_baseline_prefix:
+            # Copies of the served model's baseline, read by the monitoring job definitions.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="SetTheMonitoringBaseline",
+                    actions=["s3:PutObject"],
+                    resources=[f"{self._bucket_arn}/{props.monitoring_baseline_prefix}*"],
+                )
+            )
         for statement in statements:
             role.add_to_policy(statement)
         props.alarm_topic.grant_publish(role)
         self.log_group.grant_write(role)
         policy = role.node.find_child("DefaultPolicy")
         self._acknowledge_registry(policy)
-        bucket_ref = _nag_arn(stack.resolve(self._bucket_arn))
+        bucket_ref = self._bucket_ref
         acknowledge(
             policy,
             "AwsSolutions-IAM5",
@@ -479,6 +484,14 @@ class ModelPromotion(Construct):
                 f"Resource::{bucket_ref}/{RELEASES_PREFIX}*",
             ],
         )
+        if props.monitoring_baseline_prefix:
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5",
+                "The served model's Model Monitor baseline is copied to the fixed files under "
+                "the monitoring baseline prefix that the job definitions read.",
+                [f"Resource::{bucket_ref}/{props.monitoring_baseline_prefix}*"],
+            )
         acknowledge(
             policy,
             "AwsSolutions-IAM5",
@@ -589,23 +602,3 @@ class ModelPromotion(Construct):
         return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
             period=period or Duration.minutes(1), statistic="Maximum"
         )
-
-
-def _nag_arn(resolved: Any) -> str:
-    """How cdk-nag prints a (possibly cross-stack) bucket ARN token in a finding id."""
-    if isinstance(resolved, dict) and "Fn::ImportValue" in resolved:
-        return str(resolved["Fn::ImportValue"])
-    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
-        return f"<{resolved['Fn::GetAtt'][0]}.Arn>"
-    return str(resolved)
-
-
-@jsii.implements(events.IRuleTarget)
-class _QueueTarget:
-    """An EventBridge target that is only the queue's ARN: no grants, no environment checks."""
-
-    def __init__(self, queue_arn: str) -> None:
-        self.queue_arn = queue_arn
-
-    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
-        return events.RuleTargetConfig(arn=self.queue_arn)

@@ -52,6 +52,14 @@ class InferenceApiMetrics(Protocol):
     ) -> cloudwatch.Metric: ...
 
 
+class ModelMonitorMetrics(Protocol):
+    """What the Model Monitor construct exposes for monitoring."""
+
+    def metric_feature_drift(self, feature: str, period: Duration) -> cloudwatch.Metric: ...
+    def metric_model_quality(self, name: str, period: Duration) -> cloudwatch.Metric: ...
+    def metric_failed_executions(self, period: Duration) -> cloudwatch.Metric: ...
+
+
 class PromotionMetrics(Protocol):
     """What the promotion construct exposes for monitoring."""
 
@@ -459,6 +467,93 @@ class Monitoring(Construct):
                 width=12,
             ),
         )
+
+    # -- the model (Model Monitor) ---------------------------------------------------------------
+
+    def add_model_monitor(
+        self,
+        monitor: ModelMonitorMetrics,
+        drift_features: tuple[str, ...],
+        drift_threshold: float,
+        min_auc: float | None,
+        schedule_hours: int = 1,
+    ) -> list[cloudwatch.Alarm]:
+        """An alarm per watched feature's drift, one on the labelled traffic's AUC (when
+        model quality is monitored) and one on failed executions; returns the model alarms
+        (drift and quality), which may start retraining."""
+        period = Duration.hours(schedule_hours)
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        model_alarms = [
+            self._alarm(
+                f"drift-{feature}",
+                monitor.metric_feature_drift(feature, period),
+                threshold=drift_threshold,
+                operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                datapoints=1,
+                description=(
+                    f"The distribution of {feature} in the captured traffic moved away from the "
+                    f"served model's training baseline (distance above {drift_threshold}). See "
+                    "the data-quality report under monitoring/reports/ in the artifact bucket."
+                ),
+                missing=not_breaching,
+            )
+            for feature in drift_features
+        ]
+        if min_auc is not None:
+            model_alarms.append(
+                self._alarm(
+                    "model-auc",
+                    monitor.metric_model_quality("auc", period),
+                    threshold=min_auc,
+                    operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    datapoints=1,
+                    description=(
+                        f"The AUC of the labelled traffic fell below {min_auc}: the model's "
+                        "quality decays. See the model-quality report under monitoring/reports/."
+                    ),
+                    missing=not_breaching,
+                )
+            )
+        self._alarm(
+            "monitoring-failed",
+            monitor.metric_failed_executions(period),
+            threshold=1,
+            evaluation_periods=1,
+            datapoints=1,
+            description=(
+                "A Model Monitor execution failed (no captured data in its window, a missing "
+                "baseline, or the analyzer's error): the model is not being watched. The "
+                "processing job's FailureReason and its log in /aws/sagemaker/ProcessingJobs say "
+                "why."
+            ),
+            missing=not_breaching,
+        )
+        widgets: list[cloudwatch.IWidget] = [
+            cloudwatch.GraphWidget(
+                title="Feature drift from the baseline",
+                left=[monitor.metric_feature_drift(f, period) for f in drift_features],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=drift_threshold, label="alarm")
+                ],
+                legend_position=cloudwatch.LegendPosition.RIGHT,
+                width=12,
+            )
+        ]
+        if min_auc is not None:
+            widgets.append(
+                cloudwatch.GraphWidget(
+                    title="Model quality of the labelled traffic",
+                    left=[monitor.metric_model_quality(m, period) for m in ("auc", "f1")],
+                    left_annotations=[
+                        cloudwatch.HorizontalAnnotation(value=min_auc, label="floor")
+                    ],
+                    width=12,
+                )
+            )
+        self.dashboard.add_widgets(*widgets)
+        return model_alarms
 
     def add_alarm_overview(self) -> None:
         """One widget with the state of every alarm; call it after the last ``add_*``."""

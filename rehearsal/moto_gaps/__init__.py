@@ -157,6 +157,26 @@ GAPS: tuple[Gap, ...] = (
         "group's resource policy is not stored or evaluated (moto has no such API).",
     ),
     Gap(
+        "No monitoring schedules; no CloudFormation for Model Monitor job definitions",
+        True,
+        "closed: CreateMonitoringSchedule, Describe, List, Update and Delete are kept per "
+        "account and region in the API's shape, and AWS::SageMaker::DataQualityJobDefinition, "
+        "ModelQualityJobDefinition and MonitoringSchedule are created through moto's and this "
+        "API from the template.",
+    ),
+    Gap(
+        "Model Monitor's analyzer does not run",
+        False,
+        "open: the analyzer is a container (no docker here), and nothing starts a schedule's "
+        "executions. The rehearsal stands in for one data-quality execution: it reads the "
+        "deployed job definition, runs the model's record preprocessor on the captured "
+        "requests and checks them against the served model's baseline with the documented "
+        "constraint semantics (completeness, data type, baseline drift as Deequ's robust "
+        "L-infinity distance of the KLL sketches); it publishes feature_baseline_drift_<name> "
+        "as the analyzer would. Model-quality executions (the merge with ground truth) are not "
+        "stood in for; the real analyzer's metric dimensions and drift values may differ.",
+    ),
+    Gap(
         "Bucket versioning, public-access block, lifecycle, ownership, EventBridge "
         "notifications dropped by CloudFormation",
         True,
@@ -223,21 +243,23 @@ def open_gaps() -> list[Gap]:
 
 def install(runner_settings: object | None = None) -> None:
     """Apply every patch (idempotent). ``runner_settings`` configures the Lambda runner."""
-    from rehearsal.moto_gaps import lambda_runner, registry, resources
+    from rehearsal.moto_gaps import lambda_runner, monitoring, registry, resources
 
     resources.install()
     registry.install_api()
+    monitoring.install_api()
     lambda_runner.install(runner_settings)  # type: ignore[arg-type]
 
 
 def uninstall() -> None:
     """Stop the runner and undo every patch: moto behaves as released again."""
-    from rehearsal.moto_gaps import _patching, lambda_runner, registry, resources
+    from rehearsal.moto_gaps import _patching, lambda_runner, monitoring, registry, resources
 
     lambda_runner.uninstall()
     _patching.restore_all()
     resources.uninstall()
     registry.uninstall()
+    monitoring.uninstall()
 
 
 __all__ = ["GAPS", "MOTO_VERSION", "Gap", "install", "open_gaps", "uninstall"]

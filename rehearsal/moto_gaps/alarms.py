@@ -260,13 +260,16 @@ def publish_queue_metrics(account_id: str, region: str) -> None:
         )
 
 
-def evaluate(account_id: str, region: str) -> list[Evaluation]:
-    """Set every alarm's state from this run's metrics; notify its SNS actions on ALARM."""
+def evaluate(account_id: str, region: str, names_containing: str = "") -> list[Evaluation]:
+    """Set every alarm's state (or of those whose name contains ``names_containing``) from
+    this run's metrics; notify its SNS actions on ALARM."""
     publish_queue_metrics(account_id, region)
     backend = cloudwatch_backends[account_id][region]
     now = _naive(utcnow())
     results = []
     for alarm in list(backend.alarms.values()):
+        if names_containing not in alarm.name:
+            continue
         try:
             value = alarm_value(backend, alarm, now)
         except UnsupportedAlarmError as error:

@@ -426,6 +426,68 @@ class ModelPackageGroup(_Shim):
         return cls(str(arn), p, {"ModelPackageGroupArn": str(arn), "ModelPackageGroupName": name})
 
 
+class DataQualityJobDefinition(_Shim):
+    """AWS::SageMaker::DataQualityJobDefinition -> moto's CreateDataQualityJobDefinition."""
+
+    cfn_type = "AWS::SageMaker::DataQualityJobDefinition"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> DataQualityJobDefinition:
+        from rehearsal.moto_gaps import monitoring
+
+        arn = monitoring.create_data_quality_definition(account_id, region_name, p)
+        return cls(arn, p, {"JobDefinitionArn": arn})
+
+
+class ModelQualityJobDefinition(_Shim):
+    """AWS::SageMaker::ModelQualityJobDefinition -> moto's CreateModelQualityJobDefinition."""
+
+    cfn_type = "AWS::SageMaker::ModelQualityJobDefinition"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> ModelQualityJobDefinition:
+        from rehearsal.moto_gaps import monitoring
+
+        arn = monitoring.create_model_quality_definition(account_id, region_name, p)
+        return cls(arn, p, {"JobDefinitionArn": arn})
+
+
+class MonitoringSchedule(_Shim):
+    """AWS::SageMaker::MonitoringSchedule -> CreateMonitoringSchedule (kept by
+    :mod:`rehearsal.moto_gaps.monitoring`); an update of its config -> UpdateMonitoringSchedule."""
+
+    cfn_type = "AWS::SageMaker::MonitoringSchedule"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> MonitoringSchedule:
+        from rehearsal.moto_gaps import monitoring
+
+        name = p["MonitoringScheduleName"]
+        try:
+            arn = monitoring.create_schedule(account_id, region_name, p)
+        except monitoring.ScheduleExistsError:
+            arn = monitoring.update_schedule(
+                account_id, region_name, name, p["MonitoringScheduleConfig"]
+            )
+        return cls(arn, p, {"MonitoringScheduleArn": arn, "MonitoringScheduleName": name})
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        from rehearsal.moto_gaps import monitoring
+
+        name = cloudformation_json.get("Properties", {}).get("MonitoringScheduleName")
+        if name:
+            monitoring.delete_schedule(account_id, region_name, name)
+
+
 class NotEmulated(_Shim):
     """A type moto has no model for: recorded (Ref/GetAtt resolve to placeholders), not run."""
 
@@ -465,6 +527,9 @@ SHIMS: dict[str, type[_Shim]] = {
         RequestValidator,
         ApiAccount,
         ModelPackageGroup,
+        DataQualityJobDefinition,
+        ModelQualityJobDefinition,
+        MonitoringSchedule,
     )
 }
 

@@ -279,15 +279,20 @@ def test_deployer_registers_versions_of_its_group_but_cannot_approve(
     """register_model's calls, scoped to this environment's group; approving (UpdateModelPackage)
     is a separate right, so registering a model never promotes it by itself."""
     statements = {s.get("Sid"): s for s in policy_of_role(data_json, "mlserving-dev-deployer")}
-    register = statements["RegisterModelVersions"]
-    assert sorted(register["Action"]) == [
-        "sagemaker:CreateModelPackage",
+    read = statements["ReadTheGroupAndItsVersions"]
+    assert sorted(read["Action"]) == [
         "sagemaker:DescribeModelPackage",
         "sagemaker:DescribeModelPackageGroup",
     ]
-    resources = json.dumps(register["Resource"])
+    resources = json.dumps(read["Resource"])
     assert ":model-package-group/mlserving-dev" in resources
     assert ":model-package/mlserving-dev/*" in resources
+    register = statements["RegisterPendingVersions"]
+    assert register["Action"] == "sagemaker:CreateModelPackage"
+    assert json.dumps(register["Resource"]).endswith(':model-package/mlserving-dev/*"]]}')
+    assert register["Condition"] == {
+        "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+    }
     assert statements["ListModelVersions"]["Resource"] == "*"  # List* has no resource level
     assert statements["ListModelVersions"]["Action"] == "sagemaker:ListModelPackages"
     everything = json.dumps(list(statements.values()))

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from app_factory import build_app
-from ml_constructs.framework_image import ImageSpec
+from ml_constructs.framework_image import ImageSpec, sdk_image_config
 from serving_config import ENVIRONMENTS_DIR
 
 ACCOUNTS = {"alpha": ("111111111111", "eu-west-1"), "beta": ("222222222222", "ap-southeast-2")}
@@ -36,18 +36,22 @@ def normalized(name: str, templates: dict[str, Any]) -> str:
     account, region = ACCOUNTS[name]
     registry = ImageSpec("tensorflow", "2.20", "inference").registries()[region]
     training_registry = ImageSpec("tensorflow", "2.19", "training").registries()[region]
+    (monitor,) = sdk_image_config("model-monitor")["versions"].values()
     text = json.dumps(templates, sort_keys=True)
     for value, placeholder in (
         (account, "<ACCOUNT>"),
         (region, "<REGION>"),
         (registry, "<REGISTRY>"),
         (training_registry, "<REGISTRY>"),
+        (monitor["registries"][region], "<REGISTRY>"),
         (name, "<ENV>"),
     ):
         text = text.replace(value, placeholder)
     # Logical ids hash the construct path, which holds the environment name; API Gateway
     # deployments and permissions add hashes of their own.
     text = re.sub(r"[0-9a-f]{32}\b", "<HASH>", text)
+    # Monitoring job definitions are named after a digest of their (resolved) properties.
+    text = re.sub(r"-(dq|mq)-[0-9a-f]{10}\b", r"-\1-<DIGEST>", text)
     text = re.sub(r"[0-9A-F]{8}(?=POST)", "<HASH>", text)
     return re.sub(r"[0-9A-F]{8}\b", "<HASH>", text)
 

@@ -85,3 +85,27 @@ def test_missing_data_stack_says_what_to_deploy_first() -> None:
 def test_cli_reports_a_bad_environment(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["--env", "nope", "--artifact", str(tmp_path / "m.tar.gz")]) == 2
     assert "unknown environment 'nope'" in capsys.readouterr().err
+
+
+def test_the_first_models_baseline_becomes_the_monitors_baseline(tmp_path: Path) -> None:
+    settings = load_settings("dev")
+    artifact = make_artifact(tmp_path / "model.tar.gz", artifacts.with_baseline("first"))
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="artifacts")
+        key_arn = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+        publish_initial_model(
+            settings,
+            artifact,
+            outputs=DataStackOutputs(bucket_name="artifacts", key_arn=key_arn),
+            session=boto3.session.Session(region_name="us-east-1"),
+        )
+        listed = s3.list_objects_v2(Bucket="artifacts", Prefix="monitoring/baseline/")
+        stored = {o["Key"] for o in listed["Contents"]}
+        expected = {
+            name.replace("monitoring/", "monitoring/baseline/", 1)
+            for name, _ in artifacts.baseline_members()
+        }
+        assert stored == expected
+        head = s3.head_object(Bucket="artifacts", Key="monitoring/baseline/preprocessor.py")
+        assert head["SSEKMSKeyId"] == key_arn

@@ -27,7 +27,7 @@ from deploy_tools.register_model import (
     register_model,
     training_job_artifact,
 )
-from model_code.package import DATA_QUALITY_CONSTRAINTS, DATA_QUALITY_STATISTICS
+from model_code.package import DATA_QUALITY_CONSTRAINTS
 from serving_config import load_settings
 from tests.model_promotion import artifacts
 
@@ -120,13 +120,9 @@ def test_registers_a_pending_version_with_artifact_metrics_and_provenance(
 def test_baselines_in_the_artifact_are_registered_as_data_quality_and_drift_baselines(
     registry: Registry, tmp_path: Path
 ) -> None:
-    statistics, constraints = b'{"version": 0.0, "features": []}', b'{"version": 0.0}'
-    members = [
-        *artifacts.valid_members(),
-        (DATA_QUALITY_STATISTICS, statistics),
-        (DATA_QUALITY_CONSTRAINTS, constraints),
-    ]
-    registration = register(registry, write(tmp_path / "m.tar.gz", artifacts.build(members)))
+    baseline = dict(artifacts.baseline_members())
+    constraints = baseline[DATA_QUALITY_CONSTRAINTS]
+    registration = register(registry, write(tmp_path / "m.tar.gz", artifacts.with_baseline()))
     package = registry.sagemaker.describe_model_package(ModelPackageName=registration.arn)
     data_quality = package["ModelMetrics"]["ModelDataQuality"]
     assert data_quality["Statistics"]["S3Uri"].endswith("/monitoring/data-quality/statistics.json")
@@ -134,6 +130,11 @@ def test_baselines_in_the_artifact_are_registered_as_data_quality_and_drift_base
         f"sha256:{hashlib.sha256(constraints).hexdigest()}"
     )
     assert package["DriftCheckBaselines"]["ModelDataQuality"] == data_quality
+    drift_quality = package["DriftCheckBaselines"]["ModelQuality"]
+    assert drift_quality["Statistics"]["S3Uri"].endswith(
+        "/monitoring/model-quality/statistics.json"
+    )
+    assert package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"].endswith("/metrics.json")
 
 
 @pytest.mark.parametrize("case", sorted(artifacts.malformed()))

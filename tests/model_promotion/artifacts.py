@@ -38,6 +38,28 @@ def valid_members() -> list[Member]:
     ]
 
 
+def baseline_members(names: list[str] | None = None, tag: str = "") -> list[Member]:
+    """A minimal Model Monitor baseline (``tag`` makes two baselines differ)."""
+    names = names if names is not None else [f"f{i}" for i in range(FEATURES)]
+    statistics = {"version": 0.0, "tag": tag, "features": [{"name": n} for n in names]}
+    quality = {"binary_classification_constraints": {"auc": {"threshold": 0.9}}}
+    return [
+        ("monitoring/data-quality/statistics.json", json.dumps(statistics).encode()),
+        ("monitoring/data-quality/constraints.json", b'{"version": 0.0, "features": []}'),
+        ("monitoring/model-quality/statistics.json", b'{"version": 0.0}'),
+        ("monitoring/model-quality/constraints.json", json.dumps(quality).encode()),
+        (
+            "monitoring/preprocessor.py",
+            b"def preprocess_handler(record, logger=None):\n    return []\n",
+        ),
+    ]
+
+
+def with_baseline(tag: str = "") -> bytes:
+    """A valid artifact that carries a monitoring baseline."""
+    return build([*valid_members(), *baseline_members(tag=tag)])
+
+
 def build(
     members: Iterable[Member] | None = None,
     extra: Callable[[tarfile.TarFile], None] | None = None,
@@ -118,6 +140,35 @@ def malformed() -> dict[str, tuple[bytes, str]]:
             "invalid-metrics",
         ),
         "missing-metrics": (build(without("metrics.json")), "missing-metrics"),
+        "incomplete-baseline": (
+            build([*valid_members(), *baseline_members()[:2]]),
+            "incomplete-baseline",
+        ),
+        "baseline-not-json": (
+            build(
+                [
+                    *valid_members(),
+                    *[
+                        (n, b"{oops" if n.endswith("constraints.json") else d)
+                        for n, d in baseline_members()
+                    ],
+                ]
+            ),
+            "invalid-baseline",
+        ),
+        "baseline-of-other-features": (
+            build([*valid_members(), *baseline_members([f"x{i}" for i in range(FEATURES)])]),
+            "baseline-features-mismatch",
+        ),
+        "preprocessor-not-python": (
+            build(
+                [
+                    *valid_members(),
+                    *[(n, b"def (:" if n.endswith(".py") else d) for n, d in baseline_members()],
+                ]
+            ),
+            "invalid-baseline",
+        ),
         "newline-in-name": (
             build(extra=with_entry("code/x\nforged log line", tarfile.REGTYPE, data=b"x")),
             "control-character-in-name",

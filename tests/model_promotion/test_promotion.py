@@ -500,3 +500,87 @@ def test_what_the_function_emits_on_failure_is_what_its_alarm_watches(
     }
     assert {"PromotionFailed", "PromotionRejected"} <= emitted
     assert emitted & {"PromotionFailed", "PromotionRejected", "PromotionErrors"} <= watched
+
+
+BASELINE_PREFIX = "monitoring/baseline/"
+MONITORED = {"MONITORING_BASELINE_PREFIX": BASELINE_PREFIX}
+
+
+def monitoring_baseline(account: Account) -> dict[str, bytes]:
+    listed = account.s3.list_objects_v2(Bucket=BUCKET, Prefix=BASELINE_PREFIX).get("Contents", [])
+    return {
+        o["Key"]: account.s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed
+    }
+
+
+def settle(account: Account, promoter: Any) -> handler.Outcome:
+    state_change = {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Endpoint State Change",
+        "detail": {"EndpointName": ENDPOINT, "EndpointStatus": "IN_SERVICE"},
+    }
+    return handler.process_request(promoter, handler.parse_body(json.dumps(state_change))[0])
+
+
+def submit(account: Account, promoter: Any, key: str, data: bytes, monkeypatch: Any) -> None:
+    """Submit an upload while the deployment "runs" (nothing recorded yet)."""
+    reconcile = promoter.reconcile
+    monkeypatch.setattr(promoter, "reconcile", lambda: None)
+    request = handler.parse_body(json.dumps(account.upload(key, data)))[0]
+    assert handler.process_request(promoter, request).status == "submitted"
+    monkeypatch.setattr(promoter, "reconcile", reconcile)
+
+
+def test_the_served_models_baseline_becomes_the_monitors_baseline(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept beside the release at submission; made the schedules' baseline (fixed keys their
+    job definitions read) only once the endpoint serves the model."""
+    promoter = account.promoter(**MONITORED)
+    submit(account, promoter, KEY, artifacts.with_baseline("first"), monkeypatch)
+    assert monitoring_baseline(account) == {}  # not before the endpoint serves it
+    assert settle(account, promoter).status == "recorded"
+    baseline = monitoring_baseline(account)
+    expected = dict(artifacts.baseline_members(tag="first"))
+    assert baseline == {
+        k.replace("monitoring/", BASELINE_PREFIX, 1): v for k, v in expected.items()
+    }
+    release = account.recorded_artifact().removeprefix(f"s3://{BUCKET}/").rsplit("/", 1)[0]
+    kept = account.s3.get_object(Bucket=BUCKET, Key=f"{release}/monitoring/preprocessor.py")
+    assert kept["Body"].read() == expected["monitoring/preprocessor.py"]
+    (notice,) = [n for n in account.notifications() if n["event"] == "promotion_completed"]
+    assert notice["monitoring_baseline"] == f"s3://{BUCKET}/{BASELINE_PREFIX}"
+
+
+def test_a_rolled_back_promotion_leaves_the_monitors_baseline(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    promoter = account.promoter(**MONITORED)
+    submit(account, promoter, KEY, artifacts.with_baseline("first"), monkeypatch)
+    settle(account, promoter)
+    before = monitoring_baseline(account)
+    served = account.endpoint()["EndpointConfigName"]
+    submit(
+        account,
+        promoter,
+        "models/second/model.tar.gz",
+        artifacts.with_baseline("second"),
+        monkeypatch,
+    )
+    account.sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName=served)  # rollback
+    assert settle(account, promoter).status == "unchanged"
+    assert monitoring_baseline(account) == before
+
+
+def test_a_model_without_a_baseline_keeps_the_previous_one(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    promoter = account.promoter(**MONITORED)
+    submit(account, promoter, KEY, artifacts.with_baseline("first"), monkeypatch)
+    settle(account, promoter)
+    before = monitoring_baseline(account)
+    submit(account, promoter, "models/old/model.tar.gz", artifacts.build(), monkeypatch)
+    assert settle(account, promoter).status == "recorded"
+    assert monitoring_baseline(account) == before
+    notices = [n for n in account.notifications() if n["event"] == "promotion_completed"]
+    assert notices[-1]["monitoring_baseline"] == "unchanged: the model carries no baseline"

@@ -122,9 +122,14 @@ def test_queues_deny_plain_http_and_admit_only_the_two_rules() -> None:
     ]
     (allow,) = allows
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
-    rules = set(resources(template, "AWS::Events::Rule"))
+    queues = {k for k, q in resources(template, "AWS::SQS::Queue").items()}
+    rules = {
+        k
+        for k, rule in resources(template, "AWS::Events::Rule").items()
+        if any(t["Arn"].get("Fn::GetAtt", [None])[0] in queues for t in rule["Targets"])
+    }
     sources = allow["Condition"]["ArnEquals"]["aws:SourceArn"]
-    assert {s["Fn::GetAtt"][0] for s in sources} == rules
+    assert {s["Fn::GetAtt"][0] for s in sources} == rules and len(rules) >= 2
 
 
 def test_concurrency_is_capped_by_the_mapping_not_by_reserved_concurrency() -> None:
@@ -240,7 +245,7 @@ def test_passes_only_the_execution_role_to_sagemaker() -> None:
     assert passes == [passing]
 
 
-def test_reads_models_and_writes_or_deletes_only_release_copies() -> None:
+def test_reads_models_and_writes_or_deletes_only_release_copies_and_the_baseline() -> None:
     template = synth("dev").serving_json
     read = statement(template, "ReadUploadedModels")
     assert sorted(read["Action"]) == ["s3:GetObject", "s3:GetObjectVersion"]
@@ -253,7 +258,10 @@ def test_reads_models_and_writes_or_deletes_only_release_copies() -> None:
         for s in statements(template)
         if "s3:PutObject" in json.dumps(s["Action"]) or "s3:Delete" in json.dumps(s["Action"])
     ]
-    assert s3_writes == [write]
+    baseline = statement(template, "SetTheMonitoringBaseline")  # dev is monitored
+    assert baseline["Action"] == "s3:PutObject"  # written over, never deleted
+    assert json.dumps(baseline["Resource"]).endswith('/monitoring/baseline/*"]]}')
+    assert s3_writes == [write, baseline]
 
 
 def test_role_is_named_for_the_key_policy(serving: Template) -> None:

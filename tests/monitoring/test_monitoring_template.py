@@ -128,8 +128,9 @@ def test_every_alarm_notifies_the_topic() -> None:
     template = synth("dev").serving_json
     topic = {"Ref": topic_logical_id(template)}
     found = alarms(template)
-    # 5 endpoint + 3 function + 2 API + 2 promotion alarms.
-    assert len(found) == 12
+    # 5 endpoint + 3 function + 2 API + 2 promotion alarms; Model Monitor: 30 drift alarms,
+    # model AUC and failed executions.
+    assert len(found) == 12 + 30 + 2
     assert all(alarm["AlarmActions"] == [topic] for alarm in found.values())
 
 
@@ -156,6 +157,12 @@ def test_topic_policy_denies_plain_http_and_admits_only_this_apps_alarms() -> No
     assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert allow["Action"] == "sns:Publish"
     assert ":alarm:mlserving-dev-*" in json.dumps(allow["Condition"]["ArnLike"])
+    # EventBridge only for the rule that reports failed Model Monitor executions.
+    (rule,) = [s for s in policy if s.get("Sid") == "ModelMonitorFailuresRule"]
+    assert rule["Principal"] == {"Service": "events.amazonaws.com"}
+    assert rule["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][1] == "Arn"
+    allowed = [s for s in policy if s["Effect"] == "Allow"]
+    assert allowed == [allow, rule]
 
 
 def test_dashboard_shows_traffic_latency_capacity_function_and_promotions() -> None:

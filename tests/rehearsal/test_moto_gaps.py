@@ -467,3 +467,79 @@ def test_emf_lines_become_metrics():
             ],
         )
     ]
+
+
+MONITOR_TEMPLATE = {
+    "Resources": {
+        "Definition": {
+            "Type": "AWS::SageMaker::DataQualityJobDefinition",
+            "Properties": {
+                "JobDefinitionName": "p-dq-0123456789",
+                "DataQualityAppSpecification": {
+                    "ImageUri": "1.dkr.ecr.us-east-1.amazonaws.com/analyzer",
+                    "RecordPreprocessorSourceUri": "s3://b/monitoring/baseline/preprocessor.py",
+                },
+                "DataQualityBaselineConfig": {
+                    "StatisticsResource": {"S3Uri": "s3://b/monitoring/baseline/s.json"}
+                },
+                "DataQualityJobInput": {
+                    "EndpointInput": {"EndpointName": "ep", "LocalPath": "/opt/ml/in"}
+                },
+                "DataQualityJobOutputConfig": {
+                    "MonitoringOutputs": [
+                        {"S3Output": {"S3Uri": "s3://b/monitoring/reports", "LocalPath": "/out"}}
+                    ]
+                },
+                "JobResources": {
+                    "ClusterConfig": {
+                        "InstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                        "VolumeSizeInGB": 20,
+                    }
+                },
+                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/p-model-monitor",
+            },
+        },
+        "Schedule": {
+            "Type": "AWS::SageMaker::MonitoringSchedule",
+            "DependsOn": ["Definition"],
+            "Properties": {
+                "MonitoringScheduleName": "p-data-quality",
+                "MonitoringScheduleConfig": {
+                    "MonitoringJobDefinitionName": "p-dq-0123456789",
+                    "MonitoringType": "DataQuality",
+                    "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                },
+                "EndpointName": "ep",
+            },
+        },
+    }
+}
+
+
+def test_monitoring_schedules_and_job_definitions_are_created_from_the_template(moto_url):
+    cfn = _client("cloudformation", moto_url)
+    cfn.create_stack(StackName="monitor", TemplateBody=json.dumps(MONITOR_TEMPLATE))
+    assert cfn.describe_stacks(StackName="monitor")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    sagemaker = _client("sagemaker", moto_url)
+    (summary,) = sagemaker.list_monitoring_schedules(EndpointName="ep")[
+        "MonitoringScheduleSummaries"
+    ]
+    assert summary["MonitoringJobDefinitionName"] == "p-dq-0123456789"
+    schedule = sagemaker.describe_monitoring_schedule(MonitoringScheduleName="p-data-quality")
+    assert schedule["MonitoringScheduleStatus"] == "Scheduled"
+    assert schedule["MonitoringScheduleArn"].endswith(":monitoring-schedule/p-data-quality")
+    definition = sagemaker.describe_data_quality_job_definition(JobDefinitionName="p-dq-0123456789")
+    assert definition["DataQualityAppSpecification"]["RecordPreprocessorSourceUri"].endswith(
+        "preprocessor.py"
+    )
+    with pytest.raises(sagemaker.exceptions.ClientError, match="does not exist"):
+        sagemaker.update_monitoring_schedule(
+            MonitoringScheduleName="p-data-quality",
+            MonitoringScheduleConfig={
+                "MonitoringJobDefinitionName": "p-dq-absent",
+                "MonitoringType": "DataQuality",
+            },
+        )
+    cfn.delete_stack(StackName="monitor")
+    assert sagemaker.list_monitoring_schedules()["MonitoringScheduleSummaries"] == []

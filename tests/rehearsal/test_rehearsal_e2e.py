@@ -48,6 +48,17 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     )
     assert re.search(r"-> Rejected in the registry: \"Rejected by the promotion .+not-gzip", output)
     assert re.search(r"promoted models/initial-.+ endpoint config .+ -> ", output)
+    # Watching the model: the stand-in analyzer on the deployed schedule's definition.
+    assert re.search(
+        r"STAND-IN for Model Monitor's analyzer .+ baseline s3://\S+ = the served", output
+    )
+    assert re.search(r"\d+ held-out rows: 0 violations", output)
+    assert re.search(
+        r"baseline_drift_check violations on exactly those .+ alarms "
+        r"mlserving-local-drift-\S+, mlserving-local-drift-\S+, mlserving-local-drift-\S+ in "
+        r"ALARM -> notified mlserving-local-alarms",
+        output,
+    )
     assert re.search(r"Rejected models/corrupt-.+endpoint still on", output)
     # the corrupt upload's rejection reaches its alarm through the promotion's metrics
     assert re.search(r"\S*promotion\S* .+ ALARM .+notified", output)
@@ -65,6 +76,6 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     checked = re.search(r"(\d+) function requests checked, 0 refused", output)
     assert checked and int(checked[1]) > 20
     assert "DELETE_COMPLETE" in output
-    for step in range(1, 12):
+    for step in range(1, 13):
         assert re.search(rf"^{step}\. .+\d+\.\d s", output, re.MULTILINE), f"step {step} untimed"
     assert "REHEARSAL PASSED" in output

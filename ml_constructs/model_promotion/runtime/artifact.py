@@ -16,9 +16,22 @@ import re
 import tarfile
 import unicodedata
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
+
+try:  # package import in tests and tools, top-level module in the Lambda bundle
+    from .baseline import MAX_MEMBER_BYTES, MEMBERS, check_baseline
+    from .errors import ArtifactRejectedError
+except ImportError:  # pragma: no cover - exercised in the Lambda runtime
+    from baseline import (  # type: ignore[no-redef]
+        MAX_MEMBER_BYTES,
+        MEMBERS,
+        check_baseline,
+    )
+    from errors import ArtifactRejectedError  # type: ignore[no-redef]
+
+__all__ = ["ArtifactRejectedError", "ArtifactReport", "ArtifactRules", "validate_artifact"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 _VERSION_DIR = re.compile(r"^[0-9]+$")
@@ -51,15 +64,6 @@ class ArtifactRules:
         return self.max_bytes * UNCOMPRESSED_RATIO
 
 
-class ArtifactRejectedError(Exception):
-    """The artifact must not be promoted; ``code`` is stable, ``reason`` is for people."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code = code
-        self.reason = reason
-
-
 @dataclass(frozen=True)
 class ArtifactReport:
     """What was checked, for the promotion's log, tags and notification."""
@@ -70,6 +74,8 @@ class ArtifactReport:
     model_version: str
     roc_auc: float | None
     feature_count: int | None
+    #: The Model Monitor baseline members it carries (none for older models).
+    baseline: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +85,7 @@ class ArtifactReport:
             "model_version": self.model_version,
             "roc_auc": self.roc_auc,
             "feature_count": self.feature_count,
+            "baseline": bool(self.baseline),
         }
 
 
@@ -107,6 +114,7 @@ def validate_artifact(path: str, rules: ArtifactRules) -> ArtifactReport:
     auc = _check_metrics(documents.get("metrics.json"), rules)
     features = _check_feature_count(documents, rules)
     _check_serving_limits(documents.get("code/serving_config.json"), rules)
+    baseline = check_baseline(documents, _feature_names(documents))
     return ArtifactReport(
         sha256=_sha256(path),
         size_bytes=size,
@@ -114,6 +122,7 @@ def validate_artifact(path: str, rules: ArtifactRules) -> ArtifactReport:
         model_version=version,
         roc_auc=auc,
         feature_count=features,
+        baseline=baseline,
     )
 
 
@@ -121,7 +130,7 @@ def _read_members(
     path: str, rules: ArtifactRules
 ) -> tuple[list[tarfile.TarInfo], dict[str, bytes]]:
     """Walk the whole archive (detects truncation) and keep the small JSON documents."""
-    wanted = {"metrics.json", "code/serving_config.json"}
+    wanted = {"metrics.json", "code/serving_config.json", *MEMBERS}
     members: list[tarfile.TarInfo] = []
     documents: dict[str, bytes] = {}
     seen: set[str] = set()
@@ -150,7 +159,8 @@ def _read_members(
                         f"members add up to more than {rules.max_uncompressed_bytes} bytes",
                     )
                 if name in wanted and member.isfile():
-                    documents[name] = _read_document(archive.extractfile(member), name)
+                    limit = MAX_MEMBER_BYTES if name in MEMBERS else _MAX_JSON_BYTES
+                    documents[name] = _read_document(archive.extractfile(member), name, limit)
     except ArtifactRejectedError:
         raise
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:
@@ -217,15 +227,24 @@ def _saved_model_version(names: set[str]) -> str:
     return found[-1]
 
 
-def _read_document(handle: IO[bytes] | None, name: str) -> bytes:
+def _read_document(handle: IO[bytes] | None, name: str, limit: int) -> bytes:
     if handle is None:
         raise ArtifactRejectedError("invalid-document", f"{name} cannot be read")
-    data = handle.read(_MAX_JSON_BYTES + 1)
-    if len(data) > _MAX_JSON_BYTES:
-        raise ArtifactRejectedError(
-            "invalid-document", f"{name} is larger than {_MAX_JSON_BYTES} bytes"
-        )
+    data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ArtifactRejectedError("invalid-document", f"{name} is larger than {limit} bytes")
     return data
+
+
+def _feature_names(documents: dict[str, bytes]) -> list[str] | None:
+    """The model's feature names from code/serving_config.json (validated before)."""
+    data = documents.get("code/serving_config.json")
+    if data is None:
+        return None
+    names = _parse_json(data, "code/serving_config.json", "invalid-serving-config").get(
+        "feature_names"
+    )
+    return [str(n) for n in names] if isinstance(names, list) else None
 
 
 def _parse_json(data: bytes, name: str, code: str) -> dict[str, Any]:

@@ -55,6 +55,7 @@ class PromotionConfig:
     package_group: str | None = None
     package_group_account: str | None = None
     mark_rejected_packages: bool = False
+    monitoring_baseline_prefix: str | None = None
     models_prefix: str = "models/"
     releases_prefix: str = "models/releases/"
     registry_prefix: str = "models/registry/"
@@ -94,6 +95,7 @@ class PromotionConfig:
             package_group=reader.optional("PACKAGE_GROUP"),
             package_group_account=reader.optional("PACKAGE_GROUP_ACCOUNT"),
             mark_rejected_packages=reader.optional_boolean("MARK_REJECTED_PACKAGES"),
+            monitoring_baseline_prefix=reader.optional("MONITORING_BASELINE_PREFIX"),
         )
         if not _PREFIX.match(config.name_prefix):
             raise ConfigurationError(f"NAME_PREFIX: {config.name_prefix!r} is not a name prefix")
@@ -101,6 +103,11 @@ class PromotionConfig:
             raise ConfigurationError("PRODUCTION_VARIANT: VariantName is missing")
         if not config.artifact_parameter.startswith("/"):
             raise ConfigurationError("ARTIFACT_PARAMETER: must be a path like /project/env/name")
+        prefix = config.monitoring_baseline_prefix
+        if prefix is not None and not (prefix.endswith("/") and not prefix.startswith("/")):
+            raise ConfigurationError(
+                "MONITORING_BASELINE_PREFIX: a key prefix ending with / (monitoring/baseline/)"
+            )
         return config
 
 

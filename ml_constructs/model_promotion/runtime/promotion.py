@@ -22,12 +22,14 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 try:  # package import in tests and tools, top-level module in the Lambda bundle
+    from . import baseline
     from .artifact import ArtifactRejectedError, ArtifactReport, ArtifactRules, validate_artifact
     from .config import PromotionConfig
     from .messages import EndpointSettled, PackageApproved, UploadedArtifact
     from .retention import Retention
     from .tags import approval_description, ascii_text, package_tags, source_tags
 except ImportError:  # pragma: no cover - exercised in the Lambda runtime
+    import baseline  # type: ignore[no-redef]
     from artifact import (  # type: ignore[no-redef]
         ArtifactRejectedError,
         ArtifactReport,
@@ -348,6 +350,8 @@ class Promoter:
                 MetadataDirective="REPLACE",
                 Metadata=metadata,
             )
+        release_dir = release_key.rsplit("/", 1)[0] + "/"
+        baseline.store_beside_release(self.s3, own_bucket, release_dir, report.baseline)
         return report, f"s3://{own_bucket}/{release_key}"
 
     def _create_model_and_config(
@@ -460,6 +464,7 @@ class Promoter:
         current = self._recorded_artifact()
         if current == uri:
             return None
+        monitored = self._activate_baseline(uri)
         self.ssm.put_parameter(
             Name=self.config.artifact_parameter,
             Value=uri,
@@ -468,13 +473,31 @@ class Promoter:
             Description="S3 URI of the model artifact the endpoint serves (set by promotion)",
         )
         self.emit_metric(METRIC_COMPLETED)
-        log("promotion_recorded", artifact=uri, previous=current, endpoint_config=config_name)
+        details: dict[str, Any] = {
+            "artifact": uri,
+            "previous": current,
+            "endpoint_config": config_name,
+        }
+        if monitored is not None:
+            details["monitoring_baseline"] = monitored
+        log("promotion_recorded", **details)
         self.notify(
-            "completed",
-            f"Endpoint {self.config.endpoint_name} now serves {config_name}",
-            {"artifact": uri, "previous": current, "endpoint_config": config_name},
+            "completed", f"Endpoint {self.config.endpoint_name} now serves {config_name}", details
         )
         return uri
+
+    def _activate_baseline(self, uri: str) -> str | None:
+        """The served model's baseline becomes the monitors' (before the parameter is written:
+        a failure here is retried with the whole record). None when nothing is monitored."""
+        prefix = self.config.monitoring_baseline_prefix
+        if prefix is None:
+            return None
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        release_dir = key.rsplit("/", 1)[0] + "/"
+        if baseline.activate(self.s3, bucket, release_dir, prefix):
+            return f"s3://{bucket}/{prefix}"
+        log("baseline_missing", level="WARNING", artifact=uri, kept=f"s3://{bucket}/{prefix}")
+        return "unchanged: the model carries no baseline"
 
     def _serving_artifact(self, endpoint: dict[str, Any]) -> str:
         """The ModelDataUrl of the model that the endpoint's config serves."""

@@ -1,0 +1,1 @@
+"""SageMaker Model Monitor on the endpoint's captured traffic (data and model quality)."""
