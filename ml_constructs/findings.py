@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from constructs import IConstruct
 
 from ml_constructs.checkov import skip
 from ml_constructs.nag import acknowledge
@@ -29,14 +30,16 @@ INLINE_POLICY = (
 
 
 def acknowledge_function(
-    function: lambda_.Function, *, dead_letters: str, concurrency: str | None
+    function: lambda_.Function, *, dead_letters: str | None, concurrency: str | None
 ) -> None:
-    """A function without VPC, DLQ (reason given) and, unless ``concurrency`` is None (it has a
-    reservation), without reserved concurrency (reason given)."""
+    """A function without VPC, unless ``dead_letters`` is None (it has one) without DLQ
+    (reason given) and, unless ``concurrency`` is None (it has a reservation), without
+    reserved concurrency (reason given)."""
     acknowledge(function, "NIST.800.53.R5-LambdaInsideVPC", NO_VPC)
     skip(function, "CKV_AWS_117", NO_VPC)
-    acknowledge(function, "NIST.800.53.R5-LambdaDLQ", dead_letters)
-    skip(function, "CKV_AWS_116", dead_letters)
+    if dead_letters is not None:
+        acknowledge(function, "NIST.800.53.R5-LambdaDLQ", dead_letters)
+        skip(function, "CKV_AWS_116", dead_letters)
     skip(function, "CKV_AWS_173", ENVIRONMENT_ENCRYPTION)
     if concurrency is not None:
         acknowledge(function, "NIST.800.53.R5-LambdaConcurrency", concurrency)
@@ -47,4 +50,16 @@ def acknowledge_inline_policy(role: iam.Role) -> None:
     """The role's default policy (NIST's IAMNoInlinePolicy)."""
     acknowledge(
         role.node.find_child("DefaultPolicy"), "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY
+    )
+
+
+def acknowledge_encrypted_sends(policy: IConstruct) -> None:
+    """``kms:GenerateDataKey*`` that CDK's grants on an encrypted topic or queue add."""
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5",
+        "Publishing to the KMS-encrypted alarm topic (and sending to an encrypted dead-letter "
+        "queue) needs the GenerateDataKey family on this app's key only (added by the topic's "
+        "and queue's grants).",
+        ["Action::kms:GenerateDataKey*"],
     )

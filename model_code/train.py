@@ -10,7 +10,8 @@ SageMaker contract (all optional; without them it runs locally with the defaults
   stratified test split is held out of the training data; without a validation channel, the
   early-stopping validation split is carved from the training data;
 - ``SM_MODEL_DIR``: receives the artifact root (SageMaker tars it into ``model.tar.gz``):
-  ``1/`` (SavedModel), ``code/inference.py``, ``code/serving_config.json``, ``metrics.json``;
+  ``1/`` (SavedModel), ``code/inference.py``, ``code/serving_config.json``, ``metrics.json``
+  and the Model Monitor baseline ``monitoring/`` (``model_code.baselines``);
 - ``SM_OUTPUT_DATA_DIR``: ``metrics.json``, ``roc_curve.png``, ``confusion_matrix.png``,
   ``training_summary.json`` (timings, history) and ``model.keras``;
 - ``SM_OUTPUT_DIR``: on bad data, the message goes to ``failure`` there (SageMaker shows it as

@@ -14,7 +14,7 @@ from typing import Any
 
 from rehearsal.context import Rehearsal
 from rehearsal.drift import Analysis, analyze
-from rehearsal.predictions import RehearsalError, predict_through_lambda
+from rehearsal.predictions import RehearsalError, predict_through_lambda, wait_for
 
 DATA_METRICS = "aws/sagemaker/Endpoints/data-metrics"
 SHIFTED = 3  # features moved in the drifted copy
@@ -68,6 +68,7 @@ def watch_the_model(r: Rehearsal) -> str:
     if not notified:
         raise RehearsalError(f"{in_alarm} went to ALARM without notifying the topic")
     distances = ", ".join(f"{n} {drifted.distances[n]:.2f}" for n in sorted(watched))
+    retraining = _retraining_started(r)
     return (
         f"STAND-IN for Model Monitor's analyzer (no container here), run as schedule "
         f"{monitor.schedule}'s job definition {monitor.definition} says: baseline "
@@ -77,8 +78,38 @@ def watch_the_model(r: Rehearsal) -> str:
         f"{', '.join(watched)} shifted by {SHIFT_STD:g} standard deviations: "
         f"baseline_drift_check violations on exactly those ({distances}); alarms "
         f"{', '.join(in_alarm)} in ALARM -> notified {', '.join(notified)}; reports under "
-        f"{monitor.reports_uri}"
+        f"{monitor.reports_uri}. {retraining}"
     )
+
+
+def _retraining_started(r: Rehearsal) -> str:
+    """Where retraining is on, the alarms' transition (EventBridge) made the retraining
+    function start one training job (moto records it; nothing trains here)."""
+    if not r.settings.model_monitor.retraining.enabled:
+        return "Retraining is off in this environment."
+    prefix = f"{r.settings.prefix}-retrain-"
+
+    def started() -> list[dict[str, Any]] | None:
+        jobs = r.clients.sagemaker.list_training_jobs(NameContains=prefix)
+        return jobs["TrainingJobSummaries"] or None
+
+    jobs = wait_for(started, r.args.timeout, "the retraining function to start a training job")
+    if len(jobs) != 1:
+        raise RehearsalError(f"{len(jobs)} retraining jobs started, expected one: {jobs}")
+    name = jobs[0]["TrainingJobName"]
+    job = r.clients.sagemaker.describe_training_job(TrainingJobName=name)
+    code = job["HyperParameters"]["sagemaker_submit_directory"]
+    return (
+        f"Retraining: the alarms' state change (EventBridge) started {name} (one job for "
+        f"{len(in_alarm_names(r))} alarms) on {job['AlgorithmSpecification']['TrainingImage']}, "
+        f"code {code}, output {job['OutputDataConfig']['S3OutputPath']} (moto records the job; "
+        "nothing trains here)"
+    )
+
+
+def in_alarm_names(r: Rehearsal) -> list[str]:
+    alarms = r.clients.cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"]
+    return [a["AlarmName"] for a in alarms if "-drift-" in a["AlarmName"]]
 
 
 def _deployed_monitor(r: Rehearsal) -> Monitor:

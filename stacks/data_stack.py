@@ -55,11 +55,10 @@ class ModelDataStack(Stack):
             processor=settings.endpoint.processor,
         )
         self.serving_image = FrameworkImage(self, "ServingImage", spec=self.serving_image_spec)
-        self.training_image = FrameworkImage(
-            self,
-            "TrainingImage",
-            spec=ImageSpec(FRAMEWORK, settings.model.training_framework_version, "training"),
+        self.training_image_spec = ImageSpec(
+            FRAMEWORK, settings.model.training_framework_version, "training"
         )
+        self.training_image = FrameworkImage(self, "TrainingImage", spec=self.training_image_spec)
         self.roles = SageMakerRoles(
             self,
             "SageMakerRoles",

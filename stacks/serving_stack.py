@@ -21,6 +21,7 @@ from ml_constructs.model_promotion.construct import (
     deployment_policy,
 )
 from ml_constructs.monitoring.construct import Monitoring, MonitoringProps
+from ml_constructs.retraining.construct import Retraining, RetrainingProps
 from serving_config import Settings
 from stacks.data_stack import ModelDataStack, removal_policy
 from stacks.outputs import add_outputs
@@ -185,6 +186,29 @@ class ModelServingStack(Stack):
             ),
         )
         self.monitoring.add_promotion(self.promotion)
+        # Closing the loop (off by default): a model alarm starts the launcher's training job.
+        self.retraining: Retraining | None = None
+        if monitor.enabled and monitor.retraining.enabled:
+            self.retraining = Retraining(
+                self,
+                "Retraining",
+                props=RetrainingProps(
+                    prefix=settings.prefix,
+                    environment_name=settings.name,
+                    storage_bucket=data.storage.bucket,
+                    bucket_name=data.storage.bucket_name,
+                    encryption_key=data.encryption.key,
+                    training_role_arn=data.roles.training_role_arn,
+                    training_image_uri=FrameworkImage(
+                        self, "TrainingImage", spec=data.training_image_spec
+                    ).image_uri,
+                    topic=self.monitoring.topic,
+                    alarm_name_prefixes=self.monitoring.model_alarm_name_prefixes(),
+                    settings=monitor.retraining,
+                    promotes_uploads=settings.registry.from_upload,
+                    removal_policy=removal_policy(settings),
+                ),
+            )
         self.monitoring.add_alarm_overview()
         add_outputs(
             self,

@@ -39,6 +39,17 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
         "s3.PutObject",
         "ssm.PutParameter",
     ),
+    "retraining function (ml_constructs/retraining/runtime)": (
+        "sagemaker.ListTrainingJobs",
+        "sagemaker.CreateTrainingJob",
+        "s3.PutObject",
+        "s3.ListObjectsV2",
+        "sns.Publish",
+    ),
+    "ground truth upload (deploy_tools/ground_truth.py)": (
+        "cloudformation.DescribeStacks",
+        "s3.PutObject",
+    ),
     "model registration (deploy_tools/register_model.py)": (
         "cloudformation.DescribeStacks",
         "sagemaker.DescribeModelPackageGroup",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -25,6 +25,7 @@ from constructs import Construct
 
 from ml_constructs.checkov import skip
 from ml_constructs.findings import acknowledge_function, acknowledge_inline_policy
+from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.inference_api.runtime import api_config as env
 from ml_constructs.nag import acknowledge
 from ml_constructs.naming import role_name, validate_prefix
@@ -278,15 +279,7 @@ class InferenceApi(Construct):
             layers=layers,
             environment=props.environment(),
         )
-        # The L2 adds DependsOn [policy, role]; the role is already implied by GetAtt (cfn-lint
-        # W3005), so keep only the policy: the function must not run before it may log.
-        default_policy = self.role.node.try_find_child("DefaultPolicy")
-        if default_policy is not None and isinstance(
-            cfn_function := self.function.node.default_child, CfnResource
-        ):
-            policy_resource = default_policy.node.default_child
-            assert isinstance(policy_resource, CfnResource)
-            cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(policy_resource)])
+        depend_on_role_policy_only(self.function, self.role)
         acknowledge_function(
             self.function,
             dead_letters=(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, CfnElement, CfnResource, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -29,7 +29,12 @@ from constructs import Construct, IConstruct
 
 from ml_constructs.artifact_storage import MODELS_PREFIX
 from ml_constructs.event_targets import ArnTarget
-from ml_constructs.findings import acknowledge_function, acknowledge_inline_policy
+from ml_constructs.findings import (
+    acknowledge_encrypted_sends,
+    acknowledge_function,
+    acknowledge_inline_policy,
+)
+from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.model_endpoint import ModelEndpoint, production_variant
 from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
@@ -335,12 +340,7 @@ class ModelPromotion(Construct):
             log_group=self.log_group,
             environment=self.environment,
         )
-        # The L2 states DependsOn the role, which the Role GetAtt already implies (cfn-lint
-        # W3005); keep only the dependency on the role's policy, which nothing else implies.
-        policy = self.role.node.find_child("DefaultPolicy").node.default_child
-        cfn_function = self.function.node.default_child
-        assert isinstance(policy, CfnElement) and isinstance(cfn_function, CfnResource)
-        cfn_function.add_override("DependsOn", [stack.get_logical_id(policy)])
+        depend_on_role_policy_only(self.function, self.role)
         # An explicit mapping (not SqsEventSource, whose logical id embeds the stack path):
         # one message per invocation, failed ones reported individually. Concurrency is capped
         # by the mapping, not by reserved concurrency: with reserved concurrency 1 the poller
@@ -510,13 +510,7 @@ class ModelPromotion(Construct):
             "own log group.",
             [f"Resource::<{nag_logical_id(self.log_group)}.Arn>:*"],
         )
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5",
-            "Publishing to the KMS-encrypted alarm topic needs the GenerateDataKey family on "
-            "this app's key only (added by the topic's grant_publish).",
-            ["Action::kms:GenerateDataKey*"],
-        )
+        acknowledge_encrypted_sends(policy)
         acknowledge(
             policy,
             "AwsSolutions-IAM5",

@@ -555,6 +555,10 @@ class Monitoring(Construct):
         self.dashboard.add_widgets(*widgets)
         return model_alarms
 
+    def model_alarm_name_prefixes(self) -> tuple[str, ...]:
+        """Names of the alarms on the model itself (drift, quality), by prefix."""
+        return (f"{self.props.prefix}-drift-", f"{self.props.prefix}-model-auc")
+
     def add_alarm_overview(self) -> None:
         """One widget with the state of every alarm; call it after the last ``add_*``."""
         self.dashboard.add_widgets(

@@ -65,8 +65,9 @@ GAPS: tuple[Gap, ...] = (
         False,
         "open: the whole window (EvaluationPeriods x Period) is one datapoint, "
         "DatapointsToAlarm is not applied, other metric-math functions are not evaluated, and "
-        "evaluation runs once at the report, so the promotion's alarm-based rollback is not "
-        "exercised.",
+        "evaluation runs only when the rehearsal asks (the drift step, the report), so the "
+        "promotion's alarm-based rollback is not exercised. A transition publishes 'CloudWatch "
+        "Alarm State Change' to EventBridge as CloudWatch does.",
     ),
     Gap(
         "SQS event-source mapping delivers inside SendMessage",
@@ -163,6 +164,22 @@ GAPS: tuple[Gap, ...] = (
         "account and region in the API's shape, and AWS::SageMaker::DataQualityJobDefinition, "
         "ModelQualityJobDefinition and MonitoringSchedule are created through moto's and this "
         "API from the template.",
+    ),
+    Gap(
+        "EventBridge rules deliver to SQS, log groups and buses only",
+        True,
+        "closed: Lambda targets are invoked asynchronously through the runner and SNS targets "
+        "publish the target's input (or the event). Retry policies and target dead-letter "
+        "queues are not applied.",
+    ),
+    Gap(
+        "Training jobs do not run",
+        False,
+        "open: CreateTrainingJob is recorded and reported Completed at once, with no output "
+        "and no 'SageMaker Training Job State Change' event; a job name in use is accepted "
+        "again (AWS refuses it), and ListTrainingJobs applies MaxResults before its filters "
+        "and ignores SortBy. The retraining function's start is shown; its outcome report is "
+        "tested in the suite.",
     ),
     Gap(
         "Model Monitor's analyzer does not run",

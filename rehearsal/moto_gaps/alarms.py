@@ -294,10 +294,35 @@ def evaluate(account_id: str, region: str, names_containing: str = "") -> list[E
         if state != alarm.state_value:
             previous = alarm.state_value
             alarm.update_state(f"rehearsal evaluation: {reason}", json.dumps({}), state)
+            _state_change_event(account_id, region, alarm, previous, reason)
             if state == "ALARM" and alarm.actions_enabled:
                 notified = tuple(_notify(account_id, region, alarm, previous, reason))
         results.append(Evaluation(alarm.name, state, value, reason, notified))
     return results
+
+
+def _state_change_event(
+    account_id: str, region: str, alarm: Any, previous: str, reason: str
+) -> None:
+    """CloudWatch sends "CloudWatch Alarm State Change" to EventBridge on every transition;
+    moto does not."""
+    from moto.events.models import events_backends
+
+    detail = {
+        "alarmName": alarm.name,
+        "state": {"value": alarm.state_value, "reason": reason},
+        "previousState": {"value": previous},
+    }
+    events_backends[account_id][region].put_events(
+        [
+            {
+                "Source": "aws.cloudwatch",
+                "DetailType": "CloudWatch Alarm State Change",
+                "Detail": json.dumps(detail),
+                "Resources": [alarm.alarm_arn],
+            }
+        ]
+    )
 
 
 def _notify(account_id: str, region: str, alarm: Any, previous: str, reason: str) -> list[str]:

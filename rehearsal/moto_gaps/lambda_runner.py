@@ -432,13 +432,58 @@ def _add_message(self: Queue, message: Any) -> None:
         self._messages_lock.notify_all()
 
 
+def _send_to_targets(original: Any) -> Any:
+    """moto 5.2.5 delivers rule matches to SQS, log groups and buses only (anything else
+    raises): Lambda targets are invoked asynchronously through the runner (no retry policy,
+    no target dead-letter queue), SNS targets publish the target's input or the event."""
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        if not self.event_pattern.matches_event(original_event):
+            return
+        handled = [t for t in self.targets if t["Arn"].split(":")[2] in ("lambda", "sns")]
+        for target in handled:
+            service = target["Arn"].split(":")[2]
+            if service == "lambda":
+                _invoke_async(self.account_id, self.region_name, target["Arn"], original_event)
+            else:
+                _publish(self.account_id, self.region_name, target, original_event)
+        if len(handled) < len(self.targets):
+            rest = [t for t in self.targets if t not in handled]
+            saved, self.targets = self.targets, rest
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = saved
+
+    return send_to_targets
+
+
+def _invoke_async(account: str, region: str, arn: str, event: Any) -> None:
+    from moto.awslambda.models import lambda_backends
+
+    function = lambda_backends[account][region].get_function(arn.split(":")[6])
+    payload = dict(event)
+    thread = threading.Thread(target=RUNNER.invoke, args=(function, payload), daemon=True)
+    thread.start()
+
+
+def _publish(account: str, region: str, target: dict[str, Any], event: Any) -> None:
+    from moto.sns.models import sns_backends
+
+    message = target.get("Input") or json.dumps(event, default=str)
+    sns_backends[account][region].publish(message=message, arn=target["Arn"])
+
+
 def install(settings: RunnerSettings | None = None) -> LambdaRunner:
     """Route moto's Lambda invocations to the runner (once), and configure it if given."""
     global _installed
     with _install_lock:
         if not _installed:
+            from moto.events.models import Rule
+
             patch(LambdaFunction, "_invoke_lambda", _invoke_lambda)
             patch(Queue, "add_message", _add_message)
+            patch(Rule, "send_to_targets", _send_to_targets(Rule.send_to_targets))
             _installed = True
     if settings is not None:
         RUNNER.configure(settings)

@@ -59,6 +59,11 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
         r"ALARM -> notified mlserving-local-alarms",
         output,
     )
+    assert re.search(
+        r"Retraining: the alarms' state change \(EventBridge\) started mlserving-local-retrain-"
+        r"\d{10} \(one job for 3 alarms\) on \S+/tensorflow-training:",
+        output,
+    )
     assert re.search(r"Rejected models/corrupt-.+endpoint still on", output)
     # the corrupt upload's rejection reaches its alarm through the promotion's metrics
     assert re.search(r"\S*promotion\S* .+ ALARM .+notified", output)

@@ -1,0 +1,1 @@
+"""Retraining started by the model's drift and quality alarms (off by default)."""

@@ -1,0 +1,291 @@
+"""Closing the loop: a model alarm (drift, quality) starts a SageMaker training job, whose
+artifact then goes through the validated blue/green promotion.
+
+EventBridge delivers the model alarms' transitions to ALARM, and the state changes of this
+stack's retraining jobs, to one function (asynchronous invocation: retried, then the encrypted
+dead-letter queue). The function bundles the training code the launcher stages
+(``model_code`` without the launcher and the local server) and starts the launcher's job with
+boto3: the training image, role and key of the stack, ``datasets/`` in, ``models/retrained-*``
+out. It never runs two jobs, respects the cool-down and reports every start, skip and outcome
+on the alarm topic.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ml_constructs.findings import (
+    acknowledge_encrypted_sends,
+    acknowledge_function,
+    acknowledge_inline_policy,
+)
+from ml_constructs.functions import depend_on_role_policy_only
+from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
+from ml_constructs.naming import role_name, validate_prefix
+from model_code import launch_training
+from model_code.metrics import METRIC_DEFINITIONS
+from serving_config.model_monitoring import RetrainingSettings
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+TRAINING_CODE = "training_code"
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+JOB_STATE_CHANGE = "SageMaker Training Job State Change"
+
+
+@cache
+def bundle_dir() -> str:
+    """The function's code: its runtime modules and, in ``training_code/``, what the launcher
+    stages for a job (``model_code`` minus its ignore patterns). Built once per synth, from
+    the files themselves, so the asset hash follows the code."""
+    directory = Path(tempfile.mkdtemp(prefix="retraining-bundle-"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "training_code")
+    shutil.copytree(RUNTIME_DIR, directory, dirs_exist_ok=True, ignore=ignore)
+    shutil.copytree(
+        launch_training.SOURCE_DIR,
+        directory / TRAINING_CODE,
+        ignore=shutil.ignore_patterns(*launch_training.CODE_IGNORE_PATTERNS, "README.md"),
+    )
+    return str(directory)
+
+
+@dataclass(frozen=True)
+class RetrainingProps:
+    """The stack's training resources, the alarms that start a job, and where to report."""
+
+    prefix: str
+    environment_name: str
+    storage_bucket: object  # s3.IBucket (the data stack's artifact bucket)
+    bucket_name: str
+    encryption_key: kms.IKey
+    training_role_arn: str
+    training_image_uri: str
+    topic: sns.ITopic
+    #: The model alarms that start a retraining, by name prefix (``<prefix>-drift-``, ...).
+    alarm_name_prefixes: Sequence[str]
+    settings: RetrainingSettings
+    promotes_uploads: bool
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+        problems = []
+        if not self.settings.enabled:
+            problems.append("settings.enabled: the construct is for enabled retraining")
+        if not self.alarm_name_prefixes:
+            problems.append("alarm_name_prefixes: name the model alarms that start retraining")
+        problems += [
+            f"alarm_name_prefixes: {p!r} is not one of this stack's alarms ({self.prefix}-...)"
+            for p in self.alarm_name_prefixes
+            if not p.startswith(f"{self.prefix}-")
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class Retraining(Construct):
+    """The retraining function and its two rules; ``function_name`` for operators."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: RetrainingProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        settings = props.settings
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            queue_name=f"{props.prefix}-retraining-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=props.encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=props.removal_policy,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This is the dead-letter queue of the retraining function and its rules.",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            encryption_key=props.encryption_key,
+            removal_policy=props.removal_policy,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name(props.prefix, "retraining"),
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Retraining function: start the launcher's training job on a model alarm",
+        )
+        self._grant()
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=f"{props.prefix}-retraining",
+            description="Starts a training job when the model drifts or decays; reports outcomes",
+            runtime=PYTHON_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.lambda_handler",
+            code=lambda_.Code.from_asset(bundle_dir()),
+            memory_size=256,
+            timeout=Duration.seconds(60),
+            role=self.role,
+            log_group=self.log_group,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2,
+            environment={
+                "NAME_PREFIX": props.prefix,
+                "ENVIRONMENT_NAME": props.environment_name,
+                "ARTIFACT_BUCKET": props.bucket_name,
+                "KEY_ARN": props.encryption_key.key_arn,
+                "TRAINING_ROLE_ARN": props.training_role_arn,
+                "TRAINING_IMAGE_URI": props.training_image_uri,
+                "INSTANCE_TYPE": settings.instance_type,
+                "VOLUME_SIZE_GB": str(settings.volume_size_gb),
+                "MAX_RUNTIME_S": str(settings.max_runtime_s),
+                "COOLDOWN_HOURS": str(settings.cooldown_hours),
+                "TOPIC_ARN": props.topic.topic_arn,
+                "ALARM_NAME_PREFIXES": ",".join(props.alarm_name_prefixes),
+                "PROMOTES_UPLOADS": str(props.promotes_uploads).lower(),
+                "HYPERPARAMETERS": json.dumps(
+                    dict(item.split("=", 1) for item in settings.hyperparameters), sort_keys=True
+                ),
+                "METRIC_DEFINITIONS": json.dumps(METRIC_DEFINITIONS),
+            },
+        )
+        target = targets.LambdaFunction(
+            self.function,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2,
+            max_event_age=Duration.hours(2),
+        )
+        self.alarm_rule = events.Rule(
+            self,
+            "AlarmRule",
+            description=f"{props.prefix}: a model alarm went to ALARM (drift, quality)",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=["CloudWatch Alarm State Change"],
+                account=[Aws.ACCOUNT_ID],
+                detail={
+                    "alarmName": [{"prefix": p} for p in props.alarm_name_prefixes],
+                    "state": {"value": ["ALARM"]},
+                },
+            ),
+            targets=[target],
+        )
+        self.job_rule = events.Rule(
+            self,
+            "JobRule",
+            description=f"{props.prefix}: a retraining job finished",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[JOB_STATE_CHANGE],
+                detail={
+                    "TrainingJobName": events.Match.prefix(f"{props.prefix}-retrain-"),
+                    "TrainingJobStatus": ["Completed", "Failed", "Stopped"],
+                },
+            ),
+            targets=[target],
+        )
+        depend_on_role_policy_only(self.function, self.role)
+        acknowledge_function(
+            self.function,
+            dead_letters=None,  # it has one
+            concurrency=(
+                "One retraining at a time is enforced by the function (a running job or the "
+                "cool-down refuses a start; jobs are named per cool-down window, so a second "
+                "concurrent start is refused by SageMaker); a reservation would take account "
+                "concurrency for an hourly trigger."
+            ),
+        )
+        acknowledge_inline_policy(self.role)
+        self.function_name = self.function.function_name
+
+    def _grant(self) -> None:
+        props = self.props
+        bucket_arn, bucket_ref = bucket_arn_in(self, props.storage_bucket)
+        base = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        jobs = f"{base}:training-job/{props.prefix}-retrain-*"
+        staged = f"models/training-jobs/{props.prefix}-retrain-*/input/code/*"
+        statements = [
+            iam.PolicyStatement(
+                sid="StartAndReadRetrainingJobs",
+                actions=[
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[jobs],
+            ),
+            iam.PolicyStatement(
+                sid="FindRunningJobs", actions=["sagemaker:ListTrainingJobs"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="PassOnlyTheTrainingRole",
+                actions=["iam:PassRole"],
+                resources=[props.training_role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="StageTheTrainingCode",
+                actions=["s3:PutObject"],
+                resources=[f"{bucket_arn}/{staged}"],
+            ),
+            iam.PolicyStatement(
+                sid="SeeWhetherATestChannelExists",
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["datasets/test/*"]}},
+            ),
+            iam.PolicyStatement(
+                sid="EncryptTheCodeThroughS3",
+                actions=["kms:GenerateDataKey"],
+                resources=[props.encryption_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="LetSageMakerGrantTheKey",
+                actions=["kms:CreateGrant", "kms:DescribeKey"],
+                resources=[props.encryption_key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+        ]
+        for statement in statements:
+            self.role.add_to_policy(statement)
+        props.topic.grant_publish(self.role)
+        self.log_group.grant_write(self.role)
+        policy = self.role.node.find_child("DefaultPolicy")
+        acknowledge_encrypted_sends(policy)
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "Retraining jobs are named per cool-down window (<prefix>-retrain-<time>) and their "
+            "code is staged under their own name; ListTrainingJobs supports no resource; the "
+            "function's log streams are named at run time.",
+            [
+                f"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
+                f":training-job/{props.prefix}-retrain-*",
+                "Resource::*",
+                f"Resource::{bucket_ref}/{staged}",
+                f"Resource::<{nag_logical_id(self.log_group)}.Arn>:*",
+            ],
+        )

@@ -1,0 +1,1 @@
+"""Lambda code of the retraining function (no aws_cdk here)."""
