@@ -5,7 +5,21 @@ removal policy, thresholds) lives in ``environments/<name>.yaml``; nothing in
 the stacks or constructs branches on the environment name.
 """
 
-from serving_config.loader import ENVIRONMENTS_DIR, available_environments, load_settings
+from serving_config.loader import (
+    ENVIRONMENTS_DIR,
+    Delivery,
+    Stage,
+    available_environments,
+    available_pipelines,
+    load_pipeline,
+    load_settings,
+)
+from serving_config.pipeline import (
+    PipelineSettings,
+    PostDeployTest,
+    SourceSettings,
+    StageSettings,
+)
 from serving_config.settings import (
     AlarmSettings,
     ApiSettings,
@@ -23,12 +37,20 @@ __all__ = [
     "AlarmSettings",
     "ApiSettings",
     "ConfigError",
+    "Delivery",
     "EndpointSettings",
     "ModelSettings",
+    "PipelineSettings",
+    "PostDeployTest",
     "PromotionSettings",
     "RegistrySettings",
     "ScalingSettings",
     "Settings",
+    "SourceSettings",
+    "Stage",
+    "StageSettings",
     "available_environments",
+    "available_pipelines",
+    "load_pipeline",
     "load_settings",
 ]
