@@ -325,3 +325,25 @@ def test_every_stage_is_what_the_plain_workflow_synthesizes_for_that_environment
         assert sorted(plain) == sorted(synthesized.stages[name])
         for stack_name, template in plain.items():
             assert synthesized.stages[name][stack_name] == template, stack_name
+
+
+def test_a_wildcard_of_no_known_kind_fails_instead_of_being_acknowledged() -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_s3 as s3
+
+    from ml_constructs.delivery.findings import acknowledge_pipeline_roles
+    from ml_constructs.nag import nag_logical_id
+
+    stack = Stack(App(), "Probe")
+    bucket = s3.Bucket(stack, "Artifacts")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"))
+    bucket.grant_read(role)
+    acknowledge_pipeline_roles(stack, bucket_logical_id=nag_logical_id(bucket), role_patterns={})
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=["*"]))
+    with pytest.raises(
+        ValueError, match=r"Probe/Role/DefaultPolicy: unexpected wildcard Resource::\*"
+    ):
+        acknowledge_pipeline_roles(
+            stack, bucket_logical_id=nag_logical_id(bucket), role_patterns={}
+        )
