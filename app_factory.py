@@ -1,4 +1,5 @@
-"""Builds the CDK app for one environment; shared by app.py, tests and the rehearsal."""
+"""Builds the CDK app for one environment, or for a delivery pipeline; shared by app.py, tests
+and the rehearsal."""
 
 from __future__ import annotations
 
@@ -7,14 +8,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Environment, Tags, Validations
+from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
-from serving_config import ConfigError, Settings, load_settings
-from stacks import ModelDataStack, ModelServingStack
+from serving_config import (
+    ENVIRONMENTS_DIR,
+    ConfigError,
+    Delivery,
+    available_pipelines,
+    load_pipeline,
+    load_settings,
+)
+from stacks import ApplicationStage, DeliveryPipelineStack, add_stacks, stack_names
+
+__all__ = ["add_pipeline", "add_stacks", "build_app", "cdk_cli_version", "stack_names"]
 
 DEFAULT_ENVIRONMENT = "dev"
-CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
+ROOT = Path(__file__).resolve().parent
+CDK_JSON = ROOT / "cdk.json"
+PACKAGE_JSON = ROOT / "package.json"
 
 
 def feature_flags() -> dict[str, Any]:
@@ -23,45 +35,49 @@ def feature_flags() -> dict[str, Any]:
     return context
 
 
-def stack_names(settings: Settings) -> tuple[str, str]:
-    """(data stack, serving stack) names, deployed in that order."""
-    return f"{settings.prefix}-data", f"{settings.prefix}-serving"
+def cdk_cli_version() -> str:
+    """The CDK CLI version package.json pins (the pipeline's own steps use the same)."""
+    package = json.loads(PACKAGE_JSON.read_text(encoding="utf-8"))
+    return str(package["devDependencies"]["aws-cdk"])
 
 
-def add_stacks(app: App, settings: Settings) -> tuple[ModelDataStack, ModelServingStack]:
-    """Instantiate the two stacks of ``settings`` in ``app``."""
-    env = (
-        Environment(account=settings.account, region=settings.region) if settings.account else None
+def add_pipeline(app: App, delivery: Delivery) -> DeliveryPipelineStack:
+    """One Stage per environment of ``delivery`` (their stacks built as the plain workflow
+    builds them) and the pipeline stack that deploys them in order."""
+    stages = [
+        ApplicationStage(app, stage.settings.name, settings=stage.settings)
+        for stage in delivery.stages
+    ]
+    stack = DeliveryPipelineStack(
+        app,
+        delivery.pipeline.name,
+        delivery=delivery,
+        stages=stages,
+        cli_version=cdk_cli_version(),
     )
-    data_name, serving_name = stack_names(settings)
-    data = ModelDataStack(app, data_name, settings=settings, env=env)
-    serving = ModelServingStack(app, serving_name, settings=settings, data=data, env=env)
-    Tags.of(app).add("project", settings.project)
-    Tags.of(app).add("environment", settings.name)
-    for tag in settings.tags:
-        key, value = tag.split("=", 1)
-        Tags.of(app).add(key, value)
-    return data, serving
+    Tags.of(stack).add("project", delivery.pipeline.project)
+    return stack
 
 
 def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> App:
-    """An App with the stacks of ``-c env=NAME`` (default dev) and cdk-nag attached.
+    """An App with the stacks of ``-c env=NAME`` (default dev) and cdk-nag attached; when NAME's
+    file has a ``pipeline:`` section, the pipeline stack and one stage per environment.
 
-    ``-c config_dir=DIR`` reads environment files from DIR instead of serving_config's own.
+    ``-c config_dir=DIR`` reads configuration files from DIR instead of serving_config's own.
     """
     app = App(context={**feature_flags(), **(context or {})}, outdir=outdir)
-    env_name = app.node.try_get_context("env") or DEFAULT_ENVIRONMENT
+    name = str(app.node.try_get_context("env") or DEFAULT_ENVIRONMENT)
     config_dir = app.node.try_get_context("config_dir")
+    directory = Path(config_dir) if config_dir else ENVIRONMENTS_DIR
     try:
-        settings = (
-            load_settings(str(env_name), Path(config_dir))
-            if config_dir
-            else load_settings(str(env_name))
-        )
+        if name in available_pipelines(directory):
+            add_pipeline(app, load_pipeline(name, directory))
+        else:
+            add_stacks(app, load_settings(name, directory))
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    add_stacks(app, settings)
-    # cdk-nag 3: validation plugins; any unacknowledged finding of either pack fails synth.
+    # cdk-nag 3: validation plugins; any unacknowledged finding of either pack fails synth
+    # (in a pipeline app, the stages' stacks and the pipeline stack alike).
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     return app

@@ -5,6 +5,9 @@ An endpoint cannot be created before its artifact exists, so the deployment orde
 It uploads the artifact to the configured initial key and writes the SSM parameter
 that the serving stack resolves at deploy time (the same parameter every promotion
 updates, so a later deploy never rolls a promoted model back).
+
+``--if-missing`` (the delivery pipeline's step) publishes only while the parameter does not
+exist: once a model serves, later runs leave it (and every promotion since) alone.
 """
 
 from __future__ import annotations
@@ -124,6 +127,17 @@ def publish_initial_model(
     return uri
 
 
+def published_model(settings: Settings, ssm: Any) -> str | None:
+    """The URI the environment's model parameter names, or None while it does not exist."""
+    try:
+        parameter = ssm.get_parameter(Name=settings.artifact_parameter)["Parameter"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
+            return None
+        raise
+    return str(parameter["Value"])
+
+
 def access_hint(error: ClientError, env: str) -> str:
     """What to do when the upload is denied: SSE-KMS needs the key as well as the bucket."""
     code = str(error.response.get("Error", {}).get("Code", ""))
@@ -142,9 +156,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", required=True, help="environment name (serving_config)")
     parser.add_argument("--artifact", required=True, type=Path, help="path to model.tar.gz")
     parser.add_argument("--endpoint-url", help="AWS endpoint override (e.g. a local moto server)")
+    parser.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="publish only if the model parameter does not exist yet (a model already serves)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.env)
+        if args.if_missing:
+            session = boto3.session.Session(region_name=settings.region)
+            ssm = session.client("ssm", endpoint_url=args.endpoint_url)
+            serving = published_model(settings, ssm)
+            if serving is not None:
+                print(
+                    f"not published: {settings.artifact_parameter} already names {serving} "
+                    "(a model serves; promotions replace it)"
+                )
+                return 0
         uri = publish_initial_model(settings, args.artifact, endpoint_url=args.endpoint_url)
     except (ConfigError, PublishError) as error:
         print(f"publish failed: {error}", file=sys.stderr)

@@ -1,9 +1,11 @@
-"""Synthesize every environment and print what a reviewer checks first.
+"""Synthesize every environment (and every delivery pipeline) and print what a reviewer checks
+first.
 
-For each environment: the stacks, their resource counts by type, and the security
-checks: cdk-nag's AwsSolutions and NIST 800-53 rev 5 packs (a finding left unacknowledged fails
-synth) with each acknowledged finding and its written reason, and each checkov check skipped on
-a resource, with its reason (the test suite runs checkov on every environment).
+For each environment or pipeline (its stages' stacks are environments' own): the stacks, their
+resource counts by type, and the security checks: cdk-nag's AwsSolutions and NIST 800-53 rev 5
+packs (a finding left unacknowledged fails synth) with each acknowledged finding and its written
+reason, and each checkov check skipped on a resource, with its reason (the test suite runs
+checkov on every environment and pipeline).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from aws_cdk import Validations
 from app_factory import build_app
 from ml_constructs.checkov import skips_of
 from ml_constructs.nag import PACKS
-from serving_config import available_environments
+from serving_config import available_environments, available_pipelines
 
 
 def report(env: str, outdir: Path, verbose: bool) -> int:
@@ -67,10 +69,12 @@ def report(env: str, outdir: Path, verbose: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", action="append", help="environment (repeatable); default: all")
+    parser.add_argument(
+        "--env", action="append", help="environment or pipeline (repeatable); default: all"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="resource types and reasons")
     args = parser.parse_args(argv)
-    envs = args.env or available_environments()
+    envs = args.env or [*available_environments(), *available_pipelines()]
     root = Path(tempfile.mkdtemp(prefix="synth-report-"))
     for env in envs:
         try:
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:
             print(f"== {env}: synth FAILED: {error}", file=sys.stderr)
             return 1
-    print(f"all {len(envs)} environments synthesized; security checks passed")
+    print(f"all {len(envs)} configurations synthesized; security checks passed")
     return 0
 
 

@@ -12,7 +12,7 @@ from constructs import Construct
 from ml_constructs.checkov import skip
 from ml_constructs.nag import acknowledge
 
-_REPLICATION = (
+REPLICATION = (
     "Cross-region replication is a disaster-recovery choice left to the deployer: artifacts "
     "are versioned and reproducible from training, access logs are records; a replica would "
     "need a bucket and key in another region that this stack does not own."
@@ -67,34 +67,13 @@ class ArtifactStorage(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: ArtifactStorageProps) -> None:
         super().__init__(scope, construct_id)
-        # S3 server access logging delivers only to SSE-S3 buckets, hence S3_MANAGED here.
-        self.log_bucket = s3.Bucket(
+        self.log_bucket = access_log_bucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
             removal_policy=props.removal_policy,
             auto_delete_objects=props.auto_delete_objects,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-access-logs",
-                    expiration=Duration.days(props.access_log_retention_days),
-                    noncurrent_version_expiration=Duration.days(1),
-                )
-            ],
+            retention_days=props.access_log_retention_days,
         )
-        no_self_logging = "This is the server-access-log target; logging it into itself would loop."
-        acknowledge(self.log_bucket, "AwsSolutions-S1", no_self_logging)
-        skip(self.log_bucket, "CKV_AWS_18", no_self_logging)
-        acknowledge(
-            self.log_bucket,
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
-            "S3 server access log delivery writes only to buckets encrypted with SSE-S3.",
-        )
-        acknowledge(self.log_bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", _REPLICATION)
         self.bucket = s3.Bucket(
             self,
             "Artifacts",
@@ -124,7 +103,7 @@ class ArtifactStorage(Construct):
                 ),
             ],
         )
-        acknowledge(self.bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", _REPLICATION)
+        acknowledge(self.bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", REPLICATION)
         if props.auto_delete_objects:
             self._skip_auto_delete_handler()
         # Native EventBridge notifications (no CDK notification custom resource):
@@ -164,6 +143,47 @@ class ArtifactStorage(Construct):
     def s3_uri(self, prefix: str) -> str:
         """``s3://bucket/prefix`` for SageMaker settings such as the data-capture destination."""
         return self.bucket.s3_url_for_object(_known(prefix))
+
+
+def access_log_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    removal_policy: RemovalPolicy,
+    retention_days: int,
+    auto_delete_objects: bool = False,
+) -> s3.Bucket:
+    """A private, TLS-only, versioned bucket for S3 server access logs, kept ``retention_days``.
+
+    S3 server access logging delivers only to SSE-S3 buckets, hence S3_MANAGED here."""
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        removal_policy=removal_policy,
+        auto_delete_objects=auto_delete_objects,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="expire-access-logs",
+                expiration=Duration.days(retention_days),
+                noncurrent_version_expiration=Duration.days(1),
+            )
+        ],
+    )
+    no_self_logging = "This is the server-access-log target; logging it into itself would loop."
+    acknowledge(bucket, "AwsSolutions-S1", no_self_logging)
+    skip(bucket, "CKV_AWS_18", no_self_logging)
+    acknowledge(
+        bucket,
+        "NIST.800.53.R5-S3DefaultEncryptionKMS",
+        "S3 server access log delivery writes only to buckets encrypted with SSE-S3.",
+    )
+    acknowledge(bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", REPLICATION)
+    return bucket
 
 
 def _known(prefix: str) -> str:

@@ -75,6 +75,9 @@ class EndpointAutoscaling(Construct):
         self.target.node.add_dependency(endpoint)
         self.policy = self.target.scale_to_track_metric(
             "InvocationsPerInstance",
+            # Named after the endpoint (a new fleet, a new name), not after the construct path,
+            # which would differ between the plain app and a pipeline stage.
+            policy_name=f"{props.endpoint_name}-invocations-per-instance",
             target_value=props.target_invocations_per_instance,
             predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
             scale_in_cooldown=Duration.seconds(props.scale_in_cooldown_s),

@@ -11,6 +11,8 @@ operators and this role through S3.
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +35,12 @@ from ml_constructs.naming import role_name, validate_prefix
 #: S3 SSE-KMS: GenerateDataKey to write, Decrypt to read and to complete multipart uploads.
 OPERATOR_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 DEPLOYER = "deployer"
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]+$")
+
+
+def deployer_role_arn(prefix: str, account: str, partition: str = "aws") -> str:
+    """The ``<prefix>-deployer`` role's ARN in ``account`` (known before it is deployed)."""
+    return f"arn:{partition}:iam::{account}:role/{role_name(prefix, DEPLOYER)}"
 
 
 def s3_via_service() -> str:
@@ -51,11 +59,17 @@ class OperatorAccessProps:
     operator_arns: Sequence[str] = ()
     #: The model package group operators register trained models in (none: no registry rights).
     package_group_name: str | None = None
+    #: Roles (usually in another account: the delivery pipeline's steps) that may assume the
+    #: deployer role; they are trusted by ARN, nothing else of their account is.
+    trusted_role_arns: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
         if not self.artifact_parameter.startswith("/"):
             raise ValueError(f"artifact_parameter {self.artifact_parameter!r} must start with /")
+        for arn in self.trusted_role_arns:
+            if _ROLE_ARN.match(arn) is None:
+                raise ValueError(f"trusted_role_arns: {arn!r} is not an IAM role ARN")
 
 
 class OperatorAccess(Construct):
@@ -76,6 +90,7 @@ class OperatorAccess(Construct):
             assumed_by=trusted,
             description="Uploads datasets and models, publishes the first model (SSE-KMS).",
         )
+        self._trust_roles(props.trusted_role_arns)
         bucket = props.storage.bucket
         statements = [
             iam.PolicyStatement(
@@ -152,6 +167,26 @@ class OperatorAccess(Construct):
         for reason, applies_to in reasons:
             acknowledge(
                 self.role.node.find_child("DefaultPolicy"), "AwsSolutions-IAM5", reason, applies_to
+            )
+
+    def _trust_roles(self, arns: Sequence[str]) -> None:
+        """One trust statement per account: its account as principal, limited to the named
+        roles with ``aws:PrincipalArn`` (a role ARN as principal would break silently when the
+        role is recreated, and IAM refuses it before the role exists)."""
+        by_account: dict[str, list[str]] = defaultdict(list)
+        for arn in arns:
+            match = _ROLE_ARN.match(arn)
+            assert match is not None
+            by_account[match["account"]].append(arn)
+        assume_policy = self.role.assume_role_policy
+        assert assume_policy is not None
+        for account, roles in sorted(by_account.items()):
+            assume_policy.add_statements(
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    principals=[iam.AccountPrincipal(account)],
+                    conditions={"ArnEquals": {"aws:PrincipalArn": sorted(roles)}},
+                )
             )
 
 

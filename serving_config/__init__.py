@@ -5,7 +5,21 @@ removal policy, thresholds) lives in ``environments/<name>.yaml``; nothing in
 the stacks or constructs branches on the environment name.
 """
 
-from serving_config.loader import ENVIRONMENTS_DIR, available_environments, load_settings
+from serving_config.loader import (
+    ENVIRONMENTS_DIR,
+    Delivery,
+    Stage,
+    available_environments,
+    available_pipelines,
+    load_pipeline,
+    load_settings,
+)
+from serving_config.pipeline import (
+    PipelineSettings,
+    PostDeployTest,
+    SourceSettings,
+    StageSettings,
+)
 from serving_config.settings import (
     AlarmSettings,
     ApiSettings,
@@ -25,14 +39,22 @@ __all__ = [
     "AlarmSettings",
     "ApiSettings",
     "ConfigError",
+    "Delivery",
     "EndpointSettings",
     "ModelMonitorSettings",
     "ModelSettings",
+    "PipelineSettings",
+    "PostDeployTest",
     "PromotionSettings",
     "RegistrySettings",
     "RetrainingSettings",
     "ScalingSettings",
     "Settings",
+    "SourceSettings",
+    "Stage",
+    "StageSettings",
     "available_environments",
+    "available_pipelines",
+    "load_pipeline",
     "load_settings",
 ]

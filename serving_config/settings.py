@@ -38,6 +38,7 @@ _GPU_FAMILY = re.compile(r"^(p\d+[a-z]*|g\d+(dn|e|en)?)$")
 #: AWS Inferentia/Trainium and AMD GPU families: the TensorFlow Serving CPU/GPU images do not
 #: run on them (Inferentia and Trainium need Neuron images, g4ad has no CUDA).
 _UNSUPPORTED_FAMILY = re.compile(r"^(inf\d+[a-z]*|trn\d+[a-z]*|g4ad)$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}$")
 
 
@@ -204,6 +205,9 @@ class Settings:
 
     ``operators``: IAM roles or users (ARNs, this account) that upload datasets and models
     and publish the first model: the key policy lets them use the key through S3 only.
+    ``deployer_trusted_roles``: IAM roles, usually in another account, that may assume the
+    ``<prefix>-deployer`` role and nothing more (the delivery pipeline's publish and check
+    steps; a pipeline stage adds its own role here).
     """
 
     name: str
@@ -223,6 +227,7 @@ class Settings:
     model_monitor: ModelMonitorSettings = field(default_factory=ModelMonitorSettings)
     tags: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
+    deployer_trusted_roles: tuple[str, ...] = ()
 
     def validate(self, path: str) -> None:
         require(
@@ -292,6 +297,12 @@ class Settings:
                 f"{join(path, 'operators')}[{i}]",
                 f"{arn!r} is in account {match.group(1)}, not this environment's "
                 f"{self.account}: the key's use by operators is limited to its own account",
+            )
+        for i, arn in enumerate(self.deployer_trusted_roles):
+            require(
+                _ROLE_ARN.match(arn) is not None,
+                f"{join(path, 'deployer_trusted_roles')}[{i}]",
+                f"{arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
             )
 
     def _validate_registry_accounts(self, path: str) -> None:

@@ -91,9 +91,10 @@ class ModelDataStack(Stack):
                 artifact_parameter=settings.artifact_parameter,
                 operator_arns=settings.operators,
                 package_group_name=self.registry.group_name,
+                trusted_role_arns=settings.deployer_trusted_roles,
             ),
         )
-        add_outputs(
+        self.outputs = add_outputs(
             self,
             {
                 "BucketName": (self.storage.bucket_name, "Upload datasets/ and models/ here"),

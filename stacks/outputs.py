@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from aws_cdk import CfnOutput, Stack
 
 
-def add_outputs(stack: Stack, outputs: Mapping[str, tuple[str, str]]) -> None:
-    """One CfnOutput per entry, with its description."""
-    for name, (value, description) in outputs.items():
-        CfnOutput(stack, name, value=value, description=description)
+def add_outputs(stack: Stack, outputs: Mapping[str, tuple[str, str]]) -> dict[str, CfnOutput]:
+    """One CfnOutput per entry, with its description; returned by name (a pipeline step reads
+    them with ``env_from_cfn_outputs``)."""
+    return {
+        name: CfnOutput(stack, name, value=value, description=description)
+        for name, (value, description) in outputs.items()
+    }

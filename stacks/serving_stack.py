@@ -102,6 +102,9 @@ class ModelServingStack(Stack):
                 removal_policy=removal_policy(settings),
             ),
         )
+        # The deployer role checks a deployment by predicting through this API (the delivery
+        # pipeline's prediction check assumes it).
+        self.inference_api.allow_predict(data.operators.role)
         # Operations: alarms (endpoint, function, API, promotions) on one encrypted topic and
         # a dashboard; promotion of uploaded models, guarded by the endpoint alarms.
         self.monitoring = Monitoring(
@@ -210,7 +213,7 @@ class ModelServingStack(Stack):
                 ),
             )
         self.monitoring.add_alarm_overview()
-        add_outputs(
+        self.outputs = add_outputs(
             self,
             {
                 "InferenceApiUrl": (

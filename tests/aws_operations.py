@@ -35,6 +35,7 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
         "s3.PutObject",
     ),
     "first-model publish (deploy_tools/publish_model.py)": (
+        "ssm.GetParameter",
         "cloudformation.DescribeStacks",
         "s3.PutObject",
         "ssm.PutParameter",

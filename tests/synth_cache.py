@@ -48,3 +48,47 @@ def synth(env: str) -> Synthesized:
         serving_json=serving_json,
         validation_report=report,
     )
+
+
+@dataclass(frozen=True)
+class SynthesizedPipeline:
+    """The pipeline stack's template and each stage's templates (by stack name), as written."""
+
+    name: str
+    outdir: Path
+    pipeline: Template
+    pipeline_json: dict[str, Any]
+    stages: dict[str, dict[str, dict[str, Any]]]
+    validation_report: dict[str, Any]
+
+
+@cache
+def synth_pipeline(name: str = "pipeline", config_dir: str | None = None) -> SynthesizedPipeline:
+    """Synthesize the pipeline file ``name`` (cdk-nag attached) once per session."""
+    from aws_cdk import cx_api
+
+    from serving_config import ENVIRONMENTS_DIR, load_pipeline
+
+    outdir = Path(tempfile.mkdtemp(prefix=f"cdk-{name}-"))
+    context = {"env": name, **({"config_dir": config_dir} if config_dir else {})}
+    assembly = build_app(context=context, outdir=str(outdir)).synth()
+    delivery = load_pipeline(name, Path(config_dir) if config_dir else ENVIRONMENTS_DIR)
+    pipeline_json = assembly.get_stack_by_name(delivery.pipeline.name).template
+    stages = {
+        stage.settings.name: {
+            stack.stack_name: stack.template
+            for stack in cx_api.CloudAssembly(
+                str(outdir / f"assembly-{stage.settings.name}")
+            ).stacks
+        }
+        for stage in delivery.stages
+    }
+    report_path = outdir / "validation-report.json"
+    return SynthesizedPipeline(
+        name=name,
+        outdir=outdir,
+        pipeline=Template.from_json(pipeline_json),
+        pipeline_json=pipeline_json,
+        stages=stages,
+        validation_report=json.loads(report_path.read_text()) if report_path.exists() else {},
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -24,7 +24,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.checkov import skip
-from ml_constructs.findings import acknowledge_function, acknowledge_inline_policy
+from ml_constructs.findings import INLINE_POLICY, acknowledge_function, acknowledge_inline_policy
 from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.inference_api.runtime import api_config as env
 from ml_constructs.nag import acknowledge
@@ -369,6 +369,7 @@ class InferenceApi(Construct):
             request_validator=validator,
             request_models={"application/json": request_model},
         )
+        self._fix_permission_logical_id()
 
         no_waf = (
             "Every request must carry a SigV4 signature of an IAM principal allowed "
@@ -411,6 +412,40 @@ class InferenceApi(Construct):
         self.function_arn = self.function.function_arn
         self.api_id = self.api.rest_api_id
         self.predict_url = self.api.url_for_path("/predict")
+
+    def _fix_permission_logical_id(self) -> None:
+        """LambdaIntegration names the function's permission after the API's unique id, which
+        holds the id of every scope above the stack (a pipeline Stage's too): a fixed logical id
+        keeps a stage's template identical to the plain workflow's."""
+        permissions = [
+            child
+            for child in self.predict_method.node.children
+            if isinstance(child, CfnResource)
+            and child.cfn_resource_type == "AWS::Lambda::Permission"
+            and child.node.id.startswith("ApiPermission.")
+        ]
+        if len(permissions) != 1:
+            raise RuntimeError(f"expected one API permission, found {len(permissions)}")
+        permissions[0].override_logical_id("InferenceApiPredictPermission")
+
+    def allow_predict(self, role: iam.IRole) -> iam.Policy:
+        """Let ``role`` (the data stack's deployer role) call POST /predict of this stage, as a
+        deployment's prediction check does: a policy of this stack attached to the role, so the
+        role's stack never depends on this one."""
+        policy = iam.Policy(
+            self,
+            "PredictCallers",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="CallPostPredict",
+                    actions=["execute-api:Invoke"],
+                    resources=[self.predict_method.method_arn],
+                )
+            ],
+        )
+        acknowledge(policy, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        return policy
 
     def _add_gateway_responses(self) -> None:
         """JSON errors, in the function's error shape, for requests API Gateway itself refuses."""

@@ -36,10 +36,8 @@ def test_dev_and_prod_differ_in_retention() -> None:
 
 
 def test_unknown_environment_lists_known_ones() -> None:
-    with pytest.raises(
-        ConfigError, match=r"unknown environment 'staging'.*known environments: .*dev"
-    ):
-        load_settings("staging")
+    with pytest.raises(ConfigError, match=r"unknown environment 'qa'.*known environments: .*dev"):
+        load_settings("qa")
 
 
 @pytest.mark.parametrize(

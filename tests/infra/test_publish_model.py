@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import boto3
@@ -109,3 +110,33 @@ def test_the_first_models_baseline_becomes_the_monitors_baseline(tmp_path: Path)
         assert stored == expected
         head = s3.head_object(Bucket="artifacts", Key="monitoring/baseline/preprocessor.py")
         assert head["SSEKMSKeyId"] == key_arn
+
+
+def test_if_missing_publishes_once_and_then_leaves_the_serving_model_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pipeline's step: the first run publishes; later runs (after promotions) do not."""
+    artifact = make_artifact(tmp_path / "model.tar.gz")
+    args = ["--env", "dev", "--artifact", str(artifact), "--if-missing"]
+    with mock_aws():
+        key_arn = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+        template = {
+            "Resources": {
+                "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "artifacts"}}
+            },
+            "Outputs": {"BucketName": {"Value": "artifacts"}, "KeyArn": {"Value": key_arn}},
+        }
+        boto3.client("cloudformation", region_name="us-east-1").create_stack(
+            StackName="mlserving-dev-data", TemplateBody=json.dumps(template)
+        )
+        assert main(args) == 0
+        assert "published s3://artifacts/models/initial/model.tar.gz" in capsys.readouterr().out
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        promoted = "s3://artifacts/models/releases/abc/model.tar.gz"
+        ssm.put_parameter(
+            Name="/mlserving/dev/model-data-url", Value=promoted, Type="String", Overwrite=True
+        )
+        assert main(args) == 0
+        assert f"already names {promoted}" in capsys.readouterr().out
+        parameter = ssm.get_parameter(Name="/mlserving/dev/model-data-url")["Parameter"]
+        assert parameter["Value"] == promoted and parameter["Version"] == 2

@@ -16,7 +16,7 @@ from cdk_nag import NIST80053R5Checks
 
 from ml_constructs.checkov import skips_of
 from serving_config import available_environments
-from tests.synth_cache import synth
+from tests.synth_cache import synth, synth_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -46,12 +46,14 @@ def test_nist_pack_fails_synth_on_an_unacknowledged_finding(tmp_path: Path) -> N
 
 @pytest.fixture(scope="module")
 def checkov() -> dict[str, Any]:
-    """One checkov run over both templates of every environment."""
+    """One checkov run over both templates of every environment and the pipeline stack's (its
+    stages' templates are the environments' own, pinned to an account)."""
     if not CHECKOV.exists():
         pytest.fail(f"{CHECKOV} is missing: run scripts/bootstrap.sh (it builds .venv-checkov)")
+    pipeline = synth_pipeline()
     templates = sorted(
         path for env in ENVIRONMENTS for path in synth(env).outdir.glob("*.template.json")
-    )
+    ) + sorted(pipeline.outdir.glob("*.template.json"))
     command = [str(CHECKOV), "--framework", "cloudformation", "-o", "json", "--skip-download"]
     for path in templates:
         command += ["-f", str(path)]
@@ -63,6 +65,7 @@ def checkov() -> dict[str, Any]:
 
 def test_checkov_finds_nothing_unacknowledged_in_any_environment(checkov: dict[str, Any]) -> None:
     assert checkov["summary"]["parsing_errors"] == 0
+    assert any(p.name.startswith("mlserving-delivery") for p in checkov["templates"])
     assert checkov["summary"]["passed"] > 400
     failed = [
         f"{f['check_id']} {f['resource']} in {Path(f['file_path']).name}"

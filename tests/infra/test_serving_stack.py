@@ -155,3 +155,31 @@ def test_serving_stack_reads_the_data_stack_through_imports() -> None:
     text = json.dumps(synth("dev").serving_json)
     assert "Fn::ImportValue" in text
     assert "Fn::GetStackOutput" not in text
+
+
+def test_the_deployer_role_may_call_only_post_predict_of_this_api() -> None:
+    """A deployment's prediction check runs as the deployer role (the pipeline's step assumes
+    it); the grant is a policy of the serving stack, so the data stack depends on nothing."""
+    template = synth("dev").serving_json
+    (policy,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and "OperatorsDeployer" in json.dumps(r["Properties"])
+    ]
+    (role,) = policy["Roles"]
+    assert role["Fn::ImportValue"].startswith("mlserving-dev-data:")
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    parts = statement["Resource"]["Fn::Join"][1]
+    api_ref, stage_ref = [p["Ref"] for p in parts if isinstance(p, dict) and "Ref" in p][-2:]
+    assert template["Resources"][api_ref]["Type"] == "AWS::ApiGateway::RestApi"
+    assert template["Resources"][stage_ref]["Type"] == "AWS::ApiGateway::Stage"
+    assert parts[-1] == "/POST/predict"
+
+
+def test_the_scaling_policy_is_named_after_the_endpoint(serving: Template) -> None:
+    """Not after the construct path, which a pipeline stage would change."""
+    serving.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {"PolicyName": "mlserving-dev-m5-large-invocations-per-instance"},
+    )
