@@ -56,9 +56,14 @@ class ModelEndpointProps:
     variant: VariantProps
     data_capture_s3_uri: str
     data_capture_percent: int = 100
+    #: SageMaker's ``VpcConfig`` (``Subnets``, ``SecurityGroupIds``): the model's instances in
+    #: the private subnets (None: no private networking).
+    vpc_config: dict[str, list[str]] | None = None
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
+        if self.vpc_config is not None and self.variant.kind == "serverless":
+            raise ValueError("vpc_config: serverless variants do not support VPC configuration")
         if not 0 <= self.data_capture_percent <= 100:
             raise ValueError(f"data_capture_percent {self.data_capture_percent} is outside 0-100")
         if self.variant.kind == "serverless" and self.data_capture_percent > 0:
@@ -136,6 +141,14 @@ class ModelEndpoint(Construct):
                 mode="SingleModel",
             ),
             enable_network_isolation=props.variant.network_isolation,
+            vpc_config=(
+                sagemaker.CfnModel.VpcConfigProperty(
+                    security_group_ids=props.vpc_config["SecurityGroupIds"],
+                    subnets=props.vpc_config["Subnets"],
+                )
+                if props.vpc_config
+                else None
+            ),
         )
         if not props.variant.network_isolation:
             skip(

@@ -19,6 +19,7 @@ from ml_constructs.artifact_storage import (
 from ml_constructs.findings import acknowledge_inline_policy
 from ml_constructs.nag import acknowledge, nag_logical_id
 from ml_constructs.naming import alarms_arn, alarms_nag_arn, role_name, validate_prefix
+from ml_constructs.private_network.construct import VPC_ACCESS_REASON, grant_vpc_access
 
 _ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 _SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
@@ -41,6 +42,8 @@ class SageMakerRolesProps:
     encryption_key: kms.IKey
     serving_image_repository_arn: str
     training_image_repository_arn: str
+    #: The VPC the model and training jobs run in (None: no private networking).
+    vpc_id: str | None = None
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -136,6 +139,11 @@ class SageMakerRoles(Construct):
         self._grant_logs_and_metrics(
             training, f"{logs_arn}/TrainingJobs:*", "/aws/sagemaker/TrainingJobs"
         )
+        # Private networking: the endpoint's model and the training jobs run in the VPC.
+        self.in_vpc = props.vpc_id is not None
+        if props.vpc_id is not None:
+            for role in (execution, training):
+                grant_vpc_access(role, props.vpc_id)
 
         self.execution_role_arn = execution.role_arn
         self.training_role_arn = training.role_arn
@@ -147,6 +155,7 @@ class SageMakerRoles(Construct):
             execution,
             objects=[f"<{bucket_id}.Arn>/{p}*" for p in (MODELS_PREFIX, DATA_CAPTURE_PREFIX)],
             log_group="/aws/sagemaker/Endpoints/*",
+            in_vpc=self.in_vpc,
         )
         acknowledge(
             execution.node.find_child("DefaultPolicy"),
@@ -162,6 +171,7 @@ class SageMakerRoles(Construct):
                 f"<{bucket_id}.Arn>/{TRAINING_JOBS_PREFIX}*/input/*",
             ],
             log_group="/aws/sagemaker/TrainingJobs:*",
+            in_vpc=self.in_vpc,
         )
 
     @staticmethod
@@ -220,7 +230,9 @@ class SageMakerRoles(Construct):
         )
 
     @staticmethod
-    def _acknowledge_wildcards(role: iam.Role, *, objects: list[str], log_group: str) -> None:
+    def _acknowledge_wildcards(
+        role: iam.Role, *, objects: list[str], log_group: str, in_vpc: bool
+    ) -> None:
         """Each remaining wildcard, acknowledged on this role's policy with its reason."""
         policy = role.node.find_child("DefaultPolicy")
         acknowledge(
@@ -242,7 +254,10 @@ class SageMakerRoles(Construct):
         acknowledge(
             policy,
             "AwsSolutions-IAM5",
-            _ECR_AUTH_REASON + " " + _PUT_METRIC_REASON,
+            _ECR_AUTH_REASON
+            + " "
+            + _PUT_METRIC_REASON
+            + (" " + VPC_ACCESS_REASON if in_vpc else ""),
             ["Resource::*"],
         )
         acknowledge(

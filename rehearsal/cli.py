@@ -123,6 +123,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=_seconds, default=60.0, help="seconds to wait for each asynchronous check"
     )
+    parser.add_argument(
+        "--network",
+        action="store_true",
+        help="private networking (network.mode: create): the VPC, its endpoints and security "
+        "groups are deployed, and every function runs in it",
+    )
     return parser.parse_args(argv)
 
 
@@ -139,17 +145,18 @@ def _prewarm_tensorflow() -> threading.Thread:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rehearsal import steps
+    from rehearsal import steps, variants
     from rehearsal.context import Rehearsal
-    from serving_config import load_settings
 
-    settings = load_settings(args.env)
+    settings, config_dir = variants.environment(args, args.workdir.resolve())
     if not (settings.account and settings.region):
         raise RehearsalError(
             f"environment {args.env!r} names no account and region; the rehearsal deploys "
             "environment-specific templates (use --env local)"
         )
-    r = Rehearsal(args=args, settings=settings, workdir=args.workdir.resolve())
+    r = Rehearsal(
+        args=args, settings=settings, workdir=args.workdir.resolve(), config_dir=config_dir
+    )
     r.workdir.mkdir(parents=True, exist_ok=True)
     timeline = Timeline(total_steps=3 + len(steps.SEQUENCE))
     print(f"Local rehearsal of environment {args.env!r} (moto, no AWS account, no docker)")

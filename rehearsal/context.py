@@ -26,6 +26,7 @@ class Rehearsal:
     args: argparse.Namespace
     settings: Settings
     workdir: Path
+    config_dir: Path | None = None  # a run option's copy of the configuration (variants.py)
     cleanup: list[Callable[[], None]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 

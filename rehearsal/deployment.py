@@ -38,12 +38,15 @@ class DeployedStack:
     resource_status: dict[str, str] = field(default_factory=dict)
 
 
-def synthesize(env_name: str, outdir: Path) -> list[SynthesizedStack]:
+def synthesize(
+    env_name: str, outdir: Path, config_dir: Path | None = None
+) -> list[SynthesizedStack]:
     """Synthesize the app in-process for ``env_name``, in deployment order."""
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     from app_factory import build_app  # imported here: loading jsii costs seconds
 
-    app = build_app(context={"env": env_name}, outdir=str(outdir))
+    context = {"env": env_name, **({"config_dir": str(config_dir)} if config_dir else {})}
+    app = build_app(context=context, outdir=str(outdir))
     assembly = app.synth()
     stacks = []
     for artifact in assembly.stacks_recursively:

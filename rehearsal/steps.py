@@ -59,7 +59,7 @@ def finish_training(r: Rehearsal, training: Training) -> str:
 def synthesize(r: Rehearsal) -> str:
     from rehearsal.deployment import synthesize as synth
 
-    r.stacks = synth(r.args.env, r.workdir / "cdk.out")
+    r.stacks = synth(r.args.env, r.workdir / "cdk.out", r.config_dir)
     names = ", ".join(s.name for s in r.stacks)
     return f"{names} (cdk-nag AwsSolutions and NIST 800-53 packs passed)"
 

@@ -48,6 +48,9 @@ class ApiSettings:
     powertools_version: str = "3.37.0"
     execution_log_level: Literal["ERROR", "INFO"] = "ERROR"
     manage_account_cloudwatch_role: bool = True
+    #: ``private``: the REST API is reachable only through the VPC's execute-api endpoint
+    #: (private networking), still with IAM authorization.
+    endpoint_type: Literal["regional", "private"] = "regional"
 
     def validate(self, path: str) -> None:
         require(

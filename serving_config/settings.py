@@ -11,6 +11,7 @@ from serving_config._parsing import ConfigError, join, require
 from serving_config.api import ApiSettings
 from serving_config.model_monitoring import ModelMonitorSettings, RetrainingSettings
 from serving_config.monitoring import AlarmSettings
+from serving_config.network import NetworkSettings
 from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
 
@@ -225,6 +226,7 @@ class Settings:
     promotion: PromotionSettings = field(default_factory=PromotionSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     model_monitor: ModelMonitorSettings = field(default_factory=ModelMonitorSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     tags: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
     deployer_trusted_roles: tuple[str, ...] = ()
@@ -282,6 +284,17 @@ class Settings:
         self._validate_linear_steps(path)
         self._validate_registry_accounts(path)
         self._validate_model_monitor(path)
+        require(
+            self.api.endpoint_type == "regional" or self.network.private,
+            join(path, "api.endpoint_type"),
+            "a private API is reached through the VPC's execute-api endpoint: set network.mode "
+            "to 'create' or 'import'",
+        )
+        require(
+            not self.network.private or self.endpoint.kind != "serverless",
+            join(path, "network.mode"),
+            "a serverless variant cannot run in a VPC; use an instance variant or mode 'none'",
+        )
         for i, tag in enumerate(self.tags):
             require("=" in tag, f"{join(path, 'tags')}[{i}]", f"{tag!r} is not KEY=VALUE")
         for i, arn in enumerate(self.operators):

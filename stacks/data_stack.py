@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Fn, RemovalPolicy, Stack
 from constructs import Construct
 
 from ml_constructs.artifact_storage import ArtifactStorage, ArtifactStorageProps
@@ -12,6 +12,7 @@ from ml_constructs.encryption_key import EncryptionKey, EncryptionKeyProps
 from ml_constructs.framework_image import FrameworkImage, ImageSpec
 from ml_constructs.model_registry import ModelRegistry, ModelRegistryProps
 from ml_constructs.operator_access import OperatorAccess, OperatorAccessProps
+from ml_constructs.private_network.construct import PrivateNetwork, PrivateNetworkProps
 from ml_constructs.sagemaker_roles import SageMakerRoles, SageMakerRolesProps
 from serving_config import Settings
 from stacks.outputs import add_outputs
@@ -30,6 +31,7 @@ class ModelDataStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any
     ) -> None:
+        self._zone_count = settings.network.availability_zones
         super().__init__(scope, construct_id, **kwargs)
         policy = removal_policy(settings)
         self.encryption = EncryptionKey(
@@ -48,6 +50,21 @@ class ModelDataStack(Stack):
                 auto_delete_objects=settings.auto_delete_objects,
             ),
         )
+        # Private networking (network.mode create/import): the VPC, its endpoints and groups.
+        self.network: PrivateNetwork | None = None
+        if settings.network.private:
+            self.network = PrivateNetwork(
+                self,
+                "Network",
+                props=PrivateNetworkProps(
+                    prefix=settings.prefix,
+                    settings=settings.network,
+                    encryption_key=self.encryption.key,
+                    bucket_arn=self.storage.bucket_arn,
+                    private_api=settings.api.endpoint_type == "private",
+                    removal_policy=policy,
+                ),
+            )
         self.serving_image_spec = ImageSpec(
             FRAMEWORK,
             settings.model.framework_version,
@@ -68,6 +85,7 @@ class ModelDataStack(Stack):
                 encryption_key=self.encryption.key,
                 serving_image_repository_arn=self.serving_image.repository_arn,
                 training_image_repository_arn=self.training_image.repository_arn,
+                vpc_id=self.network.vpc.vpc_id if self.network else None,
             ),
         )
         self.registry = ModelRegistry(
@@ -116,5 +134,28 @@ class ModelDataStack(Stack):
                     settings.artifact_parameter,
                     "SSM parameter naming the model that serves (written by publish and promotion)",
                 ),
+                **self._network_outputs(),
             },
         )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The region's first zones by ``Fn::GetAZs`` whether or not the environment names an
+        account: a pinned stack would otherwise look them up with credentials at synth."""
+        count = max(2, self._zone_count)
+        return [Fn.select(i, Fn.get_azs()) for i in range(count)]
+
+    def _network_outputs(self) -> dict[str, tuple[str, str]]:
+        """Where the training launcher places its jobs (--subnet, --security-group-id)."""
+        if self.network is None:
+            return {}
+        return {
+            "PrivateSubnetIds": (
+                Fn.join(",", self.network.subnet_ids),
+                "Private subnets for SageMaker jobs (launch_training --subnet)",
+            ),
+            "SageMakerSecurityGroupIds": (
+                Fn.join(",", self.network.sagemaker_security_group_ids),
+                "Security groups for SageMaker jobs (launch_training --security-group-id)",
+            ),
+        }

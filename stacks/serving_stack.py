@@ -21,6 +21,7 @@ from ml_constructs.model_promotion.construct import (
     deployment_policy,
 )
 from ml_constructs.monitoring.construct import Monitoring, MonitoringProps
+from ml_constructs.private_network.construct import sagemaker_vpc_config
 from ml_constructs.retraining.construct import Retraining, RetrainingProps
 from serving_config import Settings
 from stacks.data_stack import ModelDataStack, removal_policy
@@ -70,6 +71,7 @@ class ModelServingStack(Stack):
                 ),
                 data_capture_s3_uri=data.storage.s3_uri(DATA_CAPTURE_PREFIX),
                 data_capture_percent=endpoint_settings.data_capture_percent,
+                vpc_config=sagemaker_vpc_config(data.network),
             ),
         )
         self.autoscaling: EndpointAutoscaling | None = None
@@ -100,6 +102,7 @@ class ModelServingStack(Stack):
                 endpoint_arn=self.endpoint.endpoint_arn,
                 encryption_key=data.encryption.key,
                 removal_policy=removal_policy(settings),
+                network=data.network,
             ),
         )
         # The deployer role checks a deployment by predicting through this API (the delivery
@@ -143,6 +146,7 @@ class ModelServingStack(Stack):
                     encryption_key=data.encryption.key,
                     settings=monitor,
                     min_auc=min_auc,
+                    network=data.network,
                 ),
             )
             self.model_monitor.notify_failures(self.monitoring.topic)
@@ -185,6 +189,7 @@ class ModelServingStack(Stack):
                 monitoring_baseline_prefix=(
                     MONITORING_BASELINE_PREFIX if self.model_monitor is not None else None
                 ),
+                network=data.network,
                 removal_policy=removal_policy(settings),
             ),
         )
@@ -209,6 +214,7 @@ class ModelServingStack(Stack):
                     alarm_name_prefixes=self.monitoring.model_alarm_name_prefixes(),
                     settings=monitor.retraining,
                     promotes_uploads=settings.registry.from_upload,
+                    network=data.network,
                     removal_policy=removal_policy(settings),
                 ),
             )

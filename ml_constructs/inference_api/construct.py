@@ -29,6 +29,7 @@ from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.inference_api.runtime import api_config as env
 from ml_constructs.nag import acknowledge
 from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.private_network.construct import PrivateNetwork, function_placement
 
 if TYPE_CHECKING:
     from serving_config import Settings
@@ -119,10 +120,18 @@ class InferenceApiProps:
     manage_account_cloudwatch_role: bool = True
     encryption_key: kms.IKey | None = None
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    #: Private networking: the function in the private subnets; with ``endpoint_type``
+    #: ``private`` the API answers only through the VPC's execute-api endpoint.
+    network: PrivateNetwork | None = None
+    endpoint_type: Literal["regional", "private"] = "regional"
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
         problems = []
+        if self.endpoint_type == "private" and (
+            self.network is None or self.network.execute_api_endpoint is None
+        ):
+            problems.append("endpoint_type: a private API needs the network's execute-api endpoint")
         if not 1 <= self.feature_count <= 10_000:
             problems.append(f"feature_count {self.feature_count} is outside 1-10000")
         if self.feature_names and len(self.feature_names) != self.feature_count:
@@ -176,6 +185,7 @@ def inference_api_props(
     endpoint_arn: str,
     encryption_key: kms.IKey | None,
     removal_policy: RemovalPolicy,
+    network: PrivateNetwork | None = None,
 ) -> InferenceApiProps:
     """Props from an environment's configuration (the ``api:`` and ``model:`` sections)."""
     api = settings.api
@@ -203,6 +213,8 @@ def inference_api_props(
         manage_account_cloudwatch_role=api.manage_account_cloudwatch_role,
         encryption_key=encryption_key,
         removal_policy=removal_policy,
+        network=network,
+        endpoint_type=api.endpoint_type,
     )
 
 
@@ -257,6 +269,7 @@ class InferenceApi(Construct):
                 lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
             )
 
+        placement = function_placement(props.network, self, "the inference function")
         self.function = lambda_.Function(
             self,
             "Function",
@@ -278,6 +291,9 @@ class InferenceApi(Construct):
             log_group=self.function_log_group,
             layers=layers,
             environment=props.environment(),
+            vpc=placement.vpc,
+            vpc_subnets=placement.subnets,
+            security_groups=placement.security_groups,
         )
         depend_on_role_policy_only(self.function, self.role)
         acknowledge_function(
@@ -317,7 +333,8 @@ class InferenceApi(Construct):
             "Api",
             rest_api_name=self.service_name,
             description="POST /predict (SigV4, AWS_IAM) in front of the SageMaker endpoint",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
+            endpoint_configuration=self._endpoint_configuration(),
+            policy=self._private_api_policy(),
             cloud_watch_role=props.manage_account_cloudwatch_role,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             default_method_options=apigw.MethodOptions(
@@ -446,6 +463,44 @@ class InferenceApi(Construct):
         )
         acknowledge(policy, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
         return policy
+
+    def _endpoint_configuration(self) -> apigw.EndpointConfiguration:
+        props = self.props
+        if props.endpoint_type == "regional":
+            return apigw.EndpointConfiguration(types=[apigw.EndpointType.REGIONAL])
+        assert props.network is not None and props.network.execute_api_endpoint is not None
+        return apigw.EndpointConfiguration(
+            types=[apigw.EndpointType.PRIVATE],
+            vpc_endpoints=[props.network.execute_api_endpoint],
+        )
+
+    def _private_api_policy(self) -> iam.PolicyDocument | None:
+        """A private API answers only requests through the VPC's execute-api endpoint, and
+        only this account's principals (IAM authorization still decides who)."""
+        props = self.props
+        if props.endpoint_type == "regional":
+            return None
+        assert props.network is not None and props.network.execute_api_endpoint is not None
+        endpoint_id = props.network.execute_api_endpoint.vpc_endpoint_id
+        return iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="ThisAccountThroughTheVpcEndpoint",
+                    principals=[iam.AccountRootPrincipal()],
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/*"],
+                    conditions={"StringEquals": {"aws:SourceVpce": endpoint_id}},
+                ),
+                iam.PolicyStatement(
+                    sid="NothingElse",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/*"],
+                    conditions={"StringNotEquals": {"aws:SourceVpce": endpoint_id}},
+                ),
+            ]
+        )
 
     def _add_gateway_responses(self) -> None:
         """JSON errors, in the function's error shape, for requests API Gateway itself refuses."""

@@ -51,6 +51,12 @@ from ml_constructs.model_promotion.runtime.baseline import (
 )
 from ml_constructs.nag import acknowledge, bucket_arn_in
 from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.private_network.construct import (
+    VPC_ACCESS_REASON,
+    PrivateNetwork,
+    grant_vpc_access,
+    sagemaker_vpc_config,
+)
 from serving_config.model_monitoring import ModelMonitorSettings
 
 DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
@@ -73,6 +79,8 @@ class ModelMonitorProps:
     encryption_key: kms.IKey
     settings: ModelMonitorSettings
     min_auc: float
+    #: Private networking: the jobs in the private subnets (the role may place them there).
+    network: PrivateNetwork | None = None
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -206,13 +214,23 @@ class ModelMonitor(Construct):
                 )
             ),
             "network_config": resource.NetworkConfigProperty(
-                enable_network_isolation=True, enable_inter_container_traffic_encryption=True
+                enable_network_isolation=True,
+                enable_inter_container_traffic_encryption=True,
+                vpc_config=self._vpc_config(resource),
             ),
             "role_arn": self.role.role_arn,
             "stopping_condition": resource.StoppingConditionProperty(
                 max_runtime_in_seconds=settings.max_runtime_s
             ),
         }
+
+    def _vpc_config(self, resource: Any) -> Any:
+        vpc = sagemaker_vpc_config(self.props.network)
+        if vpc is None:
+            return None
+        return resource.VpcConfigProperty(
+            security_group_ids=vpc["SecurityGroupIds"], subnets=vpc["Subnets"]
+        )
 
     def _add_model_quality(self, stack: Stack) -> None:
         props, settings = self.props, self.props.settings
@@ -410,6 +428,8 @@ class ModelMonitor(Construct):
         ]
         for statement in statements:
             role.add_to_policy(statement)
+        if props.network is not None:
+            grant_vpc_access(role, props.network.vpc.vpc_id)
         acknowledge_inline_policy(role)
         wildcard = [
             f"Resource::{bucket_ref}/{p}*"
@@ -428,7 +448,8 @@ class ModelMonitor(Construct):
             "each statement is limited to its prefix of the artifact bucket. "
             "cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no resource "
             "(PutMetricData is limited to Model Monitor's two namespaces); processing job log "
-            "streams are named per job in /aws/sagemaker/ProcessingJobs.",
+            "streams are named per job in /aws/sagemaker/ProcessingJobs."
+            + (" " + VPC_ACCESS_REASON if props.network is not None else ""),
             [
                 *wildcard,
                 "Resource::*",

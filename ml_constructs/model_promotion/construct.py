@@ -41,6 +41,11 @@ from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
 from ml_constructs.model_registry import approvals_pattern, package_arns
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.private_network.construct import (
+    PrivateNetwork,
+    function_placement,
+    sagemaker_vpc_config,
+)
 from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
 
@@ -88,6 +93,8 @@ class ModelPromotionProps:
     group_name: str = ""
     #: Where the monitoring schedules read the served model's baseline (None: not monitored).
     monitoring_baseline_prefix: str | None = None
+    #: Private networking: the function in the private subnets, promoted models in the VPC.
+    network: PrivateNetwork | None = None
     function_timeout_s: int = 300
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
@@ -320,8 +327,12 @@ class ModelPromotion(Construct):
             )
         if props.monitoring_baseline_prefix:
             self.environment["MONITORING_BASELINE_PREFIX"] = props.monitoring_baseline_prefix
+        vpc_config = sagemaker_vpc_config(props.network)
+        if vpc_config is not None:
+            self.environment["VPC_CONFIG"] = stack.to_json_string(vpc_config)
         if data_capture_config(endpoint) is None:
             self.environment["DATA_CAPTURE_CONFIG"] = ""
+        placement = function_placement(props.network, self, "the promotion function")
         self.function = lambda_.Function(
             self,
             "Function",
@@ -339,6 +350,9 @@ class ModelPromotion(Construct):
             role=self.role,
             log_group=self.log_group,
             environment=self.environment,
+            vpc=placement.vpc,
+            vpc_subnets=placement.subnets,
+            security_groups=placement.security_groups,
         )
         depend_on_role_policy_only(self.function, self.role)
         # An explicit mapping (not SqsEventSource, whose logical id embeds the stack path):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -39,6 +39,11 @@ from ml_constructs.findings import (
 from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.private_network.construct import (
+    PrivateNetwork,
+    function_placement,
+    sagemaker_vpc_config,
+)
 from model_code import launch_training
 from model_code.metrics import METRIC_DEFINITIONS
 from serving_config.model_monitoring import RetrainingSettings
@@ -82,6 +87,8 @@ class RetrainingProps:
     settings: RetrainingSettings
     promotes_uploads: bool
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    #: Private networking: the function in the private subnets, its jobs in the VPC.
+    network: PrivateNetwork | None = None
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -136,6 +143,7 @@ class Retraining(Construct):
             description="Retraining function: start the launcher's training job on a model alarm",
         )
         self._grant()
+        placement = function_placement(props.network, self, "the retraining function")
         self.function = lambda_.Function(
             self,
             "Function",
@@ -169,7 +177,13 @@ class Retraining(Construct):
                     dict(item.split("=", 1) for item in settings.hyperparameters), sort_keys=True
                 ),
                 "METRIC_DEFINITIONS": json.dumps(METRIC_DEFINITIONS),
+                "VPC_CONFIG": Stack.of(self).to_json_string(
+                    sagemaker_vpc_config(props.network) or {}
+                ),
             },
+            vpc=placement.vpc,
+            vpc_subnets=placement.subnets,
+            security_groups=placement.security_groups,
         )
         target = targets.LambdaFunction(
             self.function,

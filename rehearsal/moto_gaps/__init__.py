@@ -182,6 +182,22 @@ GAPS: tuple[Gap, ...] = (
         "tested in the suite.",
     ),
     Gap(
+        "Custom resources answer after their dependents are created",
+        True,
+        "closed: the stack waits for the function's answer (moto invokes it in the background, "
+        "so the security group rule that reads the S3 prefix list id got nothing) and a FAILED "
+        "answer fails the stack; CDK's Custom::VpcRestrictDefaultSG (a Node.js function) is "
+        "done by a shim that removes the default group's rules.",
+    ),
+    Gap(
+        "VPC placement is recorded, not enforced",
+        False,
+        "open: with --network the VPC, subnets, endpoints, flow log and security groups exist "
+        "in moto and the functions carry their VpcConfig, but nothing routes through them: the "
+        "functions still reach moto directly, security group rules and endpoint policies are "
+        "not applied, and interface endpoints' private DNS does not exist.",
+    ),
+    Gap(
         "Model Monitor's analyzer does not run",
         False,
         "open: the analyzer is a container (no docker here), and nothing starts a schedule's "
@@ -260,23 +276,42 @@ def open_gaps() -> list[Gap]:
 
 def install(runner_settings: object | None = None) -> None:
     """Apply every patch (idempotent). ``runner_settings`` configures the Lambda runner."""
-    from rehearsal.moto_gaps import lambda_runner, monitoring, registry, resources
+    from rehearsal.moto_gaps import (
+        custom_resources,
+        lambda_runner,
+        monitoring,
+        network,
+        registry,
+        resources,
+    )
 
     resources.install()
+    network.install()
     registry.install_api()
     monitoring.install_api()
+    custom_resources.install()
     lambda_runner.install(runner_settings)  # type: ignore[arg-type]
 
 
 def uninstall() -> None:
     """Stop the runner and undo every patch: moto behaves as released again."""
-    from rehearsal.moto_gaps import _patching, lambda_runner, monitoring, registry, resources
+    from rehearsal.moto_gaps import (
+        _patching,
+        custom_resources,
+        lambda_runner,
+        monitoring,
+        network,
+        registry,
+        resources,
+    )
 
     lambda_runner.uninstall()
     _patching.restore_all()
     resources.uninstall()
     registry.uninstall()
     monitoring.uninstall()
+    custom_resources.uninstall()
+    network.uninstall()
 
 
 __all__ = ["GAPS", "MOTO_VERSION", "Gap", "install", "open_gaps", "uninstall"]

@@ -488,6 +488,26 @@ class MonitoringSchedule(_Shim):
             monitoring.delete_schedule(account_id, region_name, name)
 
 
+class RestrictDefaultSecurityGroup(_Shim):
+    """CDK's Custom::VpcRestrictDefaultSG (a Node.js function, which the runner cannot run):
+    the default security group's ingress and egress rules are removed, as it does."""
+
+    cfn_type = "Custom::VpcRestrictDefaultSG"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> RestrictDefaultSecurityGroup:
+        from moto.ec2.models import ec2_backends
+
+        backend = ec2_backends[account_id][region_name]
+        group = backend.get_security_group_from_id(p["DefaultSecurityGroupId"])
+        if group is not None:
+            group.ingress_rules.clear()
+            group.egress_rules.clear()
+        return cls(f"restrict-{p['DefaultSecurityGroupId']}", p, {})
+
+
 class NotEmulated(_Shim):
     """A type moto has no model for: recorded (Ref/GetAtt resolve to placeholders), not run."""
 
@@ -530,6 +550,7 @@ SHIMS: dict[str, type[_Shim]] = {
         DataQualityJobDefinition,
         ModelQualityJobDefinition,
         MonitoringSchedule,
+        RestrictDefaultSecurityGroup,
     )
 }
 

@@ -44,8 +44,12 @@ def test_nag_fails_synth_on_an_unacknowledged_finding(tmp_path: Path) -> None:
 
 # Ignored by id, only where the resource is CDK's own generated code (not ours to change):
 IGNORED = {
-    # CDK's auto-delete-objects provider states a DependsOn that its GetAtt already implies.
-    "W3005": ("CustomS3AutoDeleteObjectsCustomResourceProvider",),
+    # CDK's own providers (auto-delete objects, restrict the VPC's default security group) state a
+    # DependsOn that their GetAtt already implies.
+    "W3005": (
+        "CustomS3AutoDeleteObjectsCustomResourceProvider",
+        "CustomVpcRestrictDefaultSGCustomResourceProvider",
+    ),
 }
 
 

@@ -543,3 +543,61 @@ def test_monitoring_schedules_and_job_definitions_are_created_from_the_template(
         )
     cfn.delete_stack(StackName="monitor")
     assert sagemaker.list_monitoring_schedules()["MonitoringScheduleSummaries"] == []
+
+
+LOOKUP = """
+import json, urllib.request, boto3
+
+def handler(event, context):
+    name = event["ResourceProperties"]["PrefixListName"]
+    found = boto3.client("ec2").describe_managed_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": [name]}])["PrefixLists"]
+    body = {"Status": "SUCCESS", "PhysicalResourceId": found[0]["PrefixListId"],
+            "StackId": event["StackId"], "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": {"PrefixListId": found[0]["PrefixListId"]}}
+    request = urllib.request.Request(event["ResponseURL"], data=json.dumps(body).encode(),
+                                     method="PUT")
+    urllib.request.urlopen(request).read()
+"""
+
+
+def test_a_custom_resource_answers_before_the_resources_that_read_it(moto_url, tmp_path):
+    """moto runs custom resources in the background; here the stack waits for the answer and
+    a security group rule reads the attribute (the S3 prefix list id, as the network does)."""
+    arn = _function(moto_url, "prefix-list-lookup", source=LOOKUP)
+    template = {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
+            "Lookup": {
+                "Type": "Custom::S3PrefixList",
+                "Properties": {
+                    "ServiceToken": arn,
+                    "PrefixListName": f"com.amazonaws.{REGION}.s3",
+                },
+            },
+            "Group": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {"GroupDescription": "g", "VpcId": {"Ref": "Vpc"}},
+            },
+            "ToS3": {
+                "Type": "AWS::EC2::SecurityGroupEgress",
+                "Properties": {
+                    "GroupId": {"Fn::GetAtt": ["Group", "GroupId"]},
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "DestinationPrefixListId": {"Fn::GetAtt": ["Lookup", "PrefixListId"]},
+                },
+            },
+        },
+        "Outputs": {"PrefixList": {"Value": {"Fn::GetAtt": ["Lookup", "PrefixListId"]}}},
+    }
+    cfn = _client("cloudformation", moto_url)
+    cfn.create_stack(StackName="lookup", TemplateBody=json.dumps(template))
+    stack = cfn.describe_stacks(StackName="lookup")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    expected = _client("ec2", moto_url).describe_managed_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": [f"com.amazonaws.{REGION}.s3"]}]
+    )["PrefixLists"][0]["PrefixListId"]
+    assert stack["Outputs"][0]["OutputValue"] == expected

@@ -56,6 +56,7 @@ class PromotionConfig:
     package_group_account: str | None = None
     mark_rejected_packages: bool = False
     monitoring_baseline_prefix: str | None = None
+    vpc_config: dict[str, Any] | None = None
     models_prefix: str = "models/"
     releases_prefix: str = "models/releases/"
     registry_prefix: str = "models/registry/"
@@ -96,6 +97,7 @@ class PromotionConfig:
             package_group_account=reader.optional("PACKAGE_GROUP_ACCOUNT"),
             mark_rejected_packages=reader.optional_boolean("MARK_REJECTED_PACKAGES"),
             monitoring_baseline_prefix=reader.optional("MONITORING_BASELINE_PREFIX"),
+            vpc_config=reader.optional_json_object("VPC_CONFIG"),
         )
         if not _PREFIX.match(config.name_prefix):
             raise ConfigurationError(f"NAME_PREFIX: {config.name_prefix!r} is not a name prefix")
@@ -103,6 +105,9 @@ class PromotionConfig:
             raise ConfigurationError("PRODUCTION_VARIANT: VariantName is missing")
         if not config.artifact_parameter.startswith("/"):
             raise ConfigurationError("ARTIFACT_PARAMETER: must be a path like /project/env/name")
+        vpc = config.vpc_config
+        if vpc is not None and not (vpc.get("Subnets") and vpc.get("SecurityGroupIds")):
+            raise ConfigurationError("VPC_CONFIG: needs Subnets and SecurityGroupIds")
         prefix = config.monitoring_baseline_prefix
         if prefix is not None and not (prefix.endswith("/") and not prefix.startswith("/")):
             raise ConfigurationError(

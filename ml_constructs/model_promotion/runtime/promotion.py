@@ -375,6 +375,7 @@ class Promoter:
                 },
                 EnableNetworkIsolation=config.network_isolation,
                 Tags=tags,
+                **({"VpcConfig": config.vpc_config} if config.vpc_config else {}),
             )
         except ClientError as error:
             if not _is_already_exists(error):

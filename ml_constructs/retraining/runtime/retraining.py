@@ -55,6 +55,7 @@ class RetrainingConfig:
     environment_name: str
     hyperparameters: dict[str, str] = field(default_factory=dict)
     metric_definitions: list[dict[str, str]] = field(default_factory=list)
+    vpc_config: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RetrainingConfig:
@@ -92,6 +93,7 @@ class RetrainingConfig:
             environment_name=text("ENVIRONMENT_NAME"),
             hyperparameters={str(k): str(v) for k, v in document("HYPERPARAMETERS").items()},
             metric_definitions=list(document("METRIC_DEFINITIONS")),
+            vpc_config=dict(document("VPC_CONFIG")) if env.get("VPC_CONFIG") else {},
         )
 
     @property
@@ -219,6 +221,7 @@ class Retrainer:
             "EnableInterContainerTrafficEncryption": True,
             "Environment": {"TF_CPP_MIN_LOG_LEVEL": "2"},
             "Tags": [{"Key": "retraining:alarm", "Value": _tag(alarm_name)}],
+            **({"VpcConfig": config.vpc_config} if config.vpc_config else {}),
         }
 
     def _channel(self, name: str) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Private networking: the VPC, its endpoints and security groups (issue 13)."""

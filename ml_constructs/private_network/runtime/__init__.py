@@ -1,0 +1,1 @@
+"""Lambda code of the network construct (no aws_cdk here)."""

@@ -1,0 +1,116 @@
+"""Networking gaps of moto 5.2.5 that private networking (``--network``) hits.
+
+- ``AWS::EC2::SecurityGroupEgress`` has no CloudFormation model: the shim authorizes the rule
+  through moto's EC2 API (to a group or a prefix list).
+- ``AWS::EC2::VPCEndpoint`` and ``AWS::EC2::RouteTable`` are never deleted with their stack,
+  so the VPC cannot be deleted either: deleting the stack deletes them.
+- ``AWS::Lambda::EventInvokeConfig`` (the retraining function's retries and dead-letter
+  queue) has no CloudFormation model: the shim stores it through moto's Lambda API.
+Nothing here routes traffic: moto applies no security group rule, endpoint policy or route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.awslambda.models import lambda_backends
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.route_tables import RouteTable
+from moto.ec2.models.vpcs import VPCEndPoint
+
+from rehearsal.moto_gaps import resources
+from rehearsal.moto_gaps._patching import patch
+
+
+class SecurityGroupEgress(resources._Shim):
+    """AWS::EC2::SecurityGroupEgress -> AuthorizeSecurityGroupEgress."""
+
+    cfn_type = "AWS::EC2::SecurityGroupEgress"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> SecurityGroupEgress:
+        groups = [{"GroupId": p.get("DestinationSecurityGroupId")}]
+        backend = ec2_backends[account_id][region_name]
+        backend.authorize_security_group_egress(
+            p["GroupId"],
+            ip_protocol=str(p["IpProtocol"]),
+            from_port=str(p.get("FromPort", -1)),
+            to_port=str(p.get("ToPort", -1)),
+            ip_ranges=[{"CidrIp": p["CidrIp"]}] if p.get("CidrIp") else [],
+            source_groups=groups if p.get("DestinationSecurityGroupId") else None,
+            prefix_list_ids=(
+                [{"PrefixListId": p["DestinationPrefixListId"]}]
+                if p.get("DestinationPrefixListId")
+                else None
+            ),
+        )
+        return cls(f"{p['GroupId']}-egress-{resource_name}", p, {})
+
+
+class EventInvokeConfig(resources._Shim):
+    """AWS::Lambda::EventInvokeConfig -> PutFunctionEventInvokeConfig."""
+
+    cfn_type = "AWS::Lambda::EventInvokeConfig"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> EventInvokeConfig:
+        config: dict[str, Any] = {
+            k: p[k]
+            for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+            if k in p
+        }
+        lambda_backends[account_id][region_name].put_function_event_invoke_config(
+            p["FunctionName"], config
+        )
+        return cls(f"{p['FunctionName']}:{p.get('Qualifier', '$LATEST')}", p, {})
+
+
+def _delete_endpoint(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+) -> None:
+    backend = ec2_backends[account_id][region_name]
+    endpoint = backend.vpc_end_points.get(resource_name)
+    if endpoint is None:
+        return
+    # Its route-table routes go with it, unless their table was deleted first.
+    endpoint.route_table_ids = [
+        t for t in endpoint.route_table_ids or [] if t in backend.route_tables
+    ]
+    backend.delete_vpc_endpoints([resource_name])
+
+
+def _delete_route_table(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+) -> None:
+    backend = ec2_backends[account_id][region_name]
+    table = backend.route_tables.get(resource_name)
+    if table is not None:
+        for association in list(table.associations):
+            backend.disassociate_route_table(str(association))
+        backend.delete_route_table(resource_name)
+
+
+_installed = False
+
+
+def install() -> None:
+    """The shims, and endpoints deleted with their stack (once per process)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    for shim in (SecurityGroupEgress, EventInvokeConfig):
+        resources.SHIMS[shim.cfn_type] = shim
+    patch(VPCEndPoint, "delete_from_cloudformation_json", classmethod(_delete_endpoint))
+    patch(RouteTable, "delete_from_cloudformation_json", classmethod(_delete_route_table))
+
+
+def uninstall() -> None:
+    global _installed
+    _installed = False
+    for shim in (SecurityGroupEgress, EventInvokeConfig):
+        resources.SHIMS.pop(shim.cfn_type, None)
