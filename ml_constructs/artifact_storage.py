@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs.checkov import skip
+from ml_constructs.findings import skip_generated_handler
 from ml_constructs.nag import acknowledge
 
 REPLICATION = (
@@ -105,7 +106,13 @@ class ArtifactStorage(Construct):
         )
         acknowledge(self.bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", REPLICATION)
         if props.auto_delete_objects:
-            self._skip_auto_delete_handler()
+            skip_generated_handler(
+                self,
+                "Custom::S3AutoDeleteObjectsCustomResourceProvider",
+                "CDK's generated auto-delete-objects handler (sandbox environments only), invoked "
+                "synchronously by CloudFormation at stack deletion: no DLQ, VPC or reserved "
+                "concurrency applies.",
+            )
         # Native EventBridge notifications (no CDK notification custom resource):
         # the promotion pipeline subscribes to "Object Created" under models/.
         cfn_bucket = self.bucket.node.default_child
@@ -115,22 +122,6 @@ class ArtifactStorage(Construct):
         )
         self.bucket_name = self.bucket.bucket_name
         self.bucket_arn = self.bucket.bucket_arn
-
-    def _skip_auto_delete_handler(self) -> None:
-        """CDK's own auto-delete-objects function (sandboxes only): generated code, run by
-        CloudFormation at stack deletion."""
-        stack = Stack.of(self)
-        provider = stack.node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
-        handler = provider.node.try_find_child("Handler") if provider else None
-        if handler is None:
-            return
-        reason = (
-            "CDK's generated auto-delete-objects handler (sandbox environments only), invoked "
-            "synchronously by CloudFormation at stack deletion: no DLQ, VPC or reserved "
-            "concurrency applies."
-        )
-        for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
-            skip(handler, check, reason)
 
     def objects_arn(self, prefix: str) -> str:
         """ARN of every object under ``prefix`` (one of PREFIXES or a folder in one)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy
+from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -26,7 +26,11 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ml_constructs.checkov import skip
-from ml_constructs.findings import acknowledge_function, acknowledge_inline_policy
+from ml_constructs.findings import (
+    acknowledge_function,
+    acknowledge_inline_policy,
+    skip_generated_handler,
+)
 from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.nag import acknowledge, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
@@ -146,6 +150,18 @@ class PrivateNetwork(Construct):
                 )
             ],
             restrict_default_security_group=True,
+            # Names, not construct paths (CDK's default), so that a pipeline stage synthesizes
+            # the same template as the plain app.
+            vpc_name=f"{props.prefix}-vpc",
+        )
+        for index, subnet in enumerate(vpc.isolated_subnets, start=1):
+            Tags.of(subnet).add("Name", f"{props.prefix}-private-{index}", priority=101)
+        skip_generated_handler(
+            self,
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
+            "CDK's generated handler that removes the default security group's rules, invoked "
+            "synchronously by CloudFormation at create and update: no DLQ, VPC or reserved "
+            "concurrency applies.",
         )
         log_group = logs.LogGroup(
             self,
@@ -166,6 +182,7 @@ class PrivateNetwork(Construct):
             resource_type=ec2.FlowLogResourceType.from_vpc(vpc),
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group, role),
             traffic_type=ec2.FlowLogTrafficType.ALL,
+            flow_log_name=f"{props.prefix}-vpc",
         )
         acknowledge_inline_policy(role)
         acknowledge(
@@ -252,10 +269,11 @@ class PrivateNetwork(Construct):
         return [
             iam.PolicyStatement(
                 sid="ThisAccountsPrincipalsOnly",
-                principals=[iam.AnyPrincipal()],
+                # In an interface endpoint's policy the account principal means every user and
+                # role of the account (in a gateway endpoint's, only the root user).
+                principals=[iam.AccountRootPrincipal()],
                 actions=["*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}},
             )
         ]
 
@@ -279,6 +297,7 @@ class PrivateNetwork(Construct):
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:GetObject"],
                 resources=[f"arn:{Aws.PARTITION}:s3:::prod-{Aws.REGION}-starport-layer-bucket/*"],
+                conditions={"StringEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}},
             )
         )
         names = dict(INTERFACE_ENDPOINTS)
@@ -312,12 +331,23 @@ class PrivateNetwork(Construct):
             description=f"{self.props.prefix}: {what}",
             allow_all_outbound=False,
         )
-        group.add_egress_rule(self.endpoints_security_group, HTTPS, "AWS APIs (VPC endpoints)")
         group.add_egress_rule(
             ec2.Peer.prefix_list(self.s3_prefix_list_id), HTTPS, "S3 (gateway endpoint)"
         )
-        # The endpoints admit the group: the rule lives beside the group (in its stack), so
-        # a later stack's group never makes the network's stack depend on it.
+        # Both rules between the groups are written out with fixed ids (add_egress_rule would
+        # name the rule after the peer's construct path, which differs in a pipeline stage);
+        # they live beside the group (in its stack), so a later stack's group never makes the
+        # network's stack depend on it.
+        ec2.CfnSecurityGroupEgress(
+            scope,
+            f"{construct_id}EndpointsEgress",
+            group_id=group.security_group_id,
+            destination_security_group_id=self.endpoints_security_group.security_group_id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="AWS APIs (VPC endpoints)",
+        )
         ec2.CfnSecurityGroupIngress(
             scope,
             f"{construct_id}EndpointsIngress",

@@ -288,9 +288,19 @@ def test_no_allow_statement_names_a_wildcard_principal(synthesized: SynthesizedP
     for statement in re.findall(r'\{"Action[^{}]*?"Principal": "\*"[^{}]*\}', text):
         assert '"Effect": "Deny"' in statement, statement
     for template in templates:
-        for statement in _all_statements(template):
-            if statement.get("Effect") == "Allow":
-                assert statement.get("Principal") not in ("*", {"AWS": "*"}), statement
+        for resource in template.get("Resources", {}).values():
+            for statement in _all_statements(resource):
+                if statement.get("Effect") == "Allow" and statement.get("Principal") in (
+                    "*",
+                    {"AWS": "*"},
+                ):
+                    # A gateway endpoint's policy can name the account's roles only this way
+                    # (an account principal there means its root user): aws:PrincipalAccount.
+                    assert resource["Type"] == "AWS::EC2::VPCEndpoint", statement
+                    assert resource["Properties"]["VpcEndpointType"] == "Gateway", statement
+                    assert statement["Condition"]["StringEquals"]["aws:PrincipalAccount"] == {
+                        "Ref": "AWS::AccountId"
+                    }, statement
 
 
 def _all_statements(value: Any) -> list[dict[str, Any]]:
