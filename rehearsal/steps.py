@@ -329,6 +329,8 @@ def report(r: Rehearsal) -> str:
         "rehearsal emits for Lambda, API Gateway, SageMaker and SQS; the functions' EMF):"
     )
     print(reports.metrics_table(r.clients.cloudwatch))
+    if r.settings.network.private:
+        _report_network(r)
     print("\nEndpoint autoscaling (Application Auto Scaling, as moto describes it):")
     print(reports.scaling_table(r.clients.autoscaling))
     counts, problems = service_model.read_journal(r.aws.request_journal)
@@ -349,6 +351,16 @@ def report(r: Rehearsal) -> str:
         f"{r.emulated}/{r.resources} resources created, {r.resources - r.emulated} not emulated; "
         f"{sum(counts.values())} function requests checked, {len(problems)} refused"
     )
+
+
+def _report_network(r: Rehearsal) -> None:
+    from rehearsal.network_report import deployed_functions, network_report
+
+    text, missing = network_report(
+        r.clients.ec2, deployed_functions(r.account, r.region), [r.data_stack, r.serving_stack]
+    )
+    print("\n" + text)
+    r.missing.extend(missing)
 
 
 def tear_down(r: Rehearsal) -> str:

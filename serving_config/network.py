@@ -134,7 +134,8 @@ class NetworkSettings:
                 f"{group!r} is not a security group id (sg-0123456789abcdef0)",
             )
         require(
-            len(self.security_group_ids) <= 5,
+            len(self.security_group_ids) <= 4,
             join(path, "security_group_ids"),
-            "SageMaker accepts at most 5 security groups",
+            f"{len(self.security_group_ids)} groups: SageMaker accepts at most 5 and the stack "
+            "adds its own, so at most 4",
         )

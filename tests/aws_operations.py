@@ -61,6 +61,9 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
         "s3.GetObject",
         "s3.PutObject",
     ),
+    "S3 prefix-list lookup (ml_constructs/private_network/runtime)": (
+        "ec2.DescribeManagedPrefixLists",
+    ),
 }
 #: Checked in the launcher's own environment (.venv-sagemaker), by its own session.
 LAUNCHER_OPERATIONS = ("sagemaker.CreateTrainingJob", "s3.PutObject")

@@ -190,6 +190,14 @@ GAPS: tuple[Gap, ...] = (
         "done by a shim that removes the default group's rules.",
     ),
     Gap(
+        "Security groups keep EC2's default egress rule",
+        True,
+        "closed: moto ignores a group's SecurityGroupEgress in a template and keeps 'all "
+        "traffic to 0.0.0.0/0' beside AWS::EC2::SecurityGroupEgress rules; the shims replace "
+        "it with the group's rules, as CloudFormation does (the report lists each group's "
+        "rules).",
+    ),
+    Gap(
         "VPC placement is recorded, not enforced",
         False,
         "open: with --network the VPC, subnets, endpoints, flow log and security groups exist "

@@ -1,7 +1,12 @@
 """Networking gaps of moto 5.2.5 that private networking (``--network``) hits.
 
 - ``AWS::EC2::SecurityGroupEgress`` has no CloudFormation model: the shim authorizes the rule
-  through moto's EC2 API (to a group or a prefix list).
+  through moto's EC2 API (to a group or a prefix list) and, as CloudFormation does when it adds
+  a rule of its own to a group, removes EC2's default "all traffic to 0.0.0.0/0" rule (CDK
+  relies on that: aws-cdk #987/#998).
+- ``AWS::EC2::SecurityGroup`` ignores ``SecurityGroupEgress``, so every group kept EC2's
+  default "all traffic to 0.0.0.0/0" rule: as CloudFormation does, a group that lists its
+  egress rules gets those rules instead of the default one.
 - ``AWS::EC2::VPCEndpoint`` and ``AWS::EC2::RouteTable`` are never deleted with their stack,
   so the VPC cannot be deleted either: deleting the stack deletes them.
 - ``AWS::Lambda::EventInvokeConfig`` (the retraining function's retries and dead-letter
@@ -16,6 +21,7 @@ from typing import Any
 from moto.awslambda.models import lambda_backends
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.route_tables import RouteTable
+from moto.ec2.models.security_groups import SecurityGroup
 from moto.ec2.models.vpcs import VPCEndPoint
 
 from rehearsal.moto_gaps import resources
@@ -33,6 +39,7 @@ class SecurityGroupEgress(resources._Shim):
     ) -> SecurityGroupEgress:
         groups = [{"GroupId": p.get("DestinationSecurityGroupId")}]
         backend = ec2_backends[account_id][region_name]
+        _revoke_default_egress(backend, p["GroupId"])
         backend.authorize_security_group_egress(
             p["GroupId"],
             ip_protocol=str(p["IpProtocol"]),
@@ -67,6 +74,61 @@ class EventInvokeConfig(resources._Shim):
             p["FunctionName"], config
         )
         return cls(f"{p['FunctionName']}:{p.get('Qualifier', '$LATEST')}", p, {})
+
+
+def _revoke_default_egress(backend: Any, group_id: str) -> None:
+    group = backend.get_security_group_by_name_or_id(group_id)
+    default = [
+        rule.id
+        for rule in group.egress_rules
+        if rule.ip_protocol == "-1" and rule.ip_range.get("CidrIp") == "0.0.0.0/0"
+    ]
+    if default:
+        backend.revoke_security_group_egress(
+            group_id, "-1", "-1", "-1", [], security_rule_ids=default
+        )
+
+
+def _with_listed_egress(original: Any) -> Any:
+    """SecurityGroup.create_from_cloudformation_json, then its ``SecurityGroupEgress``."""
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        group = original.__func__(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        rules = cloudformation_json["Properties"].get("SecurityGroupEgress")
+        if rules is None:
+            return group
+        backend = ec2_backends[account_id][region_name]
+        _revoke_default_egress(backend, group.id)
+        for rule in rules:
+            backend.authorize_security_group_egress(
+                group.id,
+                ip_protocol=str(rule["IpProtocol"]),
+                from_port=str(rule.get("FromPort", -1)),
+                to_port=str(rule.get("ToPort", -1)),
+                ip_ranges=[{"CidrIp": rule["CidrIp"]}] if rule.get("CidrIp") else [],
+                source_groups=(
+                    [{"GroupId": rule["DestinationSecurityGroupId"]}]
+                    if rule.get("DestinationSecurityGroupId")
+                    else None
+                ),
+                prefix_list_ids=(
+                    [{"PrefixListId": rule["DestinationPrefixListId"]}]
+                    if rule.get("DestinationPrefixListId")
+                    else None
+                ),
+            )
+        return group
+
+    return classmethod(create)
 
 
 def _delete_endpoint(
@@ -106,6 +168,11 @@ def install() -> None:
     for shim in (SecurityGroupEgress, EventInvokeConfig):
         resources.SHIMS[shim.cfn_type] = shim
     patch(VPCEndPoint, "delete_from_cloudformation_json", classmethod(_delete_endpoint))
+    patch(
+        SecurityGroup,
+        "create_from_cloudformation_json",
+        _with_listed_egress(SecurityGroup.create_from_cloudformation_json),
+    )
     patch(RouteTable, "delete_from_cloudformation_json", classmethod(_delete_route_table))
 
 

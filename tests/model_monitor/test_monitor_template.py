@@ -39,6 +39,7 @@ def test_both_job_definitions_are_isolated_and_encrypted_with_the_project_key(
 ) -> None:
     (data,) = resources(serving, "AWS::SageMaker::DataQualityJobDefinition").values()
     (model,) = resources(serving, "AWS::SageMaker::ModelQualityJobDefinition").values()
+    (served,) = resources(serving, "AWS::SageMaker::Model").values()
     for definition, output in (
         (data, "DataQualityJobOutputConfig"),
         (model, "ModelQualityJobOutputConfig"),
@@ -46,6 +47,8 @@ def test_both_job_definitions_are_isolated_and_encrypted_with_the_project_key(
         assert definition["NetworkConfig"] == {
             "EnableInterContainerTrafficEncryption": True,
             "EnableNetworkIsolation": True,
+            # prod's private network: the jobs run where the model runs.
+            "VpcConfig": served["VpcConfig"],
         }
         cluster = definition["JobResources"]["ClusterConfig"]
         assert key_import(cluster["VolumeKmsKeyId"]) and cluster["InstanceCount"] == 1

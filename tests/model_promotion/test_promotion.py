@@ -376,6 +376,7 @@ def test_handler_rejects_a_non_sqs_event() -> None:
         ({"KEEP_PREVIOUS": "-1"}, "KEEP_PREVIOUS: -1 is outside"),
         ({"NETWORK_ISOLATION": ""}, "NETWORK_ISOLATION: required"),
         ({"ARTIFACT_PARAMETER": "no-slash"}, "ARTIFACT_PARAMETER: must be a path"),
+        ({"VPC_CONFIG": '{"Subnets": ["subnet-1"]}'}, "VPC_CONFIG: needs Subnets and Security"),
     ],
 )
 def test_configuration_errors_name_the_variable(override: dict[str, str], message: str) -> None:
@@ -417,6 +418,24 @@ def test_serverless_models_are_created_without_network_isolation(
     )
     run(account, account.upload(KEY, artifacts.build()), monkeypatch, NETWORK_ISOLATION="false")
     assert sent[0]["EnableNetworkIsolation"] is False
+
+
+def test_in_a_private_network_the_green_model_runs_in_the_same_subnets(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Private networking: CreateModel carries the stack's VpcConfig (the stack's own Model
+    has it too), so a promoted model never leaves the private subnets."""
+    vpc = {"Subnets": ["subnet-0a", "subnet-0b"], "SecurityGroupIds": ["sg-0a"]}
+    sent: list[dict[str, Any]] = []
+    account.sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.CreateModel", lambda params, **_: sent.append(params)
+    )
+    result = run(
+        account, account.upload(KEY, artifacts.build()), monkeypatch, VPC_CONFIG=json.dumps(vpc)
+    )
+    assert result == {"batchItemFailures": []}
+    assert sent[0]["VpcConfig"] == vpc
+    assert sent[0]["EnableNetworkIsolation"] is True
 
 
 def test_sns_subject_is_printable_ascii_under_100_characters(

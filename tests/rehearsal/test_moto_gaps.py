@@ -601,3 +601,64 @@ def test_a_custom_resource_answers_before_the_resources_that_read_it(moto_url, t
         Filters=[{"Name": "prefix-list-name", "Values": [f"com.amazonaws.{REGION}.s3"]}]
     )["PrefixLists"][0]["PrefixListId"]
     assert stack["Outputs"][0]["OutputValue"] == expected
+
+
+def test_a_group_that_lists_its_egress_rules_loses_the_default_one(moto_url):
+    """As CloudFormation does: listed egress rules, or a rule of its own, replace EC2's "all to
+    0.0.0.0/0" (CDK's allow_all_outbound=False writes a placeholder rule that matches nothing
+    when the group has no rule)."""
+    placeholder = {
+        "CidrIp": "255.255.255.255/32",
+        "IpProtocol": "icmp",
+        "FromPort": 252,
+        "ToPort": 86,
+        "Description": "Disallow all traffic",
+    }
+    template = {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.8.0.0/16"}},
+            "Closed": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {
+                    "GroupDescription": "closed",
+                    "VpcId": {"Ref": "Vpc"},
+                    "SecurityGroupEgress": [placeholder],
+                },
+            },
+            "Default": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {"GroupDescription": "default", "VpcId": {"Ref": "Vpc"}},
+            },
+            "Ruled": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {"GroupDescription": "ruled", "VpcId": {"Ref": "Vpc"}},
+            },
+            "RuledToClosed": {
+                "Type": "AWS::EC2::SecurityGroupEgress",
+                "Properties": {
+                    "GroupId": {"Fn::GetAtt": ["Ruled", "GroupId"]},
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "DestinationSecurityGroupId": {"Fn::GetAtt": ["Closed", "GroupId"]},
+                },
+            },
+        }
+    }
+    cfn = _client("cloudformation", moto_url)
+    cfn.create_stack(StackName="egress", TemplateBody=json.dumps(template))
+    ec2 = _client("ec2", moto_url)
+    ids = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName="egress")["StackResources"]
+    }
+    (closed,) = ec2.describe_security_groups(GroupIds=[ids["Closed"]])["SecurityGroups"]
+    (default,) = ec2.describe_security_groups(GroupIds=[ids["Default"]])["SecurityGroups"]
+    assert "0.0.0.0/0" not in json.dumps(closed["IpPermissionsEgress"])
+    assert "255.255.255.255/32" in json.dumps(closed["IpPermissionsEgress"])
+    assert "0.0.0.0/0" in json.dumps(default["IpPermissionsEgress"])
+    # A rule of its own (AWS::EC2::SecurityGroupEgress) replaces the default one too.
+    (ruled,) = ec2.describe_security_groups(GroupIds=[ids["Ruled"]])["SecurityGroups"]
+    assert "0.0.0.0/0" not in json.dumps(ruled["IpPermissionsEgress"])
+    assert ids["Closed"] in json.dumps(ruled["IpPermissionsEgress"])
+    cfn.delete_stack(StackName="egress")

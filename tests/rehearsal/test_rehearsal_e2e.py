@@ -84,3 +84,37 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     for step in range(1, 13):
         assert re.search(rf"^{step}\. .+\d+\.\d s", output, re.MULTILINE), f"step {step} untimed"
     assert "REHEARSAL PASSED" in output
+
+
+@pytest.mark.slow
+def test_python_m_rehearsal_network_runs_everything_in_the_private_network():
+    """`--network` (network.mode: create): the VPC, its endpoints and groups exist in moto, the
+    functions carry their VpcConfig, and everything still answers (the models of the run
+    above are reused)."""
+    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-m", "rehearsal", "--network", "--skip-train"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout
+    assert result.returncode == 0, output[-6000:] + result.stderr[-4000:]
+    network = output[output.index("Private network (moto):") : output.index("Endpoint autoscaling")]
+    assert re.search(r"^VPC\s+vpc-\w+\s+10\.\d+\.0\.0/16\s+mlserving-local-vpc", network, re.M)
+    assert len(re.findall(r"^subnet\s+subnet-\w+ .+ in us-east-1[a-z]", network, re.M)) == 2
+    assert re.search(r"^internet gateways\s+0\s*$", network, re.M)
+    assert re.search(r"^NAT gateways\s+0\s*$", network, re.M)
+    assert "VPC endpoints (12):" in network
+    for service in ("sagemaker.runtime", "sagemaker.api", "s3 ", "logs", "kms", "sts", "ecr.dkr"):
+        assert f"com.amazonaws.us-east-1.{service}" in network, service
+    groups = network[network.index("Security groups") : network.index("Functions:")]
+    assert "0.0.0.0/0" not in groups
+    functions = network[network.index("Functions:") :]
+    for name in ("InferenceApiFunction", "PromotionFunction", "RetrainingFunction"):
+        assert re.search(rf"^{name}\w+\s+2 subnets", functions, re.M), name
+    assert "REHEARSAL PASSED" in output

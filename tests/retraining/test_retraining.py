@@ -157,6 +157,19 @@ def test_no_test_channel_without_test_data(account: Account) -> None:
     assert [c["ChannelName"] for c in job["InputDataConfig"]] == ["train"]
 
 
+def test_in_a_private_network_the_job_runs_in_the_private_subnets(account: Account) -> None:
+    vpc = {"Subnets": ["subnet-0a", "subnet-0b"], "SecurityGroupIds": ["sg-0a"]}
+    sent: list[dict[str, Any]] = []
+    account.sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.CreateTrainingJob",
+        lambda params, **kwargs: sent.append(params),
+    )
+    account.retrainer(VPC_CONFIG=json.dumps(vpc)).on_alarm(f"{PREFIX}-model-auc", "auc", NOW)
+    (request,) = sent
+    assert request["VpcConfig"] == vpc
+    assert request["EnableInterContainerTrafficEncryption"] is True
+
+
 def test_never_two_at_a_time_nor_within_the_cooldown(account: Account) -> None:
     from moto.sagemaker.models import sagemaker_backends
 
