@@ -94,6 +94,7 @@ def _with_listed_egress(original: Any) -> Any:
 
     def create(
         cls: Any,
+        /,
         resource_name: str,
         cloudformation_json: Any,
         account_id: str,
