@@ -290,11 +290,14 @@ def build_model_trainer(config: LaunchConfig, session: Any = None) -> Any:
         InputData(channel_name=channel, data_source=uri)
         for channel, uri in config.input_uris.items()
     ]
-    networking = None
-    if config.subnets or config.security_group_ids:
-        networking = Networking(
-            subnets=list(config.subnets), security_group_ids=list(config.security_group_ids)
-        )
+    # Traffic between training instances is encrypted, as in the retraining function's jobs;
+    # subnets and groups put the job in the private network (PrivateSubnetIds and
+    # SageMakerSecurityGroupIds of the data stack's outputs).
+    networking = Networking(
+        subnets=list(config.subnets) or None,
+        security_group_ids=list(config.security_group_ids) or None,
+        enable_inter_container_traffic_encryption=True,
+    )
     trainer = _model_trainer_class()(
         sagemaker_session=session,
         role=config.role_arn,

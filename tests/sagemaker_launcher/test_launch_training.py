@@ -143,6 +143,8 @@ def test_create_training_job_request(aws: Any, tmp_path: Path) -> None:
     assert resources["VolumeKmsKeyId"] == key_arn
     assert resources["InstanceType"] == "ml.m5.large" and resources["InstanceCount"] == 1
     assert request["StoppingCondition"]["MaxRuntimeInSeconds"] == 3600
+    assert request["EnableInterContainerTrafficEncryption"] is True
+    assert "VpcConfig" not in request  # no network given: SageMaker's own
 
     channels = _channels(request)
     assert channels["train"] == f"{DATASETS}train/"
@@ -242,6 +244,20 @@ def test_launch_keeps_to_what_the_training_role_may_use(aws: Any, tmp_path: Path
         head = s3.head_object(Bucket=BUCKET, Key=key)
         assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key_arn), key
     assert probes == []  # the launcher chose the staging location; the SDK does not probe IAM
+
+
+def test_subnets_and_groups_put_the_job_in_the_private_network(aws: Any, tmp_path: Path) -> None:
+    _, request, _ = _launch(
+        aws,
+        tmp_path,
+        subnets=("subnet-0a", "subnet-0b"),
+        security_group_ids=("sg-0a",),
+    )
+    assert request["VpcConfig"] == {
+        "Subnets": ["subnet-0a", "subnet-0b"],
+        "SecurityGroupIds": ["sg-0a"],
+    }
+    assert request["EnableInterContainerTrafficEncryption"] is True
 
 
 def test_uri_overrides(aws: Any, tmp_path: Path) -> None:
