@@ -22,8 +22,9 @@ class CapacitySettings:
     step_s: float = 20.0
     #: Hard limit on the requests of one run (every step together).
     max_requests: int = 20_000
-    #: Concurrent virtual users sharing each rate (enough to offer it at the SLO's latency).
-    users: int = 16
+    #: The most virtual users sharing a rate (each step uses rate x 2 x the p99 objective, so
+    #: that each user keeps its pace while latency meets the objective).
+    users: int = 64
     min_achieved_fraction: float = 0.9
 
     def validate(self, path: str) -> None:
