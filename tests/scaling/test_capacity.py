@@ -52,14 +52,14 @@ def test_finds_the_sustained_rate_of_the_local_server(
     printed = capsys.readouterr().out
     assert code == 0, printed
     steps = result["steps"]
-    assert [s["rate"] for s in steps] == [5, 10]
-    for step in steps:
-        assert step["failures"] == 0
-        assert step["achieved"] >= 0.9 * step["rate"]
+    assert steps[0]["rate"] == 5  # the ladder goes up until a rate fails
+    passed = [s for s in steps if s["failures"] == 0 and s["achieved"] >= 0.9 * s["rate"]]
+    assert passed and passed == steps[: len(passed)]
+    for step in passed:
         assert 0 < step["p50_ms"] <= step["p99_ms"] <= 300
         assert step["requests"] >= step["rate"] * 2 * 0.8
     sustained = result["sustained_rate"]
-    assert sustained == steps[-1]["achieved"]
+    assert sustained == passed[-1]["achieved"]
     assert result["recommended_target_invocations_per_instance"] == math.floor(sustained * 30)
     assert (
         "rate/s  achieved/s" in printed and "recommended target_invocations_per_instance" in printed
