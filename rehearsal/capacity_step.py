@@ -23,7 +23,14 @@ def measure_capacity(r: Rehearsal) -> str:
         region=r.region,
         endpoint_url=r.aws.model_server.url,
     )
-    outcome = measure(plan)
+    # boto3 signs with the operator's credentials (the local server does not check them).
+    credentials = r.clients.session.get_credentials().get_frozen_credentials()
+    signing = {
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        **({"AWS_SESSION_TOKEN": credentials.token} if credentials.token else {}),
+    }
+    outcome = measure(plan, env=signing)
     print(table(outcome.steps, plan), flush=True)
     sustained = outcome.sustained
     if sustained is None:

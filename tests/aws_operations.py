@@ -61,6 +61,12 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
         "s3.GetObject",
         "s3.PutObject",
     ),
+    "capacity test (deploy_tools/capacity, --endpoint-name)": ("sagemaker-runtime.InvokeEndpoint",),
+    "instance recommendation (deploy_tools/recommend_instance.py)": (
+        "cloudformation.DescribeStacks",
+        "s3.PutObject",
+        "sagemaker.CreateInferenceRecommendationsJob",
+    ),
 }
 #: Checked in the launcher's own environment (.venv-sagemaker), by its own session.
 LAUNCHER_OPERATIONS = ("sagemaker.CreateTrainingJob", "s3.PutObject")

@@ -47,8 +47,11 @@ DEFAULT_ROWS = REPO / ".rehearsal" / "data" / "test.csv"
 LOAD_MODULE = "deploy_tools.capacity.load"
 
 
-def measure(plan: Plan, timeout_s: float | None = None) -> Outcome:
-    """Run the plan in a Locust process of its own and judge its steps."""
+def measure(
+    plan: Plan, timeout_s: float | None = None, env: dict[str, str] | None = None
+) -> Outcome:
+    """Run the plan in a Locust process of its own (``env``: extra environment, such as the
+    credentials boto3 signs with) and judge its steps."""
     budget = timeout_s or len(plan.rates) * (plan.step_s + 5) + 60
     with tempfile.TemporaryDirectory(prefix="capacity-") as scratch:
         plan_path, result_path = Path(scratch, "plan.json"), Path(scratch, "result.json")
@@ -63,6 +66,7 @@ def measure(plan: Plan, timeout_s: float | None = None) -> Outcome:
                     str(result_path),
                 ],
                 cwd=REPO,
+                env={**os.environ, **(env or {})},
                 capture_output=True,
                 text=True,
                 timeout=budget,
