@@ -88,7 +88,7 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
         r"\d+",
         output,
     )
-    assert re.search(r"^ +rate/s +achieved/s +requests +p50 ms +p99 ms", output, re.MULTILINE)
+    assert re.search(r"^ *rate/s +achieved/s +requests +p50 ms +p99 ms", output, re.MULTILINE)
     for step in range(1, 14):
         assert re.search(rf"^{step}\. .+\d+\.\d s", output, re.MULTILINE), f"step {step} untimed"
     assert "REHEARSAL PASSED" in output
