@@ -162,7 +162,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         help=f"serve this model locally for the run (default: {DEFAULT_MODEL.relative_to(REPO)})",
     )
-    parser.add_argument("--region", help="the endpoint's region (with --endpoint-name)")
+    parser.add_argument("--region", help="the endpoint's region (default: the environment's)")
     parser.add_argument(
         "--endpoint-url", help="a SageMaker-runtime-compatible URL (with --endpoint-name)"
     )
@@ -217,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
     capacity = dataclasses.replace(settings.capacity, **overrides)
     capacity.validate("capacity")  # flags are checked like the file
     bodies = request_bodies(args.rows, settings.model.feature_count)
+    args.region = args.region or (settings.region if args.endpoint_name else None)
     with _target(args) as target:
         plan = plan_from(capacity, bodies, **target)
         print(
