@@ -31,11 +31,18 @@ class VariantProps:
     initial_instance_count: int = 1
     serverless_memory_mb: int = 2048
     serverless_max_concurrency: int = 5
+    serverless_provisioned_concurrency: int | None = None
     encrypt_volume_with_key: bool = True
 
     def __post_init__(self) -> None:
         if self.kind == "instance" and self.initial_instance_count < 1:
             raise ValueError("initial_instance_count must be at least 1")
+        provisioned = self.serverless_provisioned_concurrency
+        if provisioned is not None and not 1 <= provisioned <= self.serverless_max_concurrency:
+            raise ValueError(
+                f"serverless_provisioned_concurrency {provisioned} must be 1-"
+                f"serverless_max_concurrency ({self.serverless_max_concurrency})"
+            )
 
     @property
     def network_isolation(self) -> bool:
@@ -80,6 +87,10 @@ def production_variant(props: ModelEndpointProps, model_name: str) -> dict[str, 
             "MemorySizeInMB": variant.serverless_memory_mb,
             "MaxConcurrency": variant.serverless_max_concurrency,
         }
+        if variant.serverless_provisioned_concurrency is not None:
+            spec["ServerlessConfig"]["ProvisionedConcurrency"] = (
+                variant.serverless_provisioned_concurrency
+            )
     else:
         spec.update(
             InstanceType=variant.instance_type,
@@ -99,6 +110,7 @@ def _variant_property(
             serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
                 memory_size_in_mb=variant.serverless_memory_mb,
                 max_concurrency=variant.serverless_max_concurrency,
+                provisioned_concurrency=variant.serverless_provisioned_concurrency,
             ),
         )
     return sagemaker.CfnEndpointConfig.ProductionVariantProperty(

@@ -211,8 +211,8 @@ def _summary(r: Rehearsal, timeline: Timeline) -> int:
         print("\nREHEARSAL INCOMPLETE:\n" + "\n".join(f"  - {m}" for m in r.missing))
         return 1
     print(
-        "\nREHEARSAL PASSED: deployed with the CDK CLI, served, predicted, promoted (on registry "
-        "approval and on upload), rejected, watched for drift, redeployed."
+        "\nREHEARSAL PASSED: deployed with the CDK CLI, served, predicted, measured capacity, "
+        "promoted (on registry approval and on upload), rejected, watched for drift, redeployed."
     )
     return 0
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from rehearsal import artifacts
 from rehearsal.artifacts import CANDIDATE, INITIAL, Training
+from rehearsal.capacity_step import measure_capacity
 from rehearsal.context import Rehearsal
 from rehearsal.drift_step import watch_the_model
 from rehearsal.predictions import (
@@ -392,6 +393,10 @@ SEQUENCE: tuple[tuple[str, Step], ...] = (
     ),
     ("Serve the endpoint's model behind the SageMaker runtime API", serve_endpoint),
     ("Predict the held-out rows through the deployed inference function", predict),
+    (
+        "Measure capacity: a short Locust ladder against the endpoint's model server",
+        measure_capacity,
+    ),
     (
         "Register the candidate, approve it; approve a defective package (model registry)",
         register_and_approve,

@@ -9,15 +9,18 @@ from typing import Literal
 
 from serving_config._parsing import ConfigError, join, require
 from serving_config.api import ApiSettings
+from serving_config.capacity import CapacitySettings
 from serving_config.model_monitoring import ModelMonitorSettings, RetrainingSettings
 from serving_config.monitoring import AlarmSettings
 from serving_config.network import NetworkSettings
 from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
+from serving_config.scaling import ScheduleSettings, validate_time_zone
 
 __all__ = [
     "AlarmSettings",
     "ApiSettings",
+    "CapacitySettings",
     "ConfigError",
     "EndpointSettings",
     "ModelMonitorSettings",
@@ -26,6 +29,7 @@ __all__ = [
     "RegistrySettings",
     "RetrainingSettings",
     "ScalingSettings",
+    "ScheduleSettings",
     "Settings",
 ]
 
@@ -93,6 +97,9 @@ class EndpointSettings:
     initial_instance_count: int = 1
     serverless_memory_mb: int = 2048
     serverless_max_concurrency: int = 5
+    #: Serverless instances kept warm (no cold starts up to this concurrency; billed while
+    #: idle). None: on-demand only.
+    serverless_provisioned_concurrency: int | None = None
     data_capture_percent: int = 100
 
     def validate(self, path: str) -> None:
@@ -120,6 +127,18 @@ class EndpointSettings:
             1 <= self.serverless_max_concurrency <= 200,
             join(path, "serverless_max_concurrency"),
             f"{self.serverless_max_concurrency} is outside 1-200",
+        )
+        provisioned = self.serverless_provisioned_concurrency
+        require(
+            provisioned is None or 1 <= provisioned <= self.serverless_max_concurrency,
+            join(path, "serverless_provisioned_concurrency"),
+            f"{provisioned} is outside 1-serverless_max_concurrency "
+            f"({self.serverless_max_concurrency}): SageMaker needs it at most MaxConcurrency",
+        )
+        require(
+            provisioned is None or self.kind == "serverless",
+            join(path, "serverless_provisioned_concurrency"),
+            "applies to a serverless variant only (kind: serverless)",
         )
         require(
             0 <= self.data_capture_percent <= 100,
@@ -166,13 +185,22 @@ class EndpointSettings:
 
 @dataclass(frozen=True)
 class ScalingSettings:
-    """Target tracking on invocations per instance."""
+    """Target tracking on invocations per instance; optionally also on CPU utilization and on
+    the high-resolution concurrency metric, and scheduled changes of the bounds."""
 
     min_capacity: int = 1
     max_capacity: int = 2
     target_invocations_per_instance: int = 1000
     scale_in_cooldown_s: int = 300
     scale_out_cooldown_s: int = 60
+    #: A second target tracking policy: average CPU per instance, percent of all its vCPUs.
+    cpu_target_percent: float | None = None
+    #: A policy on ``SageMakerVariantConcurrentRequestsPerModelHighResolution`` (10-s data
+    #: points: scales out faster than the per-minute invocations metric).
+    concurrent_requests_target: float | None = None
+    #: The IANA time zone the schedules' cron expressions are read in.
+    time_zone: str = "UTC"
+    schedules: tuple[ScheduleSettings, ...] = ()
 
     def validate(self, path: str) -> None:
         require(
@@ -198,6 +226,33 @@ class ScalingSettings:
         for name in ("scale_in_cooldown_s", "scale_out_cooldown_s"):
             value = getattr(self, name)
             require(0 <= value <= 3600, join(path, name), f"{value} is outside 0-3600")
+        require(
+            self.cpu_target_percent is None or 1 <= self.cpu_target_percent <= 100,
+            join(path, "cpu_target_percent"),
+            f"{self.cpu_target_percent} is outside 1-100 (percent of the instance's vCPUs)",
+        )
+        require(
+            self.concurrent_requests_target is None or self.concurrent_requests_target > 0,
+            join(path, "concurrent_requests_target"),
+            f"{self.concurrent_requests_target} must be above 0",
+        )
+        validate_time_zone(self.time_zone, join(path, "time_zone"))
+        names = [s.name for s in self.schedules]
+        for i, schedule in enumerate(self.schedules):
+            where = f"{join(path, 'schedules')}[{i}]"
+            schedule.validate(where)
+            require(
+                names.count(schedule.name) == 1,
+                join(where, "name"),
+                f"{schedule.name!r} names more than one schedule",
+            )
+
+    @property
+    def fleet_range(self) -> tuple[int, int]:
+        """The fewest and most instances the fleet may have, schedules included."""
+        lows = [self.min_capacity, *(s.min_capacity for s in self.schedules if s.min_capacity)]
+        highs = [self.max_capacity, *(s.max_capacity for s in self.schedules if s.max_capacity)]
+        return min(lows), max(highs)
 
 
 @dataclass(frozen=True)
@@ -221,6 +276,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     endpoint: EndpointSettings = field(default_factory=EndpointSettings)
     scaling: ScalingSettings | None = field(default_factory=ScalingSettings)
+    capacity: CapacitySettings = field(default_factory=CapacitySettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     promotion: PromotionSettings = field(default_factory=PromotionSettings)
@@ -377,8 +433,8 @@ class Settings:
         ``DeploymentPolicy.step_instances``, which raises at synth; here it names the field)."""
         if self.promotion.traffic_shifting != "linear" or self.endpoint.kind != "instance":
             return
-        low = self.scaling.min_capacity if self.scaling else self.endpoint.initial_instance_count
-        high = self.scaling.max_capacity if self.scaling else low
+        low = self.scaling.fleet_range[0] if self.scaling else self.endpoint.initial_instance_count
+        high = self.scaling.fleet_range[1] if self.scaling else low
         require(
             low < 2 or math.ceil(high * 0.1) <= math.floor(low * 0.5),
             join(path, "promotion.traffic_shifting"),

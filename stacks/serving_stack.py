@@ -10,7 +10,11 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.artifact_storage import DATA_CAPTURE_PREFIX, MONITORING_BASELINE_PREFIX
-from ml_constructs.endpoint_autoscaling import EndpointAutoscaling, EndpointAutoscalingProps
+from ml_constructs.endpoint_autoscaling import (
+    EndpointAutoscaling,
+    EndpointAutoscalingProps,
+    ScheduledBounds,
+)
 from ml_constructs.framework_image import FrameworkImage
 from ml_constructs.inference_api.construct import InferenceApi, inference_api_props
 from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
@@ -67,6 +71,9 @@ class ModelServingStack(Stack):
                     initial_instance_count=endpoint_settings.initial_instance_count,
                     serverless_memory_mb=endpoint_settings.serverless_memory_mb,
                     serverless_max_concurrency=endpoint_settings.serverless_max_concurrency,
+                    serverless_provisioned_concurrency=(
+                        endpoint_settings.serverless_provisioned_concurrency
+                    ),
                     encrypt_volume_with_key=not endpoint_settings.has_instance_storage,
                 ),
                 data_capture_s3_uri=data.storage.s3_uri(DATA_CAPTURE_PREFIX),
@@ -89,6 +96,13 @@ class ModelServingStack(Stack):
                     target_invocations_per_instance=scaling.target_invocations_per_instance,
                     scale_in_cooldown_s=scaling.scale_in_cooldown_s,
                     scale_out_cooldown_s=scaling.scale_out_cooldown_s,
+                    cpu_target_percent=scaling.cpu_target_percent,
+                    concurrent_requests_target=scaling.concurrent_requests_target,
+                    time_zone=scaling.time_zone,
+                    schedules=tuple(
+                        ScheduledBounds(s.name, s.cron, s.min_capacity, s.max_capacity)
+                        for s in scaling.schedules
+                    ),
                 ),
                 endpoint=self.endpoint.endpoint,
             )
@@ -160,7 +174,7 @@ class ModelServingStack(Stack):
         # Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
         # the same policy and rollback alarms, and keeps the fleet autoscaling set.
         fleet = (
-            (settings.scaling.min_capacity, settings.scaling.max_capacity)
+            settings.scaling.fleet_range
             if settings.scaling is not None
             else (endpoint_settings.initial_instance_count,) * 2
         )

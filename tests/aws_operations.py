@@ -64,6 +64,12 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
     "S3 prefix-list lookup (ml_constructs/private_network/runtime)": (
         "ec2.DescribeManagedPrefixLists",
     ),
+    "capacity test (deploy_tools/capacity, --endpoint-name)": ("sagemaker-runtime.InvokeEndpoint",),
+    "instance recommendation (deploy_tools/recommend_instance.py)": (
+        "cloudformation.DescribeStacks",
+        "s3.PutObject",
+        "sagemaker.CreateInferenceRecommendationsJob",
+    ),
 }
 #: Checked in the launcher's own environment (.venv-sagemaker), by its own session.
 LAUNCHER_OPERATIONS = ("sagemaker.CreateTrainingJob", "s3.PutObject")

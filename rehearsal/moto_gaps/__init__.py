@@ -269,6 +269,17 @@ GAPS: tuple[Gap, ...] = (
         "autoscaling actions do not exist locally.",
     ),
     Gap(
+        "Capacity and scaling policies are not exercised on SageMaker",
+        False,
+        "open: the capacity step measures the local model server on this machine (one "
+        "process, shared cores), not an ML instance, so its rate only rehearses the method; "
+        "scheduled actions, the CPU and high-resolution concurrency policies and serverless "
+        "provisioned concurrency are pinned in the templates only (no scaling happens "
+        "locally). `python -m deploy_tools.capacity --endpoint-name` and "
+        "`python -m deploy_tools.recommend_instance` measure the real thing (README, "
+        "'Scaling on evidence').",
+    ),
+    Gap(
         "Resource types with no moto model",
         False,
         "open: recorded with their properties and reported as not emulated (see the "

@@ -110,6 +110,10 @@ def test_scalable_target_bounds_come_from_configuration(serving: Template) -> No
 
 
 def test_target_tracking_on_invocations_per_instance(serving: Template) -> None:
+    from serving_config import load_settings
+
+    scaling = load_settings("dev").scaling
+    assert scaling is not None  # the target comes from configuration (measured: README)
     serving.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalingPolicy",
         {
@@ -118,7 +122,7 @@ def test_target_tracking_on_invocations_per_instance(serving: Template) -> None:
                 "PredefinedMetricSpecification": {
                     "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
                 },
-                "TargetValue": 1000,
+                "TargetValue": scaling.target_invocations_per_instance,
                 "ScaleInCooldown": 300,
                 "ScaleOutCooldown": 60,
             },

@@ -81,7 +81,15 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     checked = re.search(r"(\d+) function requests checked, 0 refused", output)
     assert checked and int(checked[1]) > 20
     assert "DELETE_COMPLETE" in output
-    for step in range(1, 13):
+    # The capacity step: a Locust ladder through the runtime API, 0 errors, a recommendation.
+    assert re.search(
+        r"\d+ InvokeEndpoint requests \(Locust, boto3\) to mlserving-local-\S+: sustained "
+        r"[\d.]+/s with p99 \d+ ms <= 300 ms, 0 errors .+target_invocations_per_instance would be "
+        r"\d+",
+        output,
+    )
+    assert re.search(r"^ *rate/s +achieved/s +requests +p50 ms +p99 ms", output, re.MULTILINE)
+    for step in range(1, 14):
         assert re.search(rf"^{step}\. .+\d+\.\d s", output, re.MULTILINE), f"step {step} untimed"
     assert "REHEARSAL PASSED" in output
 

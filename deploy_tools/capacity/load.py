@@ -1,0 +1,208 @@
+"""The load process of the capacity test: Locust as a library, headless.
+
+``python -m deploy_tools.capacity.load PLAN.json RESULT.json``: offers each rate of the plan
+for ``step_s`` seconds (constant throughput shared by ``users`` virtual users), records
+Locust's statistics per step, and stops at the first rate that fails or when the request budget
+is spent. Importing Locust monkey-patches this whole process with gevent, which is why this
+module runs only as a process of its own (``deploy_tools.capacity`` starts it).
+"""
+
+from __future__ import annotations
+
+import locust  # first: gevent's monkey-patching should precede the other imports
+
+# isort: split
+import itertools
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, User, task
+from locust.env import Environment
+from locust.exception import StopUser
+
+from deploy_tools.capacity.plan import Plan, StepResult, judge
+
+JSON = "application/json"
+
+
+class Budget:
+    """The run's request budget and the rows, shared by every virtual user."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.left = plan.max_requests
+        self._bodies = itertools.cycle(plan.bodies)
+
+    def take(self) -> str:
+        if self.left <= 0:
+            raise StopUser()
+        self.left -= 1
+        return next(self._bodies)
+
+
+def user_classes(plan: Plan, budget: Budget, per_user_rate: list[float]) -> type[User]:
+    """A Locust user for the plan's mode; ``per_user_rate`` is [rate per user, users], read
+    at each wait (the runner changes them between steps)."""
+
+    spawned = itertools.count()
+
+    def stagger() -> None:
+        """Spread the users' first requests evenly over one period: any window then holds
+        rate x its length requests, give or take one."""
+        period = 1 / per_user_rate[0]
+        users = round(per_user_rate[1])
+        gevent.sleep((next(spawned) % users) * period / users)
+
+    def pace(user: User) -> float:
+        """Constant throughput on an absolute schedule: each request is due one period after
+        the previous one was due; a user that fell behind starts again from now (no burst)."""
+        now = time.perf_counter()
+        due = max(now, getattr(user, "due", now) + 1 / per_user_rate[0])
+        user.due = due  # type: ignore[attr-defined]
+        return due - now
+
+    if plan.mode == "http":
+
+        class HttpInvoker(FastHttpUser):
+            host = plan.url
+            wait_time = pace
+
+            def on_start(self) -> None:
+                stagger()
+
+            @task
+            def invoke(self) -> None:
+                body = budget.take()
+                self.client.post(
+                    "/invocations",
+                    data=body,
+                    headers={"Content-Type": JSON, "Accept": JSON},
+                    name="POST /invocations",
+                )
+
+        return HttpInvoker
+
+    import boto3
+    from botocore.config import Config
+
+    runtime = boto3.client(
+        "sagemaker-runtime",
+        region_name=plan.region or None,
+        endpoint_url=plan.endpoint_url or None,
+        # Every error counts: no retries hiding a throttle, a pool as wide as the users.
+        config=Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            max_pool_connections=max(10, plan.users),
+            read_timeout=70,
+        ),
+    )
+
+    class RuntimeInvoker(User):
+        """boto3 InvokeEndpoint, timed and reported through ``events.request`` (the Locust
+        pattern for clients other than HTTP)."""
+
+        wait_time = pace
+
+        def on_start(self) -> None:
+            stagger()
+
+        @task
+        def invoke(self) -> None:
+            body = budget.take()
+            started = time.perf_counter()
+            error: Exception | None = None
+            length = 0
+            try:
+                answer = runtime.invoke_endpoint(
+                    EndpointName=plan.endpoint_name,
+                    ContentType=JSON,
+                    Accept=JSON,
+                    Body=body.encode(),
+                )
+                length = len(answer["Body"].read())
+            except Exception as caught:  # every failure is a data point, not a crash
+                error = caught
+            self.environment.events.request.fire(
+                request_type="InvokeEndpoint",
+                name=plan.endpoint_name,
+                response_time=(time.perf_counter() - started) * 1000,
+                response_length=length,
+                exception=error,
+                context={},
+            )
+
+    return RuntimeInvoker
+
+
+def users_for(plan: Plan, rate: float) -> int:
+    """Enough users that each one's period is twice the latency objective (so each keeps its
+    pace while latency meets the objective), at most ``plan.users``."""
+    return max(1, min(plan.users, math.ceil(rate * plan.latency_p99_ms / 1000 * 2)))
+
+
+def run(plan: Plan) -> dict[str, Any]:
+    budget = Budget(plan)
+    per_user_rate = [plan.rates[0] / plan.users, float(plan.users)]
+    user = user_classes(plan, budget, per_user_rate)
+    environment = Environment(user_classes=[user], host=plan.url or None)
+    runner = environment.create_local_runner()
+    steps: list[StepResult] = []
+    for rate in plan.rates:
+        users = users_for(plan, rate)
+        per_user_rate[:] = [rate / users, float(users)]
+        runner.start(users, spawn_rate=10_000)
+        # One pacing period of warm-up (connections, every user's first request), then the
+        # window: completions counted over it are an unbiased measure of the achieved rate.
+        gevent.sleep(users / rate)
+        environment.stats.reset_all()
+        started = time.perf_counter()
+        deadline = started + plan.step_s
+        while time.perf_counter() < deadline and budget.left > 0:
+            gevent.sleep(min(0.05, max(0.0, deadline - time.perf_counter())))
+        # The achieved rate: completions within the window, over the window.
+        elapsed = time.perf_counter() - started
+        completed = environment.stats.total.num_requests
+        truncated = budget.left <= 0 and elapsed < plan.step_s
+        if truncated:  # let the last requests of the budget finish
+            gevent.sleep(min(2.0, plan.latency_p99_ms / 1000 * 2))
+        runner.stop()
+        total = environment.stats.total
+        errors = list(environment.stats.errors.values())
+        steps.append(
+            StepResult(
+                rate=rate,
+                achieved=completed / elapsed if elapsed else 0.0,
+                requests=total.num_requests,
+                failures=total.num_failures,
+                p50_ms=float(total.get_response_time_percentile(0.5) or 0),
+                p99_ms=float(total.get_response_time_percentile(0.99) or 0),
+                max_ms=float(total.max_response_time or 0),
+                elapsed_s=round(elapsed, 3),
+                truncated=truncated,
+                first_error=str(errors[0].error) if errors else "",
+            )
+        )
+        if judge(plan, steps).stopped or budget.left <= 0:
+            break
+    runner.quit()
+    return {"locust": locust.__version__, "steps": [vars(s) for s in steps]}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m deploy_tools.capacity.load PLAN.json RESULT.json", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.ERROR)
+    plan = Plan.from_json(Path(argv[0]).read_text(encoding="utf-8"))
+    result = run(plan)
+    Path(argv[1]).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
