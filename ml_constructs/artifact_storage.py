@@ -27,12 +27,20 @@ MONITORING_BASELINE_PREFIX = f"{MONITORING_PREFIX}baseline/"
 MONITORING_REPORTS_PREFIX = f"{MONITORING_PREFIX}reports/"
 #: Labels for model-quality monitoring, in Model Monitor's ground-truth layout.
 GROUND_TRUTH_PREFIX = "ground-truth/"
+#: Asynchronous inference: request bodies (written by the API), SageMaker's results and
+#: failures, and the API's record of each request (where SageMaker will write its result).
+ASYNC_PREFIX = "async/"
+ASYNC_INPUT_PREFIX = f"{ASYNC_PREFIX}input/"
+ASYNC_OUTPUT_PREFIX = f"{ASYNC_PREFIX}output/"
+ASYNC_FAILURES_PREFIX = f"{ASYNC_PREFIX}failures/"
+ASYNC_REQUESTS_PREFIX = f"{ASYNC_PREFIX}requests/"
 PREFIXES = (
     DATASETS_PREFIX,
     MODELS_PREFIX,
     DATA_CAPTURE_PREFIX,
     MONITORING_PREFIX,
     GROUND_TRUTH_PREFIX,
+    ASYNC_PREFIX,
 )
 #: Training jobs started by the launcher: ``<job>/input/{code,sm_drivers}/`` (staged by the
 #: SDK, read by the job) and ``<job>/output/model.tar.gz`` (written by SageMaker, promoted).

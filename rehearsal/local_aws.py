@@ -52,6 +52,7 @@ def make_clients(
         cloudwatch=client("cloudwatch"),
         autoscaling=client("application-autoscaling"),
         sqs=client("sqs"),
+        sns=client("sns"),
     )
 
 
