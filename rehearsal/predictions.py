@@ -31,16 +31,8 @@ def function_with_variable(stack: Any, variable: str) -> str | None:
     return None
 
 
-_MODES: dict[str, str] = {}
-
-
-def invocation_mode(clients: Any, function_name: str) -> str:
-    """The inference function's ``INVOCATION_MODE`` (``realtime`` or ``async``), read once."""
-    if function_name not in _MODES:
-        configuration = clients.lambda_.get_function_configuration(FunctionName=function_name)
-        variables = configuration.get("Environment", {}).get("Variables", {})
-        _MODES[function_name] = variables.get("INVOCATION_MODE") or "realtime"
-    return _MODES[function_name]
+#: Inference functions that answered POST /predict with ``use_predict_async`` (async mode).
+_ASYNC_FUNCTIONS: set[str] = set()
 
 
 def _invoke(clients: Any, function_name: str, event: dict[str, Any]) -> tuple[int, Any]:
@@ -121,7 +113,7 @@ def predict_through_lambda(
 ) -> list[float]:
     """POST /predict through the deployed function (API Gateway proxy events), batch by batch;
     an async function's through POST /predict-async and GET /predict-async/{id}."""
-    if invocation_mode(clients, function_name) == "async":
+    if function_name in _ASYNC_FUNCTIONS:
         return predict_async_through_lambda(clients, function_name, rows, max_rows, 60.0)
     probabilities: list[float] = []
     for start in range(0, len(rows), max_rows):
@@ -136,11 +128,24 @@ def predict_through_lambda(
         }
         response = clients.lambda_.invoke(FunctionName=function_name, Payload=json.dumps(event))
         payload = json.loads(response["Payload"].read())
+        if not probabilities and _answers_async_only(payload):
+            _ASYNC_FUNCTIONS.add(function_name)
+            return predict_async_through_lambda(clients, function_name, rows, max_rows, 60.0)
         if response.get("FunctionError") or payload.get("statusCode") != 200:
             raise RehearsalError(f"the inference function answered {str(payload)[:500]}")
         body = json.loads(payload["body"])
         probabilities.extend(float(p["probability"]) for p in body["predictions"])
     return probabilities
+
+
+def _answers_async_only(payload: Any) -> bool:
+    """The async function's answer to POST /predict: 404 ``use_predict_async``."""
+    if not isinstance(payload, dict) or payload.get("statusCode") != 404:
+        return False
+    try:
+        return bool(json.loads(payload["body"])["error"]["code"] == "use_predict_async")
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def capture_summary(clients: Any, runtime: Any) -> str:

@@ -222,13 +222,34 @@ def promote_and_reject(r: Rehearsal) -> str:
         reason = str(json.loads(evidence[evidence.index("{") :]).get("reason", ""))[:120]
     except ValueError:
         reason = evidence[:120]
+    kept = _async_config_kept(r) if r.settings.endpoint.kind == "async" else ""
     return (
-        f"promoted {upload_key}: endpoint config {before} -> {r.promoted_config}, "
+        f"promoted {upload_key}: endpoint config {before} -> {r.promoted_config}{kept}, "
         f"accuracy {after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the {model.label} "
         f"model's training metrics; {r.settings.artifact_parameter} = {r.promoted_uri}. "
         f"Rejected {corrupt_key} ({reason}); endpoint still on {still}, "
         f"accuracy {unaffected['accuracy']:.4f}"
     )
+
+
+def _async_config_kept(r: Rehearsal) -> str:
+    """The promoted EndpointConfig carries the stack's AsyncInferenceConfig unchanged."""
+    sagemaker = r.clients.sagemaker
+    (stack_config,) = [
+        r.serving_stack.physical_ids[logical]
+        for logical, resource in r.serving_stack.template["Resources"].items()
+        if resource["Type"] == "AWS::SageMaker::EndpointConfig"
+    ]
+    stack_config = stack_config.split(":endpoint-config/", 1)[-1]  # the ARN names it
+    expected = sagemaker.describe_endpoint_config(EndpointConfigName=stack_config)
+    promoted = sagemaker.describe_endpoint_config(EndpointConfigName=r.promoted_config)
+    wanted = expected.get("AsyncInferenceConfig")
+    if not wanted or promoted.get("AsyncInferenceConfig") != wanted:
+        raise RehearsalError(
+            f"the promoted config's AsyncInferenceConfig {promoted.get('AsyncInferenceConfig')} "
+            f"is not the stack's {wanted}"
+        )
+    return " (AsyncInferenceConfig copied: output, failures, KMS key, topics)"
 
 
 # -- 9: a later `cdk deploy` --------------------------------------------------------------------

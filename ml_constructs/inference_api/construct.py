@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -563,9 +563,16 @@ class InferenceApi(Construct):
         return policy
 
     def _nag_method_arn(self, method: str, path: str) -> str:
-        """A method ARN of this stage as cdk-nag prints it in a finding."""
+        """A method ARN of this stage as cdk-nag prints it in a finding (an environment-
+        agnostic stack's pseudo parameters, or the account and region it is pinned to)."""
+        stack = Stack.of(self)
+
+        def part(value: str, pseudo: str) -> str:
+            return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
+
         return (
-            "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
+            f"arn:{part(stack.partition, 'Partition')}:execute-api:"
+            f"{part(stack.region, 'Region')}:{part(stack.account, 'AccountId')}:"
             f"<{nag_logical_id(self.api)}>/<{nag_logical_id(self.stage)}>/{method}{path}"
         )
 
