@@ -25,6 +25,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.checkov import skip
+from ml_constructs.encryption_key import s3_via_service
 from ml_constructs.findings import INLINE_POLICY, acknowledge_function, acknowledge_inline_policy
 from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.inference_api.runtime import api_config as env
@@ -517,6 +518,7 @@ class InferenceApi(Construct):
                 sid="AsyncObjectsEncryption",
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],
                 resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": s3_via_service()}},
             )
         )
 
