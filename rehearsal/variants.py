@@ -13,7 +13,7 @@ import yaml
 from serving_config import ENVIRONMENTS_DIR, Settings, load_settings
 
 #: Sections whose overrides are merged into the file's (the others replace it).
-_MERGED = ("endpoint",)
+_MERGED = ("endpoint", "promotion")
 #: ``--kind async``: the same instance fleet behind SageMaker's asynchronous queue, scaling on
 #: its backlog down to zero; no data capture or Model Monitor (not supported for async here).
 ASYNC_OVERRIDES: dict[str, Any] = {
@@ -21,6 +21,7 @@ ASYNC_OVERRIDES: dict[str, Any] = {
     "scaling": None,
     "async_inference": {"min_capacity": 0, "max_capacity": 2},
     "model_monitor": {"enabled": False},
+    "promotion": {"traffic_shifting": "all_at_once"},
 }
 
 

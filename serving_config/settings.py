@@ -351,6 +351,13 @@ class Settings:
             join(path, "endpoint.instance_type"),
             f"SageMaker cannot autoscale burstable {self.endpoint.instance_type}",
         )
+        require(
+            self.promotion.traffic_shifting == "all_at_once",
+            join(path, "promotion.traffic_shifting"),
+            "an async endpoint's fleet may be at zero instances, where no whole-instance step "
+            "exists: its updates move all at once (baked and guarded by the rollback alarms); "
+            "set all_at_once",
+        )
         scaling = self.async_inference
         require(
             max(1, scaling.min_capacity)

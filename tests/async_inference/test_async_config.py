@@ -93,6 +93,11 @@ def test_a_minimal_async_environment_loads(tmp_path: Path) -> None:
             "0-3600",
         ),
         ({"async_inference": {"surprise": 1}}, "async_inference", "unknown field"),
+        (
+            {"promotion": {"traffic_shifting": "canary"}},
+            "promotion.traffic_shifting",
+            "all at once",
+        ),
         ({"endpoint": {"kind": "queued"}}, "endpoint.kind", ""),
     ],
 )

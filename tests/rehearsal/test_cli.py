@@ -60,6 +60,8 @@ def test_kind_async_overrides_the_endpoint_and_its_scaling(tmp_path):
     assert settings.scaling is None and settings.async_inference.min_capacity == 0
     assert not settings.model_monitor.enabled
     assert settings.endpoint.data_capture_percent == 0
+    assert settings.promotion.traffic_shifting == "all_at_once"
+    assert settings.promotion.wait_before_shift_s == 0  # local.yaml's, merged
 
 
 def test_kind_accepts_async_only(capsys):
