@@ -25,12 +25,12 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.checkov import skip
-from ml_constructs.encryption_key import s3_via_service
 from ml_constructs.findings import INLINE_POLICY, acknowledge_function, acknowledge_inline_policy
 from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.inference_api.runtime import api_config as env
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.operator_access import s3_via_service
 from ml_constructs.private_network.construct import PrivateNetwork, function_placement
 
 if TYPE_CHECKING:
