@@ -57,6 +57,9 @@ class ArtifactStorageProps:
     noncurrent_version_expiration_days: int = 90
     abort_incomplete_upload_days: int = 7
     access_log_retention_days: int = 365
+    #: An asynchronous endpoint's requests, records, results and failures (``async/``) expire
+    #: after this many days (None: no async objects are expected, no rule).
+    async_retention_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.auto_delete_objects and self.removal_policy != RemovalPolicy.DESTROY:
@@ -68,6 +71,8 @@ class ArtifactStorageProps:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1 day")
+        if self.async_retention_days is not None and self.async_retention_days < 1:
+            raise ValueError("async_retention_days must be at least 1 day")
 
 
 class ArtifactStorage(Construct):
@@ -109,6 +114,7 @@ class ArtifactStorage(Construct):
                         props.abort_incomplete_upload_days
                     ),
                 ),
+                *self._async_expiry(props),
             ],
         )
         acknowledge(self.bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", REPLICATION)
@@ -123,6 +129,18 @@ class ArtifactStorage(Construct):
         )
         self.bucket_name = self.bucket.bucket_name
         self.bucket_arn = self.bucket.bucket_arn
+
+    @staticmethod
+    def _async_expiry(props: ArtifactStorageProps) -> list[s3.LifecycleRule]:
+        if props.async_retention_days is None:
+            return []
+        return [
+            s3.LifecycleRule(
+                id="expire-async-requests-and-results",
+                prefix=ASYNC_PREFIX,
+                expiration=Duration.days(props.async_retention_days),
+            )
+        ]
 
     def _skip_auto_delete_handler(self) -> None:
         """CDK's own auto-delete-objects function (sandboxes only): generated code, run by

@@ -21,7 +21,8 @@ class AsyncInferenceSettings:
     """``max_concurrent_invocations_per_instance``: SageMaker's client config (1-1000; None:
     SageMaker picks). ``min_capacity`` 0 scales to zero when the queue is empty.
     ``target_backlog_per_instance``: queued requests per instance that target tracking keeps.
-    ``wake_cooldown_s``: the step policy's cooldown after it added an instance from zero."""
+    ``wake_cooldown_s``: the step policy's cooldown after it added an instance from zero.
+    ``retention_days``: requests, results and failures under ``async/`` expire after it."""
 
     max_concurrent_invocations_per_instance: int | None = 4
     min_capacity: int = 0
@@ -31,6 +32,7 @@ class AsyncInferenceSettings:
     scale_out_cooldown_s: int = 300
     wake_cooldown_s: int = 300
     wake_evaluation_periods: int = 2
+    retention_days: int = 30
 
     def validate(self, path: str) -> None:
         limit = self.max_concurrent_invocations_per_instance
@@ -62,6 +64,11 @@ class AsyncInferenceSettings:
         for name in ("scale_in_cooldown_s", "scale_out_cooldown_s", "wake_cooldown_s"):
             value = getattr(self, name)
             require(0 <= value <= 3600, join(path, name), f"{value} is outside 0-3600")
+        require(
+            1 <= self.retention_days <= 3650,
+            join(path, "retention_days"),
+            f"{self.retention_days} is outside 1-3650",
+        )
         require(
             1 <= self.wake_evaluation_periods <= 10,
             join(path, "wake_evaluation_periods"),

@@ -93,6 +93,7 @@ def test_a_minimal_async_environment_loads(tmp_path: Path) -> None:
             "0-3600",
         ),
         ({"async_inference": {"surprise": 1}}, "async_inference", "unknown field"),
+        ({"async_inference": {"retention_days": 0}}, "async_inference.retention_days", "1-3650"),
         (
             {"promotion": {"traffic_shifting": "canary"}},
             "promotion.traffic_shifting",

@@ -270,3 +270,19 @@ def test_real_time_environments_have_none_of_it() -> None:
     }
     assert paths == {"predict"}
     assert "ASYNC_INFERENCE_CONFIG" not in json.dumps(dev)
+
+
+def test_async_objects_expire_and_real_time_buckets_keep_their_rules(batch: Any) -> None:
+    def rules(template: dict[str, Any]) -> dict[str, Any]:
+        _, bucket = next(
+            (k, r["Properties"])
+            for k, r in _resources(template, "AWS::S3::Bucket").items()
+            if "Artifacts" in k
+        )
+        return {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+
+    expiry = rules(batch.data_json)["expire-async-requests-and-results"]
+    assert expiry["Prefix"] == "async/"
+    assert expiry["ExpirationInDays"] == load_settings("batch").async_inference.retention_days
+    assert expiry["Status"] == "Enabled"
+    assert "expire-async-requests-and-results" not in rules(synth("dev").data_json)
