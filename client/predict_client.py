@@ -7,8 +7,10 @@ The URL is the serving stack's ``InferenceApiUrl`` output (or ``INFERENCE_API_UR
 are signed by botocore's SigV4 signer with the credentials boto3 finds (``--profile``,
 environment, SSO, instance role); the caller needs ``execute-api:Invoke`` on the API.
 Rows are sent in batches (``--batch-size``, at most the API's ``max_rows``); a 503 is retried
-after its ``Retry-After``. Exit status: 0 all rows scored, 1 the API or network failed,
-2 bad usage or input (missing URL, credentials, unreadable file).
+after its ``Retry-After``. An asynchronous endpoint's URL (``.../predict-async``, or ``--async``)
+is polled: each batch is accepted (202) and fetched with ``GET /predict-async/{id}`` every
+``--poll`` seconds for at most ``--wait`` seconds in all. Exit status: 0 all rows scored, 1 the
+API or network failed, 2 bad usage or input (missing URL, credentials, unreadable file).
 """
 
 from __future__ import annotations
@@ -121,23 +123,29 @@ class SignedClient:
         self.http = URLLib3Session(timeout=math.ceil(timeout_s))
 
     def post(self, payload: bytes) -> tuple[int, dict[str, str], bytes]:
+        return self.send("POST", self.url, payload)
+
+    def get(self, url: str) -> tuple[int, dict[str, str], bytes]:
+        return self.send("GET", url, None)
+
+    def send(
+        self, method: str, url: str, payload: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.exceptions import HTTPClientError
 
-        request = AWSRequest(
-            method="POST",
-            url=self.url,
-            data=payload,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-        )
+        headers = {"Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        request = AWSRequest(method=method, url=url, data=payload, headers=headers)
         SigV4Auth(self.credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(
             request
         )
         try:
             response = self.http.send(request.prepare())
         except HTTPClientError as error:
-            raise ApiError(f"could not reach {self.url}: {error}") from None
+            raise ApiError(f"could not reach {url}: {error}") from None
         return response.status_code, dict(response.headers), response.content
 
 
@@ -188,6 +196,58 @@ def score(
     return results
 
 
+def score_async(
+    client: SignedClient,
+    rows: Sequence[Any],
+    batch_size: int,
+    retries: int,
+    poll_s: float = 5.0,
+    wait_s: float = 900.0,
+) -> list[dict[str, Any]]:
+    """An asynchronous endpoint's predictions: POST /predict-async for every batch (202 and an
+    id each), then GET /predict-async/{id} every ``poll_s`` until each is completed, for at
+    most ``wait_s`` (an endpoint at zero instances starts one first: minutes)."""
+    accepted: list[tuple[int, int, str]] = []  # (offset, rows, id)
+    for offset, chunk in batches(rows, batch_size):
+        payload = json.dumps({"instances": list(chunk)}).encode()
+        for attempt in range(retries + 1):
+            status, headers, body = client.post(payload)
+            if status == 503 and attempt < retries:
+                wait = headers.get("Retry-After") or headers.get("retry-after") or "1"
+                time.sleep(min(float(wait) if wait.isdigit() else 1.0, 30.0))
+                continue
+            break
+        if status != 202:
+            raise ApiError(
+                f"rows {offset}-{offset + len(chunk) - 1}: {_error_text(status, body, offset)}"
+            )
+        accepted.append((offset, len(chunk), str(json.loads(body)["id"])))
+    deadline = time.monotonic() + wait_s
+    results: list[dict[str, Any]] = []
+    for offset, count, request_id in accepted:
+        url = f"{client.url.rstrip('/')}/{request_id}"
+        while True:
+            status, _, body = client.get(url)
+            if status == 200:
+                break
+            if status != 202:
+                raise ApiError(f"GET {url}: {_error_text(status, body, offset)}")
+            if time.monotonic() >= deadline:
+                raise ApiError(
+                    f"rows {offset}-{offset + count - 1}: still pending after {wait_s:g} s"
+                )
+            time.sleep(poll_s)
+        document = json.loads(body)
+        if document.get("status") != "completed":
+            error = document.get("error", {})
+            raise ApiError(
+                f"rows {offset}-{offset + count - 1}: the model failed: {error.get('message', '')}"
+            )
+        for i, prediction in enumerate(document["predictions"]):
+            results.append({"row": offset + i, **prediction, "variant": ""})
+    return results
+
+
 def write_results(results: list[dict[str, Any]], output: str | None, stdout: TextIO) -> None:
     """CSV for ``*.csv``, a JSON list for ``*.json``, else JSON lines on stdout."""
     if output and output.lower().endswith(".csv"):
@@ -219,6 +279,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument("--retries", type=int, default=2, help="retries of a throttled (503) batch")
     parser.add_argument("--output", "-o", help="write .csv or .json here instead of stdout")
+    parser.add_argument(
+        "--async",
+        dest="asynchronous",
+        action="store_true",
+        help="an asynchronous endpoint: POST /predict-async, then poll GET /predict-async/{id} "
+        "(implied by a URL ending in /predict-async)",
+    )
+    parser.add_argument("--poll", type=float, default=5.0, help="seconds between async polls")
+    parser.add_argument(
+        "--wait", type=float, default=900.0, help="seconds to wait for async results in all"
+    )
     return parser.parse_args(argv)
 
 
@@ -254,7 +325,14 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         if not rows:
             raise UsageError(f"{args.input} holds no rows")
         client = SignedClient(args.url, region, credentials, args.timeout)
-        results = score(client, rows, args.batch_size, args.retries)
+        if args.asynchronous or args.url.rstrip("/").endswith("/predict-async"):
+            if not args.url.rstrip("/").endswith("/predict-async"):
+                raise UsageError("--async needs the POST /predict-async URL")
+            if args.poll <= 0 or args.wait <= 0:
+                raise UsageError("--poll and --wait must be above 0")
+            results = score_async(client, rows, args.batch_size, args.retries, args.poll, args.wait)
+        else:
+            results = score(client, rows, args.batch_size, args.retries)
         write_results(results, args.output, out)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

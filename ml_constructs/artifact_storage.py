@@ -28,12 +28,20 @@ MONITORING_BASELINE_PREFIX = f"{MONITORING_PREFIX}baseline/"
 MONITORING_REPORTS_PREFIX = f"{MONITORING_PREFIX}reports/"
 #: Labels for model-quality monitoring, in Model Monitor's ground-truth layout.
 GROUND_TRUTH_PREFIX = "ground-truth/"
+#: Asynchronous inference: request bodies (written by the API), SageMaker's results and
+#: failures, and the API's record of each request (where SageMaker will write its result).
+ASYNC_PREFIX = "async/"
+ASYNC_INPUT_PREFIX = f"{ASYNC_PREFIX}input/"
+ASYNC_OUTPUT_PREFIX = f"{ASYNC_PREFIX}output/"
+ASYNC_FAILURES_PREFIX = f"{ASYNC_PREFIX}failures/"
+ASYNC_REQUESTS_PREFIX = f"{ASYNC_PREFIX}requests/"
 PREFIXES = (
     DATASETS_PREFIX,
     MODELS_PREFIX,
     DATA_CAPTURE_PREFIX,
     MONITORING_PREFIX,
     GROUND_TRUTH_PREFIX,
+    ASYNC_PREFIX,
 )
 #: Training jobs started by the launcher: ``<job>/input/{code,sm_drivers}/`` (staged by the
 #: SDK, read by the job) and ``<job>/output/model.tar.gz`` (written by SageMaker, promoted).
@@ -50,6 +58,9 @@ class ArtifactStorageProps:
     noncurrent_version_expiration_days: int = 90
     abort_incomplete_upload_days: int = 7
     access_log_retention_days: int = 365
+    #: An asynchronous endpoint's requests, records, results and failures (``async/``) expire
+    #: after this many days (None: no async objects are expected, no rule).
+    async_retention_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.auto_delete_objects and self.removal_policy != RemovalPolicy.DESTROY:
@@ -61,6 +72,8 @@ class ArtifactStorageProps:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1 day")
+        if self.async_retention_days is not None and self.async_retention_days < 1:
+            raise ValueError("async_retention_days must be at least 1 day")
 
 
 class ArtifactStorage(Construct):
@@ -102,6 +115,7 @@ class ArtifactStorage(Construct):
                         props.abort_incomplete_upload_days
                     ),
                 ),
+                *self._async_expiry(props),
             ],
         )
         acknowledge(self.bucket, "NIST.800.53.R5-S3BucketReplicationEnabled", REPLICATION)
@@ -122,6 +136,18 @@ class ArtifactStorage(Construct):
         )
         self.bucket_name = self.bucket.bucket_name
         self.bucket_arn = self.bucket.bucket_arn
+
+    @staticmethod
+    def _async_expiry(props: ArtifactStorageProps) -> list[s3.LifecycleRule]:
+        if props.async_retention_days is None:
+            return []
+        return [
+            s3.LifecycleRule(
+                id="expire-async-requests-and-results",
+                prefix=ASYNC_PREFIX,
+                expiration=Duration.days(props.async_retention_days),
+            )
+        ]
 
     def objects_arn(self, prefix: str) -> str:
         """ARN of every object under ``prefix`` (one of PREFIXES or a folder in one)."""

@@ -18,12 +18,50 @@ from ml_constructs.checkov import skip
 from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.naming import endpoint_name, validate_prefix
 
-VariantKind = Literal["instance", "serverless"]
+VariantKind = Literal["instance", "serverless", "async"]
+
+
+@dataclass(frozen=True)
+class AsyncInferenceProps:
+    """SageMaker's ``AsyncInferenceConfig``: where results and failures go (S3 URIs), the key
+    that encrypts them, the SNS topics notified, and the requests one instance works on."""
+
+    output_s3_uri: str
+    failure_s3_uri: str
+    kms_key_arn: str
+    success_topic_arn: str
+    error_topic_arn: str
+    max_concurrent_invocations_per_instance: int | None = None
+
+    def __post_init__(self) -> None:
+        limit = self.max_concurrent_invocations_per_instance
+        if limit is not None and not 1 <= limit <= 1000:
+            raise ValueError(f"max_concurrent_invocations_per_instance {limit} is outside 1-1000")
+
+    def api_shape(self) -> dict[str, Any]:
+        """``AsyncInferenceConfig`` in the SageMaker API's shape (CloudFormation's is the same)."""
+        config: dict[str, Any] = {
+            "OutputConfig": {
+                "S3OutputPath": self.output_s3_uri,
+                "S3FailurePath": self.failure_s3_uri,
+                "KmsKeyId": self.kms_key_arn,
+                "NotificationConfig": {
+                    "SuccessTopic": self.success_topic_arn,
+                    "ErrorTopic": self.error_topic_arn,
+                },
+            }
+        }
+        if self.max_concurrent_invocations_per_instance is not None:
+            config["ClientConfig"] = {
+                "MaxConcurrentInvocationsPerInstance": self.max_concurrent_invocations_per_instance
+            }
+        return config
 
 
 @dataclass(frozen=True)
 class VariantProps:
-    """The production variant: instance fleet or serverless."""
+    """The production variant: instance fleet, serverless, or an instance fleet behind
+    SageMaker's asynchronous queue (``async``)."""
 
     name: str = "AllTraffic"
     kind: VariantKind = "instance"
@@ -35,7 +73,7 @@ class VariantProps:
     encrypt_volume_with_key: bool = True
 
     def __post_init__(self) -> None:
-        if self.kind == "instance" and self.initial_instance_count < 1:
+        if self.kind != "serverless" and self.initial_instance_count < 1:
             raise ValueError("initial_instance_count must be at least 1")
         provisioned = self.serverless_provisioned_concurrency
         if provisioned is not None and not 1 <= provisioned <= self.serverless_max_concurrency:
@@ -47,8 +85,8 @@ class VariantProps:
     @property
     def network_isolation(self) -> bool:
         """Serverless Inference does not support network isolation (SageMaker rejects the
-        model on a serverless endpoint), instance variants always run isolated."""
-        return self.kind == "instance"
+        model on a serverless endpoint), instance variants (async too) always run isolated."""
+        return self.kind != "serverless"
 
 
 @dataclass(frozen=True)
@@ -66,9 +104,18 @@ class ModelEndpointProps:
     #: SageMaker's ``VpcConfig`` (``Subnets``, ``SecurityGroupIds``): the model's instances in
     #: the private subnets (None: no private networking).
     vpc_config: dict[str, list[str]] | None = None
+    #: Required for (and only for) an ``async`` variant.
+    async_inference: AsyncInferenceProps | None = None
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
+        if (self.variant.kind == "async") != (self.async_inference is not None):
+            raise ValueError(
+                "async_inference: an async variant needs it, and only an async variant may "
+                "have it (SageMaker: asynchronous inference runs on instance variants)"
+            )
+        if self.variant.kind == "async" and self.data_capture_percent > 0:
+            raise ValueError("data_capture_percent: asynchronous traffic is not captured here")
         if self.vpc_config is not None and self.variant.kind == "serverless":
             raise ValueError("vpc_config: serverless variants do not support VPC configuration")
         if not 0 <= self.data_capture_percent <= 100:
@@ -82,7 +129,7 @@ def production_variant(props: ModelEndpointProps, model_name: str) -> dict[str, 
     creates new endpoint configs with the same settings as the stack's."""
     variant = props.variant
     spec: dict[str, Any] = {"VariantName": variant.name, "ModelName": model_name}
-    if variant.kind == "serverless":
+    if variant.kind == "serverless":  # (async variants are instance variants)
         spec["ServerlessConfig"] = {
             "MemorySizeInMB": variant.serverless_memory_mb,
             "MaxConcurrency": variant.serverless_max_concurrency,
@@ -205,6 +252,7 @@ class ModelEndpoint(Construct):
             production_variants=[_variant_property(props.variant, self.model.attr_model_name)],
             kms_key_id=volume_key,
             data_capture_config=capture,
+            async_inference_config=self._async_property(),
         )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
@@ -214,6 +262,30 @@ class ModelEndpoint(Construct):
         )
         self.endpoint_arn = self.endpoint.ref
         self.volume_encrypted_with_key = volume_key is not None
+
+    def _async_property(self) -> sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty | None:
+        config = self.props.async_inference
+        if config is None:
+            return None
+        limit = config.max_concurrent_invocations_per_instance
+        return sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
+            output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
+                s3_output_path=config.output_s3_uri,
+                s3_failure_path=config.failure_s3_uri,
+                kms_key_id=config.kms_key_arn,
+                notification_config=sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
+                    success_topic=config.success_topic_arn,
+                    error_topic=config.error_topic_arn,
+                ),
+            ),
+            client_config=(
+                sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
+                    max_concurrent_invocations_per_instance=limit
+                )
+                if limit is not None
+                else None
+            ),
+        )
 
     def use_deployment_policy(
         self, policy: DeploymentPolicy, *, fleet_min: int, fleet_max: int, autoscaled: bool
@@ -227,14 +299,21 @@ class ModelEndpoint(Construct):
         autoscaling the configured instance count takes effect (excluded from retention).
         Data capture is not a retained property (SageMaker: DataCaptureConfig retention is
         "not currently supported"), so it always follows the configuration. A serverless
-        variant shifts all at once (SageMaker's fallback), baked and guarded by the alarms.
+        variant shifts all at once (SageMaker's fallback), baked and guarded by the alarms. An
+        async variant shifts all at once too: its fleet may be at zero instances, where no
+        whole-instance step exists (``fleet_min`` 0 is allowed for it only).
         """
         self.deployment_policy = policy
         endpoint = self.endpoint
-        serverless = self.props.variant.kind == "serverless"
+        kind = self.props.variant.kind
+        serverless = kind == "serverless"
+        if fleet_min < 1 and kind != "async":
+            raise ValueError(f"fleet_min {fleet_min}: only an async variant may scale to zero")
         endpoint.add_property_override(
             "DeploymentConfig",
-            policy.deployment_config(fleet_min, fleet_max, all_at_once=serverless),
+            policy.deployment_config(
+                max(1, fleet_min), max(1, fleet_max), all_at_once=serverless or kind == "async"
+            ),
         )
         if serverless:
             return

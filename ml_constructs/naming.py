@@ -40,6 +40,8 @@ def endpoint_name(
     to it, then deletes the old endpoint and deregisters its target, in one ``cdk deploy``.
     """
     fleet = "serverless" if kind == "serverless" else instance_type.removeprefix("ml.")
+    if kind == "async":  # another kind of fleet: switching kind replaces the endpoint
+        fleet = f"async-{fleet}"
     name = f"{prefix}-{fleet.replace('.', '-')}"
     if variant_name != DEFAULT_VARIANT:
         name = f"{name}-{variant_name}"

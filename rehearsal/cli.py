@@ -129,6 +129,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="private networking (network.mode: create): the VPC, its endpoints and security "
         "groups are deployed, and every function runs in it",
     )
+    parser.add_argument(
+        "--kind",
+        choices=("async",),
+        default=None,
+        help="async: the endpoint as an asynchronous one (endpoint.kind: async, scaling to zero "
+        "on its backlog); predictions go through POST /predict-async and GET /predict-async/{id}",
+    )
     return parser.parse_args(argv)
 
 

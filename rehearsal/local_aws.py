@@ -53,6 +53,7 @@ def make_clients(
         autoscaling=client("application-autoscaling"),
         sqs=client("sqs"),
         ec2=client("ec2"),
+        sns=client("sns"),
     )
 
 

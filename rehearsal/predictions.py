@@ -31,10 +31,90 @@ def function_with_variable(stack: Any, variable: str) -> str | None:
     return None
 
 
+#: Inference functions that answered POST /predict with ``use_predict_async`` (async mode).
+_ASYNC_FUNCTIONS: set[str] = set()
+
+
+def _invoke(clients: Any, function_name: str, event: dict[str, Any]) -> tuple[int, Any]:
+    response = clients.lambda_.invoke(FunctionName=function_name, Payload=json.dumps(event))
+    payload = json.loads(response["Payload"].read())
+    if response.get("FunctionError") or not isinstance(payload, dict):
+        raise RehearsalError(f"the inference function failed: {str(payload)[:500]}")
+    return int(payload.get("statusCode", 0)), json.loads(payload.get("body") or "{}")
+
+
+def _proxy_event(resource: str, method: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resource": resource,
+        "path": resource,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "isBase64Encoded": False,
+        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "rehearsal"},
+        **extra,
+    }
+
+
+def predict_async_through_lambda(
+    clients: Any, function_name: str, rows: list[list[float]], max_rows: int, timeout_s: float
+) -> list[float]:
+    """POST /predict-async for every batch (202 and an id each), then GET /predict-async/{id}
+    until each is completed: the results SageMaker (here its stand-in) wrote to the bucket."""
+    ids: list[str] = []
+    for start in range(0, len(rows), max_rows):
+        body = json.dumps({"instances": rows[start : start + max_rows]})
+        status, answer = _invoke(
+            clients, function_name, _proxy_event("/predict-async", "POST", body=body)
+        )
+        if status != 202 or not answer.get("id"):
+            raise RehearsalError(f"POST /predict-async answered {status}: {str(answer)[:300]}")
+        ids.append(str(answer["id"]))
+    probabilities: list[float] = []
+    for request_id in ids:
+
+        def outcome(request_id: str = request_id) -> Any:
+            status, answer = _invoke(
+                clients,
+                function_name,
+                _proxy_event(
+                    "/predict-async/{id}",
+                    "GET",
+                    body=None,
+                    path=f"/predict-async/{request_id}",
+                    pathParameters={"id": request_id},
+                ),
+            )
+            if status == 202:
+                return None
+            if status != 200 or answer.get("status") != "completed":
+                raise RehearsalError(f"GET /predict-async/{request_id}: {status} {answer}")
+            return answer
+
+        answer = wait_for(outcome, timeout_s, f"the asynchronous result of {request_id}")
+        probabilities.extend(float(p["probability"]) for p in answer["predictions"])
+    return probabilities
+
+
+def async_summary(runtime: Any) -> str:
+    """What the asynchronous stand-in wrote and published."""
+    stand_in = runtime.asynchronous
+    stand_in.wait_idle()
+    if stand_in.errors:
+        raise RehearsalError(f"asynchronous inference failed: {stand_in.errors[-1]}")
+    completed = sum(1 for status in stand_in.notified if status[1] == "Completed")
+    return (
+        f"async: {len(stand_in.completed)} results written under async/output/ (SSE-KMS), "
+        f"{completed} success notifications published"
+    )
+
+
 def predict_through_lambda(
     clients: Any, function_name: str, rows: list[list[float]], max_rows: int
 ) -> list[float]:
-    """POST /predict through the deployed function (API Gateway proxy events), batch by batch."""
+    """POST /predict through the deployed function (API Gateway proxy events), batch by batch;
+    an async function's through POST /predict-async and GET /predict-async/{id}."""
+    if function_name in _ASYNC_FUNCTIONS:
+        return predict_async_through_lambda(clients, function_name, rows, max_rows, 60.0)
     probabilities: list[float] = []
     for start in range(0, len(rows), max_rows):
         event = {
@@ -48,11 +128,24 @@ def predict_through_lambda(
         }
         response = clients.lambda_.invoke(FunctionName=function_name, Payload=json.dumps(event))
         payload = json.loads(response["Payload"].read())
+        if not probabilities and _answers_async_only(payload):
+            _ASYNC_FUNCTIONS.add(function_name)
+            return predict_async_through_lambda(clients, function_name, rows, max_rows, 60.0)
         if response.get("FunctionError") or payload.get("statusCode") != 200:
             raise RehearsalError(f"the inference function answered {str(payload)[:500]}")
         body = json.loads(payload["body"])
         probabilities.extend(float(p["probability"]) for p in body["predictions"])
     return probabilities
+
+
+def _answers_async_only(payload: Any) -> bool:
+    """The async function's answer to POST /predict: 404 ``use_predict_async``."""
+    if not isinstance(payload, dict) or payload.get("statusCode") != 404:
+        return False
+    try:
+        return bool(json.loads(payload["body"])["error"]["code"] == "use_predict_async")
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def capture_summary(clients: Any, runtime: Any) -> str:
@@ -85,10 +178,15 @@ def api_url(stack: Any, execute_api: Any) -> str:
     return str(execute_api.invoke_url(api_id, stage))
 
 
-def predict_through_api(api_url: str, rows: list[list[float]], max_rows: int) -> list[float]:
-    """POST /predict over HTTP to the REST API (API Gateway -> Lambda -> endpoint)."""
+def predict_through_api(
+    api_url: str, rows: list[list[float]], max_rows: int, asynchronous: bool = False
+) -> list[float]:
+    """POST /predict over HTTP to the REST API (API Gateway -> Lambda -> endpoint); with
+    ``asynchronous``, POST /predict-async and GET /predict-async/{id} until completed."""
     import urllib.request
 
+    if asynchronous:
+        return _predict_async_through_api(api_url, rows, max_rows)
     probabilities: list[float] = []
     for start in range(0, len(rows), max_rows):
         request = urllib.request.Request(  # noqa: S310 - a local http URL we started
@@ -100,6 +198,36 @@ def predict_through_api(api_url: str, rows: list[list[float]], max_rows: int) ->
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             body = json.loads(response.read())
         probabilities.extend(float(p["probability"]) for p in body["predictions"])
+    return probabilities
+
+
+def _predict_async_through_api(api_url: str, rows: list[list[float]], max_rows: int) -> list[float]:
+    import urllib.request
+
+    def call(url: str, data: bytes | None) -> tuple[int, Any]:
+        request = urllib.request.Request(  # noqa: S310 - a local http URL we started
+            url,
+            data=data,
+            headers={"Content-Type": "application/json"},
+            method="POST" if data is not None else "GET",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+
+    probabilities: list[float] = []
+    for start in range(0, len(rows), max_rows):
+        body = json.dumps({"instances": rows[start : start + max_rows]}).encode()
+        status, accepted = call(f"{api_url}/predict-async", body)
+        if status != 202:
+            raise RehearsalError(f"POST /predict-async over HTTP answered {status}")
+        result_url = f"{api_url}/predict-async/{accepted['id']}"
+
+        def completed(url: str = result_url) -> Any:
+            status, answer = call(url, None)
+            return answer if status == 200 and answer.get("status") == "completed" else None
+
+        answer = wait_for(completed, 60.0, f"GET {result_url}")
+        probabilities.extend(float(p["probability"]) for p in answer["predictions"])
     return probabilities
 
 

@@ -100,14 +100,18 @@ def scaling_table(autoscaling: Any) -> str:
     ]
     for policy in policies["ScalingPolicies"]:
         config = policy.get("TargetTrackingScalingPolicyConfiguration", {})
-        metric = config.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType", "?")
-        rows.append(
-            (
-                f"policy {policy['PolicyName']}",
-                policy["ResourceId"],
-                f"{policy['PolicyType']}: {metric} -> {config.get('TargetValue')}",
+        metric = config.get("PredefinedMetricSpecification", {}).get(
+            "PredefinedMetricType"
+        ) or config.get("CustomizedMetricSpecification", {}).get("MetricName", "?")
+        setting = f"{policy['PolicyType']}: {metric} -> {config.get('TargetValue')}"
+        step = policy.get("StepScalingPolicyConfiguration")
+        if step:
+            adjustments = ", ".join(
+                f"{int(a.get('ScalingAdjustment', 0)):+d} at >= {a.get('MetricIntervalLowerBound')}"
+                for a in step.get("StepAdjustments", [])
             )
-        )
+            setting = f"{policy['PolicyType']}: {step.get('AdjustmentType')} {adjustments}"
+        rows.append((f"policy {policy['PolicyName']}", policy["ResourceId"], setting))
     if not rows:
         return "(no scaling declared)"
     return table(("kind", "resource", "setting"), rows, max_width=80)

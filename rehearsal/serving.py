@@ -33,6 +33,7 @@ class ServedArtifact:
     model_data_url: str
     variant_name: str = "AllTraffic"
     data_capture: str = ""  # the config's DataCaptureConfig as JSON ("" when none)
+    async_inference: str = ""  # the config's AsyncInferenceConfig as JSON ("" when none)
 
 
 class EndpointMirror:
@@ -67,12 +68,14 @@ class EndpointMirror:
         model_name = config["ProductionVariants"][0]["ModelName"]
         model = sagemaker.describe_model(ModelName=model_name)
         capture = config.get("DataCaptureConfig")
+        asynchronous = config.get("AsyncInferenceConfig")
         return ServedArtifact(
             config_name,
             model_name,
             model["PrimaryContainer"]["ModelDataUrl"],
             config["ProductionVariants"][0]["VariantName"],
             json.dumps(capture, sort_keys=True) if capture else "",
+            json.dumps(asynchronous, sort_keys=True) if asynchronous else "",
         )
 
     def sync(self) -> bool:
@@ -127,13 +130,20 @@ class DataCapturingRuntime:
     ``POST /endpoints/{name}/invocations`` to the model server and, as SageMaker does for an
     endpoint config with ``DataCaptureConfig``, writes each sampled request and response as a
     JSON line under ``{DestinationS3Uri}/{endpoint}/{variant}/yyyy/mm/dd/hh/`` (SSE-KMS with
-    the config's key). SageMaker buffers lines into files; here every request is one file."""
+    the config's key). SageMaker buffers lines into files; here every request is one file.
+    ``POST /endpoints/{name}/async-invocations`` goes to the asynchronous-inference stand-in
+    (``rehearsal.moto_gaps.async_inference``) when the endpoint config has
+    ``AsyncInferenceConfig``."""
 
     def __init__(self, model_server_url: str) -> None:
+        from rehearsal.moto_gaps.async_inference import AsyncInvocations
+
         self._target = model_server_url
         self._mirror: EndpointMirror | None = None
         self._s3: Any = None
         self._cloudwatch: Any = None
+        self._sns: Any = None
+        self.asynchronous = AsyncInvocations(model_server_url)
         self.captured: list[str] = []
         self.errors: list[str] = []
         self._pending = 0
@@ -161,10 +171,11 @@ class DataCapturingRuntime:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def follow(self, mirror: EndpointMirror, s3: Any, cloudwatch: Any) -> None:
-        """Capture per the config of the endpoint ``mirror`` follows (written with ``s3``) and
-        record the endpoint's invocation metrics (with ``cloudwatch``)."""
-        self._mirror, self._s3, self._cloudwatch = mirror, s3, cloudwatch
+    def follow(self, mirror: EndpointMirror, s3: Any, cloudwatch: Any, sns: Any = None) -> None:
+        """Capture per the config of the endpoint ``mirror`` follows (written with ``s3``),
+        record the endpoint's invocation metrics (with ``cloudwatch``) and publish async
+        notifications (with ``sns``)."""
+        self._mirror, self._s3, self._cloudwatch, self._sns = mirror, s3, cloudwatch, sns
 
     def start(self) -> DataCapturingRuntime:
         self._thread.start()
@@ -176,6 +187,13 @@ class DataCapturingRuntime:
         self._thread.join(timeout=5)
 
     def _forward(self, request: BaseHTTPRequestHandler) -> None:
+        if request.command == "POST" and request.path.endswith("/async-invocations"):
+            served = self._mirror.served if self._mirror is not None else None
+            config = (
+                json.loads(served.async_inference) if served and served.async_inference else None
+            )
+            self.asynchronous.handle(request, config, self._s3, self._sns, self._async_metrics)
+            return
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         headers = {
@@ -215,6 +233,12 @@ class DataCapturingRuntime:
             with self._idle:
                 self._pending -= 1
                 self._idle.notify_all()
+
+    def _async_metrics(self, endpoint: str, status: int, latency_us: float) -> None:
+        try:
+            self._metrics(endpoint, status, latency_us)
+        except Exception as error:  # metrics never fail a request
+            self.errors.append(f"{type(error).__name__}: {error}")
 
     def wait_idle(self, timeout_s: float = 5.0) -> None:
         """Wait until the capture of every answered request is written (it runs after the

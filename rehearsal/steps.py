@@ -19,6 +19,7 @@ from rehearsal.drift_step import watch_the_model
 from rehearsal.predictions import (
     RehearsalError,
     api_url,
+    async_summary,
     capture_summary,
     function_with_variable,
     log_lines,
@@ -143,7 +144,7 @@ def serve_endpoint(r: Rehearsal) -> str:
     r.mirror.sync()
     r.mirror.start()
     r.cleanup.append(r.mirror.stop)
-    r.aws.runtime.follow(r.mirror, r.clients.s3, r.clients.cloudwatch)
+    r.aws.runtime.follow(r.mirror, r.clients.s3, r.clients.cloudwatch, r.clients.sns)
     served = r.mirror.served
     assert served is not None
     if served.model_data_url != r.initial_uri:
@@ -163,10 +164,19 @@ def predict(r: Rehearsal) -> str:
     max_rows = r.settings.api.max_rows
     first = measured(r.clients, r.inference_fn, r.held_out, r.models["initial"], max_rows)
     url = api_url(r.serving_stack, r.aws.execute_api)
-    through_api = predict_through_api(url, r.held_out[0], max_rows)
+    asynchronous = r.settings.endpoint.kind == "async"
+    through_api = predict_through_api(url, r.held_out[0], max_rows, asynchronous)
     direct = predict_through_lambda(r.clients, r.inference_fn, r.held_out[0], max_rows)
     if through_api != direct:
-        raise RehearsalError("POST /predict through the REST API answered differently")
+        raise RehearsalError("the REST API answered differently from lambda:Invoke")
+    if asynchronous:
+        return (
+            f"{len(r.held_out[0])} rows via lambda:Invoke({r.inference_fn}): POST "
+            "/predict-async -> s3 async/input/ + InvokeEndpointAsync (202), GET "
+            f"/predict-async/{{id}} -> the results: accuracy {first['accuracy']:.4f}, AUC "
+            f"{first['roc_auc']:.4f} = training metrics; {url}/predict-async answers the same; "
+            f"{async_summary(r.aws.runtime)}"
+        )
     return (
         f"{len(r.held_out[0])} rows via lambda:Invoke({r.inference_fn}) -> InvokeEndpoint: "
         f"accuracy {first['accuracy']:.4f}, AUC {first['roc_auc']:.4f} = training metrics; "
@@ -213,13 +223,34 @@ def promote_and_reject(r: Rehearsal) -> str:
         reason = str(json.loads(evidence[evidence.index("{") :]).get("reason", ""))[:120]
     except ValueError:
         reason = evidence[:120]
+    kept = _async_config_kept(r) if r.settings.endpoint.kind == "async" else ""
     return (
-        f"promoted {upload_key}: endpoint config {before} -> {r.promoted_config}, "
+        f"promoted {upload_key}: endpoint config {before} -> {r.promoted_config}{kept}, "
         f"accuracy {after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the {model.label} "
         f"model's training metrics; {r.settings.artifact_parameter} = {r.promoted_uri}. "
         f"Rejected {corrupt_key} ({reason}); endpoint still on {still}, "
         f"accuracy {unaffected['accuracy']:.4f}"
     )
+
+
+def _async_config_kept(r: Rehearsal) -> str:
+    """The promoted EndpointConfig carries the stack's AsyncInferenceConfig unchanged."""
+    sagemaker = r.clients.sagemaker
+    (stack_config,) = [
+        r.serving_stack.physical_ids[logical]
+        for logical, resource in r.serving_stack.template["Resources"].items()
+        if resource["Type"] == "AWS::SageMaker::EndpointConfig"
+    ]
+    stack_config = stack_config.split(":endpoint-config/", 1)[-1]  # the ARN names it
+    expected = sagemaker.describe_endpoint_config(EndpointConfigName=stack_config)
+    promoted = sagemaker.describe_endpoint_config(EndpointConfigName=r.promoted_config)
+    wanted = expected.get("AsyncInferenceConfig")
+    if not wanted or promoted.get("AsyncInferenceConfig") != wanted:
+        raise RehearsalError(
+            f"the promoted config's AsyncInferenceConfig {promoted.get('AsyncInferenceConfig')} "
+            f"is not the stack's {wanted}"
+        )
+    return " (AsyncInferenceConfig copied: output, failures, KMS key, topics)"
 
 
 # -- 9: a later `cdk deploy` --------------------------------------------------------------------
@@ -237,6 +268,8 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
     clients, sagemaker = r.clients, r.clients.sagemaker
     variant = r.settings.endpoint.variant_name
     grown = r.settings.scaling.max_capacity if r.settings.scaling else None
+    if r.settings.endpoint.kind == "async":
+        grown = r.settings.async_inference.max_capacity
     if grown is not None:  # what Application Auto Scaling does when it scales out
         sagemaker.update_endpoint_weights_and_capacities(
             EndpointName=r.endpoint_name,

@@ -9,6 +9,7 @@ from typing import Literal
 
 from serving_config._parsing import ConfigError, join, require
 from serving_config.api import ApiSettings
+from serving_config.async_inference import AsyncInferenceSettings
 from serving_config.capacity import CapacitySettings
 from serving_config.model_monitoring import ModelMonitorSettings, RetrainingSettings
 from serving_config.monitoring import AlarmSettings
@@ -20,6 +21,7 @@ from serving_config.scaling import ScheduleSettings, validate_time_zone
 __all__ = [
     "AlarmSettings",
     "ApiSettings",
+    "AsyncInferenceSettings",
     "CapacitySettings",
     "ConfigError",
     "EndpointSettings",
@@ -89,9 +91,11 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class EndpointSettings:
-    """The production variant: a provisioned instance fleet or a serverless variant."""
+    """The production variant: a provisioned instance fleet, a serverless variant, or an
+    instance fleet behind SageMaker's asynchronous queue (``async``: see
+    ``async_inference``)."""
 
-    kind: Literal["instance", "serverless"] = "instance"
+    kind: Literal["instance", "serverless", "async"] = "instance"
     variant_name: str = "AllTraffic"
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = 1
@@ -165,7 +169,7 @@ class EndpointSettings:
     @property
     def processor(self) -> Literal["cpu", "gpu"]:
         """Which framework image serves: ``gpu`` on NVIDIA GPU instances, else ``cpu``."""
-        if self.kind == "instance" and _GPU_FAMILY.match(self.family):
+        if self.kind != "serverless" and _GPU_FAMILY.match(self.family):
             return "gpu"
         return "cpu"
 
@@ -283,6 +287,7 @@ class Settings:
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     model_monitor: ModelMonitorSettings = field(default_factory=ModelMonitorSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    async_inference: AsyncInferenceSettings = field(default_factory=AsyncInferenceSettings)
     tags: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
     deployer_trusted_roles: tuple[str, ...] = ()
@@ -318,7 +323,7 @@ class Settings:
             join(path, "auto_delete_objects"),
             "auto-delete of objects needs removal_policy 'destroy'",
         )
-        if self.scaling is not None:
+        if self.scaling is not None and self.endpoint.kind != "async":  # _validate_async
             require(
                 self.endpoint.kind == "instance",
                 join(path, "scaling"),
@@ -337,6 +342,7 @@ class Settings:
                 f"{self.endpoint.initial_instance_count} is outside scaling "
                 f"{self.scaling.min_capacity}-{self.scaling.max_capacity}",
             )
+        self._validate_async(path)
         self._validate_linear_steps(path)
         self._validate_registry_accounts(path)
         self._validate_model_monitor(path)
@@ -374,6 +380,50 @@ class Settings:
                 f"{arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
             )
 
+    def _validate_async(self, path: str) -> None:
+        """An asynchronous endpoint scales on its backlog (``async_inference``), not on
+        ``scaling:``; SageMaker documents no data capture for it and the project does not
+        capture or monitor asynchronous traffic (see README, Asynchronous inference)."""
+        if self.endpoint.kind != "async":
+            return
+        require(
+            self.scaling is None,
+            join(path, "scaling"),
+            "an async endpoint scales on its backlog (async_inference.min_capacity/"
+            "max_capacity); set scaling to null",
+        )
+        require(
+            self.endpoint.data_capture_percent == 0,
+            join(path, "endpoint.data_capture_percent"),
+            "data capture of asynchronous requests is not supported here; set it to 0",
+        )
+        require(
+            not self.model_monitor.enabled,
+            join(path, "model_monitor.enabled"),
+            "Model Monitor reads captured real-time traffic; set it to false for an async endpoint",
+        )
+        require(
+            not self.endpoint.instance_type.startswith("ml.t"),
+            join(path, "endpoint.instance_type"),
+            f"SageMaker cannot autoscale burstable {self.endpoint.instance_type}",
+        )
+        require(
+            self.promotion.traffic_shifting == "all_at_once",
+            join(path, "promotion.traffic_shifting"),
+            "an async endpoint's fleet may be at zero instances, where no whole-instance step "
+            "exists: its updates move all at once (baked and guarded by the rollback alarms); "
+            "set all_at_once",
+        )
+        scaling = self.async_inference
+        require(
+            max(1, scaling.min_capacity)
+            <= self.endpoint.initial_instance_count
+            <= scaling.max_capacity,
+            join(path, "endpoint.initial_instance_count"),
+            f"{self.endpoint.initial_instance_count} is outside async_inference "
+            f"{max(1, scaling.min_capacity)}-{scaling.max_capacity}",
+        )
+
     def _validate_registry_accounts(self, path: str) -> None:
         """Another account's group and its consumers are other accounts, not this one."""
         registry = self.registry
@@ -403,7 +453,7 @@ class Settings:
         """Model Monitor reads the endpoint's captured data; serverless endpoints support
         neither ("Feature exclusions", Serverless Inference)."""
         monitor = self.model_monitor
-        if not monitor.enabled:
+        if not monitor.enabled or self.endpoint.kind == "async":  # _validate_async says why
             return
         require(
             self.endpoint.kind == "instance",

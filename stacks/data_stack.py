@@ -48,6 +48,11 @@ class ModelDataStack(Stack):
                 encryption_key=self.encryption.key,
                 removal_policy=policy,
                 auto_delete_objects=settings.auto_delete_objects,
+                async_retention_days=(
+                    settings.async_inference.retention_days
+                    if settings.endpoint.kind == "async"
+                    else None
+                ),
             ),
         )
         # Private networking (network.mode create/import): the VPC, its endpoints and groups.

@@ -10,6 +10,8 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs.artifact_storage import DATA_CAPTURE_PREFIX, MONITORING_BASELINE_PREFIX
+from ml_constructs.async_autoscaling import AsyncAutoscaling, AsyncAutoscalingProps
+from ml_constructs.async_inference import AsyncNotifications, AsyncNotificationsProps
 from ml_constructs.endpoint_autoscaling import (
     EndpointAutoscaling,
     EndpointAutoscalingProps,
@@ -55,6 +57,22 @@ class ModelServingStack(Stack):
         )
         # Resolved in this stack too (a mapping of its own), not imported from the data stack.
         image = FrameworkImage(self, "ServingImage", spec=data.serving_image_spec)
+        # Asynchronous inference: its notification topics and the execution role's grants.
+        self.async_notifications: AsyncNotifications | None = None
+        if endpoint_settings.kind == "async":
+            self.async_notifications = AsyncNotifications(
+                self,
+                "AsyncInference",
+                props=AsyncNotificationsProps(
+                    prefix=settings.prefix,
+                    storage=data.storage,
+                    encryption_key=data.encryption.key,
+                    execution_role=data.roles.execution_role,
+                    max_concurrent_invocations_per_instance=(
+                        settings.async_inference.max_concurrent_invocations_per_instance
+                    ),
+                ),
+            )
         self.endpoint = ModelEndpoint(
             self,
             "Endpoint",
@@ -79,9 +97,35 @@ class ModelServingStack(Stack):
                 data_capture_s3_uri=data.storage.s3_uri(DATA_CAPTURE_PREFIX),
                 data_capture_percent=endpoint_settings.data_capture_percent,
                 vpc_config=sagemaker_vpc_config(data.network),
+                async_inference=(
+                    self.async_notifications.endpoint_props if self.async_notifications else None
+                ),
             ),
         )
+        if self.async_notifications is not None:
+            self.endpoint.endpoint_config.node.add_dependency(self.async_notifications.role_policy)
         self.autoscaling: EndpointAutoscaling | None = None
+        self.async_autoscaling: AsyncAutoscaling | None = None
+        if endpoint_settings.kind == "async":
+            backlog = settings.async_inference
+            self.async_autoscaling = AsyncAutoscaling(
+                self,
+                "AsyncAutoscaling",
+                props=AsyncAutoscalingProps(
+                    prefix=settings.prefix,
+                    endpoint_name=self.endpoint.endpoint_name,
+                    variant_name=self.endpoint.variant_name,
+                    instance_type=endpoint_settings.instance_type,
+                    min_capacity=backlog.min_capacity,
+                    max_capacity=backlog.max_capacity,
+                    target_backlog_per_instance=backlog.target_backlog_per_instance,
+                    scale_in_cooldown_s=backlog.scale_in_cooldown_s,
+                    scale_out_cooldown_s=backlog.scale_out_cooldown_s,
+                    wake_cooldown_s=backlog.wake_cooldown_s,
+                    wake_evaluation_periods=backlog.wake_evaluation_periods,
+                ),
+                endpoint=self.endpoint.endpoint,
+            )
         if settings.scaling is not None:
             scaling = settings.scaling
             self.autoscaling = EndpointAutoscaling(
@@ -117,6 +161,7 @@ class ModelServingStack(Stack):
                 encryption_key=data.encryption.key,
                 removal_policy=removal_policy(settings),
                 network=data.network,
+                async_storage=data.storage if endpoint_settings.kind == "async" else None,
             ),
         )
         # The deployer role checks a deployment by predicting through this API (the delivery
@@ -173,16 +218,18 @@ class ModelServingStack(Stack):
             )
         # Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
         # the same policy and rollback alarms, and keeps the fleet autoscaling set.
-        fleet = (
-            settings.scaling.fleet_range
-            if settings.scaling is not None
-            else (endpoint_settings.initial_instance_count,) * 2
-        )
+        if endpoint_settings.kind == "async":
+            backlog = settings.async_inference
+            fleet = (backlog.min_capacity, backlog.max_capacity)
+        elif settings.scaling is not None:
+            fleet = settings.scaling.fleet_range
+        else:
+            fleet = (endpoint_settings.initial_instance_count,) * 2
         self.endpoint.use_deployment_policy(
             deployment_policy(settings.promotion, self.monitoring.rollback_alarms),
             fleet_min=fleet[0],
             fleet_max=fleet[1],
-            autoscaled=settings.scaling is not None,
+            autoscaled=settings.scaling is not None or endpoint_settings.kind == "async",
         )
         self.promotion = ModelPromotion(
             self,
@@ -238,7 +285,8 @@ class ModelServingStack(Stack):
             {
                 "InferenceApiUrl": (
                     self.inference_api.predict_url,
-                    "POST /predict, SigV4-signed (python -m client.predict_client)",
+                    "POST /predict (async endpoints: POST /predict-async, GET "
+                    "/predict-async/{id}), SigV4-signed (python -m client.predict_client)",
                 ),
                 "InferenceFunctionName": (
                     self.inference_api.function_name,

@@ -10,6 +10,11 @@ from __future__ import annotations
 RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
     "inference function (ml_constructs/inference_api/runtime)": (
         "sagemaker-runtime.InvokeEndpoint",
+        # async mode (POST /predict-async, GET /predict-async/{id})
+        "sagemaker-runtime.InvokeEndpointAsync",
+        "s3.PutObject",
+        "s3.ListObjectsV2",
+        "s3.GetObject",
     ),
     "promotion function (ml_constructs/model_promotion/runtime)": (
         "s3.HeadObject",

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -27,11 +28,13 @@ from ml_constructs.checkov import skip
 from ml_constructs.findings import INLINE_POLICY, acknowledge_function, acknowledge_inline_policy
 from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.inference_api.runtime import api_config as env
-from ml_constructs.nag import acknowledge
+from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.operator_access import s3_via_service
 from ml_constructs.private_network.construct import PrivateNetwork, function_placement
 
 if TYPE_CHECKING:
+    from ml_constructs.artifact_storage import ArtifactStorage
     from serving_config import Settings
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -124,10 +127,19 @@ class InferenceApiProps:
     #: ``private`` the API answers only through the VPC's execute-api endpoint.
     network: PrivateNetwork | None = None
     endpoint_type: Literal["regional", "private"] = "regional"
+    #: An asynchronous endpoint's bucket: the API then serves POST /predict-async and
+    #: GET /predict-async/{id} (InvokeEndpointAsync) instead of POST /predict.
+    async_bucket: s3.IBucket | None = None
+
+    @property
+    def is_async(self) -> bool:
+        return self.async_bucket is not None
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
         problems = []
+        if self.is_async and self.encryption_key is None:
+            problems.append("encryption_key: async requests are stored encrypted with it")
         if self.endpoint_type == "private" and (
             self.network is None or self.network.execute_api_endpoint is None
         ):
@@ -175,6 +187,16 @@ class InferenceApiProps:
             "POWERTOOLS_SERVICE_NAME": f"{self.prefix}-inference",
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            env.INVOCATION_MODE: "async" if self.is_async else "realtime",
+            **self._async_environment(),
+        }
+
+    def _async_environment(self) -> dict[str, str]:
+        if self.async_bucket is None or self.encryption_key is None:
+            return {}
+        return {
+            env.ASYNC_BUCKET: self.async_bucket.bucket_name,
+            env.ASYNC_KMS_KEY_ARN: self.encryption_key.key_arn,
         }
 
 
@@ -186,6 +208,7 @@ def inference_api_props(
     encryption_key: kms.IKey | None,
     removal_policy: RemovalPolicy,
     network: PrivateNetwork | None = None,
+    async_storage: ArtifactStorage | None = None,
 ) -> InferenceApiProps:
     """Props from an environment's configuration (the ``api:`` and ``model:`` sections)."""
     api = settings.api
@@ -215,6 +238,7 @@ def inference_api_props(
         removal_policy=removal_policy,
         network=network,
         endpoint_type=api.endpoint_type,
+        async_bucket=async_storage.bucket if async_storage is not None else None,
     )
 
 
@@ -250,10 +274,12 @@ class InferenceApi(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="InvokeThisEndpointOnly",
-                actions=["sagemaker:InvokeEndpoint"],
+                actions=[f"sagemaker:InvokeEndpoint{'Async' if props.is_async else ''}"],
                 resources=[props.endpoint_arn],
             )
         )
+        if props.is_async:
+            self._grant_async_storage()
         self.function_log_group.grant_write(self.role)
 
         layers: list[lambda_.ILayerVersion] = []
@@ -378,15 +404,29 @@ class InferenceApi(Construct):
         validator = self.api.add_request_validator(
             "BodyValidator", validate_request_body=True, validate_request_parameters=True
         )
-        predict = self.api.root.add_resource("predict")
+        integration = apigw.LambdaIntegration(self.function, proxy=True, allow_test_invoke=False)
+        # An asynchronous endpoint does not answer InvokeEndpoint: /predict is absent there.
+        predict = self.api.root.add_resource("predict-async" if props.is_async else "predict")
         self.predict_method = predict.add_method(
             "POST",
-            apigw.LambdaIntegration(self.function, proxy=True, allow_test_invoke=False),
+            integration,
             authorization_type=apigw.AuthorizationType.IAM,
             request_validator=validator,
             request_models={"application/json": request_model},
         )
-        self._fix_permission_logical_id()
+        self._fix_permission_logical_id(self.predict_method, "InferenceApiPredictPermission")
+        self.methods = [self.predict_method]
+        self.result_method: apigw.Method | None = None
+        if props.is_async:
+            self.result_method = predict.add_resource("{id}").add_method(
+                "GET",
+                integration,
+                authorization_type=apigw.AuthorizationType.IAM,
+                request_validator=validator,
+                request_parameters={"method.request.path.id": True},
+            )
+            self._fix_permission_logical_id(self.result_method, "InferenceApiResultPermission")
+            self.methods.append(self.result_method)
 
         no_waf = (
             "Every request must carry a SigV4 signature of an IAM principal allowed "
@@ -407,12 +447,13 @@ class InferenceApi(Construct):
             "A client certificate authenticates API Gateway to an HTTP backend; this stage's "
             "only integration is a Lambda proxy, called through the Lambda API with IAM.",
         )
-        acknowledge(
-            self.predict_method,
-            "AwsSolutions-COG4",
-            "Callers are AWS principals authenticated with SigV4 (AWS_IAM authorization), "
-            "not Cognito users.",
-        )
+        for method in self.methods:
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "Callers are AWS principals authenticated with SigV4 (AWS_IAM authorization), "
+                "not Cognito users.",
+            )
         if props.manage_account_cloudwatch_role:
             acknowledge(
                 self.api,
@@ -428,22 +469,73 @@ class InferenceApi(Construct):
         self.function_name = self.function.function_name
         self.function_arn = self.function.function_arn
         self.api_id = self.api.rest_api_id
-        self.predict_url = self.api.url_for_path("/predict")
+        self.predict_url = self.api.url_for_path("/predict-async" if props.is_async else "/predict")
 
-    def _fix_permission_logical_id(self) -> None:
+    def _grant_async_storage(self) -> None:
+        """Exactly the async prefixes: write requests and records, read records, results and
+        failures; list only those prefixes (S3 answers a missing key with 404 only to a caller
+        that may list); the key for SSE-KMS objects."""
+        props = self.props
+        bucket, key = props.async_bucket, props.encryption_key
+        assert bucket is not None and key is not None
+        bucket_arn, bucket_ref = bucket_arn_in(self, bucket)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteAsyncRequests",
+                actions=["s3:PutObject"],
+                resources=[
+                    f"{bucket_arn}/{env.ASYNC_INPUT_PREFIX}*",
+                    f"{bucket_arn}/{env.ASYNC_REQUESTS_PREFIX}*",
+                ],
+            )
+        )
+        readable = (env.ASYNC_REQUESTS_PREFIX, env.ASYNC_OUTPUT_PREFIX, env.ASYNC_FAILURES_PREFIX)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadAsyncOutcomes",
+                actions=["s3:GetObject"],
+                resources=[f"{bucket_arn}/{p}*" for p in readable],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListAsyncOutcomes",
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in readable]}},
+            )
+        )
+        prefixes = {env.ASYNC_INPUT_PREFIX, *readable}
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            "Each asynchronous request has its own objects, named per request (the API's id, "
+            "SageMaker's result names): the statements are scoped to the async prefixes.",
+            [f"Resource::{bucket_ref}/{p}*" for p in sorted(prefixes)],
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AsyncObjectsEncryption",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": s3_via_service()}},
+            )
+        )
+
+    def _fix_permission_logical_id(self, method: apigw.Method, logical_id: str) -> None:
         """LambdaIntegration names the function's permission after the API's unique id, which
         holds the id of every scope above the stack (a pipeline Stage's too): a fixed logical id
         keeps a stage's template identical to the plain workflow's."""
         permissions = [
             child
-            for child in self.predict_method.node.children
+            for child in method.node.children
             if isinstance(child, CfnResource)
             and child.cfn_resource_type == "AWS::Lambda::Permission"
             and child.node.id.startswith("ApiPermission.")
         ]
         if len(permissions) != 1:
             raise RuntimeError(f"expected one API permission, found {len(permissions)}")
-        permissions[0].override_logical_id("InferenceApiPredictPermission")
+        permissions[0].override_logical_id(logical_id)
 
     def allow_predict(self, role: iam.IRole) -> iam.Policy:
         """Let ``role`` (the data stack's deployer role) call POST /predict of this stage, as a
@@ -457,12 +549,34 @@ class InferenceApi(Construct):
                 iam.PolicyStatement(
                     sid="CallPostPredict",
                     actions=["execute-api:Invoke"],
-                    resources=[self.predict_method.method_arn],
+                    resources=[method.method_arn for method in self.methods],
                 )
             ],
         )
         acknowledge(policy, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY)
+        if self.result_method is not None:
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5",
+                "GET /predict-async/{id}: the id path parameter is part of the method ARN; the "
+                "statement is this one method of this stage.",
+                [f"Resource::{self._nag_method_arn('GET', '/predict-async/*')}"],
+            )
         return policy
+
+    def _nag_method_arn(self, method: str, path: str) -> str:
+        """A method ARN of this stage as cdk-nag prints it in a finding (an environment-
+        agnostic stack's pseudo parameters, or the account and region it is pinned to)."""
+        stack = Stack.of(self)
+
+        def part(value: str, pseudo: str) -> str:
+            return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
+
+        return (
+            f"arn:{part(stack.partition, 'Partition')}:execute-api:"
+            f"{part(stack.region, 'Region')}:{part(stack.account, 'AccountId')}:"
+            f"<{nag_logical_id(self.api)}>/<{nag_logical_id(self.stage)}>/{method}{path}"
+        )
 
     def _endpoint_configuration(self) -> apigw.EndpointConfiguration:
         props = self.props

@@ -332,6 +332,10 @@ class ModelPromotion(Construct):
             self.environment["VPC_CONFIG"] = stack.to_json_string(vpc_config)
         if data_capture_config(endpoint) is None:
             self.environment["DATA_CAPTURE_CONFIG"] = ""
+        if endpoint.props.async_inference is not None:
+            self.environment["ASYNC_INFERENCE_CONFIG"] = stack.to_json_string(
+                endpoint.props.async_inference.api_shape()
+            )
         placement = function_placement(props.network, self, "the promotion function")
         self.function = lambda_.Function(
             self,

@@ -198,6 +198,27 @@ GAPS: tuple[Gap, ...] = (
         "rules).",
     ),
     Gap(
+        "InvokeEndpointAsync runs nothing",
+        True,
+        "closed (rehearsal only, async_inference.py): the SageMaker runtime stand-in answers "
+        "InvokeEndpointAsync with 202, InferenceId and output/failure locations under the "
+        "endpoint config's S3OutputPath/S3FailurePath, then reads the input object, calls the "
+        "local model server, writes the result (or the error) with SSE-KMS under the config's "
+        "KmsKeyId and publishes SageMaker's success or error notification to its topics "
+        "(moto 5.2.5 answers canned locations in a bucket of its own and writes nothing).",
+    ),
+    Gap(
+        "Asynchronous inference is stood in for, not emulated",
+        False,
+        "open: no queue limits (MaxConcurrentInvocationsPerInstance, request TTL, invocation "
+        "timeout); no ApproximateBacklogSize(PerInstance) or HasBacklogWithoutCapacity "
+        "metrics, so the backlog policy and the wake-from-zero alarm never act and the fleet "
+        "never reaches zero; the stand-in reads and writes S3 and publishes to SNS with the "
+        "operator's credentials, not the execution role's, and the topics' TLS-only policy is "
+        "not applied; SageMaker's output object names and notification format follow the "
+        "documentation, unverified against a real endpoint.",
+    ),
+    Gap(
         "VPC placement is recorded, not enforced",
         False,
         "open: with --network the VPC, subnets, endpoints, flow log and security groups exist "

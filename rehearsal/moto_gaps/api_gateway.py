@@ -142,7 +142,7 @@ class ExecuteApi:
         api = backend.apis.get(api_id)
         if api is None or stage not in api.stages:
             return _message(403, "Forbidden")
-        resource = next((r for r in api.resources.values() if r.get_path() == path), None)
+        resource, parameters = _resource_for(api.resources.values(), path)
         if resource is None:
             return _message(403, "Missing Authentication Token")
         method = resource.resource_methods.get(request.command) or resource.resource_methods.get(
@@ -157,10 +157,11 @@ class ExecuteApi:
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
         event = self._event(request, api_id, stage, path, resource.get_path(), url.query, raw)
+        event["pathParameters"] = parameters
         function = lambda_backends[self.account_id][self.region].get_function(arn)
         source_arn = (
             f"arn:aws:execute-api:{self.region}:{self.account_id}:{api_id}/{stage}/"
-            f"{request.command}{resource.get_path()}"
+            f"{request.command}{path}"
         )
         if not may_invoke(function, source_arn):
             # What API Gateway logs when the function's resource policy lacks the permission.
@@ -224,6 +225,31 @@ class ExecuteApi:
             "body": body,
             "isBase64Encoded": encoded,
         }
+
+
+def _resource_for(resources: Any, path: str) -> tuple[Any, dict[str, str] | None]:
+    """The resource that serves ``path`` and its path parameters, as API Gateway routes: an
+    exact path first, then a template whose ``{name}`` segments each match one segment."""
+    from urllib.parse import unquote
+
+    candidates = list(resources)
+    exact = next((r for r in candidates if r.get_path() == path), None)
+    if exact is not None:
+        return exact, None
+    segments = path.strip("/").split("/")
+    for resource in candidates:
+        template = resource.get_path().strip("/").split("/")
+        if len(template) != len(segments) or "{" not in resource.get_path():
+            continue
+        parameters: dict[str, str] = {}
+        for expected, actual in zip(template, segments, strict=True):
+            if expected.startswith("{") and expected.endswith("}") and actual:
+                parameters[expected[1:-1]] = unquote(actual)
+            elif expected != actual:
+                break
+        else:
+            return resource, parameters
+    return None, None
 
 
 def may_invoke(function: Any, source_arn: str) -> bool:

@@ -184,3 +184,90 @@ def test_region_comes_from_the_execute_api_host() -> None:
     url = "https://abc123.execute-api.ap-southeast-2.amazonaws.com/v1/predict"
     assert predict_client.region_from_url(url) == "ap-southeast-2"
     assert predict_client.region_from_url("http://127.0.0.1:8080/v1/predict") is None
+
+
+@pytest.fixture
+def async_api() -> Iterator[dict[str, Any]]:
+    """POST /predict-async accepts (202 + id); GET answers 202 once, then the result."""
+    state: dict[str, Any] = {"posts": [], "gets": [], "pending": {}, "fail": set()}
+
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self, status: int, document: Any) -> None:
+            data = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            request_id = f"{len(state['posts']):032x}"
+            state["posts"].append({"headers": dict(self.headers), "body": body})
+            state["pending"][request_id] = [len(body["instances"]), 1]
+            self._reply(202, {"id": request_id, "status": "pending"})
+
+        def do_GET(self) -> None:
+            state["gets"].append({"path": self.path, "headers": dict(self.headers)})
+            request_id = self.path.rsplit("/", 1)[-1]
+            rows, polls_left = state["pending"][request_id]
+            if polls_left:
+                state["pending"][request_id][1] -= 1
+                self._reply(202, {"id": request_id, "status": "pending"})
+            elif request_id in state["fail"]:
+                message = {"code": "model_error", "message": "bad row"}
+                self._reply(200, {"id": request_id, "status": "failed", "error": message})
+            else:
+                predictions = [{"probability": 0.25, "label": 0} for _ in range(rows)]
+                self._reply(
+                    200, {"id": request_id, "status": "completed", "predictions": predictions}
+                )
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/v1/predict-async"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def test_async_url_submits_then_polls_signed_results(
+    async_api: dict[str, Any], tmp_path: Path
+) -> None:
+    status, out = _run(
+        str(_csv(tmp_path, 3)),
+        "--url",
+        async_api["url"],
+        "--region",
+        "eu-west-1",
+        "--batch-size",
+        "2",
+        "--poll",
+        "0.01",
+    )
+    assert status == 0
+    assert [len(p["body"]["instances"]) for p in async_api["posts"]] == [2, 1]
+    paths = [g["path"] for g in async_api["gets"]]
+    assert paths == [f"/v1/predict-async/{0:032x}"] * 2 + [f"/v1/predict-async/{1:032x}"] * 2
+    assert all(
+        g["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256") for g in async_api["gets"]
+    )
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["row"] for line in lines] == [0, 1, 2]
+    assert lines[0]["probability"] == 0.25
+
+
+def test_an_async_failure_is_reported(async_api: dict[str, Any], tmp_path: Path) -> None:
+    async_api["fail"].add(f"{0:032x}")
+    status, _ = _run(
+        str(_csv(tmp_path, 1)), "--url", async_api["url"], "--region", "eu-west-1", "--poll", "0.01"
+    )
+    assert status == 1
+
+
+def test_async_flag_needs_the_async_url(api: dict[str, Any], tmp_path: Path) -> None:
+    status, _ = _run(str(_csv(tmp_path, 1)), "--url", api["url"], "--region", "x-y-1", "--async")
+    assert status == 2

@@ -47,3 +47,42 @@ def test_report_says_what_was_created_shimmed_recorded_or_missing():
     assert states["Alarm"] == ("CREATE_COMPLETE (rehearsal shim)", True)
     assert states["Pipe"][0].startswith("not emulated: moto 5.2.5 has no AWS::Pipes::Pipe")
     assert states["Gone"] == ("MISSING: not in moto's stack resources", False)
+
+
+def test_kind_async_overrides_the_endpoint_and_its_scaling(tmp_path):
+    from rehearsal import variants
+
+    args = cli.parse_args(["--kind", "async", "--workdir", str(tmp_path)])
+    settings, folder = variants.environment(args, tmp_path)
+    assert folder is not None
+    assert settings.endpoint.kind == "async"
+    assert settings.endpoint.instance_type == "ml.m5.large"  # merged into local.yaml's
+    assert settings.scaling is None and settings.async_inference.min_capacity == 0
+    assert not settings.model_monitor.enabled
+    assert settings.endpoint.data_capture_percent == 0
+    assert settings.promotion.traffic_shifting == "all_at_once"
+    assert settings.promotion.wait_before_shift_s == 0  # local.yaml's, merged
+
+
+def test_kind_accepts_async_only(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--kind", "serverless"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_execute_api_stand_in_routes_path_parameters():
+    from rehearsal.moto_gaps.api_gateway import _resource_for
+
+    class Resource:
+        def __init__(self, path):
+            self.path = path
+
+        def get_path(self):
+            return self.path
+
+    resources = [Resource("/"), Resource("/predict-async"), Resource("/predict-async/{id}")]
+    found, parameters = _resource_for(resources, "/predict-async/abc%2Fdef")
+    assert found.path == "/predict-async/{id}" and parameters == {"id": "abc/def"}
+    found, parameters = _resource_for(resources, "/predict-async")
+    assert found.path == "/predict-async" and parameters is None
+    assert _resource_for(resources, "/predict-async/a/b") == (None, None)

@@ -19,6 +19,18 @@ INVOKE_CONNECT_TIMEOUT_S = "INVOKE_CONNECT_TIMEOUT_S"
 INVOKE_READ_TIMEOUT_S = "INVOKE_READ_TIMEOUT_S"
 INVOKE_MAX_ATTEMPTS = "INVOKE_MAX_ATTEMPTS"
 RETRY_AFTER_S = "RETRY_AFTER_S"
+#: ``realtime`` (POST /predict -> InvokeEndpoint) or ``async`` (POST /predict-async ->
+#: InvokeEndpointAsync, GET /predict-async/{id}); async needs the bucket and key below.
+INVOCATION_MODE = "INVOCATION_MODE"
+ASYNC_BUCKET = "ASYNC_BUCKET"
+ASYNC_KMS_KEY_ARN = "ASYNC_KMS_KEY_ARN"
+MODES = ("realtime", "async")
+#: The bucket prefixes of asynchronous inference (ml_constructs.artifact_storage's; a test
+#: keeps them equal): request bodies, SageMaker's results and failures, the API's records.
+ASYNC_INPUT_PREFIX = "async/input/"
+ASYNC_OUTPUT_PREFIX = "async/output/"
+ASYNC_FAILURES_PREFIX = "async/failures/"
+ASYNC_REQUESTS_PREFIX = "async/requests/"
 
 #: Every variable the function reads (besides AWS_*, POWERTOOLS_* and LOG_LEVEL).
 ENVIRONMENT_VARIABLES = (
@@ -31,7 +43,10 @@ ENVIRONMENT_VARIABLES = (
     INVOKE_READ_TIMEOUT_S,
     INVOKE_MAX_ATTEMPTS,
     RETRY_AFTER_S,
+    INVOCATION_MODE,
 )
+#: Read only in async mode.
+ASYNC_ENVIRONMENT_VARIABLES = (ASYNC_BUCKET, ASYNC_KMS_KEY_ARN)
 SAGEMAKER_MAX_PAYLOAD_BYTES = 6_291_456
 #: The custom metric names the handler emits, one count per request.
 OUTCOMES = (
@@ -71,6 +86,9 @@ class ApiConfig:
     read_timeout_s: float = 3.0
     max_attempts: int = 3
     retry_after_s: int = 2
+    mode: str = "realtime"
+    async_bucket: str = ""
+    async_kms_key_arn: str = ""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ApiConfig:
@@ -93,7 +111,19 @@ class ApiConfig:
             read_timeout_s=_float(env, INVOKE_READ_TIMEOUT_S, 3.0, 0.01, 60.0),
             max_attempts=_int(env, INVOKE_MAX_ATTEMPTS, 3, 1, 10),
             retry_after_s=_int(env, RETRY_AFTER_S, 2, 1, 3600),
+            mode=env.get(INVOCATION_MODE, "").strip() or "realtime",
+            async_bucket=env.get(ASYNC_BUCKET, "").strip(),
+            async_kms_key_arn=env.get(ASYNC_KMS_KEY_ARN, "").strip(),
         )
+        if config.mode not in MODES:
+            raise ConfigurationError(f"{INVOCATION_MODE}={config.mode!r} is not one of {MODES}")
+        if config.mode == "async":
+            for name, value in (
+                (ASYNC_BUCKET, config.async_bucket),
+                (ASYNC_KMS_KEY_ARN, config.async_kms_key_arn),
+            ):
+                if not value:
+                    raise ConfigurationError(f"{name} is not set ({INVOCATION_MODE}=async)")
         if names and (len(names) != config.feature_count or len(set(names)) != len(names)):
             raise ConfigurationError(
                 f"{FEATURE_NAMES} must list {config.feature_count} distinct names, got {len(names)}"

@@ -11,6 +11,13 @@ Outcomes (HTTP status, ``error.code``):
 - 504 ``timeout``: no answer within the connect/read timeouts, retries included
 - 500 ``internal_error``: anything else; the body holds the request id, never a stack trace
 
+Async mode (``INVOCATION_MODE=async``, an asynchronous endpoint: InvokeEndpoint does not work
+there): ``POST /predict-async`` validates the body exactly as /predict does and answers 202
+``{"id", "output_location", "status": "pending"}``; ``GET /predict-async/{id}`` answers 202
+while pending, 200 ``{"status": "completed", "predictions"}`` or 200 ``{"status": "failed",
+"error"}``, and 404 for ids it never handed out; any other route (``/predict``) answers 404
+``use_predict_async``. See ``async_requests``.
+
 The boto3 client is created once per container, on first use, with explicit timeouts and
 botocore's standard retry mode (exponential backoff with jitter on throttling and transient
 errors). ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` points it at a local stand-in.
@@ -56,6 +63,7 @@ _MAX_INFERENCE_ID = 64
 
 _config: ApiConfig | None = None
 _client: Any = None
+_s3: Any = None
 
 
 def get_config() -> ApiConfig:
@@ -82,11 +90,27 @@ def get_client(config: ApiConfig) -> Any:
     return _client
 
 
+def get_s3_client(config: ApiConfig) -> Any:
+    """The container's S3 client (async mode only), with the same timeouts and retries."""
+    global _s3
+    if _s3 is None:
+        _s3 = boto3.client(
+            "s3",
+            config=Config(
+                connect_timeout=config.connect_timeout_s,
+                read_timeout=config.read_timeout_s,
+                retries={"mode": "standard", "total_max_attempts": config.max_attempts},
+            ),
+        )
+    return _s3
+
+
 def reset() -> None:
-    """Forget the cached configuration and client (tests change the environment)."""
-    global _config, _client
+    """Forget the cached configuration and clients (tests change the environment)."""
+    global _config, _client, _s3
     _config = None
     _client = None
+    _s3 = None
 
 
 def _response(
@@ -230,6 +254,8 @@ def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str,
             "ClientError",
             {},
         )
+    if config.mode == "async":
+        return _handle_async(event, config, request_id)
     try:
         request = parse_request(event, config)
     except RequestError as error:
@@ -353,3 +379,147 @@ def _client_error(
         "InternalError",
         fields,
     )
+
+
+# -- async mode ----------------------------------------------------------------------------
+
+ASYNC_SUBMIT = "/predict-async"
+ASYNC_RESULT = "/predict-async/{id}"
+
+
+def _async_module() -> Any:
+    """``async_requests``, imported on the first async request (never in real-time mode)."""
+    if __package__:
+        from . import async_requests
+    else:  # pragma: no cover - the Lambda package layout
+        import async_requests  # type: ignore[no-redef]
+    return async_requests
+
+
+def _handle_async(
+    event: dict[str, Any], config: ApiConfig, request_id: str
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    resource = event.get("resource")
+    method = event.get("httpMethod")
+    if resource == ASYNC_RESULT and method == "GET":
+        return _async_result(event, config, request_id)
+    if resource == ASYNC_SUBMIT:
+        return _async_submit(event, config, request_id)
+    return (
+        _error(
+            404,
+            "use_predict_async",
+            "this endpoint is asynchronous: POST /predict-async, then GET /predict-async/{id}",
+            request_id,
+        ),
+        "ClientError",
+        {"error_code": "use_predict_async"},
+    )
+
+
+def _async_submit(
+    event: dict[str, Any], config: ApiConfig, request_id: str
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    try:
+        request = parse_request(event, config)
+    except RequestError as error:
+        return (
+            _error(error.status, error.code, error.message, request_id, field=error.field),
+            "ClientError",
+            {"error_code": error.code, "field": error.field},
+        )
+    module = _async_module()
+    fields: dict[str, Any] = {"rows": request.rows, "payload_bytes": len(request.payload)}
+    started = time.perf_counter()
+    inference = module.new_request_id()
+    fields["async_id"] = inference
+    try:
+        submitted = module.submit(
+            config,
+            get_s3_client(config),
+            get_client(config),
+            request.payload,
+            request.rows,
+            inference,
+        )
+    except ClientError as error:
+        fields["endpoint_ms"] = _since(started)
+        if error.operation_name == "InvokeEndpointAsync":
+            return _client_error(error, config, request_id, fields)
+        fields["reason"] = f"{error.operation_name}: {error}"
+        return _internal_error(request_id), "InternalError", fields
+    except (ReadTimeoutError, ConnectTimeoutError) as error:
+        fields.update(reason=type(error).__name__, endpoint_ms=_since(started))
+        return (
+            _error(504, "timeout", "the request could not be queued in time; retry", request_id),
+            "Timeout",
+            fields,
+        )
+    except BotoCoreError as error:
+        fields.update(reason=f"{type(error).__name__}: {error}", endpoint_ms=_since(started))
+        return _internal_error(request_id), "InternalError", fields
+    fields["endpoint_ms"] = _since(started)
+    body = {
+        "id": submitted.request_id,
+        "status": "pending",
+        "output_location": submitted.output_location,
+        "request_id": request_id,
+    }
+    headers = {"Location": f"{ASYNC_SUBMIT}/{submitted.request_id}"}
+    return _response(202, body, request_id, headers), "Success", fields
+
+
+def _async_result(
+    event: dict[str, Any], config: ApiConfig, request_id: str
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    module = _async_module()
+    parameters = event.get("pathParameters")
+    raw = parameters.get("id") if isinstance(parameters, dict) else None
+    inference = raw if isinstance(raw, str) else ""
+    fields: dict[str, Any] = {"async_id": inference[:64]}
+    unknown = _error(
+        404,
+        "unknown_request",
+        "no asynchronous request has this id (ids are 32 lowercase hex digits)",
+        request_id,
+        field="id",
+    )
+    try:
+        outcome = module.outcome(config, get_s3_client(config), inference)
+    except module.UnknownRequestError:
+        return unknown, "ClientError", {**fields, "error_code": "unknown_request"}
+    except module.ResultError as error:
+        fields["reason"] = str(error)
+        return (
+            _error(502, "upstream_error", "the stored result is unreadable", request_id),
+            "UpstreamError",
+            fields,
+        )
+    except (ClientError, BotoCoreError) as error:
+        fields["reason"] = f"{type(error).__name__}: {error}"
+        return _internal_error(request_id), "InternalError", fields
+    fields["async_status"] = outcome.status
+    body: dict[str, Any] = {"id": inference, "status": outcome.status, "request_id": request_id}
+    if outcome.status == "pending":
+        retry_after = str(config.retry_after_s)
+        return _response(202, body, request_id, {"Retry-After": retry_after}), "Success", fields
+    if outcome.status == "failed":
+        body["error"] = {"code": "model_error", "message": outcome.failure}
+        return _response(200, body, request_id), "ModelError", fields
+    document = outcome.document
+    predictions = document.get("predictions") if isinstance(document, dict) else None
+    if not isinstance(predictions, list) or len(predictions) != outcome.rows:
+        fields["reason"] = "the result is not one prediction per row"
+        return (
+            _error(
+                502,
+                "upstream_error",
+                "the model answered with something other than one prediction per row",
+                request_id,
+            ),
+            "UpstreamError",
+            fields,
+        )
+    body["predictions"] = predictions
+    body["model"] = {"endpoint": config.endpoint_name}
+    return _response(200, body, request_id), "Success", fields

@@ -57,6 +57,9 @@ class PromotionConfig:
     mark_rejected_packages: bool = False
     monitoring_baseline_prefix: str | None = None
     vpc_config: dict[str, Any] | None = None
+    #: The stack's AsyncInferenceConfig (an asynchronous endpoint), copied into every
+    #: promotion's EndpointConfig; None for real-time and serverless endpoints.
+    async_inference_config: dict[str, Any] | None = None
     models_prefix: str = "models/"
     releases_prefix: str = "models/releases/"
     registry_prefix: str = "models/registry/"
@@ -98,6 +101,7 @@ class PromotionConfig:
             mark_rejected_packages=reader.optional_boolean("MARK_REJECTED_PACKAGES"),
             monitoring_baseline_prefix=reader.optional("MONITORING_BASELINE_PREFIX"),
             vpc_config=reader.optional_json_object("VPC_CONFIG"),
+            async_inference_config=reader.optional_json_object("ASYNC_INFERENCE_CONFIG"),
         )
         if not _PREFIX.match(config.name_prefix):
             raise ConfigurationError(f"NAME_PREFIX: {config.name_prefix!r} is not a name prefix")
@@ -108,6 +112,16 @@ class PromotionConfig:
         vpc = config.vpc_config
         if vpc is not None and not (vpc.get("Subnets") and vpc.get("SecurityGroupIds")):
             raise ConfigurationError("VPC_CONFIG: needs Subnets and SecurityGroupIds")
+        asynchronous = config.async_inference_config
+        if asynchronous is not None and not asynchronous.get("OutputConfig", {}).get(
+            "S3OutputPath"
+        ):
+            raise ConfigurationError("ASYNC_INFERENCE_CONFIG: OutputConfig.S3OutputPath is missing")
+        if asynchronous is not None and "ServerlessConfig" in config.production_variant:
+            raise ConfigurationError(
+                "ASYNC_INFERENCE_CONFIG: SageMaker runs asynchronous inference on instance "
+                "variants only, and PRODUCTION_VARIANT is serverless"
+            )
         prefix = config.monitoring_baseline_prefix
         if prefix is not None and not (prefix.endswith("/") and not prefix.startswith("/")):
             raise ConfigurationError(

@@ -392,6 +392,8 @@ class Promoter:
             request["KmsKeyId"] = config.volume_kms_key_arn
         if config.data_capture_config:
             request["DataCaptureConfig"] = config.data_capture_config
+        if config.async_inference_config:
+            request["AsyncInferenceConfig"] = config.async_inference_config
         try:
             self.sagemaker.create_endpoint_config(**request)
         except ClientError as error:
@@ -400,12 +402,13 @@ class Promoter:
 
     def deployment_config(self, instances: int | None) -> dict[str, Any]:
         """The stack's blue/green policy for the fleet being replaced (its steps are whole
-        instances of it): the same policy CloudFormation's DeploymentConfig uses."""
+        instances of it): the same policy CloudFormation's DeploymentConfig uses. Serverless
+        and asynchronous variants (whose fleet may be at zero) move all at once, as the stack's
+        DeploymentConfig says."""
         variant = self.config.production_variant
         fleet = instances or int(variant.get("InitialInstanceCount", 1))
-        return self.config.deployment_policy.deployment_config(
-            fleet, all_at_once="ServerlessConfig" in variant
-        )
+        at_once = "ServerlessConfig" in variant or self.config.async_inference_config is not None
+        return self.config.deployment_policy.deployment_config(fleet, all_at_once=at_once)
 
     def _update_endpoint(self, name: str, deployment: dict[str, Any]) -> None:
         try:
