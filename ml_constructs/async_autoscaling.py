@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
+
+from ml_constructs.endpoint_autoscaling import variant_instance_target
 
 NAMESPACE = "AWS/SageMaker"
 BACKLOG_PER_INSTANCE = "ApproximateBacklogSizePerInstance"
@@ -76,25 +77,14 @@ class AsyncAutoscaling(Construct):
         endpoint: IDependable,
     ) -> None:
         super().__init__(scope, construct_id)
-        service_linked_role = iam.Role.from_role_arn(
+        self.target = variant_instance_target(
             self,
-            "ServiceLinkedRole",
-            f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
-            "sagemaker.application-autoscaling.amazonaws.com/"
-            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
-            mutable=False,
-        )
-        self.target = appscaling.ScalableTarget(
-            self,
-            "Target",
-            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{props.endpoint_name}/variant/{props.variant_name}",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            endpoint_name=props.endpoint_name,
+            variant_name=props.variant_name,
             min_capacity=props.min_capacity,
             max_capacity=props.max_capacity,
-            role=service_linked_role,
+            endpoint=endpoint,
         )
-        self.target.node.add_dependency(endpoint)
         dimensions = {"EndpointName": props.endpoint_name}
         self.backlog_policy = self.target.scale_to_track_metric(
             "BacklogPerInstance",

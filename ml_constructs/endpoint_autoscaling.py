@@ -82,6 +82,40 @@ class EndpointAutoscalingProps:
             raise ValueError("; ".join(problems))
 
 
+def variant_instance_target(
+    scope: Construct,
+    *,
+    endpoint_name: str,
+    variant_name: str,
+    min_capacity: int,
+    max_capacity: int,
+    endpoint: IDependable,
+) -> appscaling.ScalableTarget:
+    """The variant's DesiredInstanceCount as a scalable target, created after the endpoint."""
+    # Application Auto Scaling acts through its service-linked role for SageMaker; the L2's
+    # default would create an extra, permissionless role that SageMaker scaling can't use.
+    service_linked_role = iam.Role.from_role_arn(
+        scope,
+        "ServiceLinkedRole",
+        f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+        "sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        mutable=False,
+    )
+    target = appscaling.ScalableTarget(
+        scope,
+        "Target",
+        service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+        resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
+        scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+        min_capacity=min_capacity,
+        max_capacity=max_capacity,
+        role=service_linked_role,
+    )
+    target.node.add_dependency(endpoint)
+    return target
+
+
 class EndpointAutoscaling(Construct):
     """Scalable target on DesiredInstanceCount, target tracking policies, scheduled bounds."""
 
@@ -94,27 +128,14 @@ class EndpointAutoscaling(Construct):
         endpoint: IDependable,
     ) -> None:
         super().__init__(scope, construct_id)
-        # Application Auto Scaling acts through its service-linked role for SageMaker; the L2's
-        # default would create an extra, permissionless role that SageMaker scaling can't use.
-        service_linked_role = iam.Role.from_role_arn(
+        self.target = variant_instance_target(
             self,
-            "ServiceLinkedRole",
-            f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
-            "sagemaker.application-autoscaling.amazonaws.com/"
-            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
-            mutable=False,
-        )
-        self.target = appscaling.ScalableTarget(
-            self,
-            "Target",
-            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{props.endpoint_name}/variant/{props.variant_name}",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            endpoint_name=props.endpoint_name,
+            variant_name=props.variant_name,
             min_capacity=props.min_capacity,
             max_capacity=props.max_capacity,
-            role=service_linked_role,
+            endpoint=endpoint,
         )
-        self.target.node.add_dependency(endpoint)
         scale_in = Duration.seconds(props.scale_in_cooldown_s)
         scale_out = Duration.seconds(props.scale_out_cooldown_s)
         self.policy = self.target.scale_to_track_metric(

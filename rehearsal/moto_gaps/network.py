@@ -37,22 +37,9 @@ class SecurityGroupEgress(resources._Shim):
     def create(
         cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> SecurityGroupEgress:
-        groups = [{"GroupId": p.get("DestinationSecurityGroupId")}]
         backend = ec2_backends[account_id][region_name]
         _revoke_default_egress(backend, p["GroupId"])
-        backend.authorize_security_group_egress(
-            p["GroupId"],
-            ip_protocol=str(p["IpProtocol"]),
-            from_port=str(p.get("FromPort", -1)),
-            to_port=str(p.get("ToPort", -1)),
-            ip_ranges=[{"CidrIp": p["CidrIp"]}] if p.get("CidrIp") else [],
-            source_groups=groups if p.get("DestinationSecurityGroupId") else None,
-            prefix_list_ids=(
-                [{"PrefixListId": p["DestinationPrefixListId"]}]
-                if p.get("DestinationPrefixListId")
-                else None
-            ),
-        )
+        _authorize_egress(backend, p["GroupId"], p)
         return cls(f"{p['GroupId']}-egress-{resource_name}", p, {})
 
 
@@ -74,6 +61,27 @@ class EventInvokeConfig(resources._Shim):
             p["FunctionName"], config
         )
         return cls(f"{p['FunctionName']}:{p.get('Qualifier', '$LATEST')}", p, {})
+
+
+def _authorize_egress(backend: Any, group_id: str, rule: dict[str, Any]) -> None:
+    """One egress rule in CloudFormation's shape (to a CIDR, a group or a prefix list)."""
+    backend.authorize_security_group_egress(
+        group_id,
+        ip_protocol=str(rule["IpProtocol"]),
+        from_port=str(rule.get("FromPort", -1)),
+        to_port=str(rule.get("ToPort", -1)),
+        ip_ranges=[{"CidrIp": rule["CidrIp"]}] if rule.get("CidrIp") else [],
+        source_groups=(
+            [{"GroupId": rule["DestinationSecurityGroupId"]}]
+            if rule.get("DestinationSecurityGroupId")
+            else None
+        ),
+        prefix_list_ids=(
+            [{"PrefixListId": rule["DestinationPrefixListId"]}]
+            if rule.get("DestinationPrefixListId")
+            else None
+        ),
+    )
 
 
 def _revoke_default_egress(backend: Any, group_id: str) -> None:
@@ -110,23 +118,7 @@ def _with_listed_egress(original: Any) -> Any:
         backend = ec2_backends[account_id][region_name]
         _revoke_default_egress(backend, group.id)
         for rule in rules:
-            backend.authorize_security_group_egress(
-                group.id,
-                ip_protocol=str(rule["IpProtocol"]),
-                from_port=str(rule.get("FromPort", -1)),
-                to_port=str(rule.get("ToPort", -1)),
-                ip_ranges=[{"CidrIp": rule["CidrIp"]}] if rule.get("CidrIp") else [],
-                source_groups=(
-                    [{"GroupId": rule["DestinationSecurityGroupId"]}]
-                    if rule.get("DestinationSecurityGroupId")
-                    else None
-                ),
-                prefix_list_ids=(
-                    [{"PrefixListId": rule["DestinationPrefixListId"]}]
-                    if rule.get("DestinationPrefixListId")
-                    else None
-                ),
-            )
+            _authorize_egress(backend, group.id, rule)
         return group
 
     return classmethod(create)

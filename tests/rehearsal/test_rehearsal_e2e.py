@@ -13,21 +13,26 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
-def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
+def run_rehearsal(*options: str) -> str:
+    """``python -m rehearsal OPTIONS`` as a user runs it; its output, once it passed."""
     env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):  # the rehearsal brings its own endpoints
         env.pop(name, None)
     result = subprocess.run(
-        [sys.executable, "-m", "rehearsal"],
+        [sys.executable, "-m", "rehearsal", *options],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    output = result.stdout
-    assert result.returncode == 0, output[-6000:] + result.stderr[-4000:]
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
+    output = run_rehearsal()
     # Deployed with the CDK CLI, as users do.
     assert "cdk bootstrap: CDKToolkit; cdk deploy: mlserving-local-data CREATE_COMPLETE" in output
     assert "cdk deploy: mlserving-local-serving CREATE_COMPLETE" in output
@@ -99,19 +104,7 @@ def test_python_m_rehearsal_network_runs_everything_in_the_private_network():
     """`--network` (network.mode: create): the VPC, its endpoints and groups exist in moto, the
     functions carry their VpcConfig, and everything still answers (the models of the run
     above are reused)."""
-    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearsal", "--network", "--skip-train"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = result.stdout
-    assert result.returncode == 0, output[-6000:] + result.stderr[-4000:]
+    output = run_rehearsal("--network", "--skip-train")
     network = output[output.index("Private network (moto):") : output.index("Endpoint autoscaling")]
     assert re.search(r"^VPC\s+vpc-\w+\s+10\.\d+\.0\.0/16\s+mlserving-local-vpc", network, re.M)
     assert len(re.findall(r"^subnet\s+subnet-\w+ .+ in us-east-1[a-z]", network, re.M)) == 2
@@ -135,19 +128,7 @@ def test_python_m_rehearsal_kind_async_predicts_through_the_async_api():
     an asynchronous one, predictions through POST /predict-async and GET /predict-async/{id},
     results written by the async stand-in, promotions keeping the AsyncInferenceConfig, the
     scale-to-zero policies deployed."""
-    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearsal", "--kind", "async"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = result.stdout
-    assert result.returncode == 0, output[-6000:] + result.stderr[-4000:]
+    output = run_rehearsal("--kind", "async")
     assert re.search(
         r"\d+ rows via lambda:Invoke\(.+\): POST /predict-async -> s3 async/input/ \+ "
         r"InvokeEndpointAsync \(202\), GET /predict-async/\{id\} -> the results: accuracy .+ = "
