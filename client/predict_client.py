@@ -171,6 +171,19 @@ def _error_text(status: int, body: bytes, offset: int) -> str:
     )
 
 
+def _post(client: SignedClient, payload: bytes, retries: int) -> tuple[int, bytes]:
+    """POST ``payload``; a 503 is retried up to ``retries`` times after its Retry-After
+    (at most 30 s)."""
+    for attempt in range(retries + 1):
+        status, headers, body = client.post(payload)
+        if status == 503 and attempt < retries:
+            wait = headers.get("Retry-After") or headers.get("retry-after") or "1"
+            time.sleep(min(float(wait) if wait.isdigit() else 1.0, 30.0))
+            continue
+        break
+    return status, body
+
+
 def score(
     client: SignedClient, rows: Sequence[Any], batch_size: int, retries: int
 ) -> list[dict[str, Any]]:
@@ -178,13 +191,7 @@ def score(
     results: list[dict[str, Any]] = []
     for offset, chunk in batches(rows, batch_size):
         payload = json.dumps({"instances": list(chunk)}).encode()
-        for attempt in range(retries + 1):
-            status, headers, body = client.post(payload)
-            if status == 503 and attempt < retries:
-                wait = headers.get("Retry-After") or headers.get("retry-after") or "1"
-                time.sleep(min(float(wait) if wait.isdigit() else 1.0, 30.0))
-                continue
-            break
+        status, body = _post(client, payload, retries)
         if status != 200:
             raise ApiError(
                 f"rows {offset}-{offset + len(chunk) - 1}: {_error_text(status, body, offset)}"
@@ -210,13 +217,7 @@ def score_async(
     accepted: list[tuple[int, int, str]] = []  # (offset, rows, id)
     for offset, chunk in batches(rows, batch_size):
         payload = json.dumps({"instances": list(chunk)}).encode()
-        for attempt in range(retries + 1):
-            status, headers, body = client.post(payload)
-            if status == 503 and attempt < retries:
-                wait = headers.get("Retry-After") or headers.get("retry-after") or "1"
-                time.sleep(min(float(wait) if wait.isdigit() else 1.0, 30.0))
-                continue
-            break
+        status, body = _post(client, payload, retries)
         if status != 202:
             raise ApiError(
                 f"rows {offset}-{offset + len(chunk) - 1}: {_error_text(status, body, offset)}"

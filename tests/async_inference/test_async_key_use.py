@@ -11,8 +11,8 @@ from tests.infra.policy_evaluation import (
     ACCOUNT,
     REGION,
     Principal,
-    Renderer,
     allows,
+    rendered_policies,
     role_statements,
 )
 from tests.synth_cache import synth
@@ -29,24 +29,7 @@ def role(name: str) -> Principal:
 @pytest.fixture(scope="module")
 def policies() -> dict[str, Any]:
     synthesized = synth("batch")
-    templates = [synthesized.data_json, synthesized.serving_json]
-    names: dict[str, str] = {}
-    for template in templates:
-        for logical, resource in template["Resources"].items():
-            if resource["Type"] == "AWS::KMS::Key":
-                names[logical] = KEY_ARN.rsplit("/", 1)[1]
-                names[f"{logical}.Arn"] = KEY_ARN
-            if resource["Type"] == "AWS::IAM::Role":
-                name = resource["Properties"].get("RoleName", logical)
-                names[logical] = name
-                names[f"{logical}.Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
-    renderer = Renderer(templates, names)
-    (key,) = [r for r in templates[0]["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
-    return {
-        "key": renderer.render(key["Properties"]["KeyPolicy"])["Statement"],
-        "templates": templates,
-        "renderer": renderer,
-    }
+    return rendered_policies([synthesized.data_json, synthesized.serving_json], KEY_ARN)
 
 
 def _allowed(policies: dict[str, Any], who: Principal, action: str, extra: dict[str, str]) -> bool:

@@ -153,3 +153,25 @@ def role_statements(
                 document = renderer.render(resource["Properties"]["PolicyDocument"])
                 found.extend(document["Statement"])
     return found
+
+
+def rendered_policies(templates: list[dict[str, Any]], key_arn: str) -> dict[str, Any]:
+    """The data stack's key policy rendered (roles and the key named as deployed), with the
+    templates and the renderer for the roles' own policies. ``templates[0]``: the data stack."""
+    names: dict[str, str] = {}
+    for template in templates:
+        for logical, resource in template["Resources"].items():
+            if resource["Type"] == "AWS::KMS::Key":
+                names[logical] = key_arn.rsplit("/", 1)[1]
+                names[f"{logical}.Arn"] = key_arn
+            if resource["Type"] == "AWS::IAM::Role":
+                name = resource["Properties"].get("RoleName", logical)
+                names[logical] = name
+                names[f"{logical}.Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+    renderer = Renderer(templates, names)
+    (key,) = [r for r in templates[0]["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
+    return {
+        "key": renderer.render(key["Properties"]["KeyPolicy"])["Statement"],
+        "templates": templates,
+        "renderer": renderer,
+    }

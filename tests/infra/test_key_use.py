@@ -14,8 +14,8 @@ from tests.infra.policy_evaluation import (
     ACCOUNT,
     REGION,
     Principal,
-    Renderer,
     allows,
+    rendered_policies,
     role_statements,
 )
 from tests.synth_cache import synth
@@ -79,26 +79,7 @@ SERVICES: list[tuple[Principal, str, dict[str, str], str]] = [
 @pytest.fixture(scope="module")
 def policies() -> dict[str, Any]:
     synthesized = synth(ENV)
-    templates = [synthesized.data_json, synthesized.serving_json]
-    names: dict[str, str] = {}
-    for template in templates:
-        for logical, resource in template["Resources"].items():
-            if resource["Type"] == "AWS::KMS::Key":
-                names[logical] = KEY_ARN.rsplit("/", 1)[1]
-                names[f"{logical}.Arn"] = KEY_ARN
-            if resource["Type"] == "AWS::IAM::Role":
-                name = resource["Properties"].get("RoleName", logical)
-                names[logical] = name
-                names[f"{logical}.Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
-    renderer = Renderer(templates, names)
-    (key,) = [
-        r for r in synthesized.data_json["Resources"].values() if r["Type"] == "AWS::KMS::Key"
-    ]
-    return {
-        "key": renderer.render(key["Properties"]["KeyPolicy"])["Statement"],
-        "templates": templates,
-        "renderer": renderer,
-    }
+    return rendered_policies([synthesized.data_json, synthesized.serving_json], KEY_ARN)
 
 
 def identity(policies: dict[str, Any], who: Principal) -> list[dict[str, Any]]:
