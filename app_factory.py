@@ -11,6 +11,7 @@ from typing import Any
 from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
+from ml_constructs.preconditions.pack import DeployPreconditionChecks
 from serving_config import (
     ENVIRONMENTS_DIR,
     ConfigError,
@@ -77,7 +78,10 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    # cdk-nag 3: validation plugins; any unacknowledged finding of either pack fails synth
-    # (in a pipeline app, the stages' stacks and the pipeline stack alike).
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    # cdk-nag 3: validation plugins; any unacknowledged finding of a pack fails synth (in a
+    # pipeline app, the stages' stacks and the pipeline stack alike): AWS Solutions, NIST 800-53
+    # rev 5, and this project's pack of AWS's deploy-time preconditions.
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app), NIST80053R5Checks(app), DeployPreconditionChecks(app)
+    )
     return app

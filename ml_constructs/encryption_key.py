@@ -53,6 +53,9 @@ class EncryptionKeyProps:
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     pending_window_days: int = 30
     operator_arns: tuple[str, ...] = ()
+    #: An EventBridge rule sends to a topic encrypted with this key (Model Monitor's failure
+    #: notifications): the key must admit EventBridge without a source condition.
+    eventbridge_to_encrypted_topics: bool = False
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -107,19 +110,26 @@ class EncryptionKey(Construct):
                         }
                     },
                 ),
-                # CloudWatch alarms publish to the encrypted SNS topic and EventBridge rules
-                # send to the encrypted promotion queue, with their own identity. (S3 needs no
-                # key: it sends object events to EventBridge's default bus, not to the queue.)
+                # CloudWatch alarms publish to the encrypted SNS topic with their own identity;
+                # SNS's guide asks for aws:SourceAccount on such a service's key use.
                 iam.PolicyStatement(
-                    sid="AlarmsAndEventsToEncryptedTopicsAndQueues",
-                    principals=[
-                        iam.ServicePrincipal("cloudwatch.amazonaws.com"),
-                        iam.ServicePrincipal("events.amazonaws.com"),
-                    ],
+                    sid="AlarmsToTheEncryptedTopic",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],
                     conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
                 ),
+                # EventBridge rules send to the encrypted promotion queue; SQS's key management
+                # supports aws:SourceAccount there. (S3 needs no key: it sends object events
+                # to EventBridge's default bus, not to the queue.)
+                iam.PolicyStatement(
+                    sid="EventsToTheEncryptedQueues",
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                ),
+                *self._events_to_topics(props),
             ]
         )
         self.key = kms.Key(
@@ -135,3 +145,41 @@ class EncryptionKey(Construct):
         self.key_arn = self.key.key_arn
         self.key_id = self.key.key_id
         self.alias_name = f"alias/{props.prefix}"
+
+    @staticmethod
+    def _events_to_topics(props: EncryptionKeyProps) -> list[iam.PolicyStatement]:
+        """EventBridge publishing to the encrypted alarm topic: AWS documents the key statement
+        for an EventBridge target's key without any condition ("Troubleshooting Amazon
+        EventBridge"), and no page says aws:SourceAccount or aws:SourceArn is evaluated
+        there, so a condition could deny every delivery. Only where a rule sends there."""
+        if not props.eventbridge_to_encrypted_topics:
+            return []
+        return [
+            iam.PolicyStatement(
+                sid="EventsToTheEncryptedTopic",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        ]
+
+
+def grant_key_to_sagemaker_volumes(role: iam.IGrantable, key: kms.IKey, sid: str) -> None:
+    """Let SageMaker encrypt the ML storage volumes of what ``role`` creates or runs: it
+    creates a grant on the key for the instance (only for AWS resources) after reading the
+    key's metadata. ``kms:GrantIsForAWSResource`` applies only to the grant operations
+    ("AWS KMS condition keys"), so DescribeKey needs a statement of its own: in the same
+    statement it would never be allowed."""
+    role.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            actions=["kms:CreateGrant"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+    )
+    role.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            sid="DescribeTheKey", actions=["kms:DescribeKey"], resources=[key.key_arn]
+        )
+    )

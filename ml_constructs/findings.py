@@ -30,31 +30,14 @@ INLINE_POLICY = (
 )
 
 
-VPC_ACCESS_POLICY = (
-    "AWSLambdaVPCAccessExecutionRole, added by CDK to a function in a VPC: the network "
-    "interface actions Lambda needs to attach the function to its subnets (they support no "
-    "resource-level permissions)."
-)
-
-
 def acknowledge_function(
     function: lambda_.Function, *, dead_letters: str | None, concurrency: str | None
 ) -> None:
     """A function without VPC (unless it has one), unless ``dead_letters`` is None (it has
     one) without DLQ (reason given) and, unless ``concurrency`` is None (it has a
-    reservation), without reserved concurrency (reason given)."""
-    if function.is_bound_to_vpc:
-        role = function.role.node.default_child if function.role else None
-        acknowledge(
-            role if role is not None else function,
-            "AwsSolutions-IAM4",
-            VPC_ACCESS_POLICY,
-            [
-                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaVPCAccessExecutionRole"
-            ],
-        )
-    else:
+    reservation), without reserved concurrency (reason given). (A function in the VPC gets
+    Lambda's network permissions on its own role: ``private_network.function_placement``.)"""
+    if not function.is_bound_to_vpc:
         acknowledge(function, "NIST.800.53.R5-LambdaInsideVPC", NO_VPC)
         skip(function, "CKV_AWS_117", NO_VPC)
     if dead_letters is not None:

@@ -2,7 +2,8 @@
 
 cdk-nag 3 uses CDK's native ``Validations.of(scope).acknowledge``. Each finding is
 acknowledged by its full id (``AwsSolutions-IAM5[Resource::*]``), never a whole rule. The
-packs that run on every synth are :data:`PACKS` (AwsSolutions and NIST 800-53 rev 5); CDK
+packs that run on every synth are :data:`PACKS` (AwsSolutions, NIST 800-53 rev 5 and the
+project's ``DeployPreconditions``, ``ml_constructs.preconditions``); CDK
 prefixes an acknowledgement with its pack (``NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ``).
 """
 
@@ -15,7 +16,7 @@ from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from constructs import IConstruct
 
 #: The cdk-nag packs attached to every synth (app_factory.build_app).
-PACKS = ("AwsSolutions", "NIST.800.53.R5")
+PACKS = ("AwsSolutions", "NIST.800.53.R5", "DeployPreconditions")
 
 
 def pack_of(rule_id: str) -> str:

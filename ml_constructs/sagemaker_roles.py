@@ -16,6 +16,7 @@ from ml_constructs.artifact_storage import (
     TRAINING_JOBS_PREFIX,
     ArtifactStorage,
 )
+from ml_constructs.encryption_key import grant_key_to_sagemaker_volumes
 from ml_constructs.findings import acknowledge_inline_policy
 from ml_constructs.nag import acknowledge, nag_logical_id
 from ml_constructs.naming import alarms_arn, alarms_nag_arn, role_name, validate_prefix
@@ -82,7 +83,7 @@ class SageMakerRoles(Construct):
             )
         )
         props.encryption_key.grant_encrypt_decrypt(execution)
-        self._grant_volume_encryption(execution, props.encryption_key)
+        grant_key_to_sagemaker_volumes(execution, props.encryption_key, "GrantTheKeyToVolumes")
         # Deployment guardrails read the auto-rollback alarms with the model's execution role
         # (SageMaker: "Auto-Rollback Configuration and Monitoring"); this environment's only.
         execution.add_to_policy(
@@ -134,7 +135,7 @@ class SageMakerRoles(Construct):
             )
         )
         props.encryption_key.grant_encrypt_decrypt(training)
-        self._grant_volume_encryption(training, props.encryption_key)
+        grant_key_to_sagemaker_volumes(training, props.encryption_key, "GrantTheKeyToVolumes")
         self._grant_image_pull(training, props.training_image_repository_arn)
         self._grant_logs_and_metrics(
             training, f"{logs_arn}/TrainingJobs:*", "/aws/sagemaker/TrainingJobs"
@@ -143,7 +144,7 @@ class SageMakerRoles(Construct):
         self.in_vpc = props.vpc_id is not None
         if props.vpc_id is not None:
             for role in (execution, training):
-                grant_vpc_access(role, props.vpc_id)
+                grant_vpc_access(role)
 
         self.execution_role_arn = execution.role_arn
         self.training_role_arn = training.role_arn
@@ -172,25 +173,6 @@ class SageMakerRoles(Construct):
             ],
             log_group="/aws/sagemaker/TrainingJobs:*",
             in_vpc=self.in_vpc,
-        )
-
-    @staticmethod
-    def _grant_volume_encryption(role: iam.Role, key: kms.IKey) -> None:
-        """SageMaker encrypts the instance's ML storage volume by creating a grant on the key
-        for the instance (only for AWS resources) after reading the key's metadata.
-        DescribeKey carries no kms:GrantIsForAWSResource, so it has its own statement."""
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="GrantTheKeyToVolumes",
-                actions=["kms:CreateGrant"],
-                resources=[key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="DescribeTheKey", actions=["kms:DescribeKey"], resources=[key.key_arn]
-            )
         )
 
     @staticmethod

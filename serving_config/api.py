@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from serving_config._parsing import join, require
+from serving_config.service_model import require_enumerated
 
 #: SageMaker's InvokeEndpoint body limit (botocore's model: 6,291,456 bytes).
 SAGEMAKER_MAX_PAYLOAD_BYTES = 6_291_456
@@ -53,6 +54,8 @@ class ApiSettings:
     endpoint_type: Literal["regional", "private"] = "regional"
 
     def validate(self, path: str) -> None:
+        require_enumerated(self.architecture, join(path, "architecture"), "api.architecture")
+        require_enumerated(self.endpoint_type, join(path, "endpoint_type"), "api.endpoint_type")
         require(
             self.throttle_rate_limit > 0,
             join(path, "throttle_rate_limit"),

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 
 from serving_config._parsing import join, require
+from serving_config.service_model import require_enumerated
 
 #: What ScheduleConfig accepts for monitoring: on the hour, every N hours or at given hours.
 SCHEDULE = re.compile(r"^cron\(0 (\*|\d{1,2}(,\d{1,2})*|\d{1,2}/\d{1,2}) \? \* \* \*\)$")
-PROCESSING_INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[0-9]*x?large$")
 #: CloudWatch metric names are at most 255 characters (the prefix takes 23 of them).
 FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 HYPERPARAMETER = re.compile(r"^[A-Za-z0-9_\-]{1,256}$")
@@ -41,10 +41,10 @@ class RetrainingSettings:
             join(path, "cooldown_hours"),
             f"{self.cooldown_hours} is outside 1-720",
         )
-        require(
-            PROCESSING_INSTANCE.match(self.instance_type) is not None,
+        require_enumerated(
+            self.instance_type,
             join(path, "instance_type"),
-            f"{self.instance_type!r} is not a SageMaker instance type (ml.m5.large)",
+            "model_monitor.retraining.instance_type",
         )
         require(
             1 <= self.volume_size_gb <= 16_384,
@@ -107,10 +107,8 @@ class ModelMonitorSettings:
             "cron(0 0/6 ? * * *) (every 6 hours) or cron(0 12 ? * * *) (daily); the minutes "
             "field must be 0",
         )
-        require(
-            PROCESSING_INSTANCE.match(self.instance_type) is not None,
-            join(path, "instance_type"),
-            f"{self.instance_type!r} is not a processing instance type (ml.m5.large)",
+        require_enumerated(
+            self.instance_type, join(path, "instance_type"), "model_monitor.instance_type"
         )
         require(
             1 <= self.volume_size_gb <= 16_384,

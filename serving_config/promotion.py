@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from serving_config._parsing import join, require
+from serving_config.service_model import require_enumerated
 
 TrafficShifting = Literal["canary", "linear", "all_at_once"]
 
@@ -41,6 +42,9 @@ class PromotionSettings:
     keep_previous: int = 3
 
     def validate(self, path: str) -> None:
+        require_enumerated(
+            self.traffic_shifting, join(path, "traffic_shifting"), "promotion.traffic_shifting"
+        )
         require(0.0 <= self.min_auc <= 1.0, join(path, "min_auc"), f"{self.min_auc} is outside 0-1")
         require(
             1 <= self.max_artifact_mb <= 5_120,

@@ -17,6 +17,7 @@ from serving_config.network import NetworkSettings
 from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
 from serving_config.scaling import ScheduleSettings, validate_time_zone
+from serving_config.service_model import require_enumerated
 
 __all__ = [
     "AlarmSettings",
@@ -38,7 +39,6 @@ __all__ = [
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
-_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
 _SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 #: NVIDIA GPU families (CUDA): they serve the ``-gpu`` framework image.
 _GPU_FAMILY = re.compile(r"^(p\d+[a-z]*|g\d+(dn|e|en)?)$")
@@ -112,10 +112,8 @@ class EndpointSettings:
             join(path, "variant_name"),
             f"{self.variant_name!r} is not a valid SageMaker variant name",
         )
-        require(
-            _INSTANCE_TYPE.match(self.instance_type) is not None,
-            join(path, "instance_type"),
-            f"{self.instance_type!r} is not a SageMaker instance type like ml.m5.large",
+        require_enumerated(
+            self.instance_type, join(path, "instance_type"), "endpoint.instance_type"
         )
         require(
             1 <= self.initial_instance_count <= 100,
@@ -249,6 +247,34 @@ class ScalingSettings:
                 names.count(schedule.name) == 1,
                 join(where, "name"),
                 f"{schedule.name!r} names more than one schedule",
+            )
+            self._validate_within_bounds(schedule, where)
+
+    def _validate_within_bounds(self, schedule: ScheduleSettings, where: str) -> None:
+        """A scheduled action replaces only the bounds it names; Application Auto Scaling
+        refuses one whose new minimum would exceed the maximum in effect (or whose new
+        maximum would fall below the minimum): "you must include both sizes to ensure that
+        the new minimum capacity is not greater than the maximum capacity" ("Scheduled
+        scaling for Application Auto Scaling"). In effect may be the scaling bounds or
+        whatever another schedule set last."""
+        others = [s for s in self.schedules if s is not schedule]
+        if schedule.min_capacity is not None and schedule.max_capacity is None:
+            highs = [self.max_capacity, *(s.max_capacity for s in others if s.max_capacity)]
+            require(
+                schedule.min_capacity <= min(highs),
+                join(where, "min_capacity"),
+                f"{schedule.min_capacity} is above the max_capacity {min(highs)} that may be "
+                "in effect then (the scaling bounds' or another schedule's); set this "
+                "schedule's max_capacity too",
+            )
+        if schedule.max_capacity is not None and schedule.min_capacity is None:
+            lows = [self.min_capacity, *(s.min_capacity for s in others if s.min_capacity)]
+            require(
+                schedule.max_capacity >= max(lows),
+                join(where, "max_capacity"),
+                f"{schedule.max_capacity} is below the min_capacity {max(lows)} that may be "
+                "in effect then (the scaling bounds' or another schedule's); set this "
+                "schedule's min_capacity too",
             )
 
     @property

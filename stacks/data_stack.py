@@ -10,6 +10,7 @@ from constructs import Construct
 from ml_constructs.artifact_storage import ArtifactStorage, ArtifactStorageProps
 from ml_constructs.encryption_key import EncryptionKey, EncryptionKeyProps
 from ml_constructs.framework_image import FrameworkImage, ImageSpec
+from ml_constructs.model_promotion.construct import source_artifact_arns
 from ml_constructs.model_registry import ModelRegistry, ModelRegistryProps
 from ml_constructs.operator_access import OperatorAccess, OperatorAccessProps
 from ml_constructs.private_network.construct import PrivateNetwork, PrivateNetworkProps
@@ -38,7 +39,11 @@ class ModelDataStack(Stack):
             self,
             "Encryption",
             props=EncryptionKeyProps(
-                prefix=settings.prefix, removal_policy=policy, operator_arns=settings.operators
+                prefix=settings.prefix,
+                removal_policy=policy,
+                operator_arns=settings.operators,
+                # Model Monitor's failed executions reach the alarm topic through EventBridge.
+                eventbridge_to_encrypted_topics=settings.model_monitor.enabled,
             ),
         )
         self.storage = ArtifactStorage(
@@ -68,6 +73,7 @@ class ModelDataStack(Stack):
                     bucket_arn=self.storage.bucket_arn,
                     private_api=settings.api.endpoint_type == "private",
                     removal_policy=policy,
+                    external_reads=source_artifact_arns(settings.registry),
                 ),
             )
         self.serving_image_spec = ImageSpec(

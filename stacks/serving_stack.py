@@ -207,6 +207,7 @@ class ModelServingStack(Stack):
                     min_auc=min_auc,
                     network=data.network,
                 ),
+                endpoint=self.endpoint.endpoint,
             )
             self.model_monitor.notify_failures(self.monitoring.topic)
             self.model_alarms = self.monitoring.add_model_monitor(

@@ -279,6 +279,7 @@ class DeliveryPipeline(Construct):
         """Construct the CodePipeline (no environment can be added afterwards), limit what
         self-mutation may assume, and acknowledge what CDK Pipelines forces on its roles."""
         self.pipeline.build_pipeline()
+        self._use_the_connections_own_prefix()
         role_patterns: dict[str, Sequence[tuple[str, str]]] = {}
         if self.props.self_mutation:
             mutation_role = self.pipeline.self_mutation_project.role
@@ -296,6 +297,30 @@ class DeliveryPipeline(Construct):
             role_patterns=role_patterns,
         )
 
+    def _use_the_connections_own_prefix(self) -> None:
+        """CDK's connection source action grants ``codestar-connections:UseConnection``
+        whatever the ARN, but "when specifying a resource in the IAM policy, the service prefix
+        needs to match that of the resource" (Developer Tools console guide, "Connections
+        rename - Summary of changes"): a ``codeconnections`` ARN gets that prefix's action."""
+        arn = self.props.source.connection_arn
+        if self.props.source.kind != "connection" or CONNECTIONS_PREFIX not in arn:
+            return
+        stack = Stack.of(self)
+        for construct in self.pipeline.pipeline.node.find_all():
+            if not isinstance(construct, iam.CfnPolicy):
+                continue
+            document = stack.resolve(construct.policy_document)
+            statements = document.get("Statement", [])
+            renamed = [
+                {**st, "Action": "codeconnections:UseConnection"}
+                if st.get("Action") == "codestar-connections:UseConnection"
+                and st.get("Resource") == arn
+                else st
+                for st in statements
+            ]
+            if renamed != statements:
+                construct.add_property_override("PolicyDocument.Statement", renamed)
+
     def _only_tooling_bootstrap_roles(self) -> iam.PolicyStatement:
         """Self-mutation deploys the pipeline stack into the tooling account only: deny
         assuming anything but that account's CDK bootstrap roles (CDK Pipelines allows any role
@@ -312,6 +337,10 @@ class DeliveryPipeline(Construct):
                 for kind in BOOTSTRAP_ROLES
             ],
         )
+
+
+#: The service prefix of connections created since the rename (their ARNs carry it).
+CONNECTIONS_PREFIX = ":codeconnections:"
 
 
 def _source(scope: Construct, props: SourceProps) -> pipelines.CodePipelineSource:

@@ -295,7 +295,7 @@ class InferenceApi(Construct):
                 lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
             )
 
-        placement = function_placement(props.network, self, "the inference function")
+        placement = function_placement(props.network, self, "the inference function", self.role)
         self.function = lambda_.Function(
             self,
             "Function",

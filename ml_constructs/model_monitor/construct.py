@@ -30,7 +30,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from ml_constructs.artifact_storage import (
     DATA_CAPTURE_PREFIX,
@@ -39,6 +39,7 @@ from ml_constructs.artifact_storage import (
     MONITORING_REPORTS_PREFIX,
     ArtifactStorage,
 )
+from ml_constructs.encryption_key import grant_key_to_sagemaker_volumes
 from ml_constructs.event_targets import ArnTarget
 from ml_constructs.findings import acknowledge_inline_policy
 from ml_constructs.framework_image import ModelMonitorImage
@@ -133,9 +134,19 @@ class ModelMonitor(Construct):
     """Data-quality and model-quality schedules; ``metric_*`` for the operations construct,
     ``alarm_names_pattern`` for what may start retraining."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: ModelMonitorProps) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: ModelMonitorProps,
+        endpoint: IDependable,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.props = props
+        #: SageMaker checks that the endpoint a schedule watches exists when the schedule (and
+        #: its job definition) is created; both name it by a string, so they depend on it.
+        self._endpoint = endpoint
         settings = props.settings
         self.image = ModelMonitorImage(self, "AnalyzerImage")
         self.role = self._role()
@@ -289,6 +300,8 @@ class ModelMonitor(Construct):
             endpoint_name=self.props.endpoint_name,
         )
         schedule.add_resource_dependency(definition)  # named, not referenced
+        schedule.node.add_dependency(self._endpoint)
+        definition.node.add_dependency(self._endpoint)
         return schedule
 
     def schedule_arn(self, name: str) -> str:
@@ -385,12 +398,6 @@ class ModelMonitor(Construct):
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
             ),
             iam.PolicyStatement(
-                sid="EncryptTheJobVolume",
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
-                resources=[key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-            iam.PolicyStatement(
                 sid="PublishModelMonitorMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
@@ -428,8 +435,9 @@ class ModelMonitor(Construct):
         ]
         for statement in statements:
             role.add_to_policy(statement)
+        grant_key_to_sagemaker_volumes(role, key, "EncryptTheJobVolume")
         if props.network is not None:
-            grant_vpc_access(role, props.network.vpc.vpc_id)
+            grant_vpc_access(role)
         acknowledge_inline_policy(role)
         wildcard = [
             f"Resource::{bucket_ref}/{p}*"

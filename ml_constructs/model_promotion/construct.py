@@ -41,6 +41,7 @@ from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
 from ml_constructs.model_registry import approvals_pattern, package_arns
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.preconditions.requirements import LAMBDA_SQS_POLLER_ACTIONS
 from ml_constructs.private_network.construct import (
     PrivateNetwork,
     function_placement,
@@ -336,7 +337,7 @@ class ModelPromotion(Construct):
             self.environment["ASYNC_INFERENCE_CONFIG"] = stack.to_json_string(
                 endpoint.props.async_inference.api_shape()
             )
-        placement = function_placement(props.network, self, "the promotion function")
+        placement = function_placement(props.network, self, "the promotion function", self.role)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -363,7 +364,9 @@ class ModelPromotion(Construct):
         # one message per invocation, failed ones reported individually. Concurrency is capped
         # by the mapping, not by reserved concurrency: with reserved concurrency 1 the poller
         # still fetches several batches and they come back throttled (AWS's SQS guidance).
-        self.queue.grant_consume_messages(self.role)
+        # What Lambda's poller does with the role (not GetQueueUrl: the code never calls SQS,
+        # and in the VPC there is no SQS endpoint for it); the key is granted above.
+        self.queue.grant(self.role, *LAMBDA_SQS_POLLER_ACTIONS)
         self.event_source = lambda_.EventSourceMapping(
             self,
             "QueueMapping",
@@ -564,7 +567,7 @@ class ModelPromotion(Construct):
             iam.PolicyStatement(
                 sid="ReadTheSourceAccountsArtifacts",
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[f"arn:{Aws.PARTITION}:s3:::{registry.source_bucket}/{MODELS_PREFIX}*"],
+                resources=list(source_artifact_arns(registry)),
             ),
             iam.PolicyStatement(
                 sid="DecryptTheSourceAccountsArtifactsThroughS3",
@@ -614,3 +617,10 @@ class ModelPromotion(Construct):
         return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
             period=period or Duration.minutes(1), statistic="Maximum"
         )
+
+
+def source_artifact_arns(registry: RegistrySettings) -> tuple[str, ...]:
+    """The other account's artifacts a promotion from its registry reads (none without one)."""
+    if not registry.source_bucket:
+        return ()
+    return (f"arn:{Aws.PARTITION}:s3:::{registry.source_bucket}/{MODELS_PREFIX}*",)

@@ -34,6 +34,10 @@ from ml_constructs.findings import (
 from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.nag import acknowledge, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.preconditions.requirements import (
+    LAMBDA_VPC_ACTIONS,
+    SAGEMAKER_VPC_ACTIONS,
+)
 from serving_config.network import NetworkSettings
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -81,6 +85,9 @@ class PrivateNetworkProps:
     bucket_arn: str
     private_api: bool = False
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    #: Objects of other accounts' buckets that code in the VPC reads (the promotion's source
+    #: artifacts, ``registry.source_bucket``): the S3 gateway endpoint must let them through.
+    external_reads: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -291,13 +298,25 @@ class PrivateNetwork(Construct):
                 conditions={"StringEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}},
             )
         )
+        if props.external_reads:
+            gateway.add_to_policy(
+                iam.PolicyStatement(
+                    sid="OtherAccountsArtifacts",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=list(props.external_reads),
+                    conditions={"StringEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}},
+                )
+            )
+        # ECR serves image layers from its own bucket through presigned URLs, so the request's
+        # principal is not this account's: no condition on it (AWS's "Minimum Amazon S3
+        # bucket permissions for Amazon ECR" statement has none).
         gateway.add_to_policy(
             iam.PolicyStatement(
                 sid="EcrImageLayers",
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:GetObject"],
                 resources=[f"arn:{Aws.PARTITION}:s3:::prod-{Aws.REGION}-starport-layer-bucket/*"],
-                conditions={"StringEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}},
             )
         )
         names = dict(INTERFACE_ENDPOINTS)
@@ -365,42 +384,27 @@ def _endpoint_id(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", ".").split("."))
 
 
-#: What SageMaker does with a role whose model or job runs in a VPC ("How to use SageMaker AI
-#: execution roles": CreateModel, CreateTrainingJob, CreateProcessingJob with VpcConfig).
-ENI_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:CreateNetworkInterfacePermission",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DeleteNetworkInterfacePermission",
-)
-DESCRIBE_ACTIONS = (
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeVpcs",
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeSecurityGroups",
-)
 VPC_ACCESS_REASON = (
     "SageMaker creates and deletes the network interfaces of a model or job in the VPC with "
-    "its role: the EC2 Describe actions support no resource-level permissions, and the "
-    "interface actions are limited to this VPC (ec2:Vpc)."
+    "its role: the EC2 Describe actions support no resource-level permissions, and SageMaker's "
+    "validation at job creation fails when the interface actions are scoped or conditioned."
+)
+LAMBDA_VPC_ACCESS_REASON = (
+    "Lambda attaches the function to the VPC's subnets with its execution role (the actions of "
+    "AWSLambdaVPCAccessExecutionRole, granted here because the role is this app's own): "
+    "DescribeNetworkInterfaces and DescribeSubnets support no resource-level permissions, and "
+    "Lambda checks CreateNetworkInterface on '*' when it creates the function."
 )
 
 
-def grant_vpc_access(role: iam.Role, vpc_id: str) -> None:
-    """Let SageMaker place ``role``'s model or jobs in the VPC (and only in it)."""
-    vpc_arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:vpc/{vpc_id}"
+def grant_vpc_access(role: iam.Role) -> None:
+    """Let SageMaker place ``role``'s model or jobs in the VPC. Unconditioned, on '*': "Don't
+    scope in the policy with any conditions or resource filters. Otherwise, the validation
+    checks that occur during the creation of the processing job fail" ("How to use SageMaker
+    AI execution roles", CreateProcessingJob)."""
     role.add_to_policy(
         iam.PolicyStatement(
-            sid="NetworkInterfacesInTheVpc",
-            actions=list(ENI_ACTIONS),
-            resources=["*"],
-            conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
-        )
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="DescribeTheNetwork", actions=list(DESCRIBE_ACTIONS), resources=["*"]
+            sid="NetworkInterfacesInTheVpc", actions=list(SAGEMAKER_VPC_ACTIONS), resources=["*"]
         )
     )
 
@@ -416,13 +420,32 @@ class FunctionPlacement:
 
 
 def function_placement(
-    network: PrivateNetwork | None, scope: Construct, what: str
+    network: PrivateNetwork | None, scope: Construct, what: str, role: iam.Role
 ) -> FunctionPlacement:
-    """The private subnets and a group of the function's own (nothing without a network)."""
+    """The private subnets and a group of the function's own, and the permissions Lambda needs
+    on ``role`` to attach it there (nothing without a network). The function must depend on
+    the role's default policy (``depend_on_role_policy_only``): Lambda checks them at create."""
     if network is None:
         return FunctionPlacement()
+    grant_lambda_vpc_access(role)
     group = network.client_security_group(scope, "SecurityGroup", what)
     return FunctionPlacement(network.vpc, network.subnets, [group])
+
+
+def grant_lambda_vpc_access(role: iam.Role) -> None:
+    """What Lambda needs on a function's own role to run it in the VPC (CDK attaches
+    AWSLambdaVPCAccessExecutionRole only to roles it creates itself)."""
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="AttachTheFunctionToTheVpc", actions=list(LAMBDA_VPC_ACTIONS), resources=["*"]
+        )
+    )
+    acknowledge(
+        role.node.find_child("DefaultPolicy"),
+        "AwsSolutions-IAM5",
+        LAMBDA_VPC_ACCESS_REASON,
+        ["Resource::*"],
+    )
 
 
 def sagemaker_vpc_config(network: PrivateNetwork | None) -> dict[str, list[str]] | None:

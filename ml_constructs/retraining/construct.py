@@ -31,6 +31,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ml_constructs.encryption_key import grant_key_to_sagemaker_volumes
 from ml_constructs.findings import (
     acknowledge_encrypted_sends,
     acknowledge_function,
@@ -143,7 +144,7 @@ class Retraining(Construct):
             description="Retraining function: start the launcher's training job on a model alarm",
         )
         self._grant()
-        placement = function_placement(props.network, self, "the retraining function")
+        placement = function_placement(props.network, self, "the retraining function", self.role)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -276,15 +277,10 @@ class Retraining(Construct):
                 resources=[props.encryption_key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
             ),
-            iam.PolicyStatement(
-                sid="LetSageMakerGrantTheKey",
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
-                resources=[props.encryption_key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
         ]
         for statement in statements:
             self.role.add_to_policy(statement)
+        grant_key_to_sagemaker_volumes(self.role, props.encryption_key, "LetSageMakerGrantTheKey")
         props.topic.grant_publish(self.role)
         self.log_group.grant_write(self.role)
         policy = self.role.node.find_child("DefaultPolicy")
