@@ -38,6 +38,9 @@ _USE_ACTIONS = [
     "kms:GenerateDataKey*",
     "kms:DescribeKey",
 ]
+#: What CloudWatch Logs does with the key for an encrypted log group ("Encrypt log data in
+#: CloudWatch Logs using AWS KMS"), each under the log group's encryption context.
+_LOGS_ACTIONS = [a for a in _USE_ACTIONS if a != "kms:DescribeKey"]
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,13 @@ class EncryptionKey(Construct):
                 iam.PolicyStatement(
                     sid="CloudWatchLogsEncryption",
                     principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                    actions=_USE_ACTIONS,
+                    # Not DescribeKey: its requests carry no encryption context, so under this
+                    # condition it could never be allowed. The context key is a string
+                    # ("AWS KMS condition keys"), matched with a string operator.
+                    actions=_LOGS_ACTIONS,
                     resources=["*"],
                     conditions={
-                        "ArnLike": {
+                        "StringLike": {
                             "kms:EncryptionContext:aws:logs:arn": (
                                 f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
                             )

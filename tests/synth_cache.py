@@ -9,10 +9,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
 from aws_cdk.assertions import Template
 
 from app_factory import build_app, stack_names
-from serving_config import load_settings
+from serving_config import ENVIRONMENTS_DIR, load_settings
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,15 @@ class Synthesized:
 
 
 @cache
-def synth(env: str) -> Synthesized:
-    """Synthesize ``env`` with cdk-nag attached; raises if any finding is unacknowledged."""
+def synth(env: str, config_dir: str | None = None) -> Synthesized:
+    """Synthesize ``env`` (from ``config_dir``, default serving_config's) with cdk-nag
+    attached; raises if any finding is unacknowledged."""
     outdir = Path(tempfile.mkdtemp(prefix=f"cdk-{env}-"))
-    app = build_app(context={"env": env}, outdir=str(outdir))
+    context = {"env": env, **({"config_dir": config_dir} if config_dir else {})}
+    app = build_app(context=context, outdir=str(outdir))
     assembly = app.synth()
-    data_name, serving_name = stack_names(load_settings(env))
+    directory = Path(config_dir) if config_dir else ENVIRONMENTS_DIR
+    data_name, serving_name = stack_names(load_settings(env, directory))
     data_json = assembly.get_stack_by_name(data_name).template
     serving_json = assembly.get_stack_by_name(serving_name).template
     report_path = outdir / "validation-report.json"
@@ -48,6 +52,34 @@ def synth(env: str) -> Synthesized:
         serving_json=serving_json,
         validation_report=report,
     )
+
+
+def variant_dir(env: str, changes: dict[str, Any], label: str) -> str:
+    """A configuration folder holding ``env``'s file with ``changes`` merged into it (one
+    level deep per section), under the same name, so the prefix stays the environment's."""
+    raw = yaml.safe_load((ENVIRONMENTS_DIR / f"{env}.yaml").read_text())
+    for section, values in changes.items():
+        current = raw.get(section)
+        merged = {**current, **values} if isinstance(current, dict) else values
+        raw[section] = merged
+    directory = Path(tempfile.mkdtemp(prefix=f"config-{env}-{label}-"))
+    (directory / f"{env}.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return str(directory)
+
+
+#: Model Monitor is opt-in (closed to new customers, README "Watching the model"): its suites
+#: synthesize an environment with the monitor switched on (dev: with retraining, as dev ran
+#: before the change) under the environment's own name.
+MONITOR_OPT_IN: dict[str, dict[str, Any]] = {
+    "dev": {"model_monitor": {"enabled": True, "retraining": {"enabled": True}}},
+    "prod": {"model_monitor": {"enabled": True}},
+}
+
+
+@cache
+def synth_monitored(env: str) -> Synthesized:
+    """``env`` with Model Monitor opted in (``MONITOR_OPT_IN``)."""
+    return synth(env, variant_dir(env, MONITOR_OPT_IN[env], "monitored"))
 
 
 @dataclass(frozen=True)

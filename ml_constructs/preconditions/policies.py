@@ -32,6 +32,17 @@ def grants(view: AssemblyView, statement: Statement, action: str, resource: str 
     return any(resource_covers(pattern, resource) for pattern in patterns)
 
 
+def allowing_action(statements: Iterable[Statement], action: str) -> list[Statement]:
+    """The Allow statements among ``statements`` that name ``action``, whatever the resource."""
+    return [
+        s
+        for s in statements
+        if s.allows
+        and "NotAction" not in s.body
+        and any(action_matches(pattern, action) for pattern in s.actions)
+    ]
+
+
 def granting(
     view: AssemblyView, statements: Iterable[Statement], action: str, resource: str = "*"
 ) -> list[Statement]:

@@ -58,6 +58,10 @@ class Statement:
         return as_list(self.body.get("Action"))
 
     @property
+    def resources(self) -> list[Any]:
+        return as_list(self.body.get("Resource"))
+
+    @property
     def conditions(self) -> dict[str, Any]:
         condition: dict[str, Any] = self.body.get("Condition") or {}
         return condition
@@ -250,12 +254,26 @@ class AssemblyView:
     # -- networks ----------------------------------------------------------------------------
 
     def vpc_of_subnets(self, stack: str, subnet_ids: Any) -> str | None:
-        """The rendered VpcId of the subnets ``subnet_ids`` names (None: imported by id)."""
-        for subnet in as_list(subnet_ids):
+        """The rendered VpcId of the subnets that ``subnet_ids`` names, wherever they appear
+        in it (a list, or a JSON document joined from references); None: ids only."""
+        for subnet in _references(subnet_ids):
             target = self.target(stack, subnet)
             if target is not None and self.type_of(target) == "AWS::EC2::Subnet":
                 return self.render(target.stack, self.properties(target).get("VpcId"))
         return None
+
+
+def _references(value: Any) -> Iterator[dict[str, Any]]:
+    """Every one-key intrinsic (``Ref``, ``Fn::GetAtt``, ``Fn::ImportValue``) in ``value``."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in ("Ref", "Fn::GetAtt", "Fn::ImportValue"):
+            yield value
+            return
+        for child in value.values():
+            yield from _references(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _references(child)
 
 
 def as_list(value: Any) -> list[Any]:

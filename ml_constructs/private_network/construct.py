@@ -407,6 +407,7 @@ def grant_vpc_access(role: iam.Role) -> None:
             sid="NetworkInterfacesInTheVpc", actions=list(SAGEMAKER_VPC_ACTIONS), resources=["*"]
         )
     )
+    skip(role.node.find_child("DefaultPolicy"), "CKV_AWS_111", VPC_ACCESS_REASON)
 
 
 @dataclass(frozen=True)
@@ -440,12 +441,9 @@ def grant_lambda_vpc_access(role: iam.Role) -> None:
             sid="AttachTheFunctionToTheVpc", actions=list(LAMBDA_VPC_ACTIONS), resources=["*"]
         )
     )
-    acknowledge(
-        role.node.find_child("DefaultPolicy"),
-        "AwsSolutions-IAM5",
-        LAMBDA_VPC_ACCESS_REASON,
-        ["Resource::*"],
-    )
+    policy = role.node.find_child("DefaultPolicy")
+    acknowledge(policy, "AwsSolutions-IAM5", LAMBDA_VPC_ACCESS_REASON, ["Resource::*"])
+    skip(policy, "CKV_AWS_111", LAMBDA_VPC_ACCESS_REASON)
 
 
 def sagemaker_vpc_config(network: PrivateNetwork | None) -> dict[str, list[str]] | None:

@@ -109,9 +109,68 @@ def test_unknown_environment_lists_known_ones() -> None:
             {"endpoint": {"instance_type": "ml.inf2.xlarge"}},
             r"endpoint.instance_type: ml.inf2.xlarge needs a Neuron or ROCm image",
         ),
+        # Instance types are checked against botocore's service model (SageMaker's own enum):
+        # a typo, and a family SageMaker hosting does not offer, fail synth with the field.
+        (
+            {"endpoint": {"instance_type": "ml.m5.larg"}},
+            r"endpoint.instance_type: 'ml.m5.larg' is not a value AWS accepts for "
+            r"CreateEndpointConfig .*ProductionVariantInstanceType\) \(close: .*ml.m5.large",
+        ),
         (
             {"endpoint": {"instance_type": "ml.g4ad.xlarge"}},
-            r"endpoint.instance_type: ml.g4ad.xlarge needs a Neuron or ROCm image",
+            r"endpoint.instance_type: 'ml.g4ad.xlarge' is not a value AWS accepts",
+        ),
+        (
+            {"model_monitor": {"instance_type": "ml.m5.huge"}},
+            r"model_monitor.instance_type: 'ml.m5.huge' is not a value AWS accepts for "
+            r"MonitoringClusterConfig.InstanceType \(sagemaker ProcessingInstanceType\)",
+        ),
+        (
+            {"model_monitor": {"retraining": {"instance_type": "ml.m5.larg"}}},
+            r"model_monitor.retraining.instance_type: 'ml.m5.larg' is not a value AWS accepts "
+            r"for CreateTrainingJob ResourceConfig.InstanceType",
+        ),
+        # A scheduled action replaces only the bounds it names: its minimum may not exceed the
+        # maximum in effect then, nor its maximum fall below the minimum.
+        (
+            {
+                "scaling": {
+                    "min_capacity": 2,
+                    "max_capacity": 8,
+                    "schedules": [
+                        {"name": "peak", "cron": "cron(0 7 ? * MON-FRI *)", "min_capacity": 10}
+                    ],
+                }
+            },
+            r"scaling.schedules\[0\].min_capacity: 10 is above the max_capacity 8 that may be in "
+            r"effect then .* set this schedule's max_capacity too",
+        ),
+        (
+            {
+                "scaling": {
+                    "min_capacity": 2,
+                    "max_capacity": 8,
+                    "schedules": [
+                        {"name": "peak", "cron": "cron(0 7 ? * MON-FRI *)", "min_capacity": 4},
+                        {"name": "night", "cron": "cron(0 20 ? * MON-FRI *)", "max_capacity": 3},
+                    ],
+                }
+            },
+            r"scaling.schedules\[0\].min_capacity: 4 is above the max_capacity 3 that may be in "
+            r"effect then \(the scaling bounds' or another schedule's\)",
+        ),
+        (
+            {
+                "scaling": {
+                    "min_capacity": 2,
+                    "max_capacity": 8,
+                    "schedules": [
+                        {"name": "night", "cron": "cron(0 20 ? * MON-FRI *)", "max_capacity": 1}
+                    ],
+                }
+            },
+            r"scaling.schedules\[0\].max_capacity: 1 is below the min_capacity 2 that may be in "
+            r"effect then .* set this schedule's min_capacity too",
         ),
         (
             {

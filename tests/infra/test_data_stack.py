@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from tests.synth_cache import synth
+from tests.synth_cache import synth, synth_monitored
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +48,32 @@ def test_key_policy_lets_only_this_apps_roles_use_the_key(data_json: dict[str, A
         ':role/mlserving-dev-*"]]}'
     )
     logs = statements["CloudWatchLogsEncryption"]
-    assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
-    services = statements["AlarmsAndEventsToEncryptedTopicsAndQueues"]
-    assert services["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    }
-    assert {"kms:Decrypt", "kms:GenerateDataKey*"} == set(services["Action"])
+    assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["StringLike"]
+    # DescribeKey carries no encryption context: under this condition it is never allowed.
+    assert "kms:DescribeKey" not in logs["Action"]
+    own_account = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    alarms = statements["AlarmsToTheEncryptedTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == own_account
+    queues = statements["EventsToTheEncryptedQueues"]
+    assert queues["Principal"] == {"Service": "events.amazonaws.com"}
+    assert queues["Condition"] == own_account
+    for services in (alarms, queues):
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} == set(services["Action"])
+    # No EventBridge rule sends to the encrypted topic here (Model Monitor is off).
+    assert "EventsToTheEncryptedTopic" not in statements
+
+
+def test_eventbridge_uses_the_key_for_the_topic_without_a_source_condition() -> None:
+    """With Model Monitor on, EventBridge publishes failed executions to the encrypted topic:
+    AWS documents that key statement without a condition and no page says aws:SourceAccount
+    is sent there, so a conditioned statement could drop every notification."""
+    (key,) = resources_of(synth_monitored("dev").data_json, "AWS::KMS::Key").values()
+    statements = {s["Sid"]: s for s in key["Properties"]["KeyPolicy"]["Statement"]}
+    topic = statements["EventsToTheEncryptedTopic"]
+    assert topic["Principal"] == {"Service": "events.amazonaws.com"}
+    assert set(topic["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert "Condition" not in topic
 
 
 def test_bucket_uses_kms_with_bucket_key(data: Template) -> None:

@@ -16,7 +16,7 @@ from app_factory import build_app
 from ml_constructs.private_network.construct import GATEWAY_ENDPOINTS, INTERFACE_ENDPOINTS
 from serving_config import ENVIRONMENTS_DIR, ConfigError, load_settings
 from tests.aws_operations import RUNTIME_OPERATIONS
-from tests.synth_cache import Synthesized, synth
+from tests.synth_cache import Synthesized, synth, variant_dir
 
 #: Runtime callers that run inside the VPC when the network is private (the first-model
 #: publish, ground-truth upload and registration run on an operator's machine).
@@ -178,16 +178,48 @@ def test_endpoint_policies_admit_only_this_account(prod: Synthesized) -> None:
     for endpoint in resources(prod.data_json, "AWS::EC2::VPCEndpoint").values():
         props = endpoint["Properties"]
         for statement in props["PolicyDocument"]["Statement"]:
-            if props.get("VpcEndpointType") == "Gateway":
+            if props.get("VpcEndpointType") != "Gateway":
+                assert "root" in json.dumps(statement["Principal"])
+            elif statement["Sid"] == "EcrImageLayers":
+                # ECR serves layers through presigned URLs: the request's principal is not this
+                # account's, so a condition on it would refuse every image pull.
+                assert "Condition" not in statement
+                assert statement["Action"] == "s3:GetObject"
+                assert "starport-layer-bucket/*" in json.dumps(statement["Resource"])
+            else:
                 assert statement["Condition"] == {
                     "StringEquals": {"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}
                 }
-                # This project's bucket (and its objects) or ECR's layer bucket, nothing else.
+                # This project's bucket and its objects, nothing else.
                 for resource in _list(statement["Resource"]):
                     text = json.dumps(resource)
-                    assert "starport-layer-bucket" in text or bucket in text, text
-            else:
-                assert "root" in json.dumps(statement["Principal"])
+                    assert bucket in text, text
+
+
+def test_the_gateway_endpoint_lets_promotions_read_the_source_accounts_artifacts() -> None:
+    """Cross-account promotion reads ``registry.source_bucket`` from inside the VPC: the S3
+    gateway endpoint admits those objects (read only, this account's principals)."""
+    source = {
+        "source_group_arn": "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/g",
+        "source_bucket": "staging-artifacts",
+        "source_key_arn": "arn:aws:kms:eu-west-1:111111111111:key/"
+        "0123abcd-4567-89ab-cdef-0123456789ab",
+    }
+    synthesized = synth("prod", variant_dir("prod", {"registry": source}, "cross-account"))
+    (gateway,) = (
+        e
+        for e in resources(synthesized.data_json, "AWS::EC2::VPCEndpoint").values()
+        if e["Properties"].get("VpcEndpointType") == "Gateway"
+    )
+    statements = {s["Sid"]: s for s in gateway["Properties"]["PolicyDocument"]["Statement"]}
+    reads = statements["OtherAccountsArtifacts"]
+    assert sorted(reads["Action"]) == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert json.dumps(reads["Resource"]) == '"arn:aws:s3:::staging-artifacts/models/*"' or (
+        "staging-artifacts/models/*" in json.dumps(reads["Resource"])
+    )
+    assert reads["Condition"] == {
+        "StringEquals": {"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}
+    }
 
 
 def _list(value: Any) -> list[Any]:
@@ -210,8 +242,13 @@ def imported() -> dict[str, dict[str, Any]]:
     raw = yaml.safe_load((ENVIRONMENTS_DIR / "prod.yaml").read_text())
     raw.update(network=IMPORTED, account=None, region=None)
     raw["api"] = {**raw.get("api", {}), "endpoint_type": "private"}
-    # Retraining too (off in prod), so that its function and jobs are placed as well.
-    raw["model_monitor"] = {**raw["model_monitor"], "retraining": {"enabled": True}}
+    # Model Monitor (opt-in) and retraining too (off in prod), so that their functions and
+    # jobs are placed as well.
+    raw["model_monitor"] = {
+        **raw["model_monitor"],
+        "enabled": True,
+        "retraining": {"enabled": True},
+    }
     (config_dir / "imported.yaml").write_text(yaml.safe_dump(raw))
     app = build_app(context={"env": "imported", "config_dir": str(config_dir)})
     assembly = app.synth()

@@ -16,7 +16,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from ml_constructs.framework_image import sdk_image_config
 from ml_constructs.model_monitor.construct import digest_named
 from serving_config import ConfigError, load_settings
-from tests.synth_cache import synth
+from tests.synth_cache import synth, synth_monitored
 
 PREFIX = "mlserving-prod"
 
@@ -27,7 +27,7 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def serving() -> dict[str, Any]:
-    return synth("prod").serving_json
+    return synth_monitored("prod").serving_json
 
 
 def key_import(value: Any) -> bool:
@@ -109,11 +109,18 @@ def test_schedules_run_the_digest_named_definitions_hourly(serving: dict[str, An
         if r["Type"] == "AWS::SageMaker::MonitoringSchedule"
     }
     assert set(schedules) == {f"{PREFIX}-data-quality", f"{PREFIX}-model-quality"}
+    (endpoint,) = [
+        k for k, r in serving["Resources"].items() if r["Type"] == "AWS::SageMaker::Endpoint"
+    ]
     for schedule in schedules.values():
         config = schedule["Properties"]["MonitoringScheduleConfig"]
         assert config["ScheduleConfig"] == {"ScheduleExpression": "cron(0 * ? * * *)"}
         definition = config["MonitoringJobDefinitionName"]
-        assert schedule["DependsOn"] == [definitions[definition]]  # named, so ordered by hand
+        # Both are named by a string, so ordered by hand: the definition, and the endpoint
+        # SageMaker may check for when the schedule is created.
+        assert sorted(schedule["DependsOn"]) == sorted([definitions[definition], endpoint])
+    for logical_id in definitions.values():
+        assert serving["Resources"][logical_id]["DependsOn"] == [endpoint]
     types = {
         s["Properties"]["MonitoringScheduleConfig"]["MonitoringType"] for s in schedules.values()
     }
@@ -247,7 +254,7 @@ def test_monitoring_configuration_errors_name_the_field(
     tmp_path: Path, change: dict[str, Any], message: str
 ) -> None:
     base = yaml.safe_load(Path("serving_config/environments/prod.yaml").read_text())
-    base["model_monitor"] = {**base["model_monitor"], **change}
+    base["model_monitor"] = {**base["model_monitor"], "enabled": True, **change}
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(base))
     with pytest.raises(ConfigError, match=message):
         load_settings("test", tmp_path)
@@ -270,6 +277,7 @@ def test_monitoring_needs_an_instance_endpoint_that_captures(
     tmp_path: Path, change: dict[str, Any], message: str
 ) -> None:
     base = yaml.safe_load(Path("serving_config/environments/prod.yaml").read_text())
+    base["model_monitor"]["enabled"] = True  # opted in, as an account that already uses it
     for key, value in change.items():
         base[key] = {**base[key], **value} if isinstance(value, dict) else value
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(base))

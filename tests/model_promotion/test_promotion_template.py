@@ -10,14 +10,14 @@ from aws_cdk.assertions import Match, Template
 
 from ml_constructs.model_promotion.runtime.config import PromotionConfig
 from serving_config import load_settings
-from tests.synth_cache import synth
+from tests.synth_cache import synth, synth_monitored
 
 PREFIX = "mlserving-dev"
 
 
 @pytest.fixture(scope="module")
 def serving() -> Template:
-    return synth("dev").serving
+    return synth_monitored("dev").serving
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -95,7 +95,7 @@ def test_endpoint_state_rule_reports_this_endpoint_back_in_service(serving: Temp
 
 
 def test_queue_and_dead_letter_queue_are_kms_encrypted_with_a_redrive() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     queues = resources(template, "AWS::SQS::Queue")
     main = next(p for p in queues.values() if p["QueueName"] == f"{PREFIX}-promotion")
     dlq_id, dlq = next((k, p) for k, p in queues.items() if p["QueueName"].endswith("-dlq"))
@@ -110,7 +110,7 @@ def test_queue_and_dead_letter_queue_are_kms_encrypted_with_a_redrive() -> None:
 
 
 def test_queues_deny_plain_http_and_admit_only_the_two_rules() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     policies = [
         p
         for p in resources(template, "AWS::SQS::QueuePolicy").values()
@@ -139,7 +139,7 @@ def test_queues_deny_plain_http_and_admit_only_the_two_rules() -> None:
 def test_concurrency_is_capped_by_the_mapping_not_by_reserved_concurrency() -> None:
     """Reserved concurrency 1 behind an SQS mapping makes the poller's extra batches come back
     throttled; the mapping's MaximumConcurrency (2, SQS's minimum) caps it instead."""
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     assert "ReservedConcurrentExecutions" not in function(template)
     (mapping,) = resources(template, "AWS::Lambda::EventSourceMapping").values()
     assert mapping["BatchSize"] == 1
@@ -149,7 +149,7 @@ def test_concurrency_is_capped_by_the_mapping_not_by_reserved_concurrency() -> N
 
 def test_function_environment_is_a_valid_promotion_config() -> None:
     """The handler's own parser accepts what the construct writes (tokens stand in)."""
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     env = function(template)["Environment"]["Variables"]
     config = PromotionConfig.from_env({k: rendered(v) for k, v in env.items()})
     assert config.endpoint_name == f"{PREFIX}-m5-large"
@@ -182,7 +182,7 @@ def test_function_environment_is_a_valid_promotion_config() -> None:
 
 
 def test_rollback_alarms_are_the_endpoint_error_and_latency_alarms() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     env = function(template)["Environment"]["Variables"]
     text = json.dumps(env["DEPLOYMENT_POLICY"])
     alarm_ids = {
@@ -196,7 +196,7 @@ def test_rollback_alarms_are_the_endpoint_error_and_latency_alarms() -> None:
 def test_promotion_records_the_parameter_the_stack_resolves_at_deploy_time() -> None:
     """CloudFormation must not undo a promotion: the Model's artifact is the SSM parameter
     (a deploy-time Ref, not a literal), and that is the parameter the function writes."""
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     (model,) = resources(template, "AWS::SageMaker::Model").values()
     ref = model["PrimaryContainer"]["ModelDataUrl"]["Ref"]
     parameter = template["Parameters"][ref]
@@ -211,7 +211,7 @@ def test_promotion_records_the_parameter_the_stack_resolves_at_deploy_time() -> 
 
 
 def test_sagemaker_permissions_are_scoped_to_this_prefix_and_endpoint() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     create = statement(template, "CreatePromotionModelsAndConfigs")
     text = json.dumps(create["Resource"])
     assert f":model/{PREFIX}-p-*" in text and f":endpoint-config/{PREFIX}-p-*" in text
@@ -238,7 +238,7 @@ def test_sagemaker_permissions_are_scoped_to_this_prefix_and_endpoint() -> None:
 
 
 def test_passes_only_the_execution_role_to_sagemaker() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     passing = statement(template, "PassOnlyTheExecutionRole")
     assert passing["Action"] == "iam:PassRole"
     assert "SageMakerRolesExecution" in json.dumps(passing["Resource"])
@@ -250,7 +250,7 @@ def test_passes_only_the_execution_role_to_sagemaker() -> None:
 
 
 def test_reads_models_and_writes_or_deletes_only_release_copies_and_the_baseline() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     read = statement(template, "ReadUploadedModels")
     assert sorted(read["Action"]) == ["s3:GetObject", "s3:GetObjectVersion"]
     assert json.dumps(read["Resource"]).endswith('/models/*"]]}')

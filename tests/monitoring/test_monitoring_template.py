@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from serving_config import load_settings
-from tests.synth_cache import synth
+from tests.synth_cache import synth, synth_monitored
 
 PREFIX = "mlserving-dev"
 ENDPOINT_DIMENSIONS = [
@@ -20,7 +20,7 @@ ENDPOINT_DIMENSIONS = [
 
 @pytest.fixture(scope="module")
 def serving() -> Template:
-    return synth("dev").serving
+    return synth_monitored("dev").serving
 
 
 def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -63,7 +63,7 @@ ALARM_CASES = {
 
 @pytest.mark.parametrize("name", sorted(ALARM_CASES))
 def test_single_metric_alarm_has_metric_statistic_threshold_and_topic(name: str) -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     alarm = alarms(template)[f"{PREFIX}-{name}"]
     namespace, metric, statistic, threshold = ALARM_CASES[name]
     assert alarm["Namespace"] == namespace
@@ -79,21 +79,21 @@ def test_single_metric_alarm_has_metric_statistic_threshold_and_topic(name: str)
 
 
 def test_endpoint_alarms_watch_this_endpoint_and_variant() -> None:
-    found = alarms(synth("dev").serving_json)
+    found = alarms(synth_monitored("dev").serving_json)
     for name in ("endpoint-5xx", "model-latency-p99", "endpoint-cpu", "endpoint-memory"):
         assert found[f"{PREFIX}-{name}"]["Dimensions"] == ENDPOINT_DIMENSIONS
 
 
 def test_evaluation_window_comes_from_configuration() -> None:
     settings = load_settings("dev").alarms
-    alarm = alarms(synth("dev").serving_json)[f"{PREFIX}-endpoint-5xx"]
+    alarm = alarms(synth_monitored("dev").serving_json)[f"{PREFIX}-endpoint-5xx"]
     assert alarm["EvaluationPeriods"] == settings.evaluation_periods
     assert alarm["DatapointsToAlarm"] == settings.datapoints_to_alarm
     assert alarm["Period"] == settings.period_s
 
 
 def test_missing_data_treatment_is_deliberate() -> None:
-    found = alarms(synth("dev").serving_json)
+    found = alarms(synth_monitored("dev").serving_json)
     # No traffic is not an error; instance metrics vanish only while instances change.
     assert found[f"{PREFIX}-endpoint-5xx"]["TreatMissingData"] == "notBreaching"
     assert found[f"{PREFIX}-model-latency-p99"]["TreatMissingData"] == "notBreaching"
@@ -101,7 +101,7 @@ def test_missing_data_treatment_is_deliberate() -> None:
 
 
 def test_4xx_alarm_is_a_rate_of_invocations() -> None:
-    alarm = alarms(synth("dev").serving_json)[f"{PREFIX}-endpoint-4xx-rate"]
+    alarm = alarms(synth_monitored("dev").serving_json)[f"{PREFIX}-endpoint-4xx-rate"]
     assert alarm["Threshold"] == 10
     (expression,) = [q for q in alarm["Metrics"] if "Expression" in q]
     assert "100 * FILL(errors4xx, 0) / invocations" in expression["Expression"]
@@ -110,7 +110,7 @@ def test_4xx_alarm_is_a_rate_of_invocations() -> None:
 
 
 def test_promotion_alarms_watch_rejections_failures_and_dead_letters() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     found = alarms(template)
     failed = found[f"{PREFIX}-promotion-failed"]
     names = {metric_of(failed, i)["Metric"]["MetricName"] for i in ("rejected", "failed", "errors")}
@@ -125,7 +125,7 @@ def test_promotion_alarms_watch_rejections_failures_and_dead_letters() -> None:
 
 
 def test_every_alarm_notifies_the_topic() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     topic = {"Ref": topic_logical_id(template)}
     found = alarms(template)
     # 5 endpoint + 3 function + 2 API + 2 promotion alarms; Model Monitor: 30 drift alarms,
@@ -145,7 +145,7 @@ def test_topic_is_encrypted_with_the_stack_key(serving: Template) -> None:
 
 
 def test_topic_policy_denies_plain_http_and_admits_only_this_apps_alarms() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     (policy,) = [
         r["Properties"]["PolicyDocument"]["Statement"]
         for r in template["Resources"].values()
@@ -166,7 +166,7 @@ def test_topic_policy_denies_plain_http_and_admits_only_this_apps_alarms() -> No
 
 
 def test_dashboard_shows_traffic_latency_capacity_function_and_promotions() -> None:
-    template = synth("dev").serving_json
+    template = synth_monitored("dev").serving_json
     (dashboard,) = [
         r["Properties"]
         for r in template["Resources"].values()

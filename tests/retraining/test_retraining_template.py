@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from serving_config import load_settings
-from tests.synth_cache import synth
+from tests.synth_cache import synth, synth_monitored
 
 PREFIX = "mlserving-dev"
 
@@ -20,7 +20,7 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def serving() -> dict[str, Any]:
-    return synth("dev").serving_json
+    return synth_monitored("dev").serving_json
 
 
 def function_id(template: dict[str, Any]) -> str:

@@ -15,19 +15,31 @@ without a condition on the principal ("Amazon ECR interface VPC endpoints (AWS P
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
-from ml_constructs.preconditions.policies import action_matches, resource_covers
+from ml_constructs.preconditions.policies import (
+    action_matches,
+    allowing_action,
+    resource_covers,
+)
 from ml_constructs.preconditions.rule import Rule
 from ml_constructs.preconditions.rules.lambda_vpc_permissions import in_vpc
-from ml_constructs.preconditions.rules.sagemaker_vpc_permissions import roles_in_vpc
+from ml_constructs.preconditions.rules.sagemaker_vpc_permissions import (
+    roles_in_vpc,
+    sagemaker_subnets,
+)
 from ml_constructs.preconditions.template_view import AssemblyView, ResourceId, as_list
 
 #: Conditions the endpoint may put on a statement that this app's own roles satisfy.
 SATISFIED_BY_OWN_ROLES = frozenset({"aws:principalaccount"})
 #: ECR's layer bucket, as templates render it.
+PARTITION = re.compile(r"^arn:aws(-[a-z]+)*:")
+REGION = re.compile(r"(?<=[-:])[a-z]{2}(-gov)?-[a-z]+-\d(?=[-:])")
 ECR_LAYER_URL = "ecr:GetDownloadUrlForLayer"
+PARTITION = re.compile(r"^arn:aws(-[a-z]+)*:")
+REGION = re.compile(r"(?<=[-:])[a-z]{2}(-gov)?-[a-z]+-\d(?=[-:])")
 ECR_LAYER_URL = "ecr:GetDownloadUrlForLayer"
 ECR_LAYERS = "arn:{AWS::Partition}:s3:::prod-{AWS::Region}-starport-layer-bucket/*"
 
@@ -38,18 +50,21 @@ def is_s3_gateway(view: AssemblyView, endpoint: ResourceId) -> bool:
     return service.endswith(".s3") and properties.get("VpcEndpointType", "Gateway") == "Gateway"
 
 
-def vpc_roles(view: AssemblyView) -> Iterator[tuple[ResourceId, ResourceId]]:
-    """(resource in the VPC, role it runs with), for every such role of the assembly."""
+def vpc_roles(view: AssemblyView) -> Iterator[tuple[str | None, ResourceId]]:
+    """(VPC, role) for every role that runs in a VPC of the assembly; the VPC is the rendered
+    VpcId of its subnets, None where the subnets are ids or the VpcConfig is a function's."""
     for function in view.resources("AWS::Lambda::Function"):
         if in_vpc(view, function):
-            role = view.role_of(function.stack, view.properties(function).get("Role"))
+            properties = view.properties(function)
+            role = view.role_of(function.stack, properties.get("Role"))
+            subnets = (properties.get("VpcConfig") or {}).get("SubnetIds")
             if role is not None:
-                yield function, role
+                yield view.vpc_of_subnets(function.stack, subnets), role
     for resource in view.resources():
         for value in roles_in_vpc(view, resource):
             role = view.role_of(resource.stack, value)
             if role is not None:
-                yield resource, role
+                yield view.vpc_of_subnets(resource.stack, sagemaker_subnets(view, resource)), role
 
 
 def _s3_accesses(view: AssemblyView, role: ResourceId) -> Iterator[tuple[str, str]]:
@@ -82,12 +97,22 @@ def _admits(
         if not conditions <= satisfied:
             continue
         actions = as_list(statement.get("Action"))
-        resources = [view.render(endpoint.stack, r) for r in as_list(statement.get("Resource"))]
+        resources = [
+            _placeholders(view.render(endpoint.stack, r))
+            for r in as_list(statement.get("Resource"))
+        ]
         if any(action_matches(a, action) for a in actions) and any(
-            resource_covers(r, resource) for r in resources
+            resource_covers(r, _placeholders(resource)) for r in resources
         ):
             return True
     return False
+
+
+def _placeholders(arn: str) -> str:
+    """A partition and region written out (an environment pinned to one) as the pseudo
+    parameters an environment-agnostic template uses, so both compare."""
+    arn = PARTITION.sub("arn:{AWS::Partition}:", arn)
+    return REGION.sub("{AWS::Region}", arn)
 
 
 def check(view: AssemblyView, endpoint: ResourceId) -> list[str]:
@@ -95,14 +120,14 @@ def check(view: AssemblyView, endpoint: ResourceId) -> list[str]:
         return []
     findings = set()
     pulls_images = False
-    for _, role in vpc_roles(view):
+    vpc = view.render(endpoint.stack, view.properties(endpoint).get("VpcId"))
+    for role_vpc, role in vpc_roles(view):
+        if role_vpc not in (None, vpc):
+            continue
         for action, resource in _s3_accesses(view, role):
             if not _admits(view, endpoint, action, resource):
                 findings.add(f"NotAdmitted::{action}::{resource}")
-        pulls_images |= any(
-            s.allows and any(action_matches(a, ECR_LAYER_URL) for a in s.actions)
-            for s in view.role_statements(role)
-        )
+        pulls_images |= bool(allowing_action(view.role_statements(role), ECR_LAYER_URL))
     if pulls_images and not _admits(view, endpoint, "s3:GetObject", ECR_LAYERS, frozenset()):
         findings.add("EcrLayersNotAdmitted")
     return sorted(findings)

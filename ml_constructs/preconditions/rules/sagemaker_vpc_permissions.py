@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_constructs.preconditions.policies import granting
+from ml_constructs.preconditions.policies import allowing_action, granting
 from ml_constructs.preconditions.requirements import SAGEMAKER_VPC_ACTIONS
 from ml_constructs.preconditions.rule import Rule
-from ml_constructs.preconditions.template_view import AssemblyView, ResourceId, as_list
+from ml_constructs.preconditions.template_view import AssemblyView, ResourceId
 
 #: Where each resource type keeps its VpcConfig and its role.
 JOB_DEFINITIONS = (
@@ -31,6 +31,23 @@ JOB_DEFINITIONS = (
 )
 #: The environment variable in which a function hands SageMaker a VpcConfig.
 VPC_CONFIG_VARIABLE = "VPC_CONFIG"
+
+
+def sagemaker_subnets(view: AssemblyView, rid: ResourceId) -> Any:
+    """The subnets a SageMaker model, job definition or schedule names, or the VpcConfig a
+    function hands SageMaker (None otherwise)."""
+    properties = view.properties(rid)
+    if view.type_of(rid) == "AWS::SageMaker::MonitoringSchedule":
+        config = properties.get("MonitoringScheduleConfig") or {}
+        properties = config.get("MonitoringJobDefinition") or {}
+    if view.type_of(rid) == "AWS::Lambda::Function":
+        return ((properties.get("Environment") or {}).get("Variables") or {}).get(
+            VPC_CONFIG_VARIABLE
+        )
+    vpc_config = properties.get("VpcConfig") or (properties.get("NetworkConfig") or {}).get(
+        "VpcConfig"
+    )
+    return (vpc_config or {}).get("Subnets")
 
 
 def roles_in_vpc(view: AssemblyView, rid: ResourceId) -> list[Any]:
@@ -55,8 +72,8 @@ def roles_in_vpc(view: AssemblyView, rid: ResourceId) -> list[Any]:
             return []
         return [
             resource
-            for statement in granting(view, view.role_statements(role), "iam:PassRole")
-            for resource in as_list(statement.body.get("Resource"))
+            for statement in allowing_action(view.role_statements(role), "iam:PassRole")
+            for resource in statement.resources
         ]
     return []
 

@@ -21,7 +21,10 @@ from ml_constructs.preconditions.policies import condition_keys
 from ml_constructs.preconditions.requirements import LAMBDA_SQS_POLLER_ACTIONS
 from ml_constructs.preconditions.rule import Rule
 from ml_constructs.preconditions.rules.lambda_vpc_permissions import in_vpc
-from ml_constructs.preconditions.rules.sagemaker_vpc_permissions import JOB_DEFINITIONS
+from ml_constructs.preconditions.rules.sagemaker_vpc_permissions import (
+    JOB_DEFINITIONS,
+    sagemaker_subnets,
+)
 from ml_constructs.preconditions.template_view import AssemblyView, ResourceId
 
 #: IAM service prefix -> VPC endpoint service name, where they differ.
@@ -58,10 +61,14 @@ def _function_calls(view: AssemblyView, function: ResourceId) -> set[str]:
         view.target(m.stack, view.properties(m).get("FunctionName")) == function
         for m in view.resources("AWS::Lambda::EventSourceMapping")
     )
+    dead_letters = _lambda_deliveries(view, function)
     services = set()
     for statement in view.role_statements(role):
         if not statement.allows:
             continue
+        resources = {view.render(statement.holder.stack, r) for r in statement.resources}
+        if resources and resources <= dead_letters:
+            continue  # Lambda delivers failed asynchronous events itself, with this role
         via_service = "kms:viaservice" in condition_keys(statement)
         for action in statement.actions:
             lower = action.lower()
@@ -71,6 +78,13 @@ def _function_calls(view: AssemblyView, function: ResourceId) -> set[str]:
                 continue
             services.add(endpoint_service(action))
     return services
+
+
+def _lambda_deliveries(view: AssemblyView, function: ResourceId) -> set[str]:
+    """The queue or topic Lambda itself sends the function's failed asynchronous events to,
+    with the function's role ("Adding a dead-letter queue", Lambda developer guide)."""
+    target = (view.properties(function).get("DeadLetterConfig") or {}).get("TargetArn")
+    return {view.render(function.stack, target)} if target is not None else set()
 
 
 def _sagemaker_calls(view: AssemblyView, rid: ResourceId) -> set[str]:
@@ -86,9 +100,13 @@ def _sagemaker_calls(view: AssemblyView, rid: ResourceId) -> set[str]:
     return set()
 
 
-def _endpoints(view: AssemblyView) -> set[str]:
+def _endpoints(view: AssemblyView, vpc: str | None) -> set[str]:
+    """The services with an endpoint in ``vpc`` (in any VPC of the assembly when None)."""
     found = set()
     for endpoint in view.resources("AWS::EC2::VPCEndpoint"):
+        properties = view.properties(endpoint)
+        if vpc is not None and view.render(endpoint.stack, properties.get("VpcId")) != vpc:
+            continue
         name = view.render(endpoint.stack, view.properties(endpoint).get("ServiceName"))
         match = SERVICE_NAME.match(name)
         found.add(match.group("service") if match else name)
@@ -98,9 +116,13 @@ def _endpoints(view: AssemblyView) -> set[str]:
 def check(view: AssemblyView, rid: ResourceId) -> list[str]:
     if view.type_of(rid) == "AWS::Lambda::Function":
         calls = _function_calls(view, rid) if in_vpc(view, rid) else set()
+        subnets = (view.properties(rid).get("VpcConfig") or {}).get("SubnetIds")
     else:
         calls = _sagemaker_calls(view, rid)
-    missing = calls - _endpoints(view)
+        subnets = sagemaker_subnets(view, rid)
+    if not calls:
+        return []
+    missing = calls - _endpoints(view, view.vpc_of_subnets(rid.stack, subnets))
     return sorted(f"NoEndpoint::{service}" for service in missing)
 
 
