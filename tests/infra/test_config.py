@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from serving_config import ConfigError, available_environments, load_settings
+from serving_config.service_model import ENUMERATED_FIELDS, enum_values
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -252,3 +256,55 @@ def test_reserved_concurrency_is_optional(tmp_path: Path) -> None:
     assert load_settings("dev").api.reserved_concurrency is None
     assert load_settings("prod").api.reserved_concurrency == 50
     load_with(tmp_path, {"api": {"reserved_concurrency": None}})
+
+
+def _field_type(path: str) -> Any:
+    """The type hint of the settings field at dotted ``path``."""
+    import typing
+
+    from serving_config import Settings
+
+    kind: Any = Settings
+    for name in path.split("."):
+        hints = typing.get_type_hints(kind)
+        kind = hints[name]
+        if typing.get_origin(kind) in (typing.Union, types.UnionType):
+            kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    return kind
+
+
+def _nested(path: str, value: object) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    current = data
+    *parents, last = path.split(".")
+    for name in parents:
+        current[name] = {}
+        current = current[name]
+    current[last] = value
+    if path.startswith("model_monitor.retraining"):
+        data["model_monitor"]["enabled"] = True
+    return data
+
+
+@pytest.mark.parametrize("field", ENUMERATED_FIELDS, ids=lambda f: f.path)
+def test_every_value_aws_enumerates_is_checked_against_its_service_model(
+    tmp_path: Path, field: Any
+) -> None:
+    """Each configuration field that lands in an enumerated API member: a free string fails
+    synth naming the field and the shape; a closed choice maps into the enum entirely."""
+    import typing
+
+    allowed = enum_values(field.service, field.shape)
+    kind = _field_type(field.path)
+    if typing.get_origin(kind) is typing.Literal:
+        assert {field.to_api(v) for v in typing.get_args(kind)} <= allowed
+        return
+    default = load_settings("prod")
+    value: Any = default
+    for name in field.path.split("."):
+        value = getattr(value, name)
+    assert field.to_api(value) in allowed
+    with pytest.raises(
+        ConfigError, match=rf"{re.escape(field.path)}: 'ml.m5.larg' .*{field.shape}"
+    ):
+        load_with(tmp_path, _nested(field.path, "ml.m5.larg"))

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from app_factory import build_app
+from ml_constructs.preconditions.requirements import LAMBDA_VPC_ACTIONS, SAGEMAKER_VPC_ACTIONS
 from ml_constructs.private_network.construct import GATEWAY_ENDPOINTS, INTERFACE_ENDPOINTS
 from serving_config import ENVIRONMENTS_DIR, ConfigError, load_settings
 from tests.aws_operations import RUNTIME_OPERATIONS
@@ -117,6 +118,62 @@ def test_every_function_runs_in_the_vpc_except_the_deploy_time_prefix_list_looku
         "CustomVpcRestrictDefaultSGCustomResourceProviderHandler",
         "NetworkPrefixListLookup",
     ], outside
+
+
+def policies_of(template_resources: dict[str, Any], role_id: str) -> dict[str, dict[str, Any]]:
+    """The AWS::IAM::Policy resources attached to ``role_id``, by logical id."""
+    return {
+        logical: r
+        for logical, r in template_resources.items()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in r["Properties"]["Roles"]
+    }
+
+
+def unconditioned_on_everything(policy: dict[str, Any]) -> set[str]:
+    return {
+        action
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s["Resource"] == "*" and "Condition" not in s
+        for action in _list(s["Action"])
+    }
+
+
+def test_each_function_in_the_vpc_may_attach_to_it_before_lambda_creates_it(
+    prod: Synthesized,
+) -> None:
+    """Lambda refuses CreateFunction for a function in a VPC whose role lacks the network
+    interface actions; CDK adds them only to roles it creates itself (issue 18, finding 1)."""
+    everything = both(prod)
+    in_vpc = {
+        k: r
+        for k, r in everything.items()
+        if r["Type"] == "AWS::Lambda::Function" and "VpcConfig" in r["Properties"]
+    }
+    assert len(in_vpc) == 2  # inference and promotion (retraining is off in prod)
+    for logical, function in in_vpc.items():
+        role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        (policy_id, policy) = next(iter(policies_of(everything, role_id).items()))
+        assert set(LAMBDA_VPC_ACTIONS) <= unconditioned_on_everything(policy), logical
+        assert function["DependsOn"] == [policy_id], logical
+        assert "ManagedPolicyArns" not in everything[role_id]["Properties"]
+
+
+def test_sagemaker_roles_may_place_models_and_jobs_in_the_vpc(prod: Synthesized) -> None:
+    """SageMaker's nine EC2 actions and ec2:DescribeVpcEndpoints (hosted endpoints), on '*'
+    and unconditioned: job creation validates them (issue 18, findings 9 and the processing
+    job's "don't scope in the policy with any conditions")."""
+    data = prod.data_json["Resources"]
+    roles = [
+        k
+        for k, r in data.items()
+        if r["Type"] == "AWS::IAM::Role"
+        and k.startswith(("SageMakerRolesExecution", "SageMakerRolesTraining"))
+    ]
+    assert len(roles) == 2
+    for role in roles:
+        policy = next(iter(policies_of(data, role).values()))
+        assert set(SAGEMAKER_VPC_ACTIONS) <= unconditioned_on_everything(policy), role
+    assert "ec2:DescribeVpcEndpoints" in SAGEMAKER_VPC_ACTIONS
 
 
 def test_endpoints_for_every_service_called_from_inside(prod: Synthesized) -> None:

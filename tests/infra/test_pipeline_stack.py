@@ -280,6 +280,25 @@ def _principals(statement: dict[str, Any]) -> list[Any]:
     return principal if isinstance(principal, list) else [principal]
 
 
+def test_the_source_action_uses_the_connections_own_service_prefix(
+    synthesized: SynthesizedPipeline,
+) -> None:
+    """CDK grants codestar-connections:UseConnection whatever the ARN; IAM needs the prefix
+    of a codeconnections ARN (issue 18, finding 4)."""
+    connection = load_pipeline("pipeline").pipeline.source.connection_arn
+    assert ":codeconnections:" in connection
+    uses = [
+        s
+        for r in synthesized.pipeline_json["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if "UseConnection" in json.dumps(s["Action"])
+    ]
+    assert uses == [
+        {"Action": "codeconnections:UseConnection", "Effect": "Allow", "Resource": connection}
+    ]
+
+
 def test_no_allow_statement_names_a_wildcard_principal(synthesized: SynthesizedPipeline) -> None:
     templates = [synthesized.pipeline_json] + [
         t for stage in synthesized.stages.values() for t in stage.values()

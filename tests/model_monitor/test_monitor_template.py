@@ -156,6 +156,11 @@ def test_the_monitor_role_reads_captures_baselines_labels_and_writes_reports_onl
         "aws/sagemaker/Endpoints/model-metrics",
     ]
     assert statements["UseTheKeyThroughS3"]["Condition"]["StringEquals"]["kms:ViaService"]
+    # kms:GrantIsForAWSResource applies to the grant operations only: DescribeKey has a
+    # statement of its own, or it is never allowed (issue 18, finding 8).
+    assert statements["EncryptTheJobVolume"]["Action"] == "kms:CreateGrant"
+    assert statements["DescribeTheKey"]["Action"] == "kms:DescribeKey"
+    assert "Condition" not in statements["DescribeTheKey"]
     assert statements["EncryptTheJobVolume"]["Condition"] == {
         "Bool": {"kms:GrantIsForAWSResource": "true"}
     }
@@ -193,6 +198,20 @@ def test_alarms_on_every_watched_features_drift_the_auc_and_failed_executions(
     rule = resources(serving, "AWS::Events::Rule")[rule_id]
     assert rule["EventPattern"]["detail"]["ProcessingJobStatus"] == ["Failed"]
     assert rule["Targets"][0]["Arn"] == {"Ref": topic}
+
+
+@pytest.mark.parametrize("env", ["prod", "staging", "dev", "lowtraffic", "batch"])
+def test_model_monitor_is_opt_in_and_off_in_every_deployable_environment(env: str) -> None:
+    """Model Monitor is closed to new customers: an account that does not use it already
+    refuses the job definitions and schedules and rolls the stack back (issue 18, finding 3).
+    Only ``local`` (moto) opts in, to rehearse the path for accounts that do use it."""
+    from serving_config.model_monitoring import ModelMonitorSettings
+
+    assert ModelMonitorSettings().enabled is False
+    assert not load_settings(env).model_monitor.enabled
+    kinds = {r["Type"] for r in synth(env).serving_json["Resources"].values()}
+    assert not {k for k in kinds if "Monitoring" in k or "QualityJobDefinition" in k}
+    assert load_settings("local").model_monitor.enabled
 
 
 def test_environments_without_monitoring_deploy_none_of_it() -> None:

@@ -79,6 +79,8 @@ def test_the_function_starts_only_its_jobs_with_only_the_training_role(
         if {"Ref": role_id} in p["Roles"]
         for s in p["PolicyDocument"]["Statement"]
     }
+    assert statements["LetSageMakerGrantTheKey"]["Action"] == "kms:CreateGrant"
+    assert "Condition" not in statements["DescribeTheKey"]  # never under a grant-only key
     start = statements["StartAndReadRetrainingJobs"]
     assert json.dumps(start["Resource"]).endswith(f':training-job/{PREFIX}-retrain-*"]]}}')
     passing = statements["PassOnlyTheTrainingRole"]
