@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 
 class DeploymentError(RuntimeError):
     """A stack did not reach CREATE_COMPLETE; the message holds moto's status reason."""
@@ -89,7 +91,10 @@ def delete_stack(clients: Any, stack_name: str, timeout_s: float = 30) -> str:
         if resource["ResourceType"] == "AWS::S3::Bucket":
             _empty_bucket(clients.s3, resource["PhysicalResourceId"])
     stack_id = clients.cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackId"]
-    clients.cloudformation.delete_stack(StackName=stack_name)
+    try:
+        clients.cloudformation.delete_stack(StackName=stack_name)
+    except ClientError as error:  # moto deletes synchronously: AWS would end in DELETE_FAILED
+        return f"{stack_name} DELETE_FAILED ({error.response['Error']['Message']})"
     deadline = time.monotonic() + timeout_s
     while True:
         status = clients.cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0][

@@ -15,7 +15,7 @@ def network_report(
     ec2: Any, functions: dict[str, dict[str, Any]], stacks: list[DeployedStack]
 ) -> tuple[str, list[str]]:
     """The report's text and what is missing (empty when everything is in place)."""
-    vpc_id = _vpc_id(stacks)
+    vpc_id = vpc_id_of(stacks)
     missing: list[str] = []
     if vpc_id is None:
         return "no VPC in the data stack", ["the data stack created no VPC"]
@@ -28,7 +28,8 @@ def network_report(
     return "\n\n".join(sections), missing
 
 
-def _vpc_id(stacks: list[DeployedStack]) -> str | None:
+def vpc_id_of(stacks: list[DeployedStack]) -> str | None:
+    """The physical id of the VPC the stacks created (None without one)."""
     for stack in stacks:
         for logical, resource in stack.template["Resources"].items():
             if resource["Type"] == "AWS::EC2::VPC":

@@ -400,11 +400,39 @@ def _report_network(r: Rehearsal) -> None:
 def tear_down(r: Rehearsal) -> str:
     from rehearsal.deployment import delete_stack
 
+    network = _network_before_teardown(r)
     stacks = (r.serving_stack, r.data_stack)
     statuses = [delete_stack(r.clients, stack.name) for stack in stacks]
+    r.missing.extend(
+        f"tear down: {status} (expected DELETE_COMPLETE)"
+        for status in statuses
+        if not status.endswith("DELETE_COMPLETE")
+    )
+    text = ", ".join(statuses)
+    if network is not None:
+        from rehearsal.network_teardown import network_state, teardown_report
+
+        vpc_id, before = network
+        summary, left = teardown_report(before, network_state(r.clients.ec2, vpc_id))
+        r.missing.extend(left)
+        text += f"; {summary}"
     while r.cleanup:
         stop_quietly(r.cleanup.pop())
-    return ", ".join(statuses) + "; moto, model server, Lambda workers stopped"
+    return text + "; moto, model server, Lambda workers stopped"
+
+
+def _network_before_teardown(r: Rehearsal) -> tuple[str, Any] | None:
+    """The private network's VPC and pieces before the stacks are deleted (None without)."""
+    if not r.settings.network.private:
+        return None
+    from rehearsal.network_report import vpc_id_of
+    from rehearsal.network_teardown import network_state
+
+    vpc_id = vpc_id_of([r.data_stack, r.serving_stack])
+    if vpc_id is None:
+        r.missing.append("tear down: the data stack created no VPC")
+        return None
+    return vpc_id, network_state(r.clients.ec2, vpc_id)
 
 
 def stop_quietly(stop: Callable[[], None]) -> None:

@@ -407,7 +407,9 @@ def grant_vpc_access(role: iam.Role) -> None:
             sid="NetworkInterfacesInTheVpc", actions=list(SAGEMAKER_VPC_ACTIONS), resources=["*"]
         )
     )
-    skip(role.node.find_child("DefaultPolicy"), "CKV_AWS_111", VPC_ACCESS_REASON)
+    policy = role.node.find_child("DefaultPolicy")
+    skip(policy, "CKV_AWS_111", VPC_ACCESS_REASON)  # write access without constraints
+    skip(policy, "CKV_AWS_109", VPC_ACCESS_REASON)  # the interface permission actions
 
 
 @dataclass(frozen=True)

@@ -219,12 +219,25 @@ GAPS: tuple[Gap, ...] = (
         "documentation, unverified against a real endpoint.",
     ),
     Gap(
+        "Lambda's network interfaces and the order of a stack's deletion",
+        True,
+        "closed (lambda_network.py): moto creates no interface for a function in a VPC, "
+        "deletes a stack's resources in no order and deletes subnets and groups still in use. "
+        "A function with VpcConfig now gets Lambda's Hyperplane interfaces (one per subnet and "
+        "group combination, shared), released when its last function is deleted only if that "
+        "function's role may still ec2:DeleteNetworkInterface; EC2 refuses to delete a subnet "
+        "or group an interface uses; CloudFormation's deletion runs dependents first. Lambda's "
+        "wait for the interfaces (minutes on AWS) is immediate here.",
+    ),
+    Gap(
         "VPC placement is recorded, not enforced",
         False,
         "open: with --network the VPC, subnets, endpoints, flow log and security groups exist "
-        "in moto and the functions carry their VpcConfig, but nothing routes through them: the "
-        "functions still reach moto directly, security group rules and endpoint policies are "
-        "not applied, and interface endpoints' private DNS does not exist.",
+        "in moto and the functions carry their VpcConfig (and Lambda's interfaces), but nothing "
+        "routes through them: the functions still reach moto directly, security group rules "
+        "and endpoint policies are not applied (the DeployPreconditions pack checks the "
+        "policies and permissions on every synth instead), and interface endpoints' private "
+        "DNS does not exist.",
     ),
     Gap(
         "Model Monitor's analyzer does not run",
@@ -318,6 +331,7 @@ def install(runner_settings: object | None = None) -> None:
     """Apply every patch (idempotent). ``runner_settings`` configures the Lambda runner."""
     from rehearsal.moto_gaps import (
         custom_resources,
+        lambda_network,
         lambda_runner,
         monitoring,
         network,
@@ -327,6 +341,7 @@ def install(runner_settings: object | None = None) -> None:
 
     resources.install()
     network.install()
+    lambda_network.install()
     registry.install_api()
     monitoring.install_api()
     custom_resources.install()
@@ -338,6 +353,7 @@ def uninstall() -> None:
     from rehearsal.moto_gaps import (
         _patching,
         custom_resources,
+        lambda_network,
         lambda_runner,
         monitoring,
         network,
@@ -352,6 +368,7 @@ def uninstall() -> None:
     monitoring.uninstall()
     custom_resources.uninstall()
     network.uninstall()
+    lambda_network.uninstall()
 
 
 __all__ = ["GAPS", "MOTO_VERSION", "Gap", "install", "open_gaps", "uninstall"]

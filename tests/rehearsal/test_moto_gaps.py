@@ -9,6 +9,7 @@ import zipfile
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from rehearsal import moto_gaps
@@ -662,3 +663,115 @@ def test_a_group_that_lists_its_egress_rules_loses_the_default_one(moto_url):
     assert "0.0.0.0/0" not in json.dumps(ruled["IpPermissionsEgress"])
     assert ids["Closed"] in json.dumps(ruled["IpPermissionsEgress"])
     cfn.delete_stack(StackName="egress")
+
+
+def _private_function_stack(depends_on_policy: bool) -> dict:
+    """A VPC, a subnet, a group, a role whose policy lets Lambda manage interfaces, and a
+    function in the subnet (that depends on the policy, or not)."""
+    policy = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": "eni",
+            "Roles": [{"Ref": "Role"}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+                        "Resource": "*",
+                    }
+                ],
+            },
+        },
+    }
+    function = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Runtime": "python3.12",
+            "Handler": "app.handler",
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Code": {"ZipFile": "def handler(e, c): return e"},
+            "VpcConfig": {
+                "SubnetIds": [{"Ref": "Subnet"}],
+                "SecurityGroupIds": [{"Fn::GetAtt": ["Group", "GroupId"]}],
+            },
+        },
+        **({"DependsOn": ["Policy"]} if depends_on_policy else {}),
+    }
+    return {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
+            "Subnet": {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.9.0.0/24"},
+            },
+            "Group": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {"GroupDescription": "fn", "VpcId": {"Ref": "Vpc"}},
+            },
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17"}},
+            },
+            "Policy": policy,
+            "Fn": function,
+        }
+    }
+
+
+def test_deletion_order_deletes_dependents_first_and_functions_last_among_free() -> None:
+    from rehearsal.moto_gaps.lambda_network import deletion_order
+
+    ordered = deletion_order(_private_function_stack(depends_on_policy=True))
+    assert ordered.index("Fn") < ordered.index("Policy") < ordered.index("Role")
+    assert ordered.index("Fn") < ordered.index("Subnet") < ordered.index("Vpc")
+    # Nothing orders the policy after the function: the worst order CloudFormation may take.
+    unordered = deletion_order(_private_function_stack(depends_on_policy=False))
+    assert unordered.index("Policy") < unordered.index("Fn")
+
+
+@pytest.mark.parametrize("depends_on_policy", [True, False])
+def test_lambdas_interfaces_go_with_the_function_only_while_its_role_may_delete_them(
+    moto_url, depends_on_policy: bool
+) -> None:
+    """Lambda's Hyperplane interface is created with the function and deleted with its role's
+    permission: a function that does not depend on that policy can be deleted after it, the
+    interface is stranded and the subnet and group cannot be deleted (as on AWS)."""
+    from rehearsal.moto_gaps.lambda_network import DESCRIPTION, JOURNAL
+
+    name = f"private-{depends_on_policy}".lower()
+    cfn, ec2 = _client("cloudformation", moto_url), _client("ec2", moto_url)
+    cfn.create_stack(
+        StackName=name, TemplateBody=json.dumps(_private_function_stack(depends_on_policy))
+    )
+    ids = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=name)["StackResources"]
+    }
+    (interface,) = [
+        i
+        for i in ec2.describe_network_interfaces()["NetworkInterfaces"]
+        if i["SubnetId"] == ids["Subnet"]
+    ]
+    assert interface["Description"] == DESCRIPTION.format(ids["Fn"])
+    assert interface["Groups"][0]["GroupId"] == ids["Group"]
+    if depends_on_policy:
+        cfn.delete_stack(StackName=name)
+    else:  # moto deletes synchronously and answers with what AWS reports as DELETE_FAILED
+        with pytest.raises(ClientError, match="DependencyViolation"):
+            cfn.delete_stack(StackName=name)
+    left = [
+        i["NetworkInterfaceId"]
+        for i in ec2.describe_network_interfaces()["NetworkInterfaces"]
+        if i["NetworkInterfaceId"] == interface["NetworkInterfaceId"]
+    ]
+    if depends_on_policy:
+        assert left == [] and interface["NetworkInterfaceId"] in JOURNAL.released
+        assert not ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": [ids["Subnet"]]}])[
+            "Subnets"
+        ]
+    else:
+        assert left == [interface["NetworkInterfaceId"]]
+        assert interface["NetworkInterfaceId"] in JOURNAL.stranded
+        assert ec2.describe_subnets(SubnetIds=[ids["Subnet"]])["Subnets"]

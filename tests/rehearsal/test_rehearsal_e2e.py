@@ -102,8 +102,8 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
 @pytest.mark.slow
 def test_python_m_rehearsal_network_runs_everything_in_the_private_network():
     """`--network` (network.mode: create): the VPC, its endpoints and groups exist in moto, the
-    functions carry their VpcConfig, and everything still answers (the models of the run
-    above are reused)."""
+    functions carry their VpcConfig and Lambda's interfaces, everything still answers, and the
+    teardown leaves nothing (the models of the run above are reused)."""
     output = run_rehearsal("--network", "--skip-train")
     network = output[output.index("Private network (moto):") : output.index("Endpoint autoscaling")]
     assert re.search(r"^VPC\s+vpc-\w+\s+10\.\d+\.0\.0/16\s+mlserving-local-vpc", network, re.M)
@@ -118,6 +118,13 @@ def test_python_m_rehearsal_network_runs_everything_in_the_private_network():
     functions = network[network.index("Functions:") :]
     for name in ("InferenceApiFunction", "PromotionFunction", "RetrainingFunction"):
         assert re.search(rf"^{name}\w+\s+2 subnets", functions, re.M), name
+    # Teardown: Lambda's interfaces (3 functions x 2 subnets) go with their functions, each
+    # deleted before the policy that lets its role delete them; nothing of the network is left.
+    assert re.search(
+        r"DELETE_COMPLETE; network: 6 Lambda interfaces at deploy, 6 released by Lambda .*"
+        r"0 stranded; VPC, 2 subnets, \d+ security groups, 12 endpoints deleted; nothing left",
+        output,
+    )
     assert "REHEARSAL PASSED" in output
 
 
