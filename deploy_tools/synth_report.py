@@ -3,9 +3,10 @@ first.
 
 For each environment or pipeline (its stages' stacks are environments' own): the stacks, their
 resource counts by type, and the security checks: cdk-nag's AwsSolutions and NIST 800-53 rev 5
-packs (a finding left unacknowledged fails synth) with each acknowledged finding and its written
-reason, and each checkov check skipped on a resource, with its reason (the test suite runs
-checkov on every environment and pipeline).
+packs and the project's DeployPreconditions pack (a finding left unacknowledged fails synth)
+with each acknowledged finding and its written reason, each checkov check skipped on a
+resource, with its reason (the test suite runs checkov on every environment and pipeline), and
+parliament's IAM lint of every policy (a failing finding fails the report).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from aws_cdk import Validations
 
 from app_factory import build_app
+from deploy_tools.iam_lint import failures, lint_assembly
 from ml_constructs.checkov import skips_of
 from ml_constructs.nag import PACKS
 from serving_config import available_environments, available_pipelines
@@ -64,6 +66,16 @@ def report(env: str, outdir: Path, verbose: bool) -> int:
     if verbose:
         for stack_name, logical_id, check, reason in skipped:
             print(f"      {check} on {stack_name}/{logical_id}: {reason}")
+    findings = lint_assembly(outdir)
+    failed = failures(findings)
+    print(
+        f"   IAM lint (parliament): {len(failed)} failing findings, "
+        f"{len(findings) - len(failed)} advice (wildcards acknowledged above)"
+    )
+    for finding in failed:
+        print(f"      {finding}")
+    if failed:
+        raise RuntimeError(f"{len(failed)} IAM lint failure(s)")
     return len(acknowledged) + len(skipped)
 
 

@@ -27,7 +27,10 @@ from ml_constructs.model_promotion.construct import (
     deployment_policy,
 )
 from ml_constructs.monitoring.construct import Monitoring, MonitoringProps
-from ml_constructs.private_network.construct import sagemaker_vpc_config
+from ml_constructs.private_network.construct import (
+    acknowledge_imported_endpoints,
+    sagemaker_vpc_config,
+)
 from ml_constructs.retraining.construct import Retraining, RetrainingProps
 from serving_config import Settings
 from stacks.data_stack import ModelDataStack, removal_policy
@@ -102,6 +105,7 @@ class ModelServingStack(Stack):
                 ),
             ),
         )
+        acknowledge_imported_endpoints(data.network, self.endpoint)
         if self.async_notifications is not None:
             self.endpoint.endpoint_config.node.add_dependency(self.async_notifications.role_policy)
         self.autoscaling: EndpointAutoscaling | None = None
@@ -210,6 +214,7 @@ class ModelServingStack(Stack):
                 endpoint=self.endpoint.endpoint,
             )
             self.model_monitor.notify_failures(self.monitoring.topic)
+            acknowledge_imported_endpoints(data.network, self.model_monitor)
             self.model_alarms = self.monitoring.add_model_monitor(
                 self.model_monitor,
                 drift_features=monitor.drift_features,

@@ -431,8 +431,30 @@ def function_placement(
     if network is None:
         return FunctionPlacement()
     grant_lambda_vpc_access(role)
+    acknowledge_imported_endpoints(network, scope)
     group = network.client_security_group(scope, "SecurityGroup", what)
     return FunctionPlacement(network.vpc, network.subnets, [group])
+
+
+IMPORTED_ENDPOINTS = (
+    "network.create_endpoints is false: the imported VPC's own endpoints (with private DNS) "
+    "serve these calls; README, 'Private networking', lists the services called from inside."
+)
+
+
+def acknowledge_imported_endpoints(network: PrivateNetwork | None, scope: Construct) -> None:
+    """Where the imported VPC brings its own endpoints, the pack cannot see them: acknowledge
+    its ``NoEndpoint`` findings on ``scope``, for the services this stack needs there only (a
+    call to any other service still fails the synth)."""
+    if network is None or network.props.settings.create_endpoints:
+        return
+    services = (*INTERFACE_ENDPOINTS, *GATEWAY_ENDPOINTS)
+    acknowledge(
+        scope,
+        "DeployPreconditions-VpcCallsHaveEndpoints",
+        IMPORTED_ENDPOINTS,
+        [f"NoEndpoint::{service}" for service in services],
+    )
 
 
 def grant_lambda_vpc_access(role: iam.Role) -> None:

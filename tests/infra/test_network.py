@@ -426,3 +426,34 @@ def test_a_serverless_variant_cannot_run_in_a_vpc(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match=r"network\.mode: a serverless variant cannot"):
         load_settings("bad", tmp_path)
+
+
+def test_an_imported_vpc_with_its_own_endpoints_acknowledges_only_their_services() -> None:
+    """``create_endpoints: false``: the pack cannot see the VPC's own endpoints; the
+    ``NoEndpoint`` findings of the services the stack calls are acknowledged with the reason,
+    at each function, the endpoint and the monitor (a call to another service would fail)."""
+    network = {**IMPORTED, "create_endpoints": False}
+    network["subnets"] = [
+        {k: v for k, v in s.items() if k != "route_table_id"} for s in IMPORTED["subnets"]
+    ]
+    changes = {
+        "network": network,
+        "account": None,
+        "region": None,
+        "model_monitor": {"enabled": True, "retraining": {"enabled": True}},
+    }
+    synthesized = synth("prod", variant_dir("prod", changes, "own-endpoints"))
+    assert resources(synthesized.data_json, "AWS::EC2::VPCEndpoint") == {}
+    (pack,) = [
+        r
+        for r in synthesized.validation_report["pluginReports"]
+        if r["pluginName"] == "DeployPreconditions"
+    ]
+    assert pack["violations"] == []
+    suppressed = {v["ruleName"] for v in pack["suppressedViolations"]}
+    assert "DeployPreconditions-VpcCallsHaveEndpoints[NoEndpoint::sagemaker.runtime]" in suppressed
+    assert "DeployPreconditions-VpcCallsHaveEndpoints[NoEndpoint::s3]" in suppressed
+    assert all(
+        v.get("reason", "").startswith("network.create_endpoints is false")
+        for v in pack["suppressedViolations"]
+    )
