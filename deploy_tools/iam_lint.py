@@ -27,6 +27,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ml_constructs.preconditions.template_view import REF_IS_ARN
+
 #: parliament's issue codes that fail the lint: the policy would not do what it says on AWS.
 FAILURES = frozenset(
     {
@@ -53,17 +55,6 @@ PSEUDO = {
     "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/stack/id",
     "AWS::NoValue": "",
 }
-#: CloudFormation types whose ``Ref`` is their ARN.
-REF_IS_ARN = frozenset(
-    {
-        "AWS::SNS::Topic",
-        "AWS::SageMaker::Endpoint",
-        "AWS::SageMaker::EndpointConfig",
-        "AWS::SageMaker::Model",
-        "AWS::SageMaker::MonitoringSchedule",
-        "AWS::IAM::ManagedPolicy",
-    }
-)
 #: Where the IAM resource type is not the CloudFormation type's own name.
 RESOURCE_TYPE_OF = {
     "AWS::ApiGateway::RestApi": ("execute-api", "execute-api-general"),

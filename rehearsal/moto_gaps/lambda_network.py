@@ -57,12 +57,15 @@ class Journal:
     created: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     stranded: list[str] = field(default_factory=list)
+    #: Resources whose ordered deletion failed, left to moto's own retry loop.
+    deferred: list[str] = field(default_factory=list)
     interfaces: dict[tuple[str, str, tuple[str, ...]], Interface] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.created.clear()
         self.released.clear()
         self.stranded.clear()
+        self.deferred.clear()
         self.interfaces.clear()
 
 
@@ -249,7 +252,7 @@ def _ordered_delete(original: Any) -> Any:
             try:
                 self._delete_resource(resource, body)
             except Exception as error:  # moto's loop below tries it again and raises what stays
-                _deferred.append(f"{name}: {type(error).__name__}")
+                JOURNAL.deferred.append(f"{name}: {type(error).__name__}")
             else:
                 self._parsed_resources.pop(name, None)
         original(self)
@@ -257,8 +260,6 @@ def _ordered_delete(original: Any) -> Any:
     return delete
 
 
-#: Resources whose ordered deletion failed and were left to moto's retry loop.
-_deferred: list[str] = []
 _installed = False
 
 
