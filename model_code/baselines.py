@@ -16,7 +16,10 @@ model learned from, so that every model carries its own baseline (``monitoring/`
   classification metrics (``binary_classification_metrics``) and the floors a monitoring run
   compares them with (``binary_classification_constraints``, ``LessThanThreshold``);
 - ``preprocessor.py``: the record preprocessor that turns one captured request into one
-  record per row, named as the model's features.
+  record per row, named as the model's features;
+- ``reference/features.csv``: the training rows (a seeded sample of at most 10,000) with a
+  header of the feature names, which the in-account monitor (Evidently) tests the captured
+  traffic against.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from model_code.package import (
     MODEL_QUALITY_CONSTRAINTS,
     MODEL_QUALITY_STATISTICS,
     MONITOR_PREPROCESSOR,
+    REFERENCE_MAX_ROWS,
+    REFERENCE_ROWS,
 )
 
 BUCKETS = 10  # "By default, the distribution is materialized in 10 buckets. You can't change this."
@@ -202,4 +207,22 @@ def write_baselines(
     path = model_dir / MONITOR_PREPROCESSOR
     path.write_text(preprocessor_source(names), encoding="utf-8")
     written[MONITOR_PREPROCESSOR] = path
+    path = model_dir / REFERENCE_ROWS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(reference_rows(features, names), encoding="utf-8")
+    written[REFERENCE_ROWS] = path
     return written
+
+
+def reference_rows(
+    features: NDArray[Any], names: Sequence[str], max_rows: int = REFERENCE_MAX_ROWS, seed: int = 0
+) -> str:
+    """The training rows as CSV with a header of the feature names: all of them, or a seeded
+    sample of ``max_rows`` (in their original order) when there are more."""
+    rows = np.asarray(features)
+    if len(rows) > max_rows:
+        picked = np.sort(np.random.default_rng(seed).choice(len(rows), max_rows, replace=False))
+        rows = rows[picked]
+    lines = [",".join(names)]
+    lines += [",".join(repr(_number(v)) for v in row) for row in rows]
+    return "\n".join(lines) + "\n"

@@ -47,6 +47,11 @@ BASELINE_MEMBERS = (
     MODEL_QUALITY_CONSTRAINTS,
     MONITOR_PREPROCESSOR,
 )
+#: The training rows themselves (a deterministic sample of at most REFERENCE_MAX_ROWS), with a
+#: header of the feature names: the reference the in-account monitor's drift tests compare the
+#: captured traffic with (Evidently compares two samples, not summary statistics). Optional.
+REFERENCE_ROWS = f"{MONITORING_DIR}/reference/features.csv"
+REFERENCE_MAX_ROWS = 10_000
 
 
 class PackageError(ValueError):

@@ -36,6 +36,7 @@ from ml_constructs.findings import (
 )
 from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.model_endpoint import ModelEndpoint, production_variant
+from ml_constructs.model_promotion.runtime.baseline import REFERENCE_ROWS, monitoring_key
 from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
 from ml_constructs.model_registry import approvals_pattern, package_arns
@@ -485,6 +486,17 @@ class ModelPromotion(Construct):
                     sid="SetTheMonitoringBaseline",
                     actions=["s3:PutObject"],
                     resources=[f"{self._bucket_arn}/{props.monitoring_baseline_prefix}*"],
+                )
+            )
+            # A served model without reference rows must not leave another model's active.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="RetireTheReferenceRows",
+                    actions=["s3:DeleteObject"],
+                    resources=[
+                        f"{self._bucket_arn}/{props.monitoring_baseline_prefix}"
+                        f"{monitoring_key('', REFERENCE_ROWS)}"
+                    ],
                 )
             )
         for statement in statements:

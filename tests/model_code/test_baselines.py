@@ -213,3 +213,32 @@ def test_statistics_of_a_small_matrix_by_hand() -> None:
     )
     with pytest.raises(ValueError, match=r"expected \(rows, 3\)"):
         baselines.data_quality_statistics(np.zeros((2, 2)), ["a", "b", "c"])
+
+
+def test_training_rows_travel_as_the_reference_of_the_in_account_monitor(trained: Any) -> None:
+    from model_code.package import REFERENCE_ROWS
+
+    path = Path(trained.model_dir) / REFERENCE_ROWS
+    lines = path.read_text(encoding="utf-8").splitlines()
+    names = json.loads((Path(trained.model_dir) / "code" / "serving_config.json").read_text())[
+        "feature_names"
+    ]
+    assert lines[0].split(",") == names
+    data = trained.metrics["data"]
+    assert len(lines) - 1 == data["n_fit"] + data["n_validation"]
+    assert all(len(line.split(",")) == len(names) for line in lines[1:])
+
+
+def test_a_large_training_set_is_sampled_to_the_cap_in_order() -> None:
+    import numpy as np
+
+    from model_code.baselines import reference_rows
+
+    rows = np.arange(50, dtype=float).reshape(25, 2)
+    text = reference_rows(rows, ["a", "b"], max_rows=10, seed=1)
+    lines = text.splitlines()
+    assert lines[0] == "a,b" and len(lines) == 11
+    firsts = [float(line.split(",")[0]) for line in lines[1:]]
+    assert firsts == sorted(firsts) and len(set(firsts)) == 10  # a sample, in original order
+    assert reference_rows(rows, ["a", "b"], max_rows=10, seed=1) == text  # deterministic
+    assert len(reference_rows(rows, ["a", "b"], max_rows=100).splitlines()) == 26

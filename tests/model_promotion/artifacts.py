@@ -55,9 +55,23 @@ def baseline_members(names: list[str] | None = None, tag: str = "") -> list[Memb
     ]
 
 
-def with_baseline(tag: str = "") -> bytes:
-    """A valid artifact that carries a monitoring baseline."""
-    return build([*valid_members(), *baseline_members(tag=tag)])
+REFERENCE_ROWS = "monitoring/reference/features.csv"
+
+
+def reference_rows(names: list[str] | None = None, rows: int = 3, tag: str = "") -> Member:
+    """The training rows the in-account monitor compares traffic with (CSV with a header)."""
+    names = names if names is not None else [f"f{i}" for i in range(FEATURES)]
+    offset = float(len(tag))
+    lines = [",".join(names)] + [
+        ",".join(str(offset + r + i / 10) for i in range(len(names))) for r in range(rows)
+    ]
+    return REFERENCE_ROWS, ("\n".join(lines) + "\n").encode()
+
+
+def with_baseline(tag: str = "", reference: bool = False) -> bytes:
+    """A valid artifact that carries a monitoring baseline (and its reference rows)."""
+    extra = [reference_rows(tag=tag)] if reference else []
+    return build([*valid_members(), *baseline_members(tag=tag), *extra])
 
 
 def build(
@@ -159,6 +173,30 @@ def malformed() -> dict[str, tuple[bytes, str]]:
         "baseline-of-other-features": (
             build([*valid_members(), *baseline_members([f"x{i}" for i in range(FEATURES)])]),
             "baseline-features-mismatch",
+        ),
+        "reference-rows-of-other-features": (
+            build(
+                [
+                    *valid_members(),
+                    *baseline_members(),
+                    reference_rows([f"x{i}" for i in range(FEATURES)]),
+                ]
+            ),
+            "invalid-baseline",
+        ),
+        "reference-rows-not-numbers": (
+            build(
+                [
+                    *valid_members(),
+                    *baseline_members(),
+                    (REFERENCE_ROWS, reference_rows()[1].replace(b"0.1", b"abc", 1)),
+                ]
+            ),
+            "invalid-baseline",
+        ),
+        "reference-rows-without-baseline": (
+            build([*valid_members(), reference_rows()]),
+            "incomplete-baseline",
         ),
         "preprocessor-not-python": (
             build(

@@ -571,6 +571,26 @@ def test_the_served_models_baseline_becomes_the_monitors_baseline(
     assert notice["monitoring_baseline"] == f"s3://{BUCKET}/{BASELINE_PREFIX}"
 
 
+def test_reference_rows_follow_the_served_model_and_never_outlive_it(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-account monitor's reference rows travel like the rest of the baseline; a later
+    model without them removes the previous model's, so no model is tested against another's
+    training rows."""
+    promoter = account.promoter(**MONITORED)
+    reference_key = f"{BASELINE_PREFIX}reference/features.csv"
+    submit(account, promoter, KEY, artifacts.with_baseline("first", reference=True), monkeypatch)
+    assert settle(account, promoter).status == "recorded"
+    _, rows = artifacts.reference_rows(tag="first")
+    assert monitoring_baseline(account)[reference_key] == rows
+    second = "models/second/model.tar.gz"
+    submit(account, promoter, second, artifacts.with_baseline("second"), monkeypatch)
+    assert settle(account, promoter).status == "recorded"
+    baseline = monitoring_baseline(account)
+    assert reference_key not in baseline
+    assert baseline  # the rest of the second model's baseline is active
+
+
 def test_a_rolled_back_promotion_leaves_the_monitors_baseline(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:

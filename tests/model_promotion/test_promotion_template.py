@@ -263,9 +263,15 @@ def test_reads_models_and_writes_or_deletes_only_release_copies_and_the_baseline
         if "s3:PutObject" in json.dumps(s["Action"]) or "s3:Delete" in json.dumps(s["Action"])
     ]
     baseline = statement(template, "SetTheMonitoringBaseline")  # dev is monitored
-    assert baseline["Action"] == "s3:PutObject"  # written over, never deleted
+    assert baseline["Action"] == "s3:PutObject"  # written over
     assert json.dumps(baseline["Resource"]).endswith('/monitoring/baseline/*"]]}')
-    assert s3_writes == [write, baseline]
+    # ... and only the optional reference rows deleted (a model without them).
+    retire = statement(template, "RetireTheReferenceRows")
+    assert retire["Action"] == "s3:DeleteObject"
+    assert json.dumps(retire["Resource"]).endswith(
+        '/monitoring/baseline/reference/features.csv"]]}'
+    )
+    assert s3_writes == [write, baseline, retire]
 
 
 def test_role_is_named_for_the_key_policy(serving: Template) -> None:

@@ -21,12 +21,12 @@ from pathlib import PurePosixPath
 from typing import IO, Any
 
 try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .baseline import MAX_MEMBER_BYTES, MEMBERS, check_baseline
+    from .baseline import ALL_MEMBERS, MAX_MEMBER_BYTES, check_baseline
     from .errors import ArtifactRejectedError
 except ImportError:  # pragma: no cover - exercised in the Lambda runtime
     from baseline import (  # type: ignore[no-redef]
+        ALL_MEMBERS,
         MAX_MEMBER_BYTES,
-        MEMBERS,
         check_baseline,
     )
     from errors import ArtifactRejectedError  # type: ignore[no-redef]
@@ -130,7 +130,7 @@ def _read_members(
     path: str, rules: ArtifactRules
 ) -> tuple[list[tarfile.TarInfo], dict[str, bytes]]:
     """Walk the whole archive (detects truncation) and keep the small JSON documents."""
-    wanted = {"metrics.json", "code/serving_config.json", *MEMBERS}
+    wanted = {"metrics.json", "code/serving_config.json", *ALL_MEMBERS}
     members: list[tarfile.TarInfo] = []
     documents: dict[str, bytes] = {}
     seen: set[str] = set()
@@ -159,7 +159,7 @@ def _read_members(
                         f"members add up to more than {rules.max_uncompressed_bytes} bytes",
                     )
                 if name in wanted and member.isfile():
-                    limit = MAX_MEMBER_BYTES if name in MEMBERS else _MAX_JSON_BYTES
+                    limit = MAX_MEMBER_BYTES if name in ALL_MEMBERS else _MAX_JSON_BYTES
                     documents[name] = _read_document(archive.extractfile(member), name, limit)
     except ArtifactRejectedError:
         raise

@@ -31,6 +31,11 @@ MEMBERS = (
     MODEL_QUALITY_CONSTRAINTS,
     PREPROCESSOR,
 )
+#: The training rows the in-account monitor tests traffic against: optional even within a
+#: baseline (models trained before it have none), checked when present.
+REFERENCE_ROWS = "monitoring/reference/features.csv"
+OPTIONAL_MEMBERS = (REFERENCE_ROWS,)
+ALL_MEMBERS = (*MEMBERS, *OPTIONAL_MEMBERS)
 MAX_MEMBER_BYTES = 16 * 1024 * 1024
 
 
@@ -40,6 +45,11 @@ def check_baseline(
     """The baseline members of an archive, checked; empty when it carries none."""
     present = [m for m in MEMBERS if m in documents]
     if not present:
+        if REFERENCE_ROWS in documents:
+            raise ArtifactRejectedError(
+                "incomplete-baseline",
+                f"{REFERENCE_ROWS} comes without the rest of {MONITORING_DIR}",
+            )
         return {}
     missing = [m for m in MEMBERS if m not in documents]
     if missing:
@@ -70,7 +80,39 @@ def check_baseline(
             "invalid-baseline",
             f"{MODEL_QUALITY_CONSTRAINTS} has no binary_classification_constraints",
         )
-    return {m: documents[m] for m in MEMBERS}
+    if REFERENCE_ROWS in documents:
+        _check_reference_rows(documents[REFERENCE_ROWS], names)
+    return {m: documents[m] for m in ALL_MEMBERS if m in documents}
+
+
+def _check_reference_rows(data: bytes, names: list[str]) -> None:
+    """A header of the baseline's feature names, then rows of as many finite numbers."""
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ArtifactRejectedError("invalid-baseline", f"{REFERENCE_ROWS} is not UTF-8") from None
+    if not lines or lines[0].split(",") != names:
+        raise ArtifactRejectedError(
+            "invalid-baseline",
+            f"{REFERENCE_ROWS} must start with a header of the baseline's {len(names)} features",
+        )
+    if len(lines) < 2:
+        raise ArtifactRejectedError("invalid-baseline", f"{REFERENCE_ROWS} has no rows")
+    for number, line in enumerate(lines[1:], start=2):
+        values = line.split(",")
+        if len(values) != len(names) or not all(_finite(v) for v in values):
+            raise ArtifactRejectedError(
+                "invalid-baseline",
+                f"{REFERENCE_ROWS} line {number} is not {len(names)} finite numbers",
+            )
+
+
+def _finite(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return value == value and abs(value) != float("inf")
 
 
 def _json(name: str, data: bytes) -> dict[str, Any]:
@@ -123,14 +165,29 @@ def activate(s3: Any, bucket: str, release_dir: str, baseline_prefix: str) -> bo
     try:
         s3.head_object(Bucket=bucket, Key=release_key(release_dir, DATA_QUALITY_STATISTICS))
     except Exception as error:  # botocore's ClientError, without importing botocore here
-        status = getattr(error, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status == 404:
+        if _status(error) == 404:
             return False
         raise
     for member in MEMBERS:
-        s3.copy_object(
-            Bucket=bucket,
-            Key=monitoring_key(baseline_prefix, member),
-            CopySource={"Bucket": bucket, "Key": release_key(release_dir, member)},
-        )
+        _copy(s3, bucket, release_dir, baseline_prefix, member)
+    for member in OPTIONAL_MEMBERS:
+        try:
+            _copy(s3, bucket, release_dir, baseline_prefix, member)
+        except Exception as error:  # this model carries none: no other model's stays active
+            if _status(error) not in (404, 403):
+                raise
+            s3.delete_object(Bucket=bucket, Key=monitoring_key(baseline_prefix, member))
     return True
+
+
+def _copy(s3: Any, bucket: str, release_dir: str, baseline_prefix: str, member: str) -> None:
+    s3.copy_object(
+        Bucket=bucket,
+        Key=monitoring_key(baseline_prefix, member),
+        CopySource={"Bucket": bucket, "Key": release_key(release_dir, member)},
+    )
+
+
+def _status(error: Exception) -> Any:
+    """The HTTP status of botocore's ClientError (without importing botocore here)."""
+    return getattr(error, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")

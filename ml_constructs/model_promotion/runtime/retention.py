@@ -19,10 +19,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .baseline import MEMBERS
+    from .baseline import ALL_MEMBERS
     from .config import PromotionConfig
 except ImportError:  # pragma: no cover - exercised in the Lambda runtime
-    from baseline import MEMBERS  # type: ignore[no-redef]
+    from baseline import ALL_MEMBERS  # type: ignore[no-redef]
     from config import PromotionConfig  # type: ignore[no-redef]
 
 #: The tag every promotion sets on its Model and EndpointConfig (ownership marker).
@@ -151,7 +151,7 @@ class Retention:
             return []
         self.s3.delete_object(Bucket=bucket, Key=key)
         release_dir = key.rsplit("/", 1)[0] + "/"
-        for member in MEMBERS:  # the baseline kept beside it, if the model carried one
+        for member in ALL_MEMBERS:  # the baseline kept beside it, if the model carried one
             self.s3.delete_object(Bucket=bucket, Key=f"{release_dir}{member}")
         return [f"s3://{bucket}/{key}"]
 
