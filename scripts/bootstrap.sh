@@ -17,8 +17,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
-# The files requirements-dev.txt installs (the other requirements-*.txt have their own venvs).
-wanted=$(cat requirements.txt requirements-model.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+# The files requirements-dev.txt installs (the other requirements-*.txt have their own venvs),
+# the monitor's image requirements included.
+wanted=$(cat requirements.txt requirements-model.txt requirements-dev.txt \
+  ml_constructs/drift_monitor/runtime/requirements.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "bootstrap: installing Python requirements (first run takes a few minutes)"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip

@@ -1,5 +1,5 @@
-"""Settings of model monitoring (SageMaker Model Monitor on the captured traffic) and of the
-retraining it may start.
+"""Settings of model monitoring (the in-account monitor, or SageMaker Model Monitor, on the
+captured traffic) and of the retraining it may start.
 
 Model Monitor's limits are checked here so that a wrong value fails synth with the field named:
 schedules run on whole hours (``cron(0 H ? * * *)``, every 1-24 hours; the minutes field must
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from serving_config._parsing import join, require
 from serving_config.service_model import require_enumerated
@@ -65,6 +66,76 @@ class RetrainingSettings:
             )
 
 
+#: Evidently's drift methods (its stattest registry names) the in-account monitor may use.
+Stattest = Literal[
+    "ks",
+    "wasserstein",
+    "psi",
+    "jensenshannon",
+    "kl_div",
+    "anderson",
+    "cramer_von_mises",
+    "mannw",
+    "ed",
+    "es",
+    "t_test",
+    "hellinger",
+    "empirical_mmd",
+]
+
+
+@dataclass(frozen=True)
+class OwnMonitorSettings:
+    """The in-account monitor (``engine: own``): a container-image function that runs
+    Evidently on each window. ``sample_size``: rows kept per window (a reservoir sample, so
+    memory and time stay bounded however busy the endpoint); ``min_labels``: fewer labelled
+    rows publish no model quality; ``drift_share``: the share of drifted features that makes
+    the window drift; ``stattest``/``stattest_threshold``: Evidently's method and threshold for
+    every feature (None: Evidently chooses per column, stated in each report)."""
+
+    sample_size: int = 10_000
+    min_labels: int = 30
+    drift_share: float = 0.5
+    stattest: Stattest | None = None
+    stattest_threshold: float | None = None
+    memory_mb: int = 3008
+    timeout_s: int = 900
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+
+    def validate(self, path: str) -> None:
+        require(
+            100 <= self.sample_size <= 1_000_000,
+            join(path, "sample_size"),
+            f"{self.sample_size} is outside 100-1000000",
+        )
+        require(
+            2 <= self.min_labels <= self.sample_size,
+            join(path, "min_labels"),
+            f"{self.min_labels} is outside 2-sample_size ({self.sample_size})",
+        )
+        require(
+            0.0 < self.drift_share <= 1.0,
+            join(path, "drift_share"),
+            f"{self.drift_share} is outside (0, 1]",
+        )
+        require(
+            self.stattest_threshold is None or 0.0 < self.stattest_threshold < 10.0,
+            join(path, "stattest_threshold"),
+            f"{self.stattest_threshold} is outside (0, 10)",
+        )
+        require(
+            1024 <= self.memory_mb <= 10_240,
+            join(path, "memory_mb"),
+            f"{self.memory_mb} is outside 1024-10240 (Lambda allows up to 10240 MB)",
+        )
+        require(
+            60 <= self.timeout_s <= 900,
+            join(path, "timeout_s"),
+            f"{self.timeout_s} is outside 60-900 (Lambda's limit is 900 s)",
+        )
+        require_enumerated(self.architecture, join(path, "architecture"), "api.architecture")
+
+
 @dataclass(frozen=True)
 class ModelMonitorSettings:
     """Data-quality and model-quality schedules on the endpoint (off unless ``enabled``).
@@ -76,6 +147,11 @@ class ModelMonitorSettings:
     """
 
     enabled: bool = False
+    #: ``own``: the in-account monitor (Evidently in a scheduled function; the default);
+    #: ``sagemaker``: SageMaker Model Monitor, for accounts that already use it (it is closed
+    #: to new customers).
+    engine: Literal["own", "sagemaker"] = "own"
+    own: OwnMonitorSettings = field(default_factory=OwnMonitorSettings)
     schedule: str = "cron(0 * ? * * *)"
     instance_type: str = "ml.m5.large"
     volume_size_gb: int = 20

@@ -426,7 +426,7 @@ class Settings:
         require(
             not self.model_monitor.enabled,
             join(path, "model_monitor.enabled"),
-            "Model Monitor reads captured real-time traffic; set it to false for an async endpoint",
+            "the monitor reads captured real-time traffic; set it to false for an async endpoint",
         )
         require(
             not self.endpoint.instance_type.startswith("ml.t"),
@@ -476,15 +476,15 @@ class Settings:
         )
 
     def _validate_model_monitor(self, path: str) -> None:
-        """Model Monitor reads the endpoint's captured data; serverless endpoints support
-        neither ("Feature exclusions", Serverless Inference)."""
+        """Either monitor reads the endpoint's captured data, which serverless endpoints do not
+        support ("Feature exclusions", Serverless Inference); Model Monitor supports neither."""
         monitor = self.model_monitor
         if not monitor.enabled or self.endpoint.kind == "async":  # _validate_async says why
             return
         require(
             self.endpoint.kind == "instance",
             join(path, "model_monitor.enabled"),
-            "Model Monitor does not support serverless endpoints",
+            "monitoring reads the data capture, which serverless endpoints do not support",
         )
         require(
             self.endpoint.data_capture_percent > 0,

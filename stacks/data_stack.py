@@ -43,7 +43,9 @@ class ModelDataStack(Stack):
                 removal_policy=policy,
                 operator_arns=settings.operators,
                 # Model Monitor's failed executions reach the alarm topic through EventBridge.
-                eventbridge_to_encrypted_topics=settings.model_monitor.enabled,
+                eventbridge_to_encrypted_topics=(
+                    settings.model_monitor.enabled and settings.model_monitor.engine == "sagemaker"
+                ),
             ),
         )
         self.storage = ArtifactStorage(

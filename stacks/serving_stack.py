@@ -12,6 +12,7 @@ from constructs import Construct
 from ml_constructs.artifact_storage import DATA_CAPTURE_PREFIX, MONITORING_BASELINE_PREFIX
 from ml_constructs.async_autoscaling import AsyncAutoscaling, AsyncAutoscalingProps
 from ml_constructs.async_inference import AsyncNotifications, AsyncNotificationsProps
+from ml_constructs.drift_monitor.construct import DriftMonitor, DriftMonitorProps
 from ml_constructs.endpoint_autoscaling import (
     EndpointAutoscaling,
     EndpointAutoscalingProps,
@@ -192,36 +193,13 @@ class ModelServingStack(Stack):
         self.monitoring.add_inference_api(
             self.inference_api, function_timeout_s=settings.api.function_timeout_s
         )
-        # Watching the model: Model Monitor on the captured traffic, against the baseline of
-        # the model that serves (the promotion keeps it current).
+        # Watching the model on the captured traffic, against the baseline of the model that
+        # serves (the promotion keeps it current): the in-account monitor, or Model Monitor.
         monitor = settings.model_monitor
-        self.model_monitor: ModelMonitor | None = None
+        self.model_monitor: ModelMonitor | DriftMonitor | None = None
         self.model_alarms: list[cloudwatch.Alarm] = []
         if monitor.enabled:
-            min_auc = monitor.min_auc if monitor.min_auc is not None else settings.promotion.min_auc
-            self.model_monitor = ModelMonitor(
-                self,
-                "ModelMonitor",
-                props=ModelMonitorProps(
-                    prefix=settings.prefix,
-                    endpoint_name=self.endpoint.endpoint_name,
-                    storage=data.storage,
-                    encryption_key=data.encryption.key,
-                    settings=monitor,
-                    min_auc=min_auc,
-                    network=data.network,
-                ),
-                endpoint=self.endpoint.endpoint,
-            )
-            self.model_monitor.notify_failures(self.monitoring.topic)
-            acknowledge_imported_endpoints(data.network, self.model_monitor)
-            self.model_alarms = self.monitoring.add_model_monitor(
-                self.model_monitor,
-                drift_features=monitor.drift_features,
-                drift_threshold=monitor.drift_threshold,
-                min_auc=min_auc if monitor.model_quality else None,
-                schedule_hours=monitor.interval_hours,
-            )
+            self._watch_the_model(settings, data)
         # Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
         # the same policy and rollback alarms, and keeps the fleet autoscaling set.
         if endpoint_settings.kind == "async":
@@ -315,4 +293,47 @@ class ModelServingStack(Stack):
                     "SageMaker endpoint",
                 ),
             },
+        )
+
+    def _watch_the_model(self, settings: Settings, data: ModelDataStack) -> None:
+        """The configured monitor, its alarms (drift per watched feature, AUC, failed runs)."""
+        monitor = settings.model_monitor
+        min_auc = monitor.min_auc if monitor.min_auc is not None else settings.promotion.min_auc
+        if monitor.engine == "own":
+            self.model_monitor = DriftMonitor(
+                self,
+                "DriftMonitor",
+                props=DriftMonitorProps(
+                    prefix=settings.prefix,
+                    endpoint_name=self.endpoint.endpoint_name,
+                    storage=data.storage,
+                    encryption_key=data.encryption.key,
+                    topic=self.monitoring.topic,
+                    settings=monitor,
+                    network=data.network,
+                    removal_policy=removal_policy(settings),
+                ),
+            )
+        else:
+            self.model_monitor = ModelMonitor(
+                self,
+                "ModelMonitor",
+                props=ModelMonitorProps(
+                    prefix=settings.prefix,
+                    endpoint_name=self.endpoint.endpoint_name,
+                    storage=data.storage,
+                    encryption_key=data.encryption.key,
+                    settings=monitor,
+                    min_auc=min_auc,
+                    network=data.network,
+                ),
+                endpoint=self.endpoint.endpoint,
+            )
+            self.model_monitor.notify_failures(self.monitoring.topic)
+        acknowledge_imported_endpoints(data.network, self.model_monitor)
+        self.model_alarms = self.monitoring.add_model_monitor(
+            self.model_monitor,
+            drift_features=monitor.drift_features,
+            min_auc=min_auc if monitor.model_quality else None,
+            schedule_hours=monitor.interval_hours,
         )

@@ -67,12 +67,12 @@ def variant_dir(env: str, changes: dict[str, Any], label: str) -> str:
     return str(directory)
 
 
-#: Model Monitor is opt-in (closed to new customers, README "Watching the model"): its suites
-#: synthesize an environment with the monitor switched on (dev: with retraining, as dev ran
-#: before the change) under the environment's own name.
+#: SageMaker Model Monitor is opt-in (``engine: sagemaker``; closed to new customers, README
+#: "Watching the model"): its suites synthesize an environment with that engine under the
+#: environment's own name (dev with retraining, as it runs with the in-account monitor).
 MONITOR_OPT_IN: dict[str, dict[str, Any]] = {
-    "dev": {"model_monitor": {"enabled": True, "retraining": {"enabled": True}}},
-    "prod": {"model_monitor": {"enabled": True}},
+    "dev": {"model_monitor": {"enabled": True, "engine": "sagemaker"}},
+    "prod": {"model_monitor": {"enabled": True, "engine": "sagemaker"}},
 }
 
 

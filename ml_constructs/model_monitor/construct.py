@@ -144,6 +144,9 @@ class ModelMonitor(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.props = props
+        #: The analyzer's distance of a feature from the baseline drifts above the threshold.
+        self.drift_alarm_threshold = props.settings.drift_threshold
+        self.drift_alarm_operator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
         #: SageMaker checks that the endpoint a schedule watches exists when the schedule (and
         #: its job definition) is created; both name it by a string, so they depend on it.
         self._endpoint = endpoint
@@ -474,6 +477,14 @@ class ModelMonitor(Construct):
             "Endpoint": self.props.endpoint_name,
             "MonitoringSchedule": f"{self.props.prefix}-{schedule}",
         }
+
+    def describe_drift(self, feature: str) -> str:
+        threshold = self.drift_alarm_threshold
+        return (
+            f"The distribution of {feature} in the captured traffic moved away from the served "
+            f"model's training baseline (distance above {threshold}). See the data-quality "
+            "report under monitoring/reports/ in the artifact bucket."
+        )
 
     def metric_feature_drift(self, feature: str, period: Duration) -> cloudwatch.Metric:
         """The analyzer's distance of ``feature`` from the baseline (0 same, 1 disjoint)."""

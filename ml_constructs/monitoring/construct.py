@@ -53,8 +53,13 @@ class InferenceApiMetrics(Protocol):
 
 
 class ModelMonitorMetrics(Protocol):
-    """What the Model Monitor construct exposes for monitoring."""
+    """What a model monitor (in-account or SageMaker's) exposes for monitoring: its metrics,
+    and how its drift metric reads (above which value, and what to tell the reader)."""
 
+    drift_alarm_threshold: float
+    drift_alarm_operator: cloudwatch.ComparisonOperator
+
+    def describe_drift(self, feature: str) -> str: ...
     def metric_feature_drift(self, feature: str, period: Duration) -> cloudwatch.Metric: ...
     def metric_model_quality(self, name: str, period: Duration) -> cloudwatch.Metric: ...
     def metric_failed_executions(self, period: Duration) -> cloudwatch.Metric: ...
@@ -474,7 +479,6 @@ class Monitoring(Construct):
         self,
         monitor: ModelMonitorMetrics,
         drift_features: tuple[str, ...],
-        drift_threshold: float,
         min_auc: float | None,
         schedule_hours: int = 1,
     ) -> list[cloudwatch.Alarm]:
@@ -487,15 +491,11 @@ class Monitoring(Construct):
             self._alarm(
                 f"drift-{feature}",
                 monitor.metric_feature_drift(feature, period),
-                threshold=drift_threshold,
-                operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                threshold=monitor.drift_alarm_threshold,
+                operator=monitor.drift_alarm_operator,
                 evaluation_periods=1,
                 datapoints=1,
-                description=(
-                    f"The distribution of {feature} in the captured traffic moved away from the "
-                    f"served model's training baseline (distance above {drift_threshold}). See "
-                    "the data-quality report under monitoring/reports/ in the artifact bucket."
-                ),
+                description=monitor.describe_drift(feature),
                 missing=not_breaching,
             )
             for feature in drift_features
@@ -523,10 +523,10 @@ class Monitoring(Construct):
             evaluation_periods=1,
             datapoints=1,
             description=(
-                "A Model Monitor execution failed (no captured data in its window, a missing "
-                "baseline, or the analyzer's error): the model is not being watched. The "
-                "processing job's FailureReason and its log in /aws/sagemaker/ProcessingJobs say "
-                "why."
+                "A monitoring run failed (the analyzer's error, or for Model Monitor no captured "
+                "data in its window or a missing baseline): the model is not being watched. The "
+                "analyzer's log (the monitor function's, or the processing job's FailureReason "
+                "and /aws/sagemaker/ProcessingJobs) says why."
             ),
             missing=not_breaching,
         )
@@ -535,7 +535,9 @@ class Monitoring(Construct):
                 title="Feature drift from the baseline",
                 left=[monitor.metric_feature_drift(f, period) for f in drift_features],
                 left_annotations=[
-                    cloudwatch.HorizontalAnnotation(value=drift_threshold, label="alarm")
+                    cloudwatch.HorizontalAnnotation(
+                        value=monitor.drift_alarm_threshold, label="alarm"
+                    )
                 ],
                 legend_position=cloudwatch.LegendPosition.RIGHT,
                 width=12,

@@ -200,18 +200,17 @@ def test_alarms_on_every_watched_features_drift_the_auc_and_failed_executions(
     assert rule["Targets"][0]["Arn"] == {"Ref": topic}
 
 
-@pytest.mark.parametrize("env", ["prod", "staging", "dev", "lowtraffic", "batch"])
-def test_model_monitor_is_opt_in_and_off_in_every_deployable_environment(env: str) -> None:
+@pytest.mark.parametrize("env", ["prod", "staging", "dev", "local", "lowtraffic", "batch"])
+def test_model_monitor_is_opt_in_and_absent_from_every_shipped_environment(env: str) -> None:
     """Model Monitor is closed to new customers: an account that does not use it already
     refuses the job definitions and schedules and rolls the stack back (issue 18, finding 3).
-    Only ``local`` (moto) opts in, to rehearse the path for accounts that do use it."""
+    The in-account monitor is the default engine; Model Monitor is ``engine: sagemaker``."""
     from serving_config.model_monitoring import ModelMonitorSettings
 
-    assert ModelMonitorSettings().enabled is False
-    assert not load_settings(env).model_monitor.enabled
+    assert ModelMonitorSettings().engine == "own"
+    assert load_settings(env).model_monitor.engine == "own"
     kinds = {r["Type"] for r in synth(env).serving_json["Resources"].values()}
     assert not {k for k in kinds if "Monitoring" in k or "QualityJobDefinition" in k}
-    assert load_settings("local").model_monitor.enabled
 
 
 def test_environments_without_monitoring_deploy_none_of_it() -> None:
@@ -273,7 +272,12 @@ def test_monitoring_configuration_errors_name_the_field(
     tmp_path: Path, change: dict[str, Any], message: str
 ) -> None:
     base = yaml.safe_load(Path("serving_config/environments/prod.yaml").read_text())
-    base["model_monitor"] = {**base["model_monitor"], "enabled": True, **change}
+    base["model_monitor"] = {
+        **base["model_monitor"],
+        "enabled": True,
+        "engine": "sagemaker",
+        **change,
+    }
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(base))
     with pytest.raises(ConfigError, match=message):
         load_settings("test", tmp_path)
@@ -284,7 +288,7 @@ def test_monitoring_configuration_errors_name_the_field(
     [
         (
             {"endpoint": {"kind": "serverless", "data_capture_percent": 0}, "scaling": None},
-            r"model_monitor.enabled: Model Monitor does not support serverless endpoints",
+            r"model_monitor.enabled: monitoring reads the data capture, which serverless endpoints do",
         ),
         (
             {"endpoint": {"data_capture_percent": 0}},
@@ -296,7 +300,7 @@ def test_monitoring_needs_an_instance_endpoint_that_captures(
     tmp_path: Path, change: dict[str, Any], message: str
 ) -> None:
     base = yaml.safe_load(Path("serving_config/environments/prod.yaml").read_text())
-    base["model_monitor"]["enabled"] = True  # opted in, as an account that already uses it
+    base["model_monitor"]["enabled"] = True
     for key, value in change.items():
         base[key] = {**base[key], **value} if isinstance(value, dict) else value
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(base))

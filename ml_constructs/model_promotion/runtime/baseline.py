@@ -81,7 +81,7 @@ def check_baseline(
             f"{MODEL_QUALITY_CONSTRAINTS} has no binary_classification_constraints",
         )
     if REFERENCE_ROWS in documents:
-        _check_reference_rows(documents[REFERENCE_ROWS], names)
+        _check_reference_rows(documents[REFERENCE_ROWS], [str(n) for n in names])
     return {m: documents[m] for m in ALL_MEMBERS if m in documents}
 
 

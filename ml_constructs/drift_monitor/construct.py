@@ -1,0 +1,342 @@
+"""The in-account model monitor (``model_monitor.engine: own``), AWS's replacement guidance for
+SageMaker Model Monitor: open-source analysis in the account.
+
+EventBridge Scheduler invokes a container-image function (``runtime/Dockerfile``: Evidently
+and its dependencies exceed a zip function's 250 MB) every ``schedule`` with the scheduled
+time; the function reads that window's data capture and the served model's training rows
+(``monitoring/baseline/reference/``, kept current by the promotion), runs Evidently, publishes
+per-feature drift scores and verdicts, the share of drifted features, data-quality shares and
+model quality to CloudWatch (its own namespace), and writes an HTML and a JSON report per run
+under ``monitoring/reports/own/``. The drift and AUC alarms keep their names, so retraining
+starts from them as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ml_constructs.artifact_storage import (
+    DATA_CAPTURE_PREFIX,
+    GROUND_TRUTH_PREFIX,
+    MONITORING_BASELINE_PREFIX,
+    MONITORING_REPORTS_PREFIX,
+    ArtifactStorage,
+)
+from ml_constructs.drift_monitor.runtime.config import AnalyzerConfig
+from ml_constructs.findings import (
+    acknowledge_encrypted_sends,
+    acknowledge_function,
+    acknowledge_inline_policy,
+)
+from ml_constructs.functions import depend_on_role_policy_only
+from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
+from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.private_network.construct import PrivateNetwork, function_placement
+from serving_config.model_monitoring import ModelMonitorSettings
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+REPORTS_PREFIX = f"{MONITORING_REPORTS_PREFIX}own/"
+
+
+@dataclass(frozen=True)
+class DriftMonitorProps:
+    """The endpoint, where its captured data, labels, baselines and reports are, the alarm
+    topic the analyzer announces drift on, and the configuration."""
+
+    prefix: str
+    endpoint_name: str
+    storage: ArtifactStorage
+    encryption_key: kms.IKey
+    topic: sns.ITopic
+    settings: ModelMonitorSettings
+    network: PrivateNetwork | None = None
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+        problems = []
+        if not self.settings.enabled or self.settings.engine != "own":
+            problems.append("settings: the construct is for an enabled monitor with engine own")
+        if not self.settings.drift_features:
+            problems.append("settings.drift_features: name at least one feature")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def namespace(self) -> str:
+        """The CloudWatch namespace of this environment's monitor (its role may publish there
+        only)."""
+        return f"{self.prefix}/model-monitor"
+
+
+class DriftMonitor(Construct):
+    """``function``, ``schedule``; ``metric_*`` and the drift alarm's semantics for the
+    operations construct (``ModelMonitorMetrics``)."""
+
+    #: The alarms read the per-feature verdict (1 drifted, 0 not): Evidently's methods differ
+    #: in direction (a p-value drifts below its threshold, a distance above), the verdict not.
+    drift_alarm_threshold = 1.0
+    drift_alarm_operator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: DriftMonitorProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        own = props.settings.own
+        self.dead_letter_queue = self._dead_letters()
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            encryption_key=props.encryption_key,
+            removal_policy=props.removal_policy,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name(props.prefix, "drift-monitor"),
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="In-account model monitor: reads captures, labels and the baseline, "
+            "writes reports, publishes its metrics",
+        )
+        self._grant()
+        placement = function_placement(props.network, self, "the model monitor", self.role)
+        arm = own.architecture == "arm64"
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            function_name=f"{props.prefix}-drift-monitor",
+            description="Runs Evidently on a window of data capture against the served model",
+            code=lambda_.DockerImageCode.from_image_asset(
+                str(RUNTIME_DIR),
+                platform=(
+                    ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64
+                ),
+                exclude=["__pycache__", "*.pyc"],
+            ),
+            architecture=lambda_.Architecture.ARM_64 if arm else lambda_.Architecture.X86_64,
+            memory_size=own.memory_mb,
+            timeout=Duration.seconds(own.timeout_s),
+            role=self.role,
+            log_group=self.log_group,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=0,  # the next window comes; a failed run is an alarm, not a retry
+            environment=self.analyzer_config().to_env(),
+            vpc=placement.vpc,
+            vpc_subnets=placement.subnets,
+            security_groups=placement.security_groups,
+        )
+        depend_on_role_policy_only(self.function, self.role)
+        self.schedule = self._schedule()
+        self._acknowledge()
+
+    def analyzer_config(self) -> AnalyzerConfig:
+        """What the function's environment says (the runtime reads it back)."""
+        props, settings = self.props, self.props.settings
+        own = settings.own
+        return AnalyzerConfig(
+            bucket=props.storage.bucket_name,
+            endpoint_name=props.endpoint_name,
+            capture_prefix=f"{DATA_CAPTURE_PREFIX}{props.endpoint_name}/",
+            ground_truth_prefix=GROUND_TRUTH_PREFIX,
+            baseline_prefix=MONITORING_BASELINE_PREFIX,
+            reports_prefix=REPORTS_PREFIX,
+            key_arn=props.encryption_key.key_arn,
+            namespace=props.namespace,
+            topic_arn=props.topic.topic_arn,
+            window_hours=settings.interval_hours,
+            label_delay_hours=settings.label_delay_hours,
+            sample_size=own.sample_size,
+            min_labels=own.min_labels,
+            drift_share=own.drift_share,
+            stattest=own.stattest,
+            stattest_threshold=own.stattest_threshold,
+            probability_threshold=settings.probability_threshold,
+            model_quality=settings.model_quality,
+        )
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def _dead_letters(self) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            queue_name=f"{self.props.prefix}-drift-monitor-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.props.encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=self.props.removal_policy,
+        )
+        acknowledge(queue, "AwsSolutions-SQS3", "This is the monitor function's dead-letter queue.")
+        return queue
+
+    def _schedule(self) -> scheduler.Schedule:
+        """Every ``schedule`` (a cron expression in UTC), with the scheduled time as input."""
+        expression = self.props.settings.schedule.removeprefix("cron(").removesuffix(")")
+        minute, hour, day, month, weekday, year = expression.split()
+        role = iam.Role(
+            self,
+            "ScheduleRole",
+            role_name=role_name(self.props.prefix, "drift-schedule"),
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            ),
+            description="EventBridge Scheduler: invoke the model monitor's function",
+        )
+        schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            schedule_name=f"{self.props.prefix}-drift-monitor",
+            description=f"{self.props.prefix}: analyze the last window of data capture",
+            schedule=scheduler.ScheduleExpression.cron(
+                minute=minute,
+                hour=hour,
+                day=None if day == "?" else day,
+                month=month,
+                week_day=None if weekday == "?" else weekday,
+                year=year,
+            ),
+            target=scheduler_targets.LambdaInvoke(
+                self.function,
+                input=scheduler.ScheduleTargetInput.from_object(
+                    {"scheduled_time": scheduler.ContextAttribute.scheduled_time}
+                ),
+                retry_attempts=0,
+                role=role,
+            ),
+        )
+        acknowledge_inline_policy(role)  # the target's invoke grant is the role's policy
+        acknowledge(
+            role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            "CDK's invoke grant names the function and its versions (<function ARN>:*); the "
+            "schedule invokes $LATEST of this function only.",
+            [f"Resource::<{nag_logical_id(self.function)}.Arn>:*"],
+        )
+        return schedule
+
+    def _grant(self) -> None:
+        props, role = self.props, self.role
+        bucket_arn, _ = bucket_arn_in(self, props.storage.bucket)
+        capture = f"{DATA_CAPTURE_PREFIX}{props.endpoint_name}/"
+        statements = [
+            iam.PolicyStatement(
+                sid="ListTheWindowsCapturesAndLabels",
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={
+                    "StringLike": {"s3:prefix": [f"{capture}*", f"{GROUND_TRUTH_PREFIX}*"]}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="ReadCapturesLabelsAndTheBaseline",
+                actions=["s3:GetObject"],
+                resources=[
+                    f"{bucket_arn}/{capture}*",
+                    f"{bucket_arn}/{GROUND_TRUTH_PREFIX}*",
+                    f"{bucket_arn}/{MONITORING_BASELINE_PREFIX}*",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="WriteReports",
+                actions=["s3:PutObject"],
+                resources=[f"{bucket_arn}/{REPORTS_PREFIX}*"],
+            ),
+            iam.PolicyStatement(
+                sid="UseTheKeyThroughS3",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[props.encryption_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="PublishItsMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": props.namespace}},
+            ),
+        ]
+        for statement in statements:
+            role.add_to_policy(statement)
+        props.topic.grant_publish(role)
+        self.log_group.grant_write(role)
+
+    def _acknowledge(self) -> None:
+        props = self.props
+        policy = self.role.node.find_child("DefaultPolicy")
+        _, bucket_ref = bucket_arn_in(self, props.storage.bucket)
+        capture = f"{DATA_CAPTURE_PREFIX}{props.endpoint_name}/"
+        acknowledge_inline_policy(self.role)
+        acknowledge_encrypted_sends(policy)
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "The monitor reads the objects SageMaker, the ground-truth upload and the promotion "
+            "write under their prefixes (names chosen at run time) and writes its reports under "
+            "its own; PutMetricData supports no resource (limited to its namespace by "
+            "condition); its log streams are named at run time in its own log group.",
+            [
+                f"Resource::{bucket_ref}/{capture}*",
+                f"Resource::{bucket_ref}/{GROUND_TRUTH_PREFIX}*",
+                f"Resource::{bucket_ref}/{MONITORING_BASELINE_PREFIX}*",
+                f"Resource::{bucket_ref}/{REPORTS_PREFIX}*",
+                "Resource::*",
+                f"Resource::<{nag_logical_id(self.log_group)}.Arn>:*",
+            ],
+        )
+        acknowledge_function(
+            self.function,
+            dead_letters=None,  # it has one
+            concurrency=(
+                "One scheduled invocation per window; a reservation would take account "
+                "concurrency for an hourly run."
+            ),
+        )
+
+    # -- what the operations construct reads ---------------------------------------------------
+
+    def _metric(self, name: str, statistic: str, period: Duration) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=self.props.namespace,
+            metric_name=name,
+            dimensions_map={"Endpoint": self.props.endpoint_name},
+            statistic=statistic,
+            period=period,
+        )
+
+    def metric_feature_drift(self, feature: str, period: Duration) -> cloudwatch.Metric:
+        """Evidently's verdict on ``feature`` in the window (1 drifted, 0 not)."""
+        return self._metric(f"feature_drifted_{feature}", "Maximum", period)
+
+    def metric_model_quality(self, name: str, period: Duration) -> cloudwatch.Metric:
+        """A binary-classification metric of the labelled traffic (``auc``, ``f1``, ...)."""
+        return self._metric(name, "Minimum", period)
+
+    def metric_failed_executions(self, period: Duration) -> cloudwatch.Metric:
+        """Runs of the analyzer that failed (the function's errors)."""
+        return self.function.metric_errors(period=period, statistic="Sum")
+
+    def describe_drift(self, feature: str) -> str:
+        """The drift alarm's description: what fired, and where each run's report is."""
+        bucket = self.props.storage.bucket_name
+        return (
+            f"Evidently found {feature} in the captured traffic drifted from the served model's "
+            "training rows (the method and its threshold are in the report). Each run writes "
+            f"s3://{bucket}/{REPORTS_PREFIX}{self.props.endpoint_name}/YYYY/MM/DD/HHMM/"
+            "report.html (plots) and report.json; the analyzer's log and its message on this "
+            "topic name the run's."
+        )
