@@ -52,6 +52,13 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
         "s3.ListObjectsV2",
         "sns.Publish",
     ),
+    "model monitor function (ml_constructs/drift_monitor/runtime)": (
+        "s3.ListObjectsV2",
+        "s3.GetObject",
+        "s3.PutObject",
+        "cloudwatch.PutMetricData",
+        "sns.Publish",
+    ),
     "ground truth upload (deploy_tools/ground_truth.py)": (
         "cloudformation.DescribeStacks",
         "s3.PutObject",

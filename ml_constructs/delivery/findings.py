@@ -38,9 +38,10 @@ SELF_MUTATION_ASSUMES = (
     "account; a Deny in the same policy limits sts:AssumeRole to its bootstrap roles by name."
 )
 ASSET_BUILDS = (
-    "CDK Pipelines' asset role is shared by its asset projects and starts their builds "
-    "(codebuild:StartBuild/BatchGetBuilds/StopBuild on *); it may assume only the configured "
-    "accounts' file-publishing bootstrap roles."
+    "CDK Pipelines' asset roles (one for file assets, one for image assets) are shared by their "
+    "asset projects and start their builds (codebuild:StartBuild/BatchGetBuilds/StopBuild on *; "
+    "the image role also ecr:GetAuthorizationToken, which has no resource); they may assume "
+    "only the configured accounts' bootstrap publishing roles."
 )
 ASSET_LOGS = (
     "The shared asset role writes the logs and reports of CDK Pipelines' asset projects, which "

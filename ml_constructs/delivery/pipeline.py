@@ -287,10 +287,13 @@ class DeliveryPipeline(Construct):
             mutation_role.add_to_principal_policy(self._only_tooling_bootstrap_roles())
             role_patterns[mutation_role.node.path] = SELF_MUTATION_PATTERNS
         assets = self.pipeline.node.try_find_child("Assets")
-        asset_role = assets.node.try_find_child("FileRole") if assets else None
-        if asset_role is not None:
-            role_patterns[asset_role.node.path] = ASSET_PATTERNS
-            skip(asset_role.node.find_child("DefaultPolicy"), "CKV_AWS_111", ASSET_BUILDS)
+        # The file assets' role, and the image assets' (the model monitor's container image,
+        # built by CodeBuild with docker and pushed to the bootstrap repository).
+        for role_id in ("FileRole", "DockerRole"):
+            asset_role = assets.node.try_find_child(role_id) if assets else None
+            if asset_role is not None:
+                role_patterns[asset_role.node.path] = ASSET_PATTERNS
+                skip(asset_role.node.find_child("DefaultPolicy"), "CKV_AWS_111", ASSET_BUILDS)
         acknowledge_pipeline_roles(
             self,
             bucket_logical_id=nag_logical_id(self.props.artifact_bucket),

@@ -21,9 +21,18 @@ from tests.synth_cache import Synthesized, synth, variant_dir
 
 #: Runtime callers that run inside the VPC when the network is private (the first-model
 #: publish, ground-truth upload and registration run on an operator's machine).
-IN_VPC_CALLERS = ("inference function", "promotion function", "retraining function")
+IN_VPC_CALLERS = (
+    "inference function",
+    "promotion function",
+    "retraining function",
+    "model monitor function",
+)
 #: boto3 client name -> the endpoint service that carries it.
-ENDPOINT_OF_CLIENT = {"sagemaker-runtime": "sagemaker.runtime", "sagemaker": "sagemaker.api"}
+ENDPOINT_OF_CLIENT = {
+    "sagemaker-runtime": "sagemaker.runtime",
+    "sagemaker": "sagemaker.api",
+    "cloudwatch": "monitoring",
+}
 
 IMPORTED = {
     "mode": "import",
@@ -149,7 +158,7 @@ def test_each_function_in_the_vpc_may_attach_to_it_before_lambda_creates_it(
         for k, r in everything.items()
         if r["Type"] == "AWS::Lambda::Function" and "VpcConfig" in r["Properties"]
     }
-    assert len(in_vpc) == 2  # inference and promotion (retraining is off in prod)
+    assert len(in_vpc) == 3  # inference, promotion, the model monitor (no retraining in prod)
     for logical, function in in_vpc.items():
         role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
         (policy_id, policy) = next(iter(policies_of(everything, role_id).items()))

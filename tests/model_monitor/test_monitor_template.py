@@ -288,7 +288,7 @@ def test_monitoring_configuration_errors_name_the_field(
     [
         (
             {"endpoint": {"kind": "serverless", "data_capture_percent": 0}, "scaling": None},
-            r"model_monitor.enabled: monitoring reads the data capture, which serverless endpoints do",
+            r"model_monitor.enabled: monitoring reads the data capture, which serverless",
         ),
         (
             {"endpoint": {"data_capture_percent": 0}},
