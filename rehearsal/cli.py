@@ -136,6 +136,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="async: the endpoint as an asynchronous one (endpoint.kind: async, scaling to zero "
         "on its backlog); predictions go through POST /predict-async and GET /predict-async/{id}",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("own", "sagemaker"),
+        default="own",
+        help="the model monitor to rehearse: own (the in-account monitor, the default; its "
+        "real analyzer runs) or sagemaker (Model Monitor, for accounts that already use it; "
+        "its analyzer is stood in for)",
+    )
     return parser.parse_args(argv)
 
 

@@ -40,6 +40,10 @@ def watch_the_model(r: Rehearsal) -> str:
         return "NOT SHOWN: no inference function"
     if not r.settings.model_monitor.enabled:
         return f"NOT SHOWN: {r.settings.name} does not monitor the model (model_monitor.enabled)"
+    if r.settings.model_monitor.engine == "own":
+        from rehearsal.monitor_step import watch_with_the_own_monitor
+
+        return watch_with_the_own_monitor(r)
     monitor = _deployed_monitor(r)
     served_from = _check_baseline_is_the_served_models(r, monitor)
     rows, _ = r.held_out

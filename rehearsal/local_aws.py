@@ -54,6 +54,7 @@ def make_clients(
         sqs=client("sqs"),
         ec2=client("ec2"),
         sns=client("sns"),
+        ecr=client("ecr"),
     )
 
 

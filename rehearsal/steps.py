@@ -103,6 +103,7 @@ def deploy_serving_stack(r: Rehearsal) -> str:
     `cdk deploy` creates the serving stack, which resolves that model from SSM."""
     from deploy_tools.publish_model import DataStackOutputs, publish_initial_model
     from rehearsal.deployment import describe_stack
+    from rehearsal.images import image_assets, stand_in_for_images
     from rehearsal.local_aws import iam_probe
     from rehearsal.moto_gaps.resources import seed_public_parameters
 
@@ -119,6 +120,10 @@ def deploy_serving_stack(r: Rehearsal) -> str:
     )
     serving_synth = r.stacks[1]
     seeded = seed_public_parameters(serving_synth.template, r.account, r.region)
+    images = stand_in_for_images(
+        r.clients.ecr,
+        image_assets(r.workdir / "cdk.out", serving_synth.name, r.account, r.region),
+    )
     outputs = r.cdk.deploy(serving_synth.name, r.workdir / "outputs-serving.json")
     r.serving_stack = describe_stack(r.clients, serving_synth)
     r.endpoint_name = outputs["EndpointName"]
@@ -127,10 +132,12 @@ def deploy_serving_stack(r: Rehearsal) -> str:
         if r.args.enforce_iam
         else "IAM not enforced (--no-iam)"
     )
+    stood_in = f"; image stood in for (no docker): {', '.join(images)}" if images else ""
     return (
         f"bucket {r.bucket}; {r.initial_uri}; cdk deploy: {r.serving_stack.name} "
         f"{r.serving_stack.status} ({len(r.serving_stack.physical_ids)} resources, "
         f"{len(outputs)} outputs); AWS public parameters seeded: {len(seeded)}; {probe}"
+        f"{stood_in}"
     )
 
 

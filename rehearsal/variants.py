@@ -1,4 +1,5 @@
-"""Run options that change the rehearsed environment (``--network``, ``--kind async``): a copy
+"""Run options that change the rehearsed environment (``--network``, ``--kind async``,
+``--engine sagemaker``): a copy
 of its YAML with the option applied, in the run's work folder, so that configuration stays in
 serving_config's format and is validated as any environment is."""
 
@@ -13,14 +14,14 @@ import yaml
 from serving_config import ENVIRONMENTS_DIR, Settings, load_settings
 
 #: Sections whose overrides are merged into the file's (the others replace it).
-_MERGED = ("endpoint", "promotion")
+_MERGED = ("endpoint", "promotion", "model_monitor")
 #: ``--kind async``: the same instance fleet behind SageMaker's asynchronous queue, scaling on
 #: its backlog down to zero; no data capture or Model Monitor (not supported for async here).
 ASYNC_OVERRIDES: dict[str, Any] = {
     "endpoint": {"kind": "async", "initial_instance_count": 1, "data_capture_percent": 0},
     "scaling": None,
     "async_inference": {"min_capacity": 0, "max_capacity": 2},
-    "model_monitor": {"enabled": False},
+    "model_monitor": {"enabled": False, "retraining": {"enabled": False}},
     "promotion": {"traffic_shifting": "all_at_once"},
 }
 
@@ -30,6 +31,8 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     changed: dict[str, Any] = {}
     if getattr(args, "network", False):
         changed["network"] = {"mode": "create"}
+    if getattr(args, "engine", "own") == "sagemaker":
+        changed["model_monitor"] = {"engine": "sagemaker"}
     if getattr(args, "kind", None) == "async":
         changed.update(ASYNC_OVERRIDES)
     return changed

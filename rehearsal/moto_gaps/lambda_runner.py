@@ -14,7 +14,9 @@ import hashlib
 import io
 import json
 import os
+import re
 import select
+import shutil
 import subprocess
 import sys
 import threading
@@ -48,6 +50,9 @@ class RunnerSettings:
     # The function's credentials (its execution role) as environment variables; None: moto's
     # dummy credentials.
     credentials: Callable[[LambdaFunction], Mapping[str, str]] | None = None
+    #: Container-image functions: image tag -> the image's build context (rehearsal.images
+    #: registers each image it stands in for); the code runs from there, not from an image.
+    images: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,14 +69,20 @@ class _Worker:
     """One warm process running one function's handler; one event at a time."""
 
     def __init__(
-        self, fn: LambdaFunction, code_dir: Path, env: dict[str, str], log: Path, python: str
+        self,
+        fn: LambdaFunction,
+        code_dir: Path,
+        env: dict[str, str],
+        log: Path,
+        python: str,
+        handler: str,
     ) -> None:
         self.lock = threading.Lock()
         self.log_path = log
         self.log_offset = log.stat().st_size if log.exists() else 0
         self._log_handle = log.open("ab")
         self.process = subprocess.Popen(
-            [python, "-B", str(WORKER), str(code_dir), str(fn.handler)],
+            [python, "-B", str(WORKER), str(code_dir), handler],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log_handle,
@@ -184,11 +195,9 @@ class LambdaRunner:
 
     def _worker(self, fn: LambdaFunction) -> _Worker:
         settings = self._require_settings()
-        code: bytes = fn.code_bytes
-        if not code:
-            raise RuntimeError(f"{fn.function_name} has no zip code (image functions unsupported)")
+        code, handler = self._code(fn)
         env_key = json.dumps(fn.environment_vars or {}, sort_keys=True)
-        digest = hashlib.sha256(code + env_key.encode() + str(fn.handler).encode()).hexdigest()
+        digest = hashlib.sha256(code + env_key.encode() + handler.encode()).hexdigest()
         key = f"{fn.function_arn}:{digest}"
         with self._lock:
             worker = self._workers.get(key)
@@ -196,13 +205,48 @@ class LambdaRunner:
                 return worker
             code_dir = settings.workdir / "code" / f"{fn.function_name}-{digest[:12]}"
             if not code_dir.exists():
-                with zipfile.ZipFile(io.BytesIO(code)) as archive:
-                    archive.extractall(code_dir)
+                self._unpack(fn, code, handler, code_dir)
             log = settings.workdir / "logs" / f"{fn.function_name}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
-            worker = _Worker(fn, code_dir, self._environment(fn, code_dir), log, settings.python)
+            env = self._environment(fn, code_dir)
+            env["_HANDLER"] = handler
+            worker = _Worker(fn, code_dir, env, log, settings.python, handler)
             self._workers[key] = worker
             return worker
+
+    def _code(self, fn: LambdaFunction) -> tuple[bytes, str]:
+        """(code bytes for the digest, handler): the zip, or an image's build context."""
+        if not _is_image(fn):
+            code: bytes = fn.code_bytes
+            if not code:
+                raise RuntimeError(f"{fn.function_name} has no zip code")
+            return code, str(fn.handler)
+        context = self._image_context(fn)
+        handler = image_handler(context)
+        files = sorted(context.glob("*.py"))
+        return b"".join(f.name.encode() + f.read_bytes() for f in files), handler
+
+    def _image_context(self, fn: LambdaFunction) -> Path:
+        tag = str(fn.code.get("ImageUri", "")).rsplit(":", 1)[-1]
+        context = self._require_settings().images.get(tag)
+        if context is None:
+            raise RuntimeError(
+                f"{fn.function_name}: no build context registered for image tag {tag!r} "
+                "(rehearsal.images stands in for the images it publishes)"
+            )
+        return context
+
+    def _unpack(self, fn: LambdaFunction, code: bytes, handler: str, code_dir: Path) -> None:
+        if not _is_image(fn):
+            with zipfile.ZipFile(io.BytesIO(code)) as archive:
+                archive.extractall(code_dir)
+            return
+        # The image's CMD names a module of a package its Dockerfile copies the build context's
+        # Python files into (``analyzer.handler.lambda_handler``): the same layout here.
+        package = code_dir / handler.split(".")[0]
+        package.mkdir(parents=True)
+        for source in self._image_context(fn).glob("*.py"):
+            shutil.copy2(source, package / source.name)
 
     def invoke(
         self, fn: LambdaFunction, event: Any, source: str = "invoke"
@@ -472,6 +516,23 @@ def _publish(account: str, region: str, target: dict[str, Any], event: Any) -> N
 
     message = target.get("Input") or json.dumps(event, default=str)
     sns_backends[account][region].publish(message=message, arn=target["Arn"])
+
+
+def _is_image(fn: LambdaFunction) -> bool:
+    """A container-image function (moto's CloudFormation drops ``PackageType``; the code
+    names an image instead of a zip)."""
+    return "ImageUri" in (fn.code or {})
+
+
+CMD = re.compile(r'^CMD\s+\[\s*"([\w.]+)"\s*\]', re.MULTILINE)
+
+
+def image_handler(context: Path) -> str:
+    """The handler a Lambda image runs: its Dockerfile's ``CMD ["module.function"]``."""
+    match = CMD.search((context / "Dockerfile").read_text(encoding="utf-8"))
+    if match is None:
+        raise RuntimeError(f'{context}/Dockerfile has no CMD ["module.function"]')
+    return match.group(1)
 
 
 def install(settings: RunnerSettings | None = None) -> LambdaRunner:

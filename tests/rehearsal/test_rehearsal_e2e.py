@@ -53,15 +53,21 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
     )
     assert re.search(r"-> Rejected in the registry: \"Rejected by the promotion .+not-gzip", output)
     assert re.search(r"promoted models/initial-.+ endpoint config .+ -> ", output)
-    # Watching the model: the stand-in analyzer on the deployed schedule's definition.
+    # Watching the model: the in-account monitor's real analyzer (Evidently) on the captured
+    # traffic: no drift on the held-out rows, whose labels score as training measured; drift on
+    # exactly the three shifted features, their alarms in ALARM, the topic notified.
+    assert "image stood in for (no docker): cdk-hnb659fds-container-assets-" in output
     assert re.search(
-        r"STAND-IN for Model Monitor's analyzer .+ baseline s3://\S+ = the served", output
+        r"the in-account monitor's real analyzer \(mlserving-local-drift-monitor, Evidently.+ "
+        r"(\d+) held-out rows, one request each: no drift; model quality from \1 uploaded "
+        r"labels: AUC [\d.]+, accuracy [\d.]+ \(= training's for the initial model\)",
+        output,
     )
-    assert re.search(r"\d+ held-out rows: 0 violations", output)
     assert re.search(
-        r"baseline_drift_check violations on exactly those .+ alarms "
+        r"drift on exactly those \(mean_perimeter K-S p_value \S+ vs 0.05, .+\); alarms "
         r"mlserving-local-drift-\S+, mlserving-local-drift-\S+, mlserving-local-drift-\S+ in "
-        r"ALARM -> notified mlserving-local-alarms",
+        r"ALARM -> notified mlserving-local-alarms; report s3://\S+/monitoring/reports/own/\S+"
+        r"/report.html",
         output,
     )
     assert re.search(
@@ -101,10 +107,11 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
 
 @pytest.mark.slow
 def test_python_m_rehearsal_network_runs_everything_in_the_private_network():
-    """`--network` (network.mode: create): the VPC, its endpoints and groups exist in moto, the
-    functions carry their VpcConfig and Lambda's interfaces, everything still answers, and the
-    teardown leaves nothing (the models of the run above are reused)."""
-    output = run_rehearsal("--network", "--skip-train")
+    """`--network` (network.mode: create) with Model Monitor (`--engine sagemaker`): the VPC,
+    its endpoints and groups exist in moto, the functions carry their VpcConfig and Lambda's
+    interfaces, everything still answers, Model Monitor's stand-in runs, and the teardown
+    leaves nothing (the models of the run above are reused)."""
+    output = run_rehearsal("--network", "--engine", "sagemaker", "--skip-train")
     network = output[output.index("Private network (moto):") : output.index("Endpoint autoscaling")]
     assert re.search(r"^VPC\s+vpc-\w+\s+10\.\d+\.0\.0/16\s+mlserving-local-vpc", network, re.M)
     assert len(re.findall(r"^subnet\s+subnet-\w+ .+ in us-east-1[a-z]", network, re.M)) == 2
@@ -118,6 +125,18 @@ def test_python_m_rehearsal_network_runs_everything_in_the_private_network():
     functions = network[network.index("Functions:") :]
     for name in ("InferenceApiFunction", "PromotionFunction", "RetrainingFunction"):
         assert re.search(rf"^{name}\w+\s+2 subnets", functions, re.M), name
+    # Model Monitor (engine sagemaker) in the private network: the stand-in analyzer on the
+    # deployed schedule's definition.
+    assert re.search(
+        r"STAND-IN for Model Monitor's analyzer .+ baseline s3://\S+ = the served", output
+    )
+    assert re.search(r"\d+ held-out rows: 0 violations", output)
+    assert re.search(
+        r"baseline_drift_check violations on exactly those .+ alarms "
+        r"mlserving-local-drift-\S+, mlserving-local-drift-\S+, mlserving-local-drift-\S+ in "
+        r"ALARM -> notified mlserving-local-alarms",
+        output,
+    )
     # Teardown: Lambda's interfaces (3 functions x 2 subnets) go with their functions, each
     # deleted before the policy that lets its role delete them; nothing of the network is left.
     assert re.search(
