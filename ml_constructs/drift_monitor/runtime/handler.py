@@ -290,7 +290,9 @@ class Publisher:
             ("quality", report.quality_snapshot),
         ):
             if snapshot is not None:
-                uris[f"{name}_html"] = self._put(f"{base}{name}.html", _html(snapshot), "text/html")
+                uris[f"{name}_html"] = self._put(
+                    f"{base}{name}.html", html_report(snapshot), "text/html"
+                )
         report.document["reports"] = {
             **uris,
             "json": f"s3://{self.config.bucket}/{base}report.json",
@@ -328,7 +330,7 @@ class Publisher:
         )
 
 
-def _html(snapshot: Any) -> bytes:
+def html_report(snapshot: Any) -> bytes:
     """Evidently's HTML report (plots of every feature's distributions) as bytes."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "report.html"
