@@ -326,9 +326,18 @@ class DriftMonitor(Construct):
         """A binary-classification metric of the labelled traffic (``auc``, ``f1``, ...)."""
         return self._metric(name, "Minimum", period)
 
-    def metric_failed_executions(self, period: Duration) -> cloudwatch.Metric:
-        """Runs of the analyzer that failed (the function's errors)."""
-        return self.function.metric_errors(period=period, statistic="Sum")
+    def metric_failed_executions(self, period: Duration) -> cloudwatch.IMetric:
+        """Runs that failed (the function's errors) or found no baseline to compare with (the
+        served model carries no reference rows): either way the model is not being watched."""
+        return cloudwatch.MathExpression(
+            expression="FILL(errors, 0) + FILL(no_baseline, 0)",
+            using_metrics={
+                "errors": self.function.metric_errors(period=period, statistic="Sum"),
+                "no_baseline": self._metric("baseline_missing", "Maximum", period),
+            },
+            label="Failed runs and runs without a baseline",
+            period=period,
+        )
 
     def describe_drift(self, feature: str) -> str:
         """The drift alarm's description: what fired, and where each run's report is."""

@@ -62,7 +62,7 @@ class ModelMonitorMetrics(Protocol):
     def describe_drift(self, feature: str) -> str: ...
     def metric_feature_drift(self, feature: str, period: Duration) -> cloudwatch.Metric: ...
     def metric_model_quality(self, name: str, period: Duration) -> cloudwatch.Metric: ...
-    def metric_failed_executions(self, period: Duration) -> cloudwatch.Metric: ...
+    def metric_failed_executions(self, period: Duration) -> cloudwatch.IMetric: ...
 
 
 class PromotionMetrics(Protocol):
@@ -523,8 +523,9 @@ class Monitoring(Construct):
             evaluation_periods=1,
             datapoints=1,
             description=(
-                "A monitoring run failed (the analyzer's error, or for Model Monitor no captured "
-                "data in its window or a missing baseline): the model is not being watched. The "
+                "A monitoring run failed or found no baseline (the analyzer's error or a served "
+                "model without reference rows; for Model Monitor also no captured data in its "
+                "window): the model is not being watched. The "
                 "analyzer's log (the monitor function's, or the processing job's FailureReason "
                 "and /aws/sagemaker/ProcessingJobs) says why."
             ),

@@ -240,9 +240,31 @@ GAPS: tuple[Gap, ...] = (
         "DNS does not exist.",
     ),
     Gap(
-        "Model Monitor's analyzer does not run",
+        "The in-account monitor's image and schedule are stood in for",
         False,
-        "open: the analyzer is a container (no docker here), and nothing starts a schedule's "
+        "open: no docker builds or runs the analyzer's image: the rehearsal puts a manifest "
+        "with the asset's tag into moto's ECR (images.py) and the Lambda runner runs the "
+        "image's own code (its Dockerfile's CMD, from its build context) on the rehearsal's "
+        "Python and packages, the versions the image's requirements.txt pins, not its Python "
+        "3.12 base; memory and timeout are not enforced. EventBridge Scheduler never fires in "
+        "moto: the rehearsal invokes the function with the window the schedule would give. "
+        "Reading a whole hour of a busy fleet's capture through the VPC is measured only for "
+        "parsing and analysis (benchmarks/monitor_benchmark.py), not for S3 throughput.",
+    ),
+    Gap(
+        "CloudWatch requests refused in moto",
+        True,
+        "closed (iam.py): botocore sends a PutMetricData body of 10 KB or more gzip-compressed "
+        "and moto 5.2.5 checks its signature over the decompressed body "
+        "(SignatureDoesNotMatch); and moto names CloudWatch's actions after its signing name "
+        "(monitoring:PutMetricData), which no policy grants. Compressed requests skip the "
+        "signature check and CloudWatch's actions are named cloudwatch:*.",
+    ),
+    Gap(
+        "Model Monitor's analyzer does not run (engine: sagemaker)",
+        False,
+        "open: with --engine sagemaker, the analyzer is a container (no docker here), and "
+        "nothing starts a schedule's "
         "executions. The rehearsal stands in for one data-quality execution: it reads the "
         "deployed job definition, runs the model's record preprocessor on the captured "
         "requests and checks them against the served model's baseline with the documented "

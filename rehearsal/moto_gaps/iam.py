@@ -58,14 +58,15 @@ def _check_element_matches(original: Any) -> Any:
 
 
 def _signature_checked(original: Any) -> Any:
-    """moto 5.2.5 recomputes the SigV4 signature of a CloudWatch request (botocore 1.44 sends
-    CBOR or JSON) wrongly when it carries session credentials (a role's), and refuses it as
-    SignatureDoesNotMatch: those requests skip the signature check; the access key still names
-    the role whose policies authorize the request."""
+    """botocore compresses a PutMetricData body of 10 KB or more (gzip, ``Content-Encoding:
+    gzip``; botocore's request compression) and signs the compressed bytes; moto 5.2.5 checks
+    the signature over the body it has already decompressed and refuses the request as
+    SignatureDoesNotMatch. Compressed requests skip the signature check; the access key still
+    names the identity whose policies authorize the request."""
 
     def check_signature(self: Any) -> None:
         headers = {k.lower(): v for k, v in self._headers.items()}
-        if self._service == "monitoring" and "x-amz-security-token" in headers:
+        if headers.get("content-encoding") == "gzip":
             return
         original(self)
 

@@ -133,7 +133,16 @@ def test_drift_alarms_keep_their_names_and_read_evidentlys_verdict(serving: Any)
     auc = alarms[f"{PREFIX}-model-auc"]
     assert auc["MetricName"] == "auc" and auc["Threshold"] == settings.min_auc
     failed = alarms[f"{PREFIX}-monitoring-failed"]
-    assert failed["MetricName"] == "Errors" and failed["Namespace"] == "AWS/Lambda"
+    queries = {q["Id"]: q for q in failed["Metrics"]}
+    assert queries["expr_1"]["Expression"] == "FILL(errors, 0) + FILL(no_baseline, 0)"
+    errors, no_baseline = queries["errors"]["MetricStat"], queries["no_baseline"]["MetricStat"]
+    assert (errors["Metric"]["MetricName"], errors["Metric"]["Namespace"]) == (
+        "Errors",
+        "AWS/Lambda",
+    )
+    assert no_baseline["Metric"]["MetricName"] == "baseline_missing"
+    assert no_baseline["Metric"]["Namespace"] == f"{PREFIX}/model-monitor"
+    assert failed["Threshold"] == 1
 
 
 def test_engine_sagemaker_still_synthesizes_model_monitor() -> None:

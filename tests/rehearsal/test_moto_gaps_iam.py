@@ -19,10 +19,21 @@ HANDLER = """
 import boto3
 from botocore.exceptions import ClientError
 
+# Over 10 KB: botocore sends it gzip-compressed, as the monitor's batches of drift metrics.
+DATA = [
+    {"MetricName": f"feature_drifted_{i}", "Value": 1.0,
+     "Dimensions": [{"Name": "Endpoint", "Value": "mlserving-local-endpoint"}]}
+    for i in range(150)
+]
+
 def handler(event, context):
     outcome = {}
+    cloudwatch = boto3.client("cloudwatch")
     for name, call in (("s3", lambda: boto3.client("s3").list_buckets()),
-                       ("sagemaker", lambda: boto3.client("sagemaker").list_endpoints())):
+                       ("sagemaker", lambda: boto3.client("sagemaker").list_endpoints()),
+                       ("put_metric_data", lambda: cloudwatch.put_metric_data(
+                           Namespace="mlserving-local/model-monitor", MetricData=DATA)),
+                       ("list_metrics", lambda: cloudwatch.list_metrics())):
         try:
             call()
             outcome[name] = "allowed"
@@ -55,6 +66,7 @@ def enforced(tmp_path):
 
 
 def test_function_calls_are_checked_against_its_role(enforced):
+    """Also CloudWatch's: signed as ``monitoring`` over a gzip body, named ``cloudwatch:``."""
     url, operator = enforced
     client = operator.client("iam", endpoint_url=url)
     role = client.create_role(
@@ -68,7 +80,11 @@ def test_function_calls_are_checked_against_its_role(enforced):
             {
                 "Version": "2012-10-17",
                 "Statement": [
-                    {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:ListAllMyBuckets", "cloudwatch:PutMetricData"],
+                        "Resource": "*",
+                    }
                 ],
             }
         ),
@@ -86,7 +102,14 @@ def test_function_calls_are_checked_against_its_role(enforced):
         Timeout=10,
     )
     answer = json.loads(functions.invoke(FunctionName="narrow-fn", Payload=b"{}")["Payload"].read())
-    assert answer == {"s3": "allowed", "sagemaker": "denied"}
+    # CloudWatch: a compressed PutMetricData passes moto's signature check (it checks the
+    # decompressed body), and the action is named cloudwatch:*, not monitoring:*.
+    assert answer == {
+        "s3": "allowed",
+        "sagemaker": "denied",
+        "put_metric_data": "allowed",
+        "list_metrics": "denied",
+    }
     with pytest.raises(Exception, match=r"InvalidClientTokenId|security token"):
         boto3.client(
             "sagemaker",
