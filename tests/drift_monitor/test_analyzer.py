@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 import random
 from collections import Counter
 from typing import Any
@@ -485,3 +486,34 @@ def test_an_empty_window_and_a_missing_baseline_are_reported_not_raised(aws: Any
     assert empty.document["drift"] == {"skipped": "0 valid rows, 10 needed"}
     assert empty.document["model_quality"]["skipped"] == "0 labelled rows, at least 20 needed"
     assert "rows_analyzed" in published(config)
+
+
+def test_a_missing_reference_read_without_list_permission_is_reported_as_such() -> None:
+    """The monitor's role may not list monitoring/baseline/: S3 answers 403 for a missing key."""
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def get_object(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDenied"}}, "GetObject")
+
+    reason = analyzer.Run(settings(), Denied(), dt.datetime.now(dt.UTC))._reference()
+    assert isinstance(reason, str) and reason.startswith("AccessDenied: no object there")
+
+
+def test_non_finite_figures_are_reported_not_sent_to_cloudwatch(aws: Any) -> None:
+    """CloudWatch refuses NaN and infinities, and the whole request that carries one."""
+    config = AnalyzerConfig(
+        **{**settings().__dict__, "key_arn": aws["key"], "topic_arn": aws["topic"]}
+    )
+    windows = windows_of(
+        {"window_start": "2026-12-04T10:00:00Z", "window_end": "2026-12-04T11:00:00Z"}, 1, 0
+    )
+    report = analyzer.Report(
+        windows, {"status": "analyzed"}, {"rows_analyzed": 50.0, "feature_drift_score_a": math.nan}
+    )
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    analyzer.Publisher(
+        config, aws["s3"], cloudwatch, boto3.client("sns", region_name=REGION)
+    ).publish(report)
+    assert published(config) == {"rows_analyzed"}
+    assert report.document["metrics_not_published"] == {"feature_drift_score_a": "nan"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -97,11 +98,11 @@ class Run:
         }
         metrics: dict[str, float] = {}
         reference = self._reference()
-        if reference is None:
+        if isinstance(reference, str):
             document["status"] = "no-baseline"
             document["baseline"] = {
                 "missing": f"s3://{self.config.bucket}/{self.config.baseline_prefix}"
-                f"{REFERENCE_KEY}: the served model carries no reference rows"
+                f"{REFERENCE_KEY}: {reference}"
             }
             document["records"] = {"rows_sampled": 0}
             metrics["baseline_missing"] = 1.0
@@ -131,15 +132,22 @@ class Run:
     # -- pieces ------------------------------------------------------------------------------
 
     def _reference(self) -> Any:
+        """The served model's training rows, or why there are none."""
         import pandas as pd
 
         key = f"{self.config.baseline_prefix}{REFERENCE_KEY}"
         try:
             body = self.s3.get_object(Bucket=self.config.bucket, Key=key)["Body"].read()
-        except Exception as error:  # botocore's ClientError: NoSuchKey (404) or AccessDenied
+        except Exception as error:  # botocore's ClientError
             code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            if code in ("NoSuchKey", "404", "AccessDenied", "403"):
-                return None
+            if code in ("NoSuchKey", "404"):
+                return "the served model carries no reference rows"
+            if code in ("AccessDenied", "403"):
+                # S3 answers 403 for a missing key to a role without s3:ListBucket there
+                return (
+                    "AccessDenied: no object there (the served model carries no reference "
+                    "rows), or this role may not read it"
+                )
             raise
         return pd.read_csv(io.BytesIO(body), dtype=float)
 
@@ -265,8 +273,14 @@ class Publisher:
         self.config, self.s3, self.cloudwatch, self.sns = config, s3, cloudwatch, sns
 
     def publish(self, report: Report) -> None:
+        finite = {name: v for name, v in report.metrics.items() if math.isfinite(v)}
+        if len(finite) < len(report.metrics):
+            # CloudWatch refuses NaN and infinities (and the whole request with them)
+            report.document["metrics_not_published"] = {
+                name: str(v) for name, v in report.metrics.items() if name not in finite
+            }
         report.uris = self._write_reports(report)
-        self._put_metrics(report.metrics)
+        self._put_metrics(finite)
         if report.drifted or (report.document.get("drift") or {}).get("dataset_drift"):
             self._announce(report)
 
