@@ -47,6 +47,9 @@ NEEDS: list[tuple[Principal, str, dict[str, str], str]] = [
     (role("model-promotion"), "kms:Decrypt", VIA_SQS, "promotion receives from the queue"),
     (role("model-promotion"), "kms:GenerateDataKey", VIA_SNS, "promotion publishes reports"),
     (role("model-promotion"), "kms:CreateGrant", FOR_AWS_RESOURCE, "new endpoint fleet volumes"),
+    (role("drift-monitor"), "kms:Decrypt", VIA_S3, "monitor reads captures, labels, baseline"),
+    (role("drift-monitor"), "kms:GenerateDataKey", VIA_S3, "monitor writes its reports"),
+    (role("drift-monitor"), "kms:GenerateDataKey", VIA_SNS, "monitor announces drift"),
     (role("deployer"), "kms:GenerateDataKey", VIA_S3, "operator uploads models and datasets"),
     (role("deployer"), "kms:Decrypt", VIA_S3, "multipart upload completion, read back"),
 ]
