@@ -55,6 +55,7 @@ def make_clients(
         ec2=client("ec2"),
         sns=client("sns"),
         ecr=client("ecr"),
+        scheduler=client("scheduler"),
     )
 
 

@@ -59,6 +59,7 @@ def watch_with_the_own_monitor(r: Rehearsal) -> str:
     if not notified:
         raise RehearsalError(f"{in_alarm} went to ALARM without notifying the topic")
     retraining = _retraining_started(r)
+    scheduled = _as_the_schedule_invokes_it(r, function)
     return (
         f"the in-account monitor's real analyzer ({function}, Evidently, run by the Lambda "
         f"runner; no image) against the served model's training rows ({reference['rows']} rows): "
@@ -69,7 +70,45 @@ def watch_with_the_own_monitor(r: Rehearsal) -> str:
         f"standard deviations: drift on exactly those ({_methods(r, drifted)}); alarms "
         f"{', '.join(in_alarm)} in ALARM -> notified {', '.join(notified)}; report "
         f"{drifted['reports'].get('report_html')}; model quality of that window: "
-        f"{skipped or 'scored'}. {retraining}"
+        f"{skipped or 'scored'}. {retraining}. {scheduled}"
+    )
+
+
+def _as_the_schedule_invokes_it(r: Rehearsal, function: str) -> str:
+    """The deployed schedule targets the function with its own role and the scheduled time;
+    its input, with the time Scheduler would put in at the next firing, runs the analyzer on
+    the hour so far (moto never fires the schedule)."""
+    name = f"{r.settings.prefix}-drift-monitor"
+    schedule = r.clients.scheduler.get_schedule(Name=name)
+    target = schedule["Target"]
+    arn = r.clients.lambda_.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    role = f"role/{r.settings.prefix}-drift-schedule"
+    template = json.loads(target.get("Input", "{}"))
+    problems = []
+    if target["Arn"] != arn:
+        problems.append(f"targets {target['Arn']}, not {arn}")
+    if not target["RoleArn"].endswith(role):
+        problems.append(f"assumes {target['RoleArn']}, not {role}")
+    if template != {"scheduled_time": "<aws.scheduler.scheduled-time>"}:
+        problems.append(f"sends {template}, not the scheduled time")
+    if problems:
+        raise RehearsalError(f"schedule {name}: {'; '.join(problems)}")
+    firing = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    firing += dt.timedelta(hours=1)
+    event = target["Input"].replace(
+        "<aws.scheduler.scheduled-time>", firing.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    response = r.clients.lambda_.invoke(FunctionName=function, Payload=event.encode())
+    payload = json.loads(response["Payload"].read())
+    if response.get("FunctionError"):
+        raise RehearsalError(f"the analyzer refused the schedule's input: {str(payload)[:800]}")
+    window = payload["window"]
+    return (
+        f"Schedule {name} ({schedule['ScheduleExpression']}, {role}) fires it with "
+        f"{target['Input']}: at {firing:%H:%M} it analyzes {window['start']}..{window['end']}, "
+        "every request of the hour so far, the capacity test's repeated rows and the shifted "
+        f"copy among them ({payload['status']}, {payload.get('rows_analyzed', 0)} rows, drift on "
+        f"{', '.join(payload['drifted_features']) or 'nothing'})"
     )
 
 

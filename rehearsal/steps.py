@@ -471,7 +471,7 @@ SEQUENCE: tuple[tuple[str, Step], ...] = (
     ),
     ("Upload a model to promote it, upload a corrupt one", promote_and_reject),
     (
-        "Watch the model: data quality against the served model's baseline, drift alarms",
+        "Watch the model: drift and quality against the served model's training data, alarms",
         watch_the_model,
     ),
     (

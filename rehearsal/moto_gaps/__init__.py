@@ -247,18 +247,29 @@ GAPS: tuple[Gap, ...] = (
         "image's own code (its Dockerfile's CMD, from its build context) on the rehearsal's "
         "Python and packages, the versions the image's requirements.txt pins, not its Python "
         "3.12 base; memory and timeout are not enforced. EventBridge Scheduler never fires in "
-        "moto: the rehearsal invokes the function with the window the schedule would give. "
+        "moto: the rehearsal reads the deployed schedule (resources.py creates it from the "
+        "template) and invokes its target with its own input and the time Scheduler would put "
+        "in, and with explicit windows for the calm and the shifted traffic. "
         "Reading a whole hour of a busy fleet's capture through the VPC is measured only for "
         "parsing and analysis (benchmarks/monitor_benchmark.py), not for S3 throughput.",
     ),
     Gap(
-        "CloudWatch requests refused in moto",
+        "Signed requests moto refuses (CloudWatch, Scheduler)",
         True,
         "closed (iam.py): botocore sends a PutMetricData body of 10 KB or more gzip-compressed "
-        "and moto 5.2.5 checks its signature over the decompressed body "
-        "(SignatureDoesNotMatch); and moto names CloudWatch's actions after its signing name "
-        "(monitoring:PutMetricData), which no policy grants. Compressed requests skip the "
-        "signature check and CloudWatch's actions are named cloudwatch:*.",
+        "and moto 5.2.5 checks its signature over the decompressed body; it checks a "
+        "rest-json GET or DELETE without a body (Scheduler's) over the request's headers; both "
+        "fail as SignatureDoesNotMatch. And moto names CloudWatch's actions after its signing "
+        "name (monitoring:PutMetricData), which no policy grants. Compressed requests skip the "
+        "signature check, bodiless GETs and DELETEs are checked over the empty payload, and "
+        "CloudWatch's actions are named cloudwatch:*.",
+    ),
+    Gap(
+        "No AWS::Scheduler::Schedule in moto's CloudFormation",
+        True,
+        "closed (resources.py): the schedule is created through moto's Scheduler API as "
+        "deployed (expression, time zone, target, role, input, retry policy) and deleted with "
+        "its stack; moto never fires it.",
     ),
     Gap(
         "Model Monitor's analyzer does not run (engine: sagemaker)",

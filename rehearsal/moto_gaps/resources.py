@@ -488,6 +488,63 @@ class MonitoringSchedule(_Shim):
             monitoring.delete_schedule(account_id, region_name, name)
 
 
+def _schedule_exists(backend: Any, group: str, name: str) -> bool:
+    from moto.scheduler.exceptions import ScheduleNotFound
+
+    try:
+        backend.get_schedule(group, name)
+    except ScheduleNotFound:
+        return False
+    return True
+
+
+class Schedule(_Shim):
+    """AWS::Scheduler::Schedule -> moto's CreateSchedule (moto 5.2.5 has the API but no
+    CloudFormation model). The schedule is stored as deployed; nothing fires it."""
+
+    cfn_type = "AWS::Scheduler::Schedule"
+
+    @classmethod
+    def create(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> Schedule:
+        from moto.scheduler.models import scheduler_backends
+
+        backend = scheduler_backends[account_id][region_name]
+        name, group = p.get("Name") or resource_name, p.get("GroupName") or "default"
+        if _schedule_exists(backend, group, name):
+            backend.delete_schedule(group, name)  # an update: replaced as deployed
+        # moto's backend is annotated str for these, its model takes None (as the API omits them)
+        options: dict[str, Any] = {
+            "description": p.get("Description", ""),
+            "end_date": p.get("EndDate"),
+            "flexible_time_window": p["FlexibleTimeWindow"],
+            "group_name": group,
+            "kms_key_arn": p.get("KmsKeyArn"),
+            "name": name,
+            "schedule_expression": p["ScheduleExpression"],
+            "schedule_expression_timezone": p.get("ScheduleExpressionTimezone"),
+            "start_date": None,  # the template sets none; moto reads one as epoch seconds
+            "state": p.get("State", "ENABLED"),
+            "target": p["Target"],
+            "action_after_completion": p.get("ActionAfterCompletion"),
+        }
+        schedule = backend.create_schedule(**options)
+        return cls(name, p, {"Arn": schedule.arn})
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        from moto.scheduler.models import scheduler_backends
+
+        p = cloudformation_json.get("Properties", {})
+        backend = scheduler_backends[account_id][region_name]
+        name, group = p.get("Name") or resource_name, p.get("GroupName") or "default"
+        if _schedule_exists(backend, group, name):
+            backend.delete_schedule(group, name)
+
+
 class RestrictDefaultSecurityGroup(_Shim):
     """CDK's Custom::VpcRestrictDefaultSG (a Node.js function, which the runner cannot run):
     the default security group's ingress and egress rules are removed, as it does."""
@@ -550,6 +607,7 @@ SHIMS: dict[str, type[_Shim]] = {
         DataQualityJobDefinition,
         ModelQualityJobDefinition,
         MonitoringSchedule,
+        Schedule,
         RestrictDefaultSecurityGroup,
     )
 }

@@ -340,6 +340,43 @@ def test_shims_create_what_moto_skips(moto_url):
     assert stack["Outputs"][0]["OutputValue"].startswith("arn:aws:pipes:")
 
 
+def test_a_scheduler_schedule_is_created_from_the_template_and_deleted_with_it(moto_url):
+    """moto 5.2.5 has Scheduler's API but no CloudFormation model for AWS::Scheduler::Schedule."""
+    schedule = {
+        "Type": "AWS::Scheduler::Schedule",
+        "Properties": {
+            "Name": "watch",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "ScheduleExpression": "cron(0 * ? * * *)",
+            "ScheduleExpressionTimezone": "Etc/UTC",
+            "State": "ENABLED",
+            "Target": {
+                "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:analyzer",
+                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/schedule",
+                "Input": '{"scheduled_time":"<aws.scheduler.scheduled-time>"}',
+                "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 0},
+            },
+        },
+    }
+    template = {
+        "Resources": {"Watch": schedule},
+        "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Watch", "Arn"]}}},
+    }
+    cfn = _client("cloudformation", moto_url)
+    cfn.create_stack(StackName="scheduled", TemplateBody=json.dumps(template))
+    stack = cfn.describe_stacks(StackName="scheduled")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert stack["Outputs"][0]["OutputValue"].endswith(":schedule/default/watch")
+    scheduler = _client("scheduler", moto_url)
+    deployed = scheduler.get_schedule(Name="watch")
+    assert deployed["ScheduleExpression"] == "cron(0 * ? * * *)"
+    assert deployed["Target"]["Input"] == schedule["Properties"]["Target"]["Input"]
+    assert deployed["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    cfn.delete_stack(StackName="scheduled")
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        scheduler.get_schedule(Name="watch")
+
+
 def test_update_endpoint_switches_config(moto_url):
     sagemaker = _client("sagemaker", moto_url)
     sagemaker.create_model(

@@ -75,6 +75,15 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
         r"\d{10} \(one job for 3 alarms\) on \S+/tensorflow-training:",
         output,
     )
+    # the deployed schedule's own input reaches the analyzer (moto never fires it)
+    assert re.search(
+        r"Schedule mlserving-local-drift-monitor \(cron\(0 \* \? \* \* \*\), "
+        r"role/mlserving-local-drift-schedule\) fires it with "
+        r"\{\"scheduled_time\":\"<aws.scheduler.scheduled-time>\"\}: at \d\d:00 it analyzes "
+        r"\S+:00:00Z\.\.\S+:00:00Z, every request of the hour so far.+"
+        r"\((analyzed|too-few-rows), \d+ rows",  # too few only just after an hour begins
+        output,
+    )
     assert re.search(r"Rejected models/corrupt-.+endpoint still on", output)
     # the corrupt upload's rejection reaches its alarm through the promotion's metrics
     assert re.search(r"\S*promotion\S* .+ ALARM .+notified", output)
