@@ -63,14 +63,7 @@ def watch_the_model(r: Rehearsal) -> str:
         raise RehearsalError(
             f"violations on {flagged} ({kinds}), expected baseline drift on {sorted(watched)}"
         )
-    alarms = _alarms(r, "drift-")
-    in_alarm = sorted(name for name, (state, _) in alarms.items() if state == "ALARM")
-    expected = sorted(f"{r.settings.prefix}-drift-{n}" for n in watched)
-    if in_alarm != expected:
-        raise RehearsalError(f"drift alarms in ALARM: {in_alarm}, expected {expected}")
-    notified = sorted({t.rsplit(":", 1)[-1] for n in in_alarm for t in alarms[n][1]})
-    if not notified:
-        raise RehearsalError(f"{in_alarm} went to ALARM without notifying the topic")
+    in_alarm, notified = _exactly_these_drift_alarms(r, watched)
     distances = ", ".join(f"{n} {drifted.distances[n]:.2f}" for n in sorted(watched))
     retraining = _retraining_started(r)
     return (
@@ -219,6 +212,20 @@ def _write_report(r: Rehearsal, monitor: Monitor, analysis: Analysis, label: str
         Body=json.dumps(analysis.report(), indent=1).encode(),
         **extra,
     )
+
+
+def _exactly_these_drift_alarms(r: Rehearsal, watched: list[str]) -> tuple[list[str], list[str]]:
+    """The drift alarms in ALARM are the ``watched`` features' and notified the topic: their
+    names and the topics notified."""
+    alarms = _alarms(r, "drift-")
+    in_alarm = sorted(name for name, (state, _) in alarms.items() if state == "ALARM")
+    expected = sorted(f"{r.settings.prefix}-drift-{n}" for n in watched)
+    if in_alarm != expected:
+        raise RehearsalError(f"drift alarms in ALARM: {in_alarm}, expected {expected}")
+    notified = sorted({t.rsplit(":", 1)[-1] for n in in_alarm for t in alarms[n][1]})
+    if not notified:
+        raise RehearsalError(f"{in_alarm} went to ALARM without notifying the topic")
+    return in_alarm, notified
 
 
 def _alarms(r: Rehearsal, infix: str) -> dict[str, tuple[str, tuple[str, ...]]]:

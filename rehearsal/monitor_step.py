@@ -17,7 +17,14 @@ import time
 from typing import Any
 
 from rehearsal.context import Rehearsal
-from rehearsal.drift_step import SHIFT_STD, SHIFTED, _alarms, _retraining_started, _text
+from rehearsal.drift_step import (
+    SHIFT_STD,
+    SHIFTED,
+    _alarms,
+    _exactly_these_drift_alarms,
+    _retraining_started,
+    _text,
+)
 from rehearsal.predictions import RehearsalError, predict_through_lambda
 
 #: Training measured these on the held-out rows; the analyzer's must agree this closely.
@@ -50,14 +57,7 @@ def watch_with_the_own_monitor(r: Rehearsal) -> str:
     skipped = (drifted["model_quality"] or {}) == {} and "no labels for the shifted rows"
     if sorted(drifted["drifted_features"]) != sorted(watched):
         raise RehearsalError(f"drift on {drifted['drifted_features']}, expected {watched}")
-    alarms = _alarms(r, "drift-")
-    in_alarm = sorted(name for name, (state, _) in alarms.items() if state == "ALARM")
-    expected = sorted(f"{r.settings.prefix}-drift-{n}" for n in watched)
-    if in_alarm != expected:
-        raise RehearsalError(f"drift alarms in ALARM: {in_alarm}, expected {expected}")
-    notified = sorted({t.rsplit(":", 1)[-1] for n in in_alarm for t in alarms[n][1]})
-    if not notified:
-        raise RehearsalError(f"{in_alarm} went to ALARM without notifying the topic")
+    in_alarm, notified = _exactly_these_drift_alarms(r, watched)
     retraining = _retraining_started(r)
     scheduled = _as_the_schedule_invokes_it(r, function)
     return (

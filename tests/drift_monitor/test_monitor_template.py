@@ -165,3 +165,63 @@ def test_the_analyzer_image_installs_its_pinned_requirements() -> None:
     for line in (runtime / "requirements.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             assert "==" in line, line  # every requirement pinned
+
+
+def _distribution_closure(pinned: set[str]) -> set[str]:
+    """The pinned distributions and everything they require (as installed here)."""
+    import re
+    from importlib import metadata
+
+    seen: set[str] = set()
+    todo = list(pinned)
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        todo += [
+            re.split(r"[ ;<>=!~\[(]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r
+        ]
+    return seen
+
+
+def test_the_analyzer_imports_only_itself_the_stdlib_and_what_its_image_installs() -> None:
+    """The image holds runtime/*.py and its requirements.txt, nothing else of the project: an
+    import of another module (or of a package the image does not install) would fail there,
+    not in the tests or the rehearsal, which run in the project's environment."""
+    import ast
+    import sys
+    from importlib import metadata
+
+    runtime = Path("ml_constructs/drift_monitor/runtime")
+    pinned = {
+        line.split("==")[0]
+        for line in (runtime / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    installed = _distribution_closure(pinned)
+    distributions = metadata.packages_distributions()
+    problems = []
+    for source in sorted(runtime.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                continue  # the analyzer's own modules
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "__future__":
+                    continue
+                owners = {d.lower().replace("_", "-") for d in distributions.get(top, [])}
+                if not owners & installed:
+                    problems.append(f"{source.name}: {name} ({sorted(owners) or 'the project'})")
+    assert not problems, problems
