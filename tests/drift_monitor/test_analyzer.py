@@ -517,3 +517,29 @@ def test_non_finite_figures_are_reported_not_sent_to_cloudwatch(aws: Any) -> Non
     ).publish(report)
     assert published(config) == {"rows_analyzed"}
     assert report.document["metrics_not_published"] == {"feature_drift_score_a": "nan"}
+
+
+def test_configuration_offers_exactly_the_methods_the_analyzer_accepts() -> None:
+    """Two lists, one in the configuration (which may not import the runtime) and one in the
+    runtime (whose image holds nothing else): they must agree."""
+    from typing import get_args
+
+    from ml_constructs.drift_monitor.runtime.config import STATTESTS
+    from serving_config.model_monitoring import Stattest
+
+    assert set(get_args(Stattest)) == set(STATTESTS)
+
+
+def test_every_offered_method_runs_in_evidently_and_finds_a_half_sigma_shift() -> None:
+    """Each name the configuration accepts is one Evidently 0.7 knows, and its verdict reads
+    the right way round whatever its direction (p-value or distance)."""
+    from ml_constructs.drift_monitor.runtime.config import STATTESTS
+
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame(rng.normal(0, 1, (200, 2)), columns=["a", "b"])
+    current = pd.DataFrame(rng.normal(0, 1, (100, 2)), columns=["a", "b"])
+    current["a"] += 1.0
+    for method in STATTESTS:
+        result = analyze(current, reference, drift_share=0.5, stattest=method)
+        assert result.columns["a"].method == method
+        assert result.columns["a"].drifted, (method, result.columns["a"])
