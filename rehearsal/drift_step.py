@@ -50,7 +50,7 @@ def watch_the_model(r: Rehearsal) -> str:
     held_out = _execution(r, monitor, rows, "held-out")
     if held_out.violations:
         raise RehearsalError(f"the held-out rows show violations: {held_out.report()}")
-    calm = _alarms(r, "drift-")
+    calm = evaluated_alarms(r, "drift-")
     if any(state == "ALARM" for state, _ in calm.values()):
         raise RehearsalError(f"drift alarms in ALARM for the held-out rows: {calm}")
     names = [f["name"] for f in monitor.statistics["features"]]
@@ -63,9 +63,9 @@ def watch_the_model(r: Rehearsal) -> str:
         raise RehearsalError(
             f"violations on {flagged} ({kinds}), expected baseline drift on {sorted(watched)}"
         )
-    in_alarm, notified = _exactly_these_drift_alarms(r, watched)
+    in_alarm, notified = exactly_these_drift_alarms(r, watched)
     distances = ", ".join(f"{n} {drifted.distances[n]:.2f}" for n in sorted(watched))
-    retraining = _retraining_started(r)
+    retraining = retraining_started(r)
     return (
         f"STAND-IN for Model Monitor's analyzer (no container here), run as schedule "
         f"{monitor.schedule}'s job definition {monitor.definition} says: baseline "
@@ -79,7 +79,7 @@ def watch_the_model(r: Rehearsal) -> str:
     )
 
 
-def _retraining_started(r: Rehearsal) -> str:
+def retraining_started(r: Rehearsal) -> str:
     """Where retraining is on, the alarms' transition (EventBridge) made the retraining
     function start one training job (moto records it; nothing trains here)."""
     if not r.settings.model_monitor.retraining.enabled:
@@ -122,7 +122,7 @@ def _deployed_monitor(r: Rehearsal) -> Monitor:
     definition = sagemaker.describe_data_quality_job_definition(JobDefinitionName=name)
     baseline = definition["DataQualityBaselineConfig"]
     output = definition["DataQualityJobOutputConfig"]
-    preprocessor = _text(
+    preprocessor = s3_text(
         r, definition["DataQualityAppSpecification"]["RecordPreprocessorSourceUri"]
     )
     namespace: dict[str, Any] = {"__name__": "record_preprocessor"}
@@ -133,8 +133,8 @@ def _deployed_monitor(r: Rehearsal) -> Monitor:
     return Monitor(
         schedule=schedule["MonitoringScheduleName"],
         definition=name,
-        statistics=json.loads(_text(r, statistics_uri)),
-        constraints=json.loads(_text(r, baseline["ConstraintsResource"]["S3Uri"])),
+        statistics=json.loads(s3_text(r, statistics_uri)),
+        constraints=json.loads(s3_text(r, baseline["ConstraintsResource"]["S3Uri"])),
         preprocess=namespace["preprocess_handler"],
         reports_uri=output["MonitoringOutputs"][0]["S3Output"]["S3Uri"],
         key_id=output.get("KmsKeyId"),
@@ -142,7 +142,7 @@ def _deployed_monitor(r: Rehearsal) -> Monitor:
     )
 
 
-def _text(r: Rehearsal, uri: str) -> str:
+def s3_text(r: Rehearsal, uri: str) -> str:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return str(r.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
 
@@ -151,7 +151,7 @@ def _check_baseline_is_the_served_models(r: Rehearsal, monitor: Monitor) -> str:
     """The promotion copied the served model's baseline: it equals the one kept beside the
     release the endpoint serves."""
     release_dir = r.promoted_uri.rsplit("/", 1)[0]
-    kept = json.loads(_text(r, f"{release_dir}/monitoring/data-quality/statistics.json"))
+    kept = json.loads(s3_text(r, f"{release_dir}/monitoring/data-quality/statistics.json"))
     if kept != monitor.statistics:
         raise RehearsalError(f"the monitors' baseline is not the one of {r.promoted_uri}")
     return f"the served model's ({release_dir}/monitoring/)"
@@ -175,7 +175,7 @@ def _execution(r: Rehearsal, monitor: Monitor, rows: list[list[float]], label: s
     runtime.wait_idle()
     records: list[dict[str, Any]] = []
     for uri in runtime.captured[mark:]:
-        for line in _text(r, uri).splitlines():
+        for line in s3_text(r, uri).splitlines():
             captured = json.loads(line)["captureData"]["endpointInput"]
             record = SimpleNamespace(endpoint_input=SimpleNamespace(**captured))
             records.extend(monitor.preprocess(record))
@@ -214,10 +214,10 @@ def _write_report(r: Rehearsal, monitor: Monitor, analysis: Analysis, label: str
     )
 
 
-def _exactly_these_drift_alarms(r: Rehearsal, watched: list[str]) -> tuple[list[str], list[str]]:
+def exactly_these_drift_alarms(r: Rehearsal, watched: list[str]) -> tuple[list[str], list[str]]:
     """The drift alarms in ALARM are the ``watched`` features' and notified the topic: their
     names and the topics notified."""
-    alarms = _alarms(r, "drift-")
+    alarms = evaluated_alarms(r, "drift-")
     in_alarm = sorted(name for name, (state, _) in alarms.items() if state == "ALARM")
     expected = sorted(f"{r.settings.prefix}-drift-{n}" for n in watched)
     if in_alarm != expected:
@@ -228,7 +228,7 @@ def _exactly_these_drift_alarms(r: Rehearsal, watched: list[str]) -> tuple[list[
     return in_alarm, notified
 
 
-def _alarms(r: Rehearsal, infix: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+def evaluated_alarms(r: Rehearsal, infix: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Evaluate every alarm from this run's metrics; the ``infix`` ones: (state, notified)."""
     from rehearsal.moto_gaps import alarms
 

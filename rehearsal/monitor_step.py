@@ -20,10 +20,10 @@ from rehearsal.context import Rehearsal
 from rehearsal.drift_step import (
     SHIFT_STD,
     SHIFTED,
-    _alarms,
-    _exactly_these_drift_alarms,
-    _retraining_started,
-    _text,
+    evaluated_alarms,
+    exactly_these_drift_alarms,
+    retraining_started,
+    s3_text,
 )
 from rehearsal.predictions import RehearsalError, predict_through_lambda
 
@@ -33,7 +33,7 @@ METRIC_TOLERANCE = 1e-6
 
 def watch_with_the_own_monitor(r: Rehearsal) -> str:
     function = f"{r.settings.prefix}-drift-monitor"
-    served = _served_model(r)
+    served = r.promoted_model  # the model the endpoint serves: the last promotion's
     reference = _check_reference_is_the_served_models(r)
     rows, labels = r.held_out
     window, ids = _one_row_requests(r, rows)
@@ -48,7 +48,7 @@ def watch_with_the_own_monitor(r: Rehearsal) -> str:
                 f"model quality from the uploaded labels: {name} {quality.get(name)}, training "
                 f"measured {expected} for the {served.label} model"
             )
-    states = _alarms(r, "drift-")
+    states = evaluated_alarms(r, "drift-")
     if any(state == "ALARM" for state, _ in states.values()):
         raise RehearsalError(f"drift alarms in ALARM for the held-out rows: {states}")
     watched = list(r.settings.model_monitor.drift_features[:SHIFTED])
@@ -57,8 +57,8 @@ def watch_with_the_own_monitor(r: Rehearsal) -> str:
     skipped = (drifted["model_quality"] or {}) == {} and "no labels for the shifted rows"
     if sorted(drifted["drifted_features"]) != sorted(watched):
         raise RehearsalError(f"drift on {drifted['drifted_features']}, expected {watched}")
-    in_alarm, notified = _exactly_these_drift_alarms(r, watched)
-    retraining = _retraining_started(r)
+    in_alarm, notified = exactly_these_drift_alarms(r, watched)
+    retraining = retraining_started(r)
     scheduled = _as_the_schedule_invokes_it(r, function)
     return (
         f"the in-account monitor's real analyzer ({function}, Evidently, run by the Lambda "
@@ -112,16 +112,11 @@ def _as_the_schedule_invokes_it(r: Rehearsal, function: str) -> str:
     )
 
 
-def _served_model(r: Rehearsal) -> Any:
-    """The model the endpoint serves: the last promotion's."""
-    return r.promoted_model
-
-
 def _check_reference_is_the_served_models(r: Rehearsal) -> dict[str, Any]:
     """The promotion made the served model's training rows the monitor's reference."""
     release_dir = r.promoted_uri.rsplit("/", 1)[0]
-    kept = _text(r, f"{release_dir}/monitoring/reference/features.csv")
-    active = _text(r, f"s3://{r.bucket}/monitoring/baseline/reference/features.csv")
+    kept = s3_text(r, f"{release_dir}/monitoring/reference/features.csv")
+    active = s3_text(r, f"s3://{r.bucket}/monitoring/baseline/reference/features.csv")
     if kept != active:
         raise RehearsalError(f"the monitor's reference rows are not those of {r.promoted_uri}")
     lines = active.splitlines()
@@ -221,7 +216,7 @@ def _analyze(
 
 def _methods(r: Rehearsal, result: dict[str, Any]) -> str:
     """The test Evidently chose for each drifted feature, from the run's JSON report."""
-    report = json.loads(_text(r, result["reports"]["json"]))
+    report = json.loads(s3_text(r, result["reports"]["json"]))
     columns = report["drift"]["columns"]
     return ", ".join(
         f"{n} {columns[n]['method']} {columns[n]['score']:.2g} vs {columns[n]['threshold']}"

@@ -11,6 +11,7 @@ The names match ``model_code.package`` (this module runs in Lambda, without ``mo
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 try:  # package import in tests and tools, top-level module in the Lambda bundle
@@ -109,10 +110,9 @@ def _check_reference_rows(data: bytes, names: list[str]) -> None:
 
 def _finite(text: str) -> bool:
     try:
-        value = float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return value == value and abs(value) != float("inf")
 
 
 def _json(name: str, data: bytes) -> dict[str, Any]:
