@@ -242,8 +242,10 @@ class Registrar:
             "SupportedContentTypes": list(REQUEST_CONTENT_TYPES),
             "SupportedResponseMIMETypes": list(RESPONSE_CONTENT_TYPES),
         }
-        if settings.endpoint.kind == "instance":
-            inference["SupportedRealtimeInferenceInstanceTypes"] = [settings.endpoint.instance_type]
+        if settings.variant.realtime_instance_types:
+            inference["SupportedRealtimeInferenceInstanceTypes"] = (
+                settings.variant.realtime_instance_types
+            )
         metadata = {
             "sha256": sha256,
             "dataset": tag_value(provenance.dataset) or "unknown",

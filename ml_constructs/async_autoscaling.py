@@ -24,6 +24,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from constructs import Construct, IDependable
 
 from ml_constructs.endpoint_autoscaling import variant_instance_target
+from serving_core.variants import HostingVariant
 
 NAMESPACE = "AWS/SageMaker"
 BACKLOG_PER_INSTANCE = "ApproximateBacklogSizePerInstance"
@@ -36,10 +37,8 @@ class AsyncAutoscalingProps:
 
     prefix: str
     endpoint_name: str
-    variant_name: str
-    instance_type: str
-    min_capacity: int
-    max_capacity: int
+    #: An asynchronous variant: its fleet range is the scalable target's bounds.
+    variant: HostingVariant
     target_backlog_per_instance: float
     scale_in_cooldown_s: int = 600
     scale_out_cooldown_s: int = 300
@@ -48,15 +47,8 @@ class AsyncAutoscalingProps:
 
     def __post_init__(self) -> None:
         problems = []
-        if not 0 <= self.min_capacity <= self.max_capacity or self.max_capacity < 1:
-            problems.append(
-                f"need 0 <= min_capacity ({self.min_capacity}) <= max_capacity "
-                f"({self.max_capacity}) and max_capacity >= 1"
-            )
-        if self.instance_type.startswith("ml.t"):
-            problems.append(
-                f"SageMaker cannot autoscale burstable instance type {self.instance_type}"
-            )
+        if not self.variant.supports("async_invocation"):
+            problems.append(f"variant: {self.variant.why_not('async_invocation')}")
         if self.target_backlog_per_instance <= 0:
             problems.append("target_backlog_per_instance must be above 0")
         if problems:
@@ -80,9 +72,9 @@ class AsyncAutoscaling(Construct):
         self.target = variant_instance_target(
             self,
             endpoint_name=props.endpoint_name,
-            variant_name=props.variant_name,
-            min_capacity=props.min_capacity,
-            max_capacity=props.max_capacity,
+            variant_name=props.variant.name,
+            min_capacity=props.variant.fleet_range[0],
+            max_capacity=props.variant.fleet_range[1],
             endpoint=endpoint,
         )
         dimensions = {"EndpointName": props.endpoint_name}

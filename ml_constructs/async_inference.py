@@ -23,20 +23,19 @@ from ml_constructs.artifact_storage import (
     ArtifactStorage,
 )
 from ml_constructs.findings import INLINE_POLICY
-from ml_constructs.model_endpoint import AsyncInferenceProps
 from ml_constructs.nag import acknowledge, bucket_arn_in
 from ml_constructs.naming import validate_prefix
+from serving_core.variants import AsyncOutput
 
 
 @dataclass(frozen=True)
 class AsyncNotificationsProps:
-    """The bucket and key of the environment, the role that serves, the per-instance limit."""
+    """The bucket and key of the environment, and the role that serves."""
 
     prefix: str
     storage: ArtifactStorage
     encryption_key: kms.IKey
     execution_role: iam.IRole
-    max_concurrent_invocations_per_instance: int | None = None
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -45,7 +44,7 @@ class AsyncNotificationsProps:
 class AsyncNotifications(Construct):
     """Success and error topics, and the execution role's least-privilege async grants.
 
-    ``endpoint_props`` is the endpoint's ``AsyncInferenceConfig``; ``role_policy`` the policy
+    ``output`` is where the endpoint writes and whom it notifies; ``role_policy`` the policy
     the endpoint config must depend on.
     """
 
@@ -96,13 +95,12 @@ class AsyncNotifications(Construct):
         )
         # The execution role already uses the key (encrypt/decrypt, data keys): S3 objects and
         # the encrypted topics need nothing more.
-        self.endpoint_props = AsyncInferenceProps(
-            output_s3_uri=storage.s3_uri(ASYNC_OUTPUT_PREFIX),
-            failure_s3_uri=storage.s3_uri(ASYNC_FAILURES_PREFIX),
-            kms_key_arn=props.encryption_key.key_arn,
-            success_topic_arn=self.success_topic.topic_arn,
-            error_topic_arn=self.error_topic.topic_arn,
-            max_concurrent_invocations_per_instance=props.max_concurrent_invocations_per_instance,
+        self.output = AsyncOutput(
+            output_uri=storage.s3_uri(ASYNC_OUTPUT_PREFIX),
+            failure_uri=storage.s3_uri(ASYNC_FAILURES_PREFIX),
+            key_arn=props.encryption_key.key_arn,
+            success_topic=self.success_topic.topic_arn,
+            error_topic=self.error_topic.topic_arn,
         )
 
     def _topic(self, construct_id: str, name: str, props: AsyncNotificationsProps) -> sns.Topic:

@@ -19,6 +19,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
 from ml_constructs.monitoring.construct import INSTANCE_NAMESPACE, vcpus
+from serving_core.variants import HostingVariant
 
 _CRON = re.compile(r"^cron\(\S+( \S+){5}\)$")
 
@@ -38,8 +39,7 @@ class EndpointAutoscalingProps:
     """Capacity bounds, the targets and the schedules."""
 
     endpoint_name: str
-    variant_name: str
-    instance_type: str
+    variant: HostingVariant
     min_capacity: int
     max_capacity: int
     target_invocations_per_instance: int
@@ -58,10 +58,8 @@ class EndpointAutoscalingProps:
                 f"need 1 <= min_capacity ({self.min_capacity})"
                 f" <= max_capacity ({self.max_capacity})"
             )
-        if self.instance_type.startswith("ml.t"):
-            problems.append(
-                f"SageMaker cannot autoscale burstable instance type {self.instance_type}"
-            )
+        if not self.variant.supports("autoscaling"):
+            problems.append(f"variant: {self.variant.why_not('autoscaling')}")
         if self.target_invocations_per_instance < 1:
             problems.append("target_invocations_per_instance must be at least 1")
         if self.cpu_target_percent is not None and not 1 <= self.cpu_target_percent <= 100:
@@ -131,7 +129,7 @@ class EndpointAutoscaling(Construct):
         self.target = variant_instance_target(
             self,
             endpoint_name=props.endpoint_name,
-            variant_name=props.variant_name,
+            variant_name=props.variant.name,
             min_capacity=props.min_capacity,
             max_capacity=props.max_capacity,
             endpoint=endpoint,
@@ -150,7 +148,7 @@ class EndpointAutoscaling(Construct):
         )
         self.cpu_policy: appscaling.TargetTrackingScalingPolicy | None = None
         if props.cpu_target_percent is not None:
-            cores = vcpus(props.instance_type)
+            cores = vcpus(props.variant.instance_metrics_type or "")
             self.cpu_policy = self.target.scale_to_track_metric(
                 "CpuUtilization",
                 policy_name=f"{props.endpoint_name}-cpu-utilization",
@@ -161,7 +159,7 @@ class EndpointAutoscaling(Construct):
                     metric_name="CPUUtilization",
                     dimensions_map={
                         "EndpointName": props.endpoint_name,
-                        "VariantName": props.variant_name,
+                        "VariantName": props.variant.name,
                     },
                     statistic="Average",
                     unit=cloudwatch.Unit.PERCENT,

@@ -6,6 +6,8 @@ import re
 
 from aws_cdk import Aws
 
+from serving_core.variants import HostingVariant
+
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
 
@@ -27,22 +29,20 @@ def role_name(prefix: str, purpose: str) -> str:
 DEFAULT_VARIANT = "AllTraffic"
 
 
-def endpoint_name(
-    prefix: str, *, kind: str, instance_type: str, variant_name: str = DEFAULT_VARIANT
-) -> str:
+def endpoint_name(prefix: str, variant: HostingVariant) -> str:
     """The SageMaker endpoint name (at most 63 characters), derived from the fleet's identity.
 
     SageMaker refuses an UpdateEndpoint that changes the instance type of a variant registered
     with Application Auto Scaling, and a variant rename would leave the scalable target on a
-    variant that no longer exists. With the instance type (and a non-default variant name) in
-    the endpoint's name, such a change makes CloudFormation replace the endpoint instead: it
-    creates the new endpoint and its scalable target, moves the function, alarms and promotion
-    to it, then deletes the old endpoint and deregisters its target, in one ``cdk deploy``.
+    variant that no longer exists. With the fleet (instance type, or kind) and a non-default
+    variant name in the endpoint's name, such a change makes CloudFormation replace the
+    endpoint instead: it creates the new endpoint and its scalable target, moves the function,
+    alarms and promotion to it, then deletes the old endpoint and deregisters its target, in
+    one ``cdk deploy``.
     """
-    fleet = "serverless" if kind == "serverless" else instance_type.removeprefix("ml.")
-    if kind == "async":  # another kind of fleet: switching kind replaces the endpoint
-        fleet = f"async-{fleet}"
-    name = f"{prefix}-{fleet.replace('.', '-')}"
+    variant_name = variant.name
+    fleet = variant.fleet_label
+    name = f"{prefix}-{fleet}"
     if variant_name != DEFAULT_VARIANT:
         name = f"{name}-{variant_name}"
     if len(name) > 63:

@@ -171,7 +171,7 @@ def predict(r: Rehearsal) -> str:
     max_rows = r.settings.api.max_rows
     first = measured(r.clients, r.inference_fn, r.held_out, r.models["initial"], max_rows)
     url = api_url(r.serving_stack, r.aws.execute_api)
-    asynchronous = r.settings.endpoint.kind == "async"
+    asynchronous = r.settings.variant.supports("async_invocation")
     through_api = predict_through_api(url, r.held_out[0], max_rows, asynchronous)
     direct = predict_through_lambda(r.clients, r.inference_fn, r.held_out[0], max_rows)
     if through_api != direct:
@@ -230,7 +230,7 @@ def promote_and_reject(r: Rehearsal) -> str:
         reason = str(json.loads(evidence[evidence.index("{") :]).get("reason", ""))[:120]
     except ValueError:
         reason = evidence[:120]
-    kept = _async_config_kept(r) if r.settings.endpoint.kind == "async" else ""
+    kept = _async_config_kept(r) if r.settings.variant.supports("async_invocation") else ""
     return (
         f"promoted {upload_key}: endpoint config {before} -> {r.promoted_config}{kept}, "
         f"accuracy {after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the {model.label} "
@@ -274,9 +274,7 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
         return "NOT SHOWN: nothing was promoted"
     clients, sagemaker = r.clients, r.clients.sagemaker
     variant = r.settings.endpoint.variant_name
-    grown = r.settings.scaling.max_capacity if r.settings.scaling else None
-    if r.settings.endpoint.kind == "async":
-        grown = r.settings.async_inference.max_capacity
+    grown = r.settings.variant.fleet_range[1] if r.settings.scales else None
     if grown is not None:  # what Application Auto Scaling does when it scales out
         sagemaker.update_endpoint_weights_and_capacities(
             EndpointName=r.endpoint_name,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from serving_config._parsing import ConfigError, join, require
@@ -18,6 +18,7 @@ from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
 from serving_config.scaling import ScheduleSettings, validate_time_zone
 from serving_config.service_model import require_enumerated
+from serving_core.variants import SERVERLESS_MEMORY_MB, Variant
 
 __all__ = [
     "AlarmSettings",
@@ -39,12 +40,6 @@ __all__ = [
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
-_SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
-#: NVIDIA GPU families (CUDA): they serve the ``-gpu`` framework image.
-_GPU_FAMILY = re.compile(r"^(p\d+[a-z]*|g\d+(dn|e|en)?)$")
-#: AWS Inferentia/Trainium and AMD GPU families: the TensorFlow Serving CPU/GPU images do not
-#: run on them (Inferentia and Trainium need Neuron images, g4ad has no CUDA).
-_UNSUPPORTED_FAMILY = re.compile(r"^(inf\d+[a-z]*|trn\d+[a-z]*|g4ad)$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}$")
 
@@ -121,9 +116,9 @@ class EndpointSettings:
             f"{self.initial_instance_count} is outside 1-100",
         )
         require(
-            self.serverless_memory_mb in _SERVERLESS_MEMORY_MB,
+            self.serverless_memory_mb in SERVERLESS_MEMORY_MB,
             join(path, "serverless_memory_mb"),
-            f"{self.serverless_memory_mb} is not one of {_SERVERLESS_MEMORY_MB}",
+            f"{self.serverless_memory_mb} is not one of {SERVERLESS_MEMORY_MB}",
         )
         require(
             1 <= self.serverless_max_concurrency <= 200,
@@ -138,51 +133,10 @@ class EndpointSettings:
             f"({self.serverless_max_concurrency}): SageMaker needs it at most MaxConcurrency",
         )
         require(
-            provisioned is None or self.kind == "serverless",
-            join(path, "serverless_provisioned_concurrency"),
-            "applies to a serverless variant only (kind: serverless)",
-        )
-        require(
             0 <= self.data_capture_percent <= 100,
             join(path, "data_capture_percent"),
             f"{self.data_capture_percent} is outside 0-100",
         )
-        require(
-            not (self.kind == "serverless" and self.data_capture_percent > 0),
-            join(path, "data_capture_percent"),
-            "SageMaker does not support data capture on a serverless variant; set it to 0",
-        )
-        require(
-            self.kind == "serverless" or _UNSUPPORTED_FAMILY.match(self.family) is None,
-            join(path, "instance_type"),
-            f"{self.instance_type} needs a Neuron or ROCm image; the TensorFlow Serving image "
-            "runs on CPU and NVIDIA GPU instance types only",
-        )
-
-    @property
-    def family(self) -> str:
-        """``c5`` for ``ml.c5.xlarge``."""
-        return self.instance_type.split(".")[1]
-
-    @property
-    def processor(self) -> Literal["cpu", "gpu"]:
-        """Which framework image serves: ``gpu`` on NVIDIA GPU instances, else ``cpu``."""
-        if self.kind != "serverless" and _GPU_FAMILY.match(self.family):
-            return "gpu"
-        return "cpu"
-
-    @property
-    def has_instance_storage(self) -> bool:
-        """NVMe-backed types (m5d, g4dn, p4d, g5...) are hardware-encrypted; SageMaker
-        rejects a volume KmsKeyId for them."""
-        family = self.family
-        return bool(re.fullmatch(r"[a-z]+\d+[a-z]*d[a-z]*", family)) or family in {
-            "g5",
-            "g6",
-            "g6e",
-            "p5",
-            "p5e",
-        }
 
 
 @dataclass(frozen=True)
@@ -349,27 +303,7 @@ class Settings:
             join(path, "auto_delete_objects"),
             "auto-delete of objects needs removal_policy 'destroy'",
         )
-        if self.scaling is not None and self.endpoint.kind != "async":  # _validate_async
-            require(
-                self.endpoint.kind == "instance",
-                join(path, "scaling"),
-                "autoscaling does not apply to a serverless variant; set scaling to null",
-            )
-            require(
-                not self.endpoint.instance_type.startswith("ml.t"),
-                join(path, "scaling"),
-                f"SageMaker cannot autoscale burstable {self.endpoint.instance_type}",
-            )
-            require(
-                self.scaling.min_capacity
-                <= self.endpoint.initial_instance_count
-                <= self.scaling.max_capacity,
-                join(path, "endpoint.initial_instance_count"),
-                f"{self.endpoint.initial_instance_count} is outside scaling "
-                f"{self.scaling.min_capacity}-{self.scaling.max_capacity}",
-            )
-        self._validate_async(path)
-        self._validate_linear_steps(path)
+        self._validate_hosting(path)
         self._validate_registry_accounts(path)
         self._validate_model_monitor(path)
         require(
@@ -379,9 +313,9 @@ class Settings:
             "to 'create' or 'import'",
         )
         require(
-            not self.network.private or self.endpoint.kind != "serverless",
+            not self.network.private or self.variant.supports("vpc"),
             join(path, "network.mode"),
-            "a serverless variant cannot run in a VPC; use an instance variant or mode 'none'",
+            f"{self.variant.why_not('vpc')}; use an instance variant or mode 'none'",
         )
         for i, tag in enumerate(self.tags):
             require("=" in tag, f"{join(path, 'tags')}[{i}]", f"{tag!r} is not KEY=VALUE")
@@ -406,49 +340,46 @@ class Settings:
                 f"{arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
             )
 
-    def _validate_async(self, path: str) -> None:
-        """An asynchronous endpoint scales on its backlog (``async_inference``), not on
-        ``scaling:``; SageMaker documents no data capture for it and the project does not
-        capture or monitor asynchronous traffic (see README, Asynchronous inference)."""
-        if self.endpoint.kind != "async":
-            return
+    def _validate_hosting(self, path: str) -> None:
+        """The variant's own rules, then what it supports: autoscaling (``scaling:``), data
+        capture, the traffic shifting of updates, and the scaling range it starts in."""
+        from serving_config.hosting import build_variant
+
+        variant = build_variant(self, path)
+        self.__dict__["variant"] = variant  # the cached property's value
         require(
-            self.scaling is None,
+            self.scaling is None or variant.supports("autoscaling"),
             join(path, "scaling"),
-            "an async endpoint scales on its backlog (async_inference.min_capacity/"
-            "max_capacity); set scaling to null",
+            f"{variant.why_not('autoscaling')}; set scaling to null",
         )
+        if self.scaling is not None:
+            require(
+                self.scaling.min_capacity
+                <= self.endpoint.initial_instance_count
+                <= self.scaling.max_capacity,
+                join(path, "endpoint.initial_instance_count"),
+                f"{self.endpoint.initial_instance_count} is outside scaling "
+                f"{self.scaling.min_capacity}-{self.scaling.max_capacity}",
+            )
         require(
-            self.endpoint.data_capture_percent == 0,
+            self.endpoint.data_capture_percent == 0 or variant.supports("data_capture"),
             join(path, "endpoint.data_capture_percent"),
-            "data capture of asynchronous requests is not supported here; set it to 0",
+            f"{variant.why_not('data_capture')}; set it to 0",
         )
-        require(
-            not self.model_monitor.enabled,
-            join(path, "model_monitor.enabled"),
-            "the monitor reads captured real-time traffic; set it to false for an async endpoint",
-        )
-        require(
-            not self.endpoint.instance_type.startswith("ml.t"),
-            join(path, "endpoint.instance_type"),
-            f"SageMaker cannot autoscale burstable {self.endpoint.instance_type}",
-        )
-        require(
-            self.promotion.traffic_shifting == "all_at_once",
-            join(path, "promotion.traffic_shifting"),
-            "an async endpoint's fleet may be at zero instances, where no whole-instance step "
-            "exists: its updates move all at once (baked and guarded by the rollback alarms); "
-            "set all_at_once",
-        )
-        scaling = self.async_inference
-        require(
-            max(1, scaling.min_capacity)
-            <= self.endpoint.initial_instance_count
-            <= scaling.max_capacity,
-            join(path, "endpoint.initial_instance_count"),
-            f"{self.endpoint.initial_instance_count} is outside async_inference "
-            f"{max(1, scaling.min_capacity)}-{scaling.max_capacity}",
-        )
+        problem = variant.traffic_shifting_problem(self.promotion.traffic_shifting)
+        require(problem is None, join(path, "promotion.traffic_shifting"), problem or "")
+
+    @property
+    def scales(self) -> bool:
+        """Something sets the fleet's size: autoscaling, or an async endpoint's backlog."""
+        return self.scaling is not None or self.variant.supports("async_invocation")
+
+    @cached_property
+    def variant(self) -> Variant:
+        """The hosting variant this configuration describes."""
+        from serving_config.hosting import build_variant
+
+        return build_variant(self)
 
     def _validate_registry_accounts(self, path: str) -> None:
         """Another account's group and its consumers are other accounts, not this one."""
@@ -479,12 +410,13 @@ class Settings:
         """Either monitor reads the endpoint's captured data, which serverless endpoints do not
         support ("Feature exclusions", Serverless Inference); Model Monitor supports neither."""
         monitor = self.model_monitor
-        if not monitor.enabled or self.endpoint.kind == "async":  # _validate_async says why
+        if not monitor.enabled:
             return
         require(
-            self.endpoint.kind == "instance",
+            self.variant.supports("monitoring"),
             join(path, "model_monitor.enabled"),
-            "monitoring reads the data capture, which serverless endpoints do not support",
+            f"{self.variant.why_not('monitoring')}; set it to false for "
+            f"{self.variant.described} endpoint",
         )
         require(
             self.endpoint.data_capture_percent > 0,
@@ -502,21 +434,6 @@ class Settings:
     def model_package_group(self) -> str:
         """This environment's model package group name."""
         return self.registry.group_name or self.prefix
-
-    def _validate_linear_steps(self, path: str) -> None:
-        """SageMaker's LinearStepSize is 10-50% of the fleet; the steps are whole instances, so
-        one step must fit every fleet size autoscaling may reach (the same rule as
-        ``DeploymentPolicy.step_instances``, which raises at synth; here it names the field)."""
-        if self.promotion.traffic_shifting != "linear" or self.endpoint.kind != "instance":
-            return
-        low = self.scaling.fleet_range[0] if self.scaling else self.endpoint.initial_instance_count
-        high = self.scaling.fleet_range[1] if self.scaling else low
-        require(
-            low < 2 or math.ceil(high * 0.1) <= math.floor(low * 0.5),
-            join(path, "promotion.traffic_shifting"),
-            f"linear steps must be whole instances and 10-50% of the fleet; none fits every "
-            f"fleet size from {low} to {high}: use canary, or narrow the scaling range",
-        )
 
     @property
     def prefix(self) -> str:

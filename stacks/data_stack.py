@@ -57,7 +57,7 @@ class ModelDataStack(Stack):
                 auto_delete_objects=settings.auto_delete_objects,
                 async_retention_days=(
                     settings.async_inference.retention_days
-                    if settings.endpoint.kind == "async"
+                    if settings.variant.supports("async_invocation")
                     else None
                 ),
             ),
@@ -82,7 +82,7 @@ class ModelDataStack(Stack):
             FRAMEWORK,
             settings.model.framework_version,
             "inference",
-            processor=settings.endpoint.processor,
+            processor=settings.variant.processor,
         )
         self.serving_image = FrameworkImage(self, "ServingImage", spec=self.serving_image_spec)
         self.training_image_spec = ImageSpec(

@@ -20,7 +20,7 @@ from ml_constructs.endpoint_autoscaling import (
 )
 from ml_constructs.framework_image import FrameworkImage
 from ml_constructs.inference_api.construct import InferenceApi, inference_api_props
-from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
+from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps
 from ml_constructs.model_monitor.construct import ModelMonitor, ModelMonitorProps
 from ml_constructs.model_promotion.construct import (
     ModelPromotion,
@@ -52,7 +52,6 @@ class ModelServingStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.add_stack_dependency(data)
-        endpoint_settings = settings.endpoint
         # The model that serves is whatever the SSM parameter names at deploy time: written by
         # the publish step and by every promotion, never by CloudFormation, so a later
         # `cdk deploy` keeps the promoted model instead of rolling it back.
@@ -61,100 +60,8 @@ class ModelServingStack(Stack):
         )
         # Resolved in this stack too (a mapping of its own), not imported from the data stack.
         image = FrameworkImage(self, "ServingImage", spec=data.serving_image_spec)
-        # Asynchronous inference: its notification topics and the execution role's grants.
-        self.async_notifications: AsyncNotifications | None = None
-        if endpoint_settings.kind == "async":
-            self.async_notifications = AsyncNotifications(
-                self,
-                "AsyncInference",
-                props=AsyncNotificationsProps(
-                    prefix=settings.prefix,
-                    storage=data.storage,
-                    encryption_key=data.encryption.key,
-                    execution_role=data.roles.execution_role,
-                    max_concurrent_invocations_per_instance=(
-                        settings.async_inference.max_concurrent_invocations_per_instance
-                    ),
-                ),
-            )
-        self.endpoint = ModelEndpoint(
-            self,
-            "Endpoint",
-            props=ModelEndpointProps(
-                prefix=settings.prefix,
-                image_uri=image.image_uri,
-                model_data_url=model_data_url,
-                execution_role=data.roles.execution_role,
-                encryption_key=data.encryption.key,
-                variant=VariantProps(
-                    name=endpoint_settings.variant_name,
-                    kind=endpoint_settings.kind,
-                    instance_type=endpoint_settings.instance_type,
-                    initial_instance_count=endpoint_settings.initial_instance_count,
-                    serverless_memory_mb=endpoint_settings.serverless_memory_mb,
-                    serverless_max_concurrency=endpoint_settings.serverless_max_concurrency,
-                    serverless_provisioned_concurrency=(
-                        endpoint_settings.serverless_provisioned_concurrency
-                    ),
-                    encrypt_volume_with_key=not endpoint_settings.has_instance_storage,
-                ),
-                data_capture_s3_uri=data.storage.s3_uri(DATA_CAPTURE_PREFIX),
-                data_capture_percent=endpoint_settings.data_capture_percent,
-                vpc_config=sagemaker_vpc_config(data.network),
-                async_inference=(
-                    self.async_notifications.endpoint_props if self.async_notifications else None
-                ),
-            ),
-        )
-        acknowledge_imported_endpoints(data.network, self.endpoint)
-        if self.async_notifications is not None:
-            self.endpoint.endpoint_config.node.add_dependency(self.async_notifications.role_policy)
-        self.autoscaling: EndpointAutoscaling | None = None
-        self.async_autoscaling: AsyncAutoscaling | None = None
-        if endpoint_settings.kind == "async":
-            backlog = settings.async_inference
-            self.async_autoscaling = AsyncAutoscaling(
-                self,
-                "AsyncAutoscaling",
-                props=AsyncAutoscalingProps(
-                    prefix=settings.prefix,
-                    endpoint_name=self.endpoint.endpoint_name,
-                    variant_name=self.endpoint.variant_name,
-                    instance_type=endpoint_settings.instance_type,
-                    min_capacity=backlog.min_capacity,
-                    max_capacity=backlog.max_capacity,
-                    target_backlog_per_instance=backlog.target_backlog_per_instance,
-                    scale_in_cooldown_s=backlog.scale_in_cooldown_s,
-                    scale_out_cooldown_s=backlog.scale_out_cooldown_s,
-                    wake_cooldown_s=backlog.wake_cooldown_s,
-                    wake_evaluation_periods=backlog.wake_evaluation_periods,
-                ),
-                endpoint=self.endpoint.endpoint,
-            )
-        if settings.scaling is not None:
-            scaling = settings.scaling
-            self.autoscaling = EndpointAutoscaling(
-                self,
-                "Autoscaling",
-                props=EndpointAutoscalingProps(
-                    endpoint_name=self.endpoint.endpoint_name,
-                    variant_name=self.endpoint.variant_name,
-                    instance_type=endpoint_settings.instance_type,
-                    min_capacity=scaling.min_capacity,
-                    max_capacity=scaling.max_capacity,
-                    target_invocations_per_instance=scaling.target_invocations_per_instance,
-                    scale_in_cooldown_s=scaling.scale_in_cooldown_s,
-                    scale_out_cooldown_s=scaling.scale_out_cooldown_s,
-                    cpu_target_percent=scaling.cpu_target_percent,
-                    concurrent_requests_target=scaling.concurrent_requests_target,
-                    time_zone=scaling.time_zone,
-                    schedules=tuple(
-                        ScheduledBounds(s.name, s.cron, s.min_capacity, s.max_capacity)
-                        for s in scaling.schedules
-                    ),
-                ),
-                endpoint=self.endpoint.endpoint,
-            )
+        self.endpoint = self._endpoint(settings, data, image.image_uri, model_data_url)
+        self._scale(settings)
         # The front door: IAM-authenticated REST API -> validating function -> this endpoint.
         self.inference_api = InferenceApi(
             self,
@@ -166,7 +73,9 @@ class ModelServingStack(Stack):
                 encryption_key=data.encryption.key,
                 removal_policy=removal_policy(settings),
                 network=data.network,
-                async_storage=data.storage if endpoint_settings.kind == "async" else None,
+                async_storage=(
+                    data.storage if settings.variant.supports("async_invocation") else None
+                ),
             ),
         )
         # The deployer role checks a deployment by predicting through this API (the delivery
@@ -183,11 +92,7 @@ class ModelServingStack(Stack):
                 encryption_key=data.encryption.key,
                 endpoint_name=self.endpoint.endpoint_name,
                 variant_name=self.endpoint.variant_name,
-                instance_type=(
-                    endpoint_settings.instance_type
-                    if endpoint_settings.kind == "instance"
-                    else None
-                ),
+                instance_type=settings.variant.instance_metrics_type,
             ),
         )
         self.monitoring.add_inference_api(
@@ -202,18 +107,9 @@ class ModelServingStack(Stack):
             self._watch_the_model(settings, data)
         # Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
         # the same policy and rollback alarms, and keeps the fleet autoscaling set.
-        if endpoint_settings.kind == "async":
-            backlog = settings.async_inference
-            fleet = (backlog.min_capacity, backlog.max_capacity)
-        elif settings.scaling is not None:
-            fleet = settings.scaling.fleet_range
-        else:
-            fleet = (endpoint_settings.initial_instance_count,) * 2
         self.endpoint.use_deployment_policy(
             deployment_policy(settings.promotion, self.monitoring.rollback_alarms),
-            fleet_min=fleet[0],
-            fleet_max=fleet[1],
-            autoscaled=settings.scaling is not None or endpoint_settings.kind == "async",
+            autoscaled=settings.scales,
         )
         self.promotion = ModelPromotion(
             self,
@@ -294,6 +190,88 @@ class ModelServingStack(Stack):
                 ),
             },
         )
+
+    def _endpoint(
+        self, settings: Settings, data: ModelDataStack, image_uri: str, model_data_url: str
+    ) -> ModelEndpoint:
+        """The variant's endpoint; an asynchronous one with its topics and role grants."""
+        self.async_notifications: AsyncNotifications | None = None
+        if settings.variant.supports("async_invocation"):
+            self.async_notifications = AsyncNotifications(
+                self,
+                "AsyncInference",
+                props=AsyncNotificationsProps(
+                    prefix=settings.prefix,
+                    storage=data.storage,
+                    encryption_key=data.encryption.key,
+                    execution_role=data.roles.execution_role,
+                ),
+            )
+        endpoint = ModelEndpoint(
+            self,
+            "Endpoint",
+            props=ModelEndpointProps(
+                prefix=settings.prefix,
+                image_uri=image_uri,
+                model_data_url=model_data_url,
+                execution_role=data.roles.execution_role,
+                encryption_key=data.encryption.key,
+                variant=settings.variant,
+                data_capture_s3_uri=data.storage.s3_uri(DATA_CAPTURE_PREFIX),
+                data_capture_percent=settings.endpoint.data_capture_percent,
+                vpc_config=sagemaker_vpc_config(data.network),
+                async_output=self.async_notifications.output if self.async_notifications else None,
+            ),
+        )
+        acknowledge_imported_endpoints(data.network, endpoint)
+        if self.async_notifications is not None:
+            endpoint.endpoint_config.node.add_dependency(self.async_notifications.role_policy)
+        return endpoint
+
+    def _scale(self, settings: Settings) -> None:
+        """Target tracking (``scaling:``), or an asynchronous endpoint's backlog scaling."""
+        self.autoscaling: EndpointAutoscaling | None = None
+        self.async_autoscaling: AsyncAutoscaling | None = None
+        if settings.variant.supports("async_invocation"):
+            backlog = settings.async_inference
+            self.async_autoscaling = AsyncAutoscaling(
+                self,
+                "AsyncAutoscaling",
+                props=AsyncAutoscalingProps(
+                    prefix=settings.prefix,
+                    endpoint_name=self.endpoint.endpoint_name,
+                    variant=settings.variant,
+                    target_backlog_per_instance=backlog.target_backlog_per_instance,
+                    scale_in_cooldown_s=backlog.scale_in_cooldown_s,
+                    scale_out_cooldown_s=backlog.scale_out_cooldown_s,
+                    wake_cooldown_s=backlog.wake_cooldown_s,
+                    wake_evaluation_periods=backlog.wake_evaluation_periods,
+                ),
+                endpoint=self.endpoint.endpoint,
+            )
+        if settings.scaling is not None:
+            scaling = settings.scaling
+            self.autoscaling = EndpointAutoscaling(
+                self,
+                "Autoscaling",
+                props=EndpointAutoscalingProps(
+                    endpoint_name=self.endpoint.endpoint_name,
+                    variant=settings.variant,
+                    min_capacity=scaling.min_capacity,
+                    max_capacity=scaling.max_capacity,
+                    target_invocations_per_instance=scaling.target_invocations_per_instance,
+                    scale_in_cooldown_s=scaling.scale_in_cooldown_s,
+                    scale_out_cooldown_s=scaling.scale_out_cooldown_s,
+                    cpu_target_percent=scaling.cpu_target_percent,
+                    concurrent_requests_target=scaling.concurrent_requests_target,
+                    time_zone=scaling.time_zone,
+                    schedules=tuple(
+                        ScheduledBounds(s.name, s.cron, s.min_capacity, s.max_capacity)
+                        for s in scaling.schedules
+                    ),
+                ),
+                endpoint=self.endpoint.endpoint,
+            )
 
     def _watch_the_model(self, settings: Settings, data: ModelDataStack) -> None:
         """The configured monitor, its alarms (drift per watched feature, AUC, failed runs)."""

@@ -35,7 +35,7 @@ from ml_constructs.findings import (
     acknowledge_inline_policy,
 )
 from ml_constructs.functions import depend_on_role_policy_only
-from ml_constructs.model_endpoint import ModelEndpoint, production_variant
+from ml_constructs.model_endpoint import ModelEndpoint
 from ml_constructs.model_promotion.runtime.baseline import REFERENCE_ROWS, monitoring_key
 from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
@@ -130,20 +130,7 @@ class ModelPromotionProps:
 
 def data_capture_config(endpoint: ModelEndpoint) -> dict[str, Any] | None:
     """The stack's data capture in the SageMaker API's shape (None when off)."""
-    props = endpoint.props
-    if props.data_capture_percent == 0:
-        return None
-    return {
-        "EnableCapture": True,
-        "InitialSamplingPercentage": props.data_capture_percent,
-        "DestinationS3Uri": props.data_capture_s3_uri,
-        "KmsKeyId": props.encryption_key.key_arn,
-        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-        "CaptureContentTypeHeader": {
-            "JsonContentTypes": ["application/json"],
-            "CsvContentTypes": ["text/csv"],
-        },
-    }
+    return endpoint.props.data_capture.api_shape()
 
 
 class ModelPromotion(Construct):
@@ -291,7 +278,7 @@ class ModelPromotion(Construct):
         )
         self._grant(stack)
 
-        variant = production_variant(endpoint.props, "set-by-the-function")
+        variant = endpoint.variant.production_variant("set-by-the-function")
         variant.pop("ModelName")
         deployment = endpoint.deployment_policy
         assert deployment is not None  # checked by the props
@@ -305,7 +292,7 @@ class ModelPromotion(Construct):
                 props.encryption_key.key_arn if endpoint.volume_encrypted_with_key else ""
             ),
             "DATA_CAPTURE_CONFIG": stack.to_json_string(data_capture_config(endpoint) or ""),
-            "NETWORK_ISOLATION": str(endpoint.props.variant.network_isolation).lower(),
+            "NETWORK_ISOLATION": str(endpoint.variant.supports("network_isolation")).lower(),
             "DEPLOYMENT_POLICY": stack.to_json_string(deployment.as_dict()),
             "MIN_AUC": repr(settings.min_auc),
             "REQUIRE_METRICS": str(settings.require_metrics).lower(),
@@ -334,10 +321,9 @@ class ModelPromotion(Construct):
             self.environment["VPC_CONFIG"] = stack.to_json_string(vpc_config)
         if data_capture_config(endpoint) is None:
             self.environment["DATA_CAPTURE_CONFIG"] = ""
-        if endpoint.props.async_inference is not None:
-            self.environment["ASYNC_INFERENCE_CONFIG"] = stack.to_json_string(
-                endpoint.props.async_inference.api_shape()
-            )
+        async_config = endpoint.variant.async_inference_config(endpoint.props.async_output)
+        if async_config is not None:
+            self.environment["ASYNC_INFERENCE_CONFIG"] = stack.to_json_string(async_config)
         placement = function_placement(props.network, self, "the promotion function", self.role)
         self.function = lambda_.Function(
             self,

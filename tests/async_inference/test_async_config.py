@@ -10,6 +10,7 @@ import yaml
 
 from ml_constructs.naming import endpoint_name
 from serving_config import ConfigError, load_settings
+from serving_core.variants import AsyncVariant, InstanceVariant
 
 
 def _load(tmp_path: Path, **changes: Any) -> Any:
@@ -59,7 +60,7 @@ def test_a_minimal_async_environment_loads(tmp_path: Path) -> None:
         (
             {"endpoint": {"initial_instance_count": 3}},
             "endpoint.initial_instance_count",
-            "outside async_inference 1-2",
+            "outside the fleet range 1-2",
         ),
         ({"async_inference": {"min_capacity": -1}}, "async_inference.min_capacity", "at least 0"),
         (
@@ -120,6 +121,6 @@ def test_minimum_capacity_zero_is_for_async_endpoints_only(tmp_path: Path) -> No
 
 def test_an_async_endpoint_is_named_apart_from_a_real_time_one() -> None:
     """Switching kind replaces the endpoint (and its scalable target) instead of updating it."""
-    realtime = endpoint_name("mlserving-x", kind="instance", instance_type="ml.m5.large")
-    asynchronous = endpoint_name("mlserving-x", kind="async", instance_type="ml.m5.large")
+    realtime = endpoint_name("mlserving-x", InstanceVariant(instance_type="ml.m5.large"))
+    asynchronous = endpoint_name("mlserving-x", AsyncVariant(instance_type="ml.m5.large"))
     assert (realtime, asynchronous) == ("mlserving-x-m5-large", "mlserving-x-async-m5-large")

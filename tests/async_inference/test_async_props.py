@@ -10,16 +10,28 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
 from ml_constructs.async_autoscaling import AsyncAutoscalingProps
-from ml_constructs.model_endpoint import AsyncInferenceProps, ModelEndpointProps, VariantProps
-
-ASYNC = AsyncInferenceProps(
-    output_s3_uri="s3://b/async/output/",
-    failure_s3_uri="s3://b/async/failures/",
-    kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
-    success_topic_arn="arn:aws:sns:us-east-1:111111111111:s",
-    error_topic_arn="arn:aws:sns:us-east-1:111111111111:e",
-    max_concurrent_invocations_per_instance=4,
+from ml_constructs.model_endpoint import ModelEndpointProps
+from serving_core.variants import (
+    AsyncOutput,
+    AsyncVariant,
+    InstanceVariant,
+    ServerlessVariant,
+    Variant,
+    VariantError,
 )
+
+ASYNC = AsyncOutput(
+    output_uri="s3://b/async/output/",
+    failure_uri="s3://b/async/failures/",
+    key_arn="arn:aws:kms:us-east-1:111111111111:key/k",
+    success_topic="arn:aws:sns:us-east-1:111111111111:s",
+    error_topic="arn:aws:sns:us-east-1:111111111111:e",
+)
+VARIANTS: dict[str, Variant] = {
+    "instance": InstanceVariant(),
+    "serverless": ServerlessVariant(),
+    "async": AsyncVariant(max_concurrent_invocations_per_instance=4),
+}
 
 
 def _props(kind: str, asynchronous: Any, capture: int = 0) -> ModelEndpointProps:
@@ -32,19 +44,19 @@ def _props(kind: str, asynchronous: Any, capture: int = 0) -> ModelEndpointProps
             stack, "R", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")
         ),
         encryption_key=kms.Key(stack, "K"),
-        variant=VariantProps(kind=kind),  # type: ignore[arg-type]
+        variant=VARIANTS[kind],
         data_capture_s3_uri="s3://b/data-capture/",
         data_capture_percent=capture,
-        async_inference=asynchronous,
+        async_output=asynchronous,
     )
 
 
 @pytest.mark.parametrize(
     ("kind", "asynchronous", "capture", "message"),
     [
-        ("serverless", ASYNC, 0, "async_inference"),
-        ("instance", ASYNC, 0, "async_inference"),
-        ("async", None, 0, "async_inference"),
+        ("serverless", ASYNC, 0, "async_output"),
+        ("instance", ASYNC, 0, "async_output"),
+        ("async", None, 0, "async_output"),
         ("async", ASYNC, 50, "data_capture_percent"),
     ],
 )
@@ -57,32 +69,24 @@ def test_async_config_only_on_async_instance_variants(
 
 def test_async_variant_runs_network_isolated_on_instances() -> None:
     props = _props("async", ASYNC)
-    assert props.variant.network_isolation is True
-    assert props.async_inference is not None
-    shape = props.async_inference.api_shape()
+    assert props.variant.supports("network_isolation")
+    shape = props.variant.async_inference_config(props.async_output)
+    assert shape is not None
     assert shape["ClientConfig"] == {"MaxConcurrentInvocationsPerInstance": 4}
     assert shape["OutputConfig"]["NotificationConfig"]["ErrorTopic"].endswith(":e")
 
 
 @pytest.mark.parametrize("limit", [0, 1001])
 def test_the_per_instance_limit_is_sagemakers_range(limit: int) -> None:
-    with pytest.raises(ValueError, match="1-1000"):
-        AsyncInferenceProps(
-            output_s3_uri="s3://b/o/",
-            failure_s3_uri="s3://b/f/",
-            kms_key_arn="k",
-            success_topic_arn="s",
-            error_topic_arn="e",
-            max_concurrent_invocations_per_instance=limit,
-        )
+    with pytest.raises(VariantError, match=r"max_concurrent_invocations_per_instance: .*1-1000"):
+        AsyncVariant(max_concurrent_invocations_per_instance=limit)
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"min_capacity": -1}, "min_capacity"),
-        ({"max_capacity": 0, "min_capacity": 0}, "max_capacity"),
-        ({"instance_type": "ml.t2.medium"}, "burstable"),
+        ({"variant": InstanceVariant()}, "variant: an instance variant answers in real time"),
+        ({"variant": ServerlessVariant()}, "variant: a serverless variant has no asynchronous"),
         ({"target_backlog_per_instance": 0}, "target_backlog_per_instance"),
     ],
 )
@@ -92,12 +96,24 @@ def test_async_autoscaling_props_refuse_what_cannot_scale(
     values: dict[str, Any] = {
         "prefix": "mlserving-t",
         "endpoint_name": "mlserving-t-async-m5-large",
-        "variant_name": "AllTraffic",
-        "instance_type": "ml.m5.large",
-        "min_capacity": 0,
-        "max_capacity": 2,
+        "variant": AsyncVariant(min_capacity=0, max_capacity=2),
         "target_backlog_per_instance": 5.0,
         **changes,
     }
     with pytest.raises(ValueError, match=message):
         AsyncAutoscalingProps(**values)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"min_capacity": -1}, "min_capacity"),
+        ({"max_capacity": 0, "min_capacity": 0}, "max_capacity >= 1"),
+        ({"instance_type": "ml.t2.medium"}, "burstable"),
+    ],
+)
+def test_an_async_variant_refuses_a_fleet_that_cannot_scale(
+    changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(VariantError, match=message):
+        AsyncVariant(**changes)

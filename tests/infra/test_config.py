@@ -91,7 +91,7 @@ def test_unknown_environment_lists_known_ones() -> None:
         ({"endpoint": {"instance_type": "m5.large"}}, r"endpoint.instance_type: 'm5.large'"),
         (
             {"endpoint": {"initial_instance_count": 5}, "scaling": {"max_capacity": 4}},
-            r"endpoint.initial_instance_count: 5 is outside scaling 1-4",
+            r"endpoint.initial_instance_count: 5 is outside the fleet range 1-4",
         ),
         ({"endpoint": {"serverless_memory_mb": 1000}}, r"serverless_memory_mb: 1000 is not one of"),
         (
@@ -243,10 +243,9 @@ def test_gpu_instance_types_serve_the_gpu_image(instance_type: str, processor: s
     """Same decision as the SageMaker SDK's image_uris (family g*/p* -> gpu)."""
     from sagemaker.core import image_uris
 
-    from serving_config import EndpointSettings
+    from serving_core.variants import InstanceVariant
 
-    settings = EndpointSettings(instance_type=instance_type)
-    assert settings.processor == processor
+    assert InstanceVariant(instance_type=instance_type).processor == processor
     assert image_uris._processor(instance_type, ["cpu", "gpu"]) == processor
 
 

@@ -16,13 +16,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
-from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
+from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps
 from ml_constructs.model_promotion.runtime.deployment_policy import (
     DeploymentPolicy,
     DeploymentPolicyError,
 )
 from ml_constructs.naming import endpoint_name
 from serving_config import load_settings
+from serving_core.variants import InstanceVariant, ServerlessVariant
 from tests.synth_cache import synth
 
 INSTANCE_ENVIRONMENTS = ("dev", "prod", "local")
@@ -194,15 +195,17 @@ def _endpoint_stack(kind: str, autoscaled: bool) -> dict[str, Any]:
             model_data_url="s3://bucket/models/model.tar.gz",
             execution_role=role,
             encryption_key=key,
-            variant=VariantProps(kind=kind),  # type: ignore[arg-type]
+            variant=(
+                ServerlessVariant()
+                if kind == "serverless"
+                else InstanceVariant(initial_instance_count=2)
+            ),
             data_capture_s3_uri="s3://bucket/data-capture/",
             data_capture_percent=0 if kind == "serverless" else 100,
         ),
     )
     construct.use_deployment_policy(
         DeploymentPolicy("canary", 10, 60, 60, 600, ("alarm",)),
-        fleet_min=2,
-        fleet_max=2,
         autoscaled=autoscaled,
     )
     return Template.from_stack(stack).to_json()
@@ -221,12 +224,10 @@ def test_an_instance_type_or_variant_change_replaces_the_endpoint() -> None:
     name (and so the scalable target's resource id) follows the fleet, so CloudFormation
     creates a new endpoint and target and deletes the old ones."""
     names = {
-        endpoint_name("proj-prod", kind="instance", instance_type="ml.c5.xlarge"),
-        endpoint_name("proj-prod", kind="instance", instance_type="ml.c5.2xlarge"),
-        endpoint_name(
-            "proj-prod", kind="instance", instance_type="ml.c5.xlarge", variant_name="Blue"
-        ),
-        endpoint_name("proj-prod", kind="serverless", instance_type="ml.c5.xlarge"),
+        endpoint_name("proj-prod", InstanceVariant(instance_type="ml.c5.xlarge")),
+        endpoint_name("proj-prod", InstanceVariant(instance_type="ml.c5.2xlarge")),
+        endpoint_name("proj-prod", InstanceVariant(name="Blue", instance_type="ml.c5.xlarge")),
+        endpoint_name("proj-prod", ServerlessVariant()),
     }
     assert names == {
         "proj-prod-c5-xlarge",
@@ -241,7 +242,7 @@ def test_an_instance_type_or_variant_change_replaces_the_endpoint() -> None:
 
 def test_endpoint_names_longer_than_sagemaker_allows_are_refused() -> None:
     with pytest.raises(ValueError, match="longer than SageMaker's 63 characters"):
-        endpoint_name("p" * 41, kind="instance", instance_type="ml.m5.large", variant_name="v" * 20)
+        endpoint_name("p" * 41, InstanceVariant(name="v" * 20))
 
 
 def test_policy_round_trips_through_the_function_environment() -> None:

@@ -54,9 +54,9 @@ def test_unknown_version_names_the_known_ones() -> None:
 
 @pytest.mark.parametrize("instance_type", ["ml.g5.xlarge", "ml.p3.2xlarge", "ml.g4dn.xlarge"])
 def test_gpu_instance_types_serve_the_sdks_gpu_image(instance_type: str) -> None:
-    from serving_config import EndpointSettings
+    from serving_core.variants import InstanceVariant
 
-    processor = EndpointSettings(instance_type=instance_type).processor
+    processor = InstanceVariant(instance_type=instance_type).processor
     spec = ImageSpec("tensorflow", "2.20", "inference", processor=processor)
     registry = spec.registries()["eu-west-1"]
     ours = f"{registry}.dkr.ecr.eu-west-1.amazonaws.com/{spec.repository}:{spec.tag}"

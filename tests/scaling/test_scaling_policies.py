@@ -13,9 +13,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
-from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps, VariantProps
+from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps
 from serving_config import ConfigError, load_settings
 from serving_config.scaling import cron_problem
+from serving_core.variants import ServerlessVariant
 from tests.synth_cache import synth
 
 
@@ -217,11 +218,7 @@ def _serverless_config(provisioned: int | None) -> dict[str, Any]:
                 stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")
             ),
             encryption_key=kms.Key(stack, "Key"),
-            variant=VariantProps(
-                kind="serverless",
-                serverless_max_concurrency=5,
-                serverless_provisioned_concurrency=provisioned,
-            ),
+            variant=ServerlessVariant(max_concurrency=5, provisioned_concurrency=provisioned),
             data_capture_s3_uri="s3://bucket/data-capture/",
             data_capture_percent=0,
         ),
@@ -251,10 +248,8 @@ def test_serverless_provisioned_concurrency_reaches_the_endpoint_config() -> Non
 
 
 def test_provisioned_concurrency_above_max_concurrency_is_refused_by_the_construct() -> None:
-    with pytest.raises(ValueError, match="serverless_provisioned_concurrency 6 must be 1-"):
-        VariantProps(
-            kind="serverless", serverless_max_concurrency=5, serverless_provisioned_concurrency=6
-        )
+    with pytest.raises(ValueError, match="provisioned_concurrency: 6 is outside 1-max_concurrency"):
+        ServerlessVariant(max_concurrency=5, provisioned_concurrency=6)
 
 
 def test_promotions_keep_provisioned_concurrency() -> None:
@@ -266,7 +261,7 @@ def test_promotions_keep_provisioned_concurrency() -> None:
         model_data_url="s3://bucket/m.tar.gz",
         execution_role=None,  # type: ignore[arg-type]
         encryption_key=None,  # type: ignore[arg-type]
-        variant=VariantProps(kind="serverless", serverless_provisioned_concurrency=3),
+        variant=ServerlessVariant(provisioned_concurrency=3),
         data_capture_s3_uri="s3://bucket/dc/",
         data_capture_percent=0,
     )

@@ -1,0 +1,90 @@
+"""The configuration builds the hosting variant: the one place a kind string becomes a typed
+variant (``serving_core.variants``), whose rules then speak for the configuration's fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from serving_config._parsing import ConfigError, join
+from serving_core.variants import (
+    AsyncVariant,
+    InstanceVariant,
+    ServerlessVariant,
+    Variant,
+    VariantError,
+)
+
+if TYPE_CHECKING:
+    from serving_config.settings import Settings
+
+#: A variant's field -> the configuration field it comes from.
+CONFIG_FIELDS = {
+    "name": "endpoint.variant_name",
+    "instance_type": "endpoint.instance_type",
+    "initial_instance_count": "endpoint.initial_instance_count",
+    "memory_mb": "endpoint.serverless_memory_mb",
+    "max_concurrency": "endpoint.serverless_max_concurrency",
+    "provisioned_concurrency": "endpoint.serverless_provisioned_concurrency",
+    "min_capacity": "async_inference.min_capacity",
+    "max_concurrent_invocations_per_instance": (
+        "async_inference.max_concurrent_invocations_per_instance"
+    ),
+}
+
+
+def _no_provisioned_concurrency(settings: Settings) -> None:
+    if settings.endpoint.serverless_provisioned_concurrency is not None:
+        raise VariantError(
+            [("provisioned_concurrency", "applies to a serverless variant only (kind: serverless)")]
+        )
+
+
+def _instance(settings: Settings) -> Variant:
+    endpoint = settings.endpoint
+    _no_provisioned_concurrency(settings)
+    return InstanceVariant(
+        name=endpoint.variant_name,
+        instance_type=endpoint.instance_type,
+        initial_instance_count=endpoint.initial_instance_count,
+        fleet=settings.scaling.fleet_range if settings.scaling is not None else None,
+    )
+
+
+def _async(settings: Settings) -> Variant:
+    endpoint, backlog = settings.endpoint, settings.async_inference
+    _no_provisioned_concurrency(settings)
+    return AsyncVariant(
+        name=endpoint.variant_name,
+        instance_type=endpoint.instance_type,
+        initial_instance_count=endpoint.initial_instance_count,
+        min_capacity=backlog.min_capacity,
+        max_capacity=backlog.max_capacity,
+        max_concurrent_invocations_per_instance=backlog.max_concurrent_invocations_per_instance,
+    )
+
+
+def _serverless(settings: Settings) -> Variant:
+    endpoint = settings.endpoint
+    return ServerlessVariant(
+        name=endpoint.variant_name,
+        memory_mb=endpoint.serverless_memory_mb,
+        max_concurrency=endpoint.serverless_max_concurrency,
+        provisioned_concurrency=endpoint.serverless_provisioned_concurrency,
+    )
+
+
+BUILDERS: dict[str, Callable[[Settings], Variant]] = {
+    "instance": _instance,
+    "async": _async,
+    "serverless": _serverless,
+}
+
+
+def build_variant(settings: Settings, path: str = "") -> Variant:
+    """``settings``' variant; a broken rule is a ConfigError naming the configuration field."""
+    try:
+        return BUILDERS[settings.endpoint.kind](settings)
+    except VariantError as error:
+        name, message = error.problems[0]
+        raise ConfigError(f"{join(path, CONFIG_FIELDS.get(name, name))}: {message}") from None
