@@ -22,14 +22,14 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from deploy_tools.stack_outputs import StackOutputsError, read_stack_outputs
-from ml_constructs.model_promotion.runtime.artifact import (
+from serving_config import ConfigError, Settings, load_settings
+from serving_core.artifact import (
     ArtifactRejectedError,
     ArtifactReport,
     ArtifactRules,
     validate_artifact,
 )
-from ml_constructs.model_promotion.runtime.baseline import monitoring_key
-from serving_config import ConfigError, Settings, load_settings
+from serving_core.baseline import monitoring_key
 
 BUCKET_OUTPUT = "BucketName"
 #: Where the monitoring job definitions read the served model's baseline (the data stack's

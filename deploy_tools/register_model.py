@@ -29,8 +29,6 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from deploy_tools.publish_model import BUCKET_OUTPUT, KEY_OUTPUT, access_hint, artifact_rules
 from deploy_tools.stack_outputs import StackOutputsError, read_stack_outputs
-from ml_constructs.model_promotion.runtime.artifact import ArtifactRejectedError, validate_artifact
-from ml_constructs.model_promotion.runtime.tags import tag_value
 from model_code.package import (
     BASELINE_MEMBERS,
     DATA_QUALITY_CONSTRAINTS,
@@ -39,6 +37,8 @@ from model_code.package import (
     MODEL_QUALITY_STATISTICS,
 )
 from serving_config import ConfigError, Settings, load_settings
+from serving_core.artifact import ArtifactRejectedError, validate_artifact
+from serving_core.tags import tag_value
 
 IMAGE_OUTPUT = "ServingImageUri"
 GROUP_OUTPUT = "ModelPackageGroup"

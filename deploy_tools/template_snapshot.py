@@ -4,8 +4,9 @@ refactoring that must not change what CloudFormation deploys.
 ``save DIR`` synthesizes every environment, the delivery pipeline (its stages' stacks too) and
 the rehearsal's variants (``--network --engine sagemaker``, ``--kind async``) and writes each
 template as synthesized. ``compare OLD NEW`` reports each template that differs: byte for byte,
-and with the content hashes of assets masked, so that "only the bundled code changed" (a
-function's code asset, whose hash follows its files) is told apart from a change of resources.
+with the content hashes of assets masked, and with functions' handler settings masked too, so
+that "only the bundled code changed" (a function's code asset, whose hash follows its files, and
+where its package puts the handler) is told apart from a change of resources.
 
     python -m deploy_tools.template_snapshot save /tmp/before
     ... change the code ...
@@ -44,6 +45,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
 }
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+#: A function's handler setting: where its package puts ``handler.py``.
+_HANDLER = re.compile(r'"Handler": "[\w.]+"')
+
+
+def _packaging_masked(text: str) -> str:
+    return _HANDLER.sub('"Handler": <handler>', _ASSET_HASH.sub("<asset>", text))
 
 
 def _variant_dir(label: str, changed: dict[str, Any], root: Path) -> Path:
@@ -90,7 +97,7 @@ def compare(old: Path, new: Path, *, show: int = 40) -> int:
     for missing in sorted(set(names) ^ set(names_new)):
         print(f"only in {'old' if missing in names else 'new'}: {missing}")
     changed = len(set(names) ^ set(names_new))
-    identical = assets_only = 0
+    identical = assets_only = packaging_only = 0
     for name in sorted(set(names) & set(names_new)):
         before, after = (old / name).read_text(), (new / name).read_text()
         if before == after:
@@ -98,6 +105,10 @@ def compare(old: Path, new: Path, *, show: int = 40) -> int:
         elif _ASSET_HASH.sub("<asset>", before) == _ASSET_HASH.sub("<asset>", after):
             assets_only += 1
             print(f"asset hashes only: {name}")
+        elif _packaging_masked(before) == _packaging_masked(after):
+            packaging_only += 1
+            handlers = sorted(set(_HANDLER.findall(after)) - set(_HANDLER.findall(before)))
+            print(f"function packaging only (code assets, {', '.join(handlers)}): {name}")
         else:
             changed += 1
             diff = difflib.unified_diff(
@@ -106,6 +117,7 @@ def compare(old: Path, new: Path, *, show: int = 40) -> int:
             print("\n".join(list(diff)[:show]))
     print(
         f"{identical} templates byte-identical, {assets_only} differ in asset hashes only, "
+        f"{packaging_only} in function packaging only (code assets and handlers), "
         f"{changed} differ otherwise"
     )
     return changed

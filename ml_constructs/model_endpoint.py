@@ -16,8 +16,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ml_constructs.checkov import skip
-from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
 from ml_constructs.naming import endpoint_name, validate_prefix
+from serving_core.deployment_policy import DeploymentPolicy
 from serving_core.variants import AsyncOutput, DataCapture, Variant
 
 

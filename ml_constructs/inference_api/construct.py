@@ -24,6 +24,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ml_constructs.bundling import function_code, handler
 from ml_constructs.checkov import skip
 from ml_constructs.findings import INLINE_POLICY, acknowledge_function, acknowledge_inline_policy
 from ml_constructs.functions import depend_on_role_policy_only
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     from serving_config import Settings
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-HANDLER = "handler.lambda_handler"
+PACKAGE = "inference"
+HANDLER = handler(PACKAGE)
 STAGE_NAME = "v1"
 METRICS_NAMESPACE = "MlServing/InferenceApi"
 #: The newest Python runtime that cdk-nag 3.0.2's AwsSolutions-L1 accepts with aws-cdk-lib
@@ -308,7 +310,7 @@ class InferenceApi(Construct):
                 else lambda_.Architecture.X86_64
             ),
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"]),
+            code=function_code(RUNTIME_DIR, PACKAGE),
             memory_size=props.function_memory_mb,
             timeout=Duration.seconds(props.function_timeout_s),
             reserved_concurrent_executions=props.reserved_concurrency,

@@ -43,13 +43,6 @@ from ml_constructs.encryption_key import grant_key_to_sagemaker_volumes
 from ml_constructs.event_targets import ArnTarget
 from ml_constructs.findings import acknowledge_inline_policy
 from ml_constructs.framework_image import ModelMonitorImage
-from ml_constructs.model_promotion.runtime.baseline import (
-    DATA_QUALITY_CONSTRAINTS,
-    DATA_QUALITY_STATISTICS,
-    MODEL_QUALITY_CONSTRAINTS,
-    PREPROCESSOR,
-    monitoring_key,
-)
 from ml_constructs.nag import acknowledge, bucket_arn_in
 from ml_constructs.naming import role_name, validate_prefix
 from ml_constructs.private_network.construct import (
@@ -59,6 +52,13 @@ from ml_constructs.private_network.construct import (
     sagemaker_vpc_config,
 )
 from serving_config.model_monitoring import ModelMonitorSettings
+from serving_core.baseline import (
+    DATA_QUALITY_CONSTRAINTS,
+    DATA_QUALITY_STATISTICS,
+    MODEL_QUALITY_CONSTRAINTS,
+    PREPROCESSOR,
+    monitoring_key,
+)
 
 DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 MODEL_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"

@@ -28,6 +28,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from ml_constructs.artifact_storage import MODELS_PREFIX
+from ml_constructs.bundling import function_code, handler
 from ml_constructs.event_targets import ArnTarget
 from ml_constructs.findings import (
     acknowledge_encrypted_sends,
@@ -36,9 +37,6 @@ from ml_constructs.findings import (
 )
 from ml_constructs.functions import depend_on_role_policy_only
 from ml_constructs.model_endpoint import ModelEndpoint
-from ml_constructs.model_promotion.runtime.baseline import REFERENCE_ROWS, monitoring_key
-from ml_constructs.model_promotion.runtime.deployment_policy import DeploymentPolicy
-from ml_constructs.model_promotion.runtime.promotion import PROMOTION_METRICS
 from ml_constructs.model_registry import approvals_pattern, package_arns
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
@@ -50,9 +48,13 @@ from ml_constructs.private_network.construct import (
 )
 from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
+from serving_core.baseline import REFERENCE_ROWS, monitoring_key
+from serving_core.deployment_policy import DeploymentPolicy
+from serving_core.metric_names import PROMOTION_METRICS
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-HANDLER = "handler.lambda_handler"
+PACKAGE = "promotion"
+HANDLER = handler(PACKAGE)
 #: Same runtime as the inference function: the newest that cdk-nag's AwsSolutions-L1 accepts.
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 RELEASES_PREFIX = f"{MODELS_PREFIX}releases/"
@@ -332,7 +334,7 @@ class ModelPromotion(Construct):
             description="Validates an uploaded model.tar.gz and promotes it blue/green",
             runtime=PYTHON_RUNTIME,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"]),
+            code=function_code(RUNTIME_DIR, PACKAGE, core=True),
             memory_size=1024,
             # The artifact is downloaded to /tmp to be validated.
             ephemeral_storage_size=Size.mebibytes(

@@ -22,15 +22,15 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from ml_constructs.model_promotion.runtime.promotion import (
+from ml_constructs.naming import alarms_arn, validate_prefix
+from serving_config.monitoring import AlarmSettings
+from serving_core.metric_names import (
     METRIC_COMPLETED,
     METRIC_ERRORS,
     METRIC_FAILED,
     METRIC_REJECTED,
     METRIC_STARTED,
 )
-from ml_constructs.naming import alarms_arn, validate_prefix
-from serving_config.monitoring import AlarmSettings
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"

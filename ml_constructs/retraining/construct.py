@@ -13,8 +13,6 @@ on the alarm topic.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -31,6 +29,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ml_constructs.bundling import bundle, handler
 from ml_constructs.encryption_key import grant_key_to_sagemaker_volumes
 from ml_constructs.findings import (
     acknowledge_encrypted_sends,
@@ -51,24 +50,20 @@ from serving_config.model_monitoring import RetrainingSettings
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 TRAINING_CODE = "training_code"
+PACKAGE = "retraining"
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 JOB_STATE_CHANGE = "SageMaker Training Job State Change"
 
 
 @cache
 def bundle_dir() -> str:
-    """The function's code: its runtime modules and, in ``training_code/``, what the launcher
-    stages for a job (``model_code`` minus its ignore patterns). Built once per synth, from
-    the files themselves, so the asset hash follows the code."""
-    directory = Path(tempfile.mkdtemp(prefix="retraining-bundle-"))
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "training_code")
-    shutil.copytree(RUNTIME_DIR, directory, dirs_exist_ok=True, ignore=ignore)
-    shutil.copytree(
+    """The function's code: its runtime package and, in ``training_code/`` inside it, what the
+    launcher stages for a job (``model_code`` minus its ignore patterns)."""
+    training_code = (
         launch_training.SOURCE_DIR,
-        directory / TRAINING_CODE,
-        ignore=shutil.ignore_patterns(*launch_training.CODE_IGNORE_PATTERNS, "README.md"),
+        (*launch_training.CODE_IGNORE_PATTERNS, "README.md"),
     )
-    return str(directory)
+    return str(bundle(RUNTIME_DIR, PACKAGE, extra={TRAINING_CODE: training_code}))
 
 
 @dataclass(frozen=True)
@@ -152,7 +147,7 @@ class Retraining(Construct):
             description="Starts a training job when the model drifts or decays; reports outcomes",
             runtime=PYTHON_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler="handler.lambda_handler",
+            handler=handler(PACKAGE),
             code=lambda_.Code.from_asset(bundle_dir()),
             memory_size=256,
             timeout=Duration.seconds(60),

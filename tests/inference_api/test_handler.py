@@ -405,13 +405,15 @@ def test_stdlib_fallback_writes_the_same_log_and_metric(tmp_path: Any) -> None:
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
-    runtime = Path(handler.__file__).parent
+    from ml_constructs.bundling import bundle
+    from ml_constructs.inference_api.construct import PACKAGE, RUNTIME_DIR
+
+    package = bundle(RUNTIME_DIR, PACKAGE)  # what the construct's asset zips
     script = (
         "import json, sys\n"
-        f"sys.path.insert(0, {str(runtime)!r})\n"
-        "import handler, observability\n"  # imported the way Lambda does: top-level modules
+        f"sys.path.insert(0, {str(package)!r})\n"
+        f"from {PACKAGE} import handler, observability\n"  # imported as Lambda does
         "assert not observability.POWERTOOLS\n"
         "r = handler.lambda_handler({'httpMethod': 'POST', 'headers': {}, 'body': '{}'}, None)\n"
         "print(r['statusCode'])\n"

@@ -17,12 +17,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
 from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps
-from ml_constructs.model_promotion.runtime.deployment_policy import (
+from ml_constructs.naming import endpoint_name
+from serving_config import load_settings
+from serving_core.deployment_policy import (
     DeploymentPolicy,
     DeploymentPolicyError,
 )
-from ml_constructs.naming import endpoint_name
-from serving_config import load_settings
 from serving_core.variants import InstanceVariant, ServerlessVariant
 from tests.synth_cache import synth
 

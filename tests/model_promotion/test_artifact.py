@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ml_constructs.model_promotion.runtime.artifact import (
+from serving_core.artifact import (
     ArtifactRejectedError,
     ArtifactRules,
     validate_artifact,

@@ -1,4 +1,5 @@
-"""The function as Lambda runs it: the flat ``runtime/`` bundle, in a separate Python process,
+"""The function as Lambda runs it: its deployment package (``promotion/`` beside the shared
+``serving_core/``), in a separate Python process,
 configured only by environment variables, talking to AWS through ``AWS_ENDPOINT_URL``
 (a moto server on 127.0.0.1)."""
 
@@ -6,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,7 +18,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from ml_constructs.model_promotion.construct import RUNTIME_DIR
+from ml_constructs.bundling import bundle
+from ml_constructs.model_promotion.construct import HANDLER, PACKAGE, RUNTIME_DIR
 from tests.model_promotion import artifacts, moto_sagemaker
 from tests.model_promotion.conftest import (
     BUCKET,
@@ -31,13 +32,18 @@ from tests.model_promotion.conftest import (
     environment,
 )
 
-RUN_HANDLER = """
+RUN_HANDLER = (
+    f"HANDLER = {HANDLER!r}\n"
+    + """
 import json, sys
-import handler
-result = handler.lambda_handler(json.load(sys.stdin), None)
+import importlib
+module, function = HANDLER.rsplit(".", 1)
+handler = getattr(importlib.import_module(module), function)
+result = handler(json.load(sys.stdin), None)
 cdk = sorted(m for m in sys.modules if m.split(".")[0] in ("aws_cdk", "constructs", "jsii"))
 print(json.dumps({"result": result, "cdk_modules": cdk}))
 """
+)
 
 
 def free_port() -> int:
@@ -110,8 +116,8 @@ def test_bundle_promotes_through_aws_endpoint_url(server: str, tmp_path: Path) -
             }
         ]
     }
-    bundle = tmp_path / "bundle"  # what Code.from_asset(RUNTIME_DIR) zips
-    shutil.copytree(RUNTIME_DIR, bundle, ignore=shutil.ignore_patterns("__pycache__"))
+    package = bundle(RUNTIME_DIR, PACKAGE, core=True)  # what the construct's asset zips
+    assert sorted(p.name for p in package.iterdir()) == [PACKAGE, "serving_core"]
     env = {
         "PATH": os.environ.get("PATH", ""),
         "AWS_ENDPOINT_URL": server,
@@ -122,7 +128,7 @@ def test_bundle_promotes_through_aws_endpoint_url(server: str, tmp_path: Path) -
     }
     done = subprocess.run(
         [sys.executable, "-c", RUN_HANDLER],
-        cwd=bundle,
+        cwd=package,
         env=env,
         input=json.dumps(event),
         capture_output=True,

@@ -18,7 +18,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from ml_constructs.retraining.construct import TRAINING_CODE, bundle_dir
+from ml_constructs.retraining.construct import PACKAGE, TRAINING_CODE, bundle_dir
 from ml_constructs.retraining.runtime import handler
 from ml_constructs.retraining.runtime.retraining import (
     ConfigurationError,
@@ -35,7 +35,7 @@ PREFIX = "mlserving-dev"
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.19-cpu-py312"
 ROLE = "arn:aws:iam::123456789012:role/mlserving-dev-sagemaker-training"
 NOW = dt.datetime(2026, 11, 28, 10, 30, tzinfo=dt.UTC)
-CODE = Path(bundle_dir()) / TRAINING_CODE
+CODE = Path(bundle_dir()) / PACKAGE / TRAINING_CODE
 
 
 def environment(topic_arn: str, key_arn: str, **overrides: str) -> dict[str, str]:

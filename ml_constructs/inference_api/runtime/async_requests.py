@@ -20,22 +20,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-if __package__:
-    from .api_config import (
-        ASYNC_FAILURES_PREFIX,
-        ASYNC_INPUT_PREFIX,
-        ASYNC_OUTPUT_PREFIX,
-        ASYNC_REQUESTS_PREFIX,
-        ApiConfig,
-    )
-else:  # imported as a top-level module inside the Lambda package
-    from api_config import (  # type: ignore[no-redef]
-        ASYNC_FAILURES_PREFIX,
-        ASYNC_INPUT_PREFIX,
-        ASYNC_OUTPUT_PREFIX,
-        ASYNC_REQUESTS_PREFIX,
-        ApiConfig,
-    )
+from .api_config import (
+    ASYNC_FAILURES_PREFIX,
+    ASYNC_INPUT_PREFIX,
+    ASYNC_OUTPUT_PREFIX,
+    ASYNC_REQUESTS_PREFIX,
+    ApiConfig,
+)
 
 #: The ids this API hands out: a random UUID4 as 32 lowercase hex digits. Nothing else is
 #: ever turned into a key (no path traversal, no other prefixes).

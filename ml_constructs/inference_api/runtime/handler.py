@@ -39,14 +39,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-if __package__:
-    from .api_config import ApiConfig, ConfigurationError
-    from .observability import logger, record_outcome
-    from .request_validation import RequestError, parse_request
-else:  # imported as a top-level module inside the Lambda package
-    from api_config import ApiConfig, ConfigurationError  # type: ignore[no-redef]
-    from observability import logger, record_outcome  # type: ignore[no-redef]
-    from request_validation import RequestError, parse_request  # type: ignore[no-redef]
+from .api_config import ApiConfig, ConfigurationError
+from .observability import logger, record_outcome
+from .request_validation import RequestError, parse_request
 
 _THROTTLING_CODES = frozenset(
     {
@@ -389,10 +384,8 @@ ASYNC_RESULT = "/predict-async/{id}"
 
 def _async_module() -> Any:
     """``async_requests``, imported on the first async request (never in real-time mode)."""
-    if __package__:
-        from . import async_requests
-    else:  # pragma: no cover - the Lambda package layout
-        import async_requests  # type: ignore[no-redef]
+    from . import async_requests
+
     return async_requests
 
 

@@ -13,10 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-if __package__:
-    from .api_config import ApiConfig
-else:  # imported as a top-level module inside the Lambda package
-    from api_config import ApiConfig  # type: ignore[no-redef]
+from .api_config import ApiConfig
 
 #: Largest magnitude a float32 model input can hold; larger values overflow to inf.
 FLOAT32_MAX = 3.4028234663852886e38

@@ -12,13 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .deployment_policy import DeploymentPolicy, DeploymentPolicyError
-except ImportError:  # pragma: no cover - exercised in the Lambda runtime
-    from deployment_policy import (  # type: ignore[no-redef]
-        DeploymentPolicy,
-        DeploymentPolicyError,
-    )
+from serving_core.deployment_policy import DeploymentPolicy, DeploymentPolicyError
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 

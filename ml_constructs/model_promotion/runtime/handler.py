@@ -13,38 +13,18 @@ from typing import Any
 
 import boto3
 
-try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .artifact import ArtifactRejectedError
-    from .config import ConfigurationError, PromotionConfig
-    from .messages import EndpointSettled, MessageError, PackageApproved, Request, parse_body
-    from .promotion import (
-        METRIC_ERRORS,
-        METRIC_RETRIED,
-        EndpointBusyError,
-        Outcome,
-        Promoter,
-        PromotionFailedError,
-        log,
-    )
-except ImportError:  # pragma: no cover - exercised in the Lambda runtime
-    from artifact import ArtifactRejectedError  # type: ignore[no-redef]
-    from config import ConfigurationError, PromotionConfig  # type: ignore[no-redef]
-    from messages import (  # type: ignore[no-redef]
-        EndpointSettled,
-        MessageError,
-        PackageApproved,
-        Request,
-        parse_body,
-    )
-    from promotion import (  # type: ignore[no-redef]
-        METRIC_ERRORS,
-        METRIC_RETRIED,
-        EndpointBusyError,
-        Outcome,
-        Promoter,
-        PromotionFailedError,
-        log,
-    )
+from serving_core.artifact import ArtifactRejectedError
+from serving_core.metric_names import METRIC_ERRORS, METRIC_RETRIED
+
+from .config import ConfigurationError, PromotionConfig
+from .messages import EndpointSettled, MessageError, PackageApproved, Request, parse_body
+from .promotion import (
+    EndpointBusyError,
+    Outcome,
+    Promoter,
+    PromotionFailedError,
+    log,
+)
 
 _promoter: Promoter | None = None
 

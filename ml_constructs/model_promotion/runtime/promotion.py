@@ -21,34 +21,26 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
-try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from . import baseline
-    from .artifact import ArtifactRejectedError, ArtifactReport, ArtifactRules, validate_artifact
-    from .config import PromotionConfig
-    from .messages import EndpointSettled, PackageApproved, UploadedArtifact
-    from .retention import Retention
-    from .tags import approval_description, ascii_text, package_tags, source_tags
-except ImportError:  # pragma: no cover - exercised in the Lambda runtime
-    import baseline  # type: ignore[no-redef]
-    from artifact import (  # type: ignore[no-redef]
-        ArtifactRejectedError,
-        ArtifactReport,
-        ArtifactRules,
-        validate_artifact,
-    )
-    from config import PromotionConfig  # type: ignore[no-redef]
-    from messages import (  # type: ignore[no-redef]
-        EndpointSettled,
-        PackageApproved,
-        UploadedArtifact,
-    )
-    from retention import Retention  # type: ignore[no-redef]
-    from tags import (  # type: ignore[no-redef]
-        approval_description,
-        ascii_text,
-        package_tags,
-        source_tags,
-    )
+from serving_core import baseline
+from serving_core.artifact import (
+    ArtifactRejectedError,
+    ArtifactReport,
+    ArtifactRules,
+    validate_artifact,
+)
+from serving_core.metric_names import (
+    METRIC_CLEANED,
+    METRIC_COMPLETED,
+    METRIC_FAILED,
+    METRIC_REJECTED,
+    METRIC_STARTED,
+    PROMOTION_METRICS,
+)
+from serving_core.tags import approval_description, ascii_text, package_tags, source_tags
+
+from .config import PromotionConfig
+from .messages import EndpointSettled, PackageApproved, UploadedArtifact
+from .retention import Retention
 
 #: What a promotion may be asked for: an uploaded object version or an approved package.
 PromotionRequest = UploadedArtifact | PackageApproved
@@ -56,23 +48,6 @@ BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBac
 SUBMITTED_TAG = "promotion:submitted-at"
 SHA_TAG = "promotion:sha256"
 
-# The function's embedded-format metrics: the construct's alarms and dashboard import these.
-METRIC_STARTED = "PromotionStarted"
-METRIC_COMPLETED = "PromotionCompleted"
-METRIC_REJECTED = "PromotionRejected"
-METRIC_FAILED = "PromotionFailed"
-METRIC_RETRIED = "PromotionRetried"
-METRIC_ERRORS = "PromotionErrors"
-METRIC_CLEANED = "PromotionResourcesDeleted"
-PROMOTION_METRICS = (
-    METRIC_STARTED,
-    METRIC_COMPLETED,
-    METRIC_REJECTED,
-    METRIC_FAILED,
-    METRIC_RETRIED,
-    METRIC_ERRORS,
-    METRIC_CLEANED,
-)
 #: SNS subjects: ASCII, no line breaks or control characters, under 100 characters.
 _SUBJECT_LIMIT = 99
 

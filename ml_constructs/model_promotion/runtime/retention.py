@@ -18,12 +18,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .baseline import ALL_MEMBERS
-    from .config import PromotionConfig
-except ImportError:  # pragma: no cover - exercised in the Lambda runtime
-    from baseline import ALL_MEMBERS  # type: ignore[no-redef]
-    from config import PromotionConfig  # type: ignore[no-redef]
+from serving_core.baseline import ALL_MEMBERS
+
+from .config import PromotionConfig
 
 #: The tag every promotion sets on its Model and EndpointConfig (ownership marker).
 OWNER_TAG = "promotion:sha256"

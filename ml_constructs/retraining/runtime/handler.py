@@ -10,10 +10,7 @@ from typing import Any
 
 import boto3
 
-try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .retraining import Outcome, Retrainer, RetrainingConfig
-except ImportError:  # pragma: no cover - exercised in the Lambda runtime
-    from retraining import Outcome, Retrainer, RetrainingConfig  # type: ignore[no-redef]
+from .retraining import Outcome, Retrainer, RetrainingConfig
 
 ALARM_CHANGE = "CloudWatch Alarm State Change"
 JOB_CHANGE = "SageMaker Training Job State Change"

@@ -20,16 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
 
-try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .baseline import ALL_MEMBERS, MAX_MEMBER_BYTES, check_baseline
-    from .errors import ArtifactRejectedError
-except ImportError:  # pragma: no cover - exercised in the Lambda runtime
-    from baseline import (  # type: ignore[no-redef]
-        ALL_MEMBERS,
-        MAX_MEMBER_BYTES,
-        check_baseline,
-    )
-    from errors import ArtifactRejectedError  # type: ignore[no-redef]
+from serving_core.baseline import ALL_MEMBERS, MAX_MEMBER_BYTES, check_baseline
+from serving_core.errors import ArtifactRejectedError
 
 __all__ = ["ArtifactRejectedError", "ArtifactReport", "ArtifactRules", "validate_artifact"]
 

@@ -14,10 +14,7 @@ import json
 import math
 from typing import Any
 
-try:  # package import in tests and tools, top-level module in the Lambda bundle
-    from .errors import ArtifactRejectedError
-except ImportError:  # pragma: no cover - exercised in the Lambda runtime
-    from errors import ArtifactRejectedError  # type: ignore[no-redef]
+from serving_core.errors import ArtifactRejectedError
 
 MONITORING_DIR = "monitoring/"
 DATA_QUALITY_STATISTICS = "monitoring/data-quality/statistics.json"
