@@ -29,6 +29,7 @@ import yaml
 
 from app_factory import build_app
 from serving_config import ENVIRONMENTS_DIR, available_environments, available_pipelines
+from serving_config.hosting import kind_overrides
 
 #: The rehearsal's variants of the local environment (see rehearsal/variants.py).
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -36,13 +37,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "network": {"mode": "create"},
         "model_monitor": {"engine": "sagemaker"},
     },
-    "local-async": {
-        "endpoint": {"kind": "async", "initial_instance_count": 1, "data_capture_percent": 0},
-        "scaling": None,
-        "async_inference": {"min_capacity": 0, "max_capacity": 2},
-        "model_monitor": {"enabled": False, "retraining": {"enabled": False}},
-        "promotion": {"traffic_shifting": "all_at_once"},
-    },
+    "local-async": kind_overrides("async"),
 }
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 #: A function's handler setting: where its package puts ``handler.py``.

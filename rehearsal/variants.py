@@ -12,18 +12,10 @@ from typing import Any
 import yaml
 
 from serving_config import ENVIRONMENTS_DIR, Settings, load_settings
+from serving_config.hosting import kind_overrides
 
 #: Sections whose overrides are merged into the file's (the others replace it).
 _MERGED = ("endpoint", "promotion", "model_monitor")
-#: ``--kind async``: the same instance fleet behind SageMaker's asynchronous queue, scaling on
-#: its backlog down to zero; no data capture or Model Monitor (not supported for async here).
-ASYNC_OVERRIDES: dict[str, Any] = {
-    "endpoint": {"kind": "async", "initial_instance_count": 1, "data_capture_percent": 0},
-    "scaling": None,
-    "async_inference": {"min_capacity": 0, "max_capacity": 2},
-    "model_monitor": {"enabled": False, "retraining": {"enabled": False}},
-    "promotion": {"traffic_shifting": "all_at_once"},
-}
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -33,8 +25,9 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
         changed["network"] = {"mode": "create"}
     if getattr(args, "engine", "own") == "sagemaker":
         changed["model_monitor"] = {"engine": "sagemaker"}
-    if getattr(args, "kind", None) == "async":
-        changed.update(ASYNC_OVERRIDES)
+    kind = getattr(args, "kind", None)
+    if kind is not None:  # the kind, and off what it lacks (capture, monitor, ...)
+        changed.update(kind_overrides(kind))
     return changed
 
 

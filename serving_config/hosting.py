@@ -4,10 +4,11 @@ variant (``serving_core.variants``), whose rules then speak for the configuratio
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from serving_config._parsing import ConfigError, join
 from serving_core.variants import (
+    VARIANT_CLASSES,
     AsyncVariant,
     InstanceVariant,
     ServerlessVariant,
@@ -88,3 +89,21 @@ def build_variant(settings: Settings, path: str = "") -> Variant:
     except VariantError as error:
         name, message = error.problems[0]
         raise ConfigError(f"{join(path, CONFIG_FIELDS.get(name, name))}: {message}") from None
+
+
+def kind_overrides(kind: str) -> dict[str, Any]:
+    """What an environment file changes to host on ``kind``: the kind, and off whatever the
+    kind lacks (autoscaling, data capture, monitoring, stepped traffic shifting). The
+    rehearsal's ``--kind`` applies it; the result is validated like any environment."""
+    lacks = VARIANT_CLASSES[kind].lacks  # type: ignore[index]
+    endpoint: dict[str, Any] = {"kind": kind}
+    changed: dict[str, Any] = {"endpoint": endpoint}
+    if "autoscaling" in lacks:
+        changed["scaling"] = None
+    if "data_capture" in lacks:
+        endpoint["data_capture_percent"] = 0
+    if "monitoring" in lacks:
+        changed["model_monitor"] = {"enabled": False, "retraining": {"enabled": False}}
+    if "stepped_traffic_shifting" in lacks:
+        changed["promotion"] = {"traffic_shifting": "all_at_once"}
+    return changed

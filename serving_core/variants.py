@@ -402,6 +402,10 @@ class ServerlessVariant(HostingVariant):
 
 
 Variant = InstanceVariant | AsyncVariant | ServerlessVariant
+#: Each kind's class: what a kind lacks is known before a variant is built.
+VARIANT_CLASSES: dict[Kind, type[HostingVariant]] = {
+    cls.kind: cls for cls in (InstanceVariant, AsyncVariant, ServerlessVariant)
+}
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,9 @@ def promotion_policy(template: dict[str, Any]) -> DeploymentPolicy:
 
 
 def fleet(env: str) -> tuple[int, int]:
-    settings = load_settings(env)
-    if settings.scaling is None:
-        count = settings.endpoint.initial_instance_count
-        return count, count
-    return settings.scaling.min_capacity, settings.scaling.max_capacity
+    """The variant's fleet range: the scaling bounds and every schedule's (the steps must fit
+    any size the fleet may have when it is updated)."""
+    return load_settings(env).variant.fleet_range
 
 
 @pytest.mark.parametrize("env", INSTANCE_ENVIRONMENTS)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from serving_core.deployment_policy import DeploymentPolicy, DeploymentPolicyError
+from serving_core.variants import Variant, variant_from_api_shape
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
@@ -64,6 +65,12 @@ class PromotionConfig:
         """Models and endpoint configs of promotions are ``<prefix>-p-<id>`` (IAM scope)."""
         return f"{self.name_prefix}-p-"
 
+    @property
+    def variant(self) -> Variant:
+        """The stack's variant, read back from its shapes (what it supports decides how a
+        promotion shifts traffic)."""
+        return variant_from_api_shape(self.production_variant, self.async_inference_config)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PromotionConfig:
         """Parse the environment; every problem names the variable."""
@@ -111,10 +118,14 @@ class PromotionConfig:
             "S3OutputPath"
         ):
             raise ConfigurationError("ASYNC_INFERENCE_CONFIG: OutputConfig.S3OutputPath is missing")
-        if asynchronous is not None and "ServerlessConfig" in config.production_variant:
+        try:
+            variant = config.variant
+        except (KeyError, TypeError, ValueError) as error:
+            raise ConfigurationError(f"PRODUCTION_VARIANT: {error}") from None
+        if asynchronous is not None and not variant.supports("async_invocation"):
             raise ConfigurationError(
                 "ASYNC_INFERENCE_CONFIG: SageMaker runs asynchronous inference on instance "
-                "variants only, and PRODUCTION_VARIANT is serverless"
+                f"variants only, and PRODUCTION_VARIANT is {variant.kind}"
             )
         prefix = config.monitoring_baseline_prefix
         if prefix is not None and not (prefix.endswith("/") and not prefix.startswith("/")):

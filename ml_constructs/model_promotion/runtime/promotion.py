@@ -382,7 +382,7 @@ class Promoter:
         DeploymentConfig says."""
         variant = self.config.production_variant
         fleet = instances or int(variant.get("InitialInstanceCount", 1))
-        at_once = "ServerlessConfig" in variant or self.config.async_inference_config is not None
+        at_once = self.config.variant.shifts_all_at_once
         return self.config.deployment_policy.deployment_config(fleet, all_at_once=at_once)
 
     def _update_endpoint(self, name: str, deployment: dict[str, Any]) -> None:
