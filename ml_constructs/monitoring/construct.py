@@ -1,8 +1,8 @@
 """Alarms on the endpoint, the inference function and API, and promotions; their encrypted
 topic; and one dashboard that shows traffic, latency, errors, capacity and promotions.
 
-Thresholds come from :class:`serving_config.AlarmSettings` in human units and are
-converted here to what CloudWatch reports: SageMaker's ``ModelLatency`` is in
+Thresholds (:class:`AlarmThresholds`) are in human units and are converted here to what
+CloudWatch reports: SageMaker's ``ModelLatency`` is in
 microseconds and a variant's ``CPUUtilization`` is summed over its vCPUs (400 % on a
 4-vCPU instance).
 """
@@ -30,7 +30,6 @@ from ml_constructs.model_promotion.runtime.promotion import (
     METRIC_STARTED,
 )
 from ml_constructs.naming import alarms_arn, validate_prefix
-from serving_config.monitoring import AlarmSettings
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -85,11 +84,62 @@ def vcpus(instance_type: str) -> int:
 
 
 @dataclass(frozen=True)
+class AlarmThresholds:
+    """When an alarm fires (in milliseconds and percent of the whole instance), over which
+    window, and who is told (e-mail subscribers of the alarm topic)."""
+
+    emails: tuple[str, ...] = ()
+    evaluation_periods: int = 3
+    datapoints_to_alarm: int = 2
+    period_s: int = 60
+    endpoint_5xx_errors: int = 1
+    endpoint_4xx_error_rate_percent: float = 5.0
+    model_latency_p99_ms: int = 500
+    cpu_utilization_percent: float = 80.0
+    memory_utilization_percent: float = 85.0
+    function_errors: int = 1
+    function_throttles: int = 1
+    function_duration_p99_percent_of_timeout: float = 80.0
+    api_5xx_errors: int = 1
+    api_latency_p99_ms: int = 3000
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
+            problems.append(
+                f"datapoints_to_alarm {self.datapoints_to_alarm} is outside "
+                f"1-evaluation_periods ({self.evaluation_periods})"
+            )
+        if self.period_s not in (10, 30) and (self.period_s < 60 or self.period_s % 60):
+            problems.append(f"period_s {self.period_s} must be 10, 30 or a multiple of 60")
+        counts = ("endpoint_5xx_errors", "function_errors", "function_throttles", "api_5xx_errors")
+        problems += [f"{name} must be at least 1" for name in counts if getattr(self, name) < 1]
+        percents = (
+            "endpoint_4xx_error_rate_percent",
+            "cpu_utilization_percent",
+            "memory_utilization_percent",
+            "function_duration_p99_percent_of_timeout",
+        )
+        problems += [
+            f"{name} {getattr(self, name)} is outside (0, 100]"
+            for name in percents
+            if not 0 < getattr(self, name) <= 100
+        ]
+        problems += [
+            f"{name} must be at least 1 ms"
+            for name in ("model_latency_p99_ms", "api_latency_p99_ms")
+            if getattr(self, name) < 1
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+@dataclass(frozen=True)
 class MonitoringProps:
     """The endpoint to watch, the thresholds, and the key that encrypts the alarm topic."""
 
     prefix: str
-    alarms: AlarmSettings
+    alarms: AlarmThresholds
     encryption_key: kms.IKey
     endpoint_name: str
     variant_name: str
@@ -398,6 +448,12 @@ class Monitoring(Construct):
             ),
             missing=not_breaching,
         )
+        self._add_inference_api_widgets(api, duration_limit_ms)
+
+    def _add_inference_api_widgets(
+        self, api: InferenceApiMetrics, duration_limit_ms: float
+    ) -> None:
+        period = self.period
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Inference function: errors, throttles",
@@ -531,6 +587,16 @@ class Monitoring(Construct):
             ),
             missing=not_breaching,
         )
+        self._add_model_widgets(monitor, drift_features, min_auc, period)
+        return model_alarms
+
+    def _add_model_widgets(
+        self,
+        monitor: ModelMonitorMetrics,
+        drift_features: tuple[str, ...],
+        min_auc: float | None,
+        period: Duration,
+    ) -> None:
         widgets: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
                 title="Feature drift from the baseline",
@@ -556,7 +622,6 @@ class Monitoring(Construct):
                 )
             )
         self.dashboard.add_widgets(*widgets)
-        return model_alarms
 
     def model_alarm_name_prefixes(self) -> tuple[str, ...]:
         """Names of the alarms on the model itself (drift, quality), by prefix."""
