@@ -50,6 +50,8 @@ from ml_constructs.private_network.construct import PrivateNetwork
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 REPORTS_PREFIX = f"{MONITORING_REPORTS_PREFIX}own/"
+#: A cron expression of EventBridge Scheduler: six fields (minutes hours day month weekday year).
+_CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 FUNCTION = FunctionSpec(
     role_purpose="drift-monitor",
     role_description="In-account model monitor: reads captures, labels and the baseline, "
@@ -57,10 +59,6 @@ FUNCTION = FunctionSpec(
     what="the model monitor",
     dead_letters="This is the monitor function's dead-letter queue.",
 )
-
-
-#: A cron expression of EventBridge Scheduler: six fields (minutes hours day month weekday year).
-_CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 
 
 @dataclass(frozen=True)

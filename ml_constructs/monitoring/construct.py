@@ -160,8 +160,8 @@ class Monitoring(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: MonitoringProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        settings = props.alarms
-        self.period = Duration.seconds(settings.period_s)
+        thresholds = props.alarms
+        self.period = Duration.seconds(thresholds.period_s)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
 
         self.topic = sns.Topic(
@@ -186,7 +186,7 @@ class Monitoring(Construct):
                 },
             )
         )
-        for email in settings.emails:
+        for email in thresholds.emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         self.topic_arn = self.topic.topic_arn
         self._action = actions.SnsAction(self.topic)
@@ -219,7 +219,7 @@ class Monitoring(Construct):
         evaluation_periods: int | None = None,
         datapoints: int | None = None,
     ) -> cloudwatch.Alarm:
-        settings = self.props.alarms
+        thresholds = self.props.alarms
         alarm = cloudwatch.Alarm(
             self,
             "".join(part.capitalize() for part in key.split("-")),
@@ -228,8 +228,8 @@ class Monitoring(Construct):
             metric=metric,
             threshold=threshold,
             comparison_operator=operator,
-            evaluation_periods=evaluation_periods or settings.evaluation_periods,
-            datapoints_to_alarm=datapoints or settings.datapoints_to_alarm,
+            evaluation_periods=evaluation_periods or thresholds.evaluation_periods,
+            datapoints_to_alarm=datapoints or thresholds.datapoints_to_alarm,
             treat_missing_data=missing,
         )
         alarm.add_alarm_action(self._action)
@@ -254,13 +254,13 @@ class Monitoring(Construct):
     # -- endpoint ----------------------------------------------------------------------------
 
     def _add_endpoint_alarms(self) -> None:
-        props, settings = self.props, self.props.alarms
+        props, thresholds = self.props, self.props.alarms
         endpoint = f"{props.endpoint_name}/{props.variant_name}"
         not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
         self._alarm(
             "endpoint-5xx",
             self._endpoint_metric("Invocation5XXErrors", "Sum"),
-            threshold=settings.endpoint_5xx_errors,
+            threshold=thresholds.endpoint_5xx_errors,
             description=(
                 f"{endpoint} answered 5XX (model container errors). Check the endpoint's "
                 "CloudWatch logs (/aws/sagemaker/Endpoints/...) and whether a promotion just "
@@ -278,9 +278,9 @@ class Monitoring(Construct):
                 label="4XX errors (% of invocations)",
                 period=self.period,
             ),
-            threshold=settings.endpoint_4xx_error_rate_percent,
+            threshold=thresholds.endpoint_4xx_error_rate_percent,
             description=(
-                f"More than {settings.endpoint_4xx_error_rate_percent}% of requests to "
+                f"More than {thresholds.endpoint_4xx_error_rate_percent}% of requests to "
                 f"{endpoint} were rejected as bad input. Check callers' payloads against the "
                 "model's feature count, and the inference API's validation logs."
             ),
@@ -289,9 +289,9 @@ class Monitoring(Construct):
         self._alarm(
             "model-latency-p99",
             self._endpoint_metric("ModelLatency", "p99"),
-            threshold=settings.model_latency_p99_ms * _MICROSECONDS_PER_MS,
+            threshold=thresholds.model_latency_p99_ms * _MICROSECONDS_PER_MS,
             description=(
-                f"p99 ModelLatency of {endpoint} is above {settings.model_latency_p99_ms} ms "
+                f"p99 ModelLatency of {endpoint} is above {thresholds.model_latency_p99_ms} ms "
                 "(SageMaker reports microseconds; the threshold is converted). Check "
                 "CPUUtilization, batch sizes and whether autoscaling reached max capacity."
             ),
@@ -302,9 +302,9 @@ class Monitoring(Construct):
             self._alarm(
                 "endpoint-cpu",
                 self._endpoint_metric("CPUUtilization", "Average", INSTANCE_NAMESPACE),
-                threshold=settings.cpu_utilization_percent * cores,
+                threshold=thresholds.cpu_utilization_percent * cores,
                 description=(
-                    f"CPU of {endpoint} above {settings.cpu_utilization_percent}% of its "
+                    f"CPU of {endpoint} above {thresholds.cpu_utilization_percent}% of its "
                     f"{cores} vCPUs (CloudWatch sums cores: threshold {cores * 100}% scale). "
                     "Check autoscaling's max capacity and instance type. Missing data keeps "
                     "the state: instance metrics stop only while instances are replaced."
@@ -314,9 +314,9 @@ class Monitoring(Construct):
             self._alarm(
                 "endpoint-memory",
                 self._endpoint_metric("MemoryUtilization", "Average", INSTANCE_NAMESPACE),
-                threshold=settings.memory_utilization_percent,
+                threshold=thresholds.memory_utilization_percent,
                 description=(
-                    f"Memory of {endpoint} above {settings.memory_utilization_percent}%. "
+                    f"Memory of {endpoint} above {thresholds.memory_utilization_percent}%. "
                     "Check the model size against the instance type and for leaks after a "
                     "promotion."
                 ),
@@ -389,16 +389,16 @@ class Monitoring(Construct):
 
     def add_inference_api(self, api: InferenceApiMetrics, function_timeout_s: int) -> None:
         """Alarms and widgets of the inference function and its REST API."""
-        settings = self.props.alarms
+        thresholds = self.props.alarms
         not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
         period = self.period
         duration_limit_ms = (
-            function_timeout_s * 1000 * settings.function_duration_p99_percent_of_timeout / 100
+            function_timeout_s * 1000 * thresholds.function_duration_p99_percent_of_timeout / 100
         )
         self._alarm(
             "function-errors",
             api.metric_function_errors(period),
-            threshold=settings.function_errors,
+            threshold=thresholds.function_errors,
             description=(
                 "The inference function raised (it answers handled errors itself, so this "
                 "is a bug or a crash). Check its log group for the traceback."
@@ -408,7 +408,7 @@ class Monitoring(Construct):
         self._alarm(
             "function-throttles",
             api.metric_function_throttles(period),
-            threshold=settings.function_throttles,
+            threshold=thresholds.function_throttles,
             description=(
                 "The inference function was throttled: its reserved concurrency "
                 "(api.reserved_concurrency) or the account's concurrency quota is exhausted. "
@@ -422,7 +422,7 @@ class Monitoring(Construct):
             threshold=duration_limit_ms,
             description=(
                 f"p99 duration of the inference function is above "
-                f"{settings.function_duration_p99_percent_of_timeout}% of its "
+                f"{thresholds.function_duration_p99_percent_of_timeout}% of its "
                 f"{function_timeout_s} s timeout. Check the endpoint's ModelLatency and "
                 "instance count before raising the timeout."
             ),
@@ -431,7 +431,7 @@ class Monitoring(Construct):
         self._alarm(
             "api-5xx",
             api.metric_api_5xx(period),
-            threshold=settings.api_5xx_errors,
+            threshold=thresholds.api_5xx_errors,
             description=(
                 "The inference API answered 5XX. Check the API's access log (status, "
                 "integrationError) and the function's log for the request id."
@@ -441,9 +441,9 @@ class Monitoring(Construct):
         self._alarm(
             "api-latency-p99",
             api.metric_api_latency(period, "p99"),
-            threshold=settings.api_latency_p99_ms,
+            threshold=thresholds.api_latency_p99_ms,
             description=(
-                f"p99 API latency above {settings.api_latency_p99_ms} ms. Compare with the "
+                f"p99 API latency above {thresholds.api_latency_p99_ms} ms. Compare with the "
                 "function's duration and the endpoint's ModelLatency to find the slow hop."
             ),
             missing=not_breaching,
