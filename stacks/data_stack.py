@@ -10,12 +10,12 @@ from constructs import Construct
 from ml_constructs.artifact_storage import ArtifactStorage, ArtifactStorageProps
 from ml_constructs.encryption_key import EncryptionKey, EncryptionKeyProps
 from ml_constructs.framework_image import FrameworkImage, ImageSpec
-from ml_constructs.model_promotion.construct import source_artifact_arns
 from ml_constructs.model_registry import ModelRegistry, ModelRegistryProps
 from ml_constructs.operator_access import OperatorAccess, OperatorAccessProps
-from ml_constructs.private_network.construct import PrivateNetwork, PrivateNetworkProps
+from ml_constructs.private_network.construct import PrivateNetwork
 from ml_constructs.sagemaker_roles import SageMakerRoles, SageMakerRolesProps
 from serving_config import Settings
+from stacks.construct_props import network_props
 from stacks.outputs import add_outputs
 
 FRAMEWORK = "tensorflow"
@@ -68,14 +68,11 @@ class ModelDataStack(Stack):
             self.network = PrivateNetwork(
                 self,
                 "Network",
-                props=PrivateNetworkProps(
-                    prefix=settings.prefix,
-                    settings=settings.network,
+                props=network_props(
+                    settings,
                     encryption_key=self.encryption.key,
                     bucket_arn=self.storage.bucket_arn,
-                    private_api=settings.api.endpoint_type == "private",
                     removal_policy=policy,
-                    external_reads=source_artifact_arns(settings.registry),
                 ),
             )
         self.serving_image_spec = ImageSpec(

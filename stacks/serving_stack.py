@@ -12,28 +12,33 @@ from constructs import Construct
 from ml_constructs.artifact_storage import DATA_CAPTURE_PREFIX, MONITORING_BASELINE_PREFIX
 from ml_constructs.async_autoscaling import AsyncAutoscaling, AsyncAutoscalingProps
 from ml_constructs.async_inference import AsyncNotifications, AsyncNotificationsProps
-from ml_constructs.drift_monitor.construct import DriftMonitor, DriftMonitorProps
+from ml_constructs.drift_monitor.construct import DriftMonitor
 from ml_constructs.endpoint_autoscaling import (
     EndpointAutoscaling,
     EndpointAutoscalingProps,
     ScheduledBounds,
 )
 from ml_constructs.framework_image import FrameworkImage
-from ml_constructs.inference_api.construct import InferenceApi, inference_api_props
+from ml_constructs.inference_api.construct import InferenceApi
 from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps
-from ml_constructs.model_monitor.construct import ModelMonitor, ModelMonitorProps
-from ml_constructs.model_promotion.construct import (
-    ModelPromotion,
-    ModelPromotionProps,
-    deployment_policy,
-)
-from ml_constructs.monitoring.construct import Monitoring, MonitoringProps
+from ml_constructs.model_monitor.construct import ModelMonitor
+from ml_constructs.model_promotion.construct import ModelPromotion
+from ml_constructs.monitoring.construct import Monitoring
 from ml_constructs.private_network.construct import (
     acknowledge_imported_endpoints,
     sagemaker_vpc_config,
 )
-from ml_constructs.retraining.construct import Retraining, RetrainingProps
+from ml_constructs.retraining.construct import Retraining
 from serving_config import Settings
+from stacks.construct_props import (
+    deployment_policy,
+    drift_monitor_props,
+    inference_api_props,
+    model_monitor_props,
+    monitoring_props,
+    promotion_props,
+    retraining_props,
+)
 from stacks.data_stack import ModelDataStack, removal_policy
 from stacks.outputs import add_outputs
 
@@ -86,9 +91,8 @@ class ModelServingStack(Stack):
         self.monitoring = Monitoring(
             self,
             "Monitoring",
-            props=MonitoringProps(
-                prefix=settings.prefix,
-                alarms=settings.alarms,
+            props=monitoring_props(
+                settings,
                 encryption_key=data.encryption.key,
                 endpoint_name=self.endpoint.endpoint_name,
                 variant_name=self.endpoint.variant_name,
@@ -114,19 +118,12 @@ class ModelServingStack(Stack):
         self.promotion = ModelPromotion(
             self,
             "Promotion",
-            props=ModelPromotionProps(
-                prefix=settings.prefix,
+            props=promotion_props(
+                settings,
                 endpoint=self.endpoint,
-                bucket=data.storage.bucket,
+                storage=data.storage,
                 encryption_key=data.encryption.key,
-                artifact_parameter=settings.artifact_parameter,
-                feature_count=settings.model.feature_count,
-                settings=settings.promotion,
                 alarm_topic=self.monitoring.topic,
-                api_max_rows=settings.api.max_rows,
-                api_feature_names=settings.api.feature_names,
-                registry=settings.registry,
-                group_name=settings.model_package_group,
                 monitoring_baseline_prefix=(
                     MONITORING_BASELINE_PREFIX if self.model_monitor is not None else None
                 ),
@@ -141,11 +138,9 @@ class ModelServingStack(Stack):
             self.retraining = Retraining(
                 self,
                 "Retraining",
-                props=RetrainingProps(
-                    prefix=settings.prefix,
-                    environment_name=settings.name,
-                    storage_bucket=data.storage.bucket,
-                    bucket_name=data.storage.bucket_name,
+                props=retraining_props(
+                    settings,
+                    storage=data.storage,
                     encryption_key=data.encryption.key,
                     training_role_arn=data.roles.training_role_arn,
                     training_image_uri=FrameworkImage(
@@ -153,8 +148,6 @@ class ModelServingStack(Stack):
                     ).image_uri,
                     topic=self.monitoring.topic,
                     alarm_name_prefixes=self.monitoring.model_alarm_name_prefixes(),
-                    settings=monitor.retraining,
-                    promotes_uploads=settings.registry.from_upload,
                     network=data.network,
                     removal_policy=removal_policy(settings),
                 ),
@@ -281,13 +274,12 @@ class ModelServingStack(Stack):
             self.model_monitor = DriftMonitor(
                 self,
                 "DriftMonitor",
-                props=DriftMonitorProps(
-                    prefix=settings.prefix,
+                props=drift_monitor_props(
+                    settings,
                     endpoint_name=self.endpoint.endpoint_name,
                     storage=data.storage,
                     encryption_key=data.encryption.key,
                     topic=self.monitoring.topic,
-                    settings=monitor,
                     network=data.network,
                     removal_policy=removal_policy(settings),
                 ),
@@ -296,13 +288,11 @@ class ModelServingStack(Stack):
             self.model_monitor = ModelMonitor(
                 self,
                 "ModelMonitor",
-                props=ModelMonitorProps(
-                    prefix=settings.prefix,
+                props=model_monitor_props(
+                    settings,
                     endpoint_name=self.endpoint.endpoint_name,
                     storage=data.storage,
                     encryption_key=data.encryption.key,
-                    settings=monitor,
-                    min_auc=min_auc,
                     network=data.network,
                 ),
                 endpoint=self.endpoint.endpoint,

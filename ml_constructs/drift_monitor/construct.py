@@ -13,8 +13,10 @@ starts from them as before.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -26,7 +28,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ml_constructs.artifact_storage import (
@@ -42,37 +43,71 @@ from ml_constructs.findings import (
     acknowledge_function,
     acknowledge_inline_policy,
 )
-from ml_constructs.functions import depend_on_role_policy_only
+from ml_constructs.function_setup import FunctionSetup, FunctionSpec
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import role_name, validate_prefix
-from ml_constructs.private_network.construct import PrivateNetwork, function_placement
-from serving_config.model_monitoring import ModelMonitorSettings
+from ml_constructs.private_network.construct import PrivateNetwork
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 REPORTS_PREFIX = f"{MONITORING_REPORTS_PREFIX}own/"
+#: A cron expression of EventBridge Scheduler: six fields (minutes hours day month weekday year).
+_CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+FUNCTION = FunctionSpec(
+    role_purpose="drift-monitor",
+    role_description="In-account model monitor: reads captures, labels and the baseline, "
+    "writes reports, publishes its metrics",
+    what="the model monitor",
+    dead_letters="This is the monitor function's dead-letter queue.",
+)
 
 
 @dataclass(frozen=True)
 class DriftMonitorProps:
     """The endpoint, where its captured data, labels, baselines and reports are, the alarm
-    topic the analyzer announces drift on, and the configuration."""
+    topic the analyzer announces drift on, when it runs and what it compares."""
 
     prefix: str
     endpoint_name: str
     storage: ArtifactStorage
     encryption_key: kms.IKey
     topic: sns.ITopic
-    settings: ModelMonitorSettings
+    #: When the analyzer runs: a cron expression in UTC (``cron(0 * ? * * *)``: hourly).
+    schedule: str = "cron(0 * ? * * *)"
+    #: Hours of captured traffic each run reads (the time between runs).
+    window_hours: int = 1
+    #: How long ground truth takes to arrive: model quality scores the traffic that long ago.
+    label_delay_hours: int = 24
+    #: Rows kept per window (a reservoir sample), fewest labelled rows for model quality.
+    sample_size: int = 10_000
+    min_labels: int = 30
+    #: The share of drifted features that makes the window drift.
+    drift_share: float = 0.5
+    #: Evidently's method and threshold for every feature (None: Evidently chooses per column).
+    stattest: str | None = None
+    stattest_threshold: float | None = None
+    probability_threshold: float = 0.5
+    model_quality: bool = True
+    memory_mb: int = 3008
+    timeout_s: int = 900
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
     network: PrivateNetwork | None = None
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
         problems = []
-        if not self.settings.enabled or self.settings.engine != "own":
-            problems.append("settings: the construct is for an enabled monitor with engine own")
-        if not self.settings.drift_features:
-            problems.append("settings.drift_features: name at least one feature")
+        if not _CRON.match(self.schedule):
+            problems.append(f"schedule {self.schedule!r} is not cron(...) with six fields")
+        if not 128 <= self.memory_mb <= 10_240:
+            problems.append(f"memory_mb {self.memory_mb} is outside 128-10240")
+        if not 1 <= self.timeout_s <= 900:
+            problems.append(f"timeout_s {self.timeout_s} is outside 1-900")
+        if self.architecture not in ("x86_64", "arm64"):
+            problems.append(f"architecture {self.architecture!r} is not x86_64 or arm64")
+        try:  # the analysis settings, as the analyzer checks them when it starts
+            self.analyzer_config()
+        except ValueError as error:
+            problems.append(f"the analyzer's settings: {error}")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -81,6 +116,29 @@ class DriftMonitorProps:
         """The CloudWatch namespace of this environment's monitor (its role may publish there
         only)."""
         return f"{self.prefix}/model-monitor"
+
+    def analyzer_config(self) -> AnalyzerConfig:
+        """What the function's environment says (the runtime reads it back)."""
+        return AnalyzerConfig(
+            bucket=self.storage.bucket_name,
+            endpoint_name=self.endpoint_name,
+            capture_prefix=f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}/",
+            ground_truth_prefix=GROUND_TRUTH_PREFIX,
+            baseline_prefix=MONITORING_BASELINE_PREFIX,
+            reports_prefix=REPORTS_PREFIX,
+            key_arn=self.encryption_key.key_arn,
+            namespace=self.namespace,
+            topic_arn=self.topic.topic_arn,
+            window_hours=self.window_hours,
+            label_delay_hours=self.label_delay_hours,
+            sample_size=self.sample_size,
+            min_labels=self.min_labels,
+            drift_share=self.drift_share,
+            stattest=self.stattest,
+            stattest_threshold=self.stattest_threshold,
+            probability_threshold=self.probability_threshold,
+            model_quality=self.model_quality,
+        )
 
 
 class DriftMonitor(Construct):
@@ -95,29 +153,13 @@ class DriftMonitor(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: DriftMonitorProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        own = props.settings.own
-        self.dead_letter_queue = self._dead_letters()
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            encryption_key=props.encryption_key,
-            removal_policy=props.removal_policy,
-        )
-        self.role = iam.Role(
-            self,
-            "Role",
-            role_name=role_name(props.prefix, "drift-monitor"),
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="In-account model monitor: reads captures, labels and the baseline, "
-            "writes reports, publishes its metrics",
-        )
+        setup = FunctionSetup(self, props, FUNCTION, logs.RetentionDays.THREE_MONTHS)
+        self.log_group, self.role = setup.log_group, setup.role
+        self.dead_letter_queue = setup.dead_letter_queue
         self._grant()
-        placement = function_placement(props.network, self, "the model monitor", self.role)
-        arm = own.architecture == "arm64"
-        self.function = lambda_.DockerImageFunction(
-            self,
-            "Function",
+        arm = props.architecture == "arm64"
+        self.function = setup.function(
+            lambda_.DockerImageFunction,
             function_name=f"{props.prefix}-drift-monitor",
             description="Runs Evidently on a window of data capture against the served model",
             code=lambda_.DockerImageCode.from_image_asset(
@@ -128,65 +170,23 @@ class DriftMonitor(Construct):
                 exclude=["__pycache__", "*.pyc"],
             ),
             architecture=lambda_.Architecture.ARM_64 if arm else lambda_.Architecture.X86_64,
-            memory_size=own.memory_mb,
-            timeout=Duration.seconds(own.timeout_s),
-            role=self.role,
-            log_group=self.log_group,
-            dead_letter_queue=self.dead_letter_queue,
+            memory_size=props.memory_mb,
+            timeout=Duration.seconds(props.timeout_s),
             retry_attempts=0,  # the next window comes; a failed run is an alarm, not a retry
-            environment=self.analyzer_config().to_env(),
-            vpc=placement.vpc,
-            vpc_subnets=placement.subnets,
-            security_groups=placement.security_groups,
+            environment=props.analyzer_config().to_env(),
         )
-        depend_on_role_policy_only(self.function, self.role)
         self.schedule = self._schedule()
         self._acknowledge()
 
     def analyzer_config(self) -> AnalyzerConfig:
         """What the function's environment says (the runtime reads it back)."""
-        props, settings = self.props, self.props.settings
-        own = settings.own
-        return AnalyzerConfig(
-            bucket=props.storage.bucket_name,
-            endpoint_name=props.endpoint_name,
-            capture_prefix=f"{DATA_CAPTURE_PREFIX}{props.endpoint_name}/",
-            ground_truth_prefix=GROUND_TRUTH_PREFIX,
-            baseline_prefix=MONITORING_BASELINE_PREFIX,
-            reports_prefix=REPORTS_PREFIX,
-            key_arn=props.encryption_key.key_arn,
-            namespace=props.namespace,
-            topic_arn=props.topic.topic_arn,
-            window_hours=settings.interval_hours,
-            label_delay_hours=settings.label_delay_hours,
-            sample_size=own.sample_size,
-            min_labels=own.min_labels,
-            drift_share=own.drift_share,
-            stattest=own.stattest,
-            stattest_threshold=own.stattest_threshold,
-            probability_threshold=settings.probability_threshold,
-            model_quality=settings.model_quality,
-        )
+        return self.props.analyzer_config()
 
     # -- pieces ------------------------------------------------------------------------------
 
-    def _dead_letters(self) -> sqs.Queue:
-        queue = sqs.Queue(
-            self,
-            "DeadLetters",
-            queue_name=f"{self.props.prefix}-drift-monitor-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.props.encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=self.props.removal_policy,
-        )
-        acknowledge(queue, "AwsSolutions-SQS3", "This is the monitor function's dead-letter queue.")
-        return queue
-
     def _schedule(self) -> scheduler.Schedule:
         """Every ``schedule`` (a cron expression in UTC), with the scheduled time as input."""
-        expression = self.props.settings.schedule.removeprefix("cron(").removesuffix(")")
+        expression = self.props.schedule.removeprefix("cron(").removesuffix(")")
         minute, hour, day, month, weekday, year = expression.split()
         role = iam.Role(
             self,
@@ -273,14 +273,12 @@ class DriftMonitor(Construct):
         for statement in statements:
             role.add_to_policy(statement)
         props.topic.grant_publish(role)
-        self.log_group.grant_write(role)
 
     def _acknowledge(self) -> None:
         props = self.props
         policy = self.role.node.find_child("DefaultPolicy")
         _, bucket_ref = bucket_arn_in(self, props.storage.bucket)
         capture = f"{DATA_CAPTURE_PREFIX}{props.endpoint_name}/"
-        acknowledge_inline_policy(self.role)
         acknowledge_encrypted_sends(policy)
         acknowledge(
             policy,

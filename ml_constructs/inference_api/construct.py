@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigw
@@ -26,17 +26,13 @@ from constructs import Construct
 
 from ml_constructs.bundling import function_code, handler
 from ml_constructs.checkov import skip
-from ml_constructs.findings import INLINE_POLICY, acknowledge_function, acknowledge_inline_policy
-from ml_constructs.functions import depend_on_role_policy_only
+from ml_constructs.findings import INLINE_POLICY, acknowledge_function
+from ml_constructs.function_setup import FunctionSetup, FunctionSpec
 from ml_constructs.inference_api.runtime import api_config as env
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
-from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.naming import validate_prefix
 from ml_constructs.operator_access import s3_via_service
-from ml_constructs.private_network.construct import PrivateNetwork, function_placement
-
-if TYPE_CHECKING:
-    from ml_constructs.artifact_storage import ArtifactStorage
-    from serving_config import Settings
+from ml_constructs.private_network.construct import PrivateNetwork
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 PACKAGE = "inference"
@@ -51,6 +47,13 @@ PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 #: environment-agnostic: CloudFormation resolves it at deploy time in the target region.
 POWERTOOLS_PARAMETER = "/aws/service/powertools/python/{arch}/{python}/{version}"
 API_GATEWAY_TIMEOUT_S = 29
+FUNCTION = FunctionSpec(
+    role_purpose="inference-fn",
+    role_description="Inference API function: invoke one endpoint, write its logs and traces",
+    what="the inference function",
+    log_group_id="FunctionLogs",
+    role_id="FunctionRole",
+)
 #: One JSON object per request: who called (IAM identity), what, the outcome and the latencies.
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -202,48 +205,6 @@ class InferenceApiProps:
         }
 
 
-def inference_api_props(
-    settings: Settings,
-    *,
-    endpoint_name: str,
-    endpoint_arn: str,
-    encryption_key: kms.IKey | None,
-    removal_policy: RemovalPolicy,
-    network: PrivateNetwork | None = None,
-    async_storage: ArtifactStorage | None = None,
-) -> InferenceApiProps:
-    """Props from an environment's configuration (the ``api:`` and ``model:`` sections)."""
-    api = settings.api
-    return InferenceApiProps(
-        prefix=settings.prefix,
-        endpoint_name=endpoint_name,
-        endpoint_arn=endpoint_arn,
-        feature_count=settings.model.feature_count,
-        feature_names=api.feature_names,
-        max_rows=api.max_rows,
-        max_payload_bytes=api.max_payload_bytes,
-        throttle_rate_limit=api.throttle_rate_limit,
-        throttle_burst_limit=api.throttle_burst_limit,
-        reserved_concurrency=api.reserved_concurrency,
-        function_timeout_s=api.function_timeout_s,
-        function_memory_mb=api.function_memory_mb,
-        architecture=api.architecture,
-        log_retention_days=api.log_retention_days,
-        connect_timeout_s=api.invoke_connect_timeout_s,
-        read_timeout_s=api.invoke_read_timeout_s,
-        max_attempts=api.invoke_max_attempts,
-        retry_after_s=api.retry_after_s,
-        powertools_version=api.powertools_version,
-        execution_log_level=api.execution_log_level,
-        manage_account_cloudwatch_role=api.manage_account_cloudwatch_role,
-        encryption_key=encryption_key,
-        removal_policy=removal_policy,
-        network=network,
-        endpoint_type=api.endpoint_type,
-        async_bucket=async_storage.bucket if async_storage is not None else None,
-    )
-
-
 class InferenceApi(Construct):
     """REST API (AWS_IAM) -> POST /predict -> validating Lambda -> sagemaker:InvokeEndpoint.
 
@@ -255,24 +216,33 @@ class InferenceApi(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: InferenceApiProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        retention = _RETENTION[props.log_retention_days]
         self.service_name = f"{props.prefix}-inference"
-
-        self.function_log_group = logs.LogGroup(
+        setup = FunctionSetup(self, props, FUNCTION, _RETENTION[props.log_retention_days])
+        self.function_log_group, self.role = setup.log_group, setup.role
+        self._grant()
+        self.function = self._function(setup)
+        self.access_log_group = logs.LogGroup(
             self,
-            "FunctionLogs",
-            retention=retention,
+            "AccessLogs",
+            retention=_RETENTION[props.log_retention_days],
             encryption_key=props.encryption_key,
             removal_policy=props.removal_policy,
         )
-        # A named role: the data key's policy trusts only roles called <prefix>-*.
-        self.role = iam.Role(
-            self,
-            "FunctionRole",
-            role_name=role_name(props.prefix, "inference-fn"),
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Inference API function: invoke one endpoint, write its logs and traces",
-        )
+        self.api = self._rest_api()
+        self.stage = self.api.deployment_stage
+        self._add_gateway_responses()
+        self.methods = self._add_methods()
+        self._acknowledge_api()
+        self.function_name = self.function.function_name
+        self.function_arn = self.function.function_arn
+        self.api_id = self.api.rest_api_id
+        self.predict_url = self.api.url_for_path("/predict-async" if props.is_async else "/predict")
+
+    # -- the function ------------------------------------------------------------------------------
+
+    def _grant(self) -> None:
+        """Invoke this endpoint only (asynchronously: its request and result objects too)."""
+        props = self.props
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="InvokeThisEndpointOnly",
@@ -282,25 +252,26 @@ class InferenceApi(Construct):
         )
         if props.is_async:
             self._grant_async_storage()
-        self.function_log_group.grant_write(self.role)
 
-        layers: list[lambda_.ILayerVersion] = []
-        if props.powertools_version:
-            arch = "arm64" if props.architecture == "arm64" else "x86_64"
-            layer_arn = ssm.StringParameter.value_for_string_parameter(
-                self,
-                POWERTOOLS_PARAMETER.format(
-                    arch=arch, python=PYTHON_RUNTIME.name, version=props.powertools_version
-                ),
-            )
-            layers.append(
-                lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
-            )
-
-        placement = function_placement(props.network, self, "the inference function", self.role)
-        self.function = lambda_.Function(
+    def _layers(self) -> list[lambda_.ILayerVersion]:
+        """Powertools for AWS Lambda, the layer of its version for the function's runtime and
+        architecture (none without a version)."""
+        props = self.props
+        if not props.powertools_version:
+            return []
+        arch = "arm64" if props.architecture == "arm64" else "x86_64"
+        layer_arn = ssm.StringParameter.value_for_string_parameter(
             self,
-            "Function",
+            POWERTOOLS_PARAMETER.format(
+                arch=arch, python=PYTHON_RUNTIME.name, version=props.powertools_version
+            ),
+        )
+        return [lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)]
+
+    def _function(self, setup: FunctionSetup) -> lambda_.Function:
+        props = self.props
+        function = setup.function(
+            lambda_.Function,
             function_name=self.service_name,
             description="Validates POST /predict bodies and calls the SageMaker endpoint",
             runtime=PYTHON_RUNTIME,
@@ -315,17 +286,11 @@ class InferenceApi(Construct):
             timeout=Duration.seconds(props.function_timeout_s),
             reserved_concurrent_executions=props.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
-            role=self.role,
-            log_group=self.function_log_group,
-            layers=layers,
+            layers=self._layers(),
             environment=props.environment(),
-            vpc=placement.vpc,
-            vpc_subnets=placement.subnets,
-            security_groups=placement.security_groups,
         )
-        depend_on_role_policy_only(self.function, self.role)
         acknowledge_function(
-            self.function,
+            function,
             dead_letters=(
                 "API Gateway invokes the function synchronously and the caller gets its answer "
                 "or error; a function dead-letter queue applies to asynchronous invocations only."
@@ -338,7 +303,6 @@ class InferenceApi(Construct):
                 "reservation fails the deploy; the API stage's throttling caps the load."
             ),
         )
-        acknowledge_inline_policy(self.role)
         # Active tracing needs xray:PutTraceSegments/PutTelemetryRecords, which X-Ray only
         # supports on Resource "*": the one wildcard, acknowledged on this role alone.
         acknowledge(
@@ -348,15 +312,13 @@ class InferenceApi(Construct):
             "permissions; Lambda active tracing requires them on '*'.",
             ["Resource::*"],
         )
+        return function
 
-        self.access_log_group = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=retention,
-            encryption_key=props.encryption_key,
-            removal_policy=props.removal_policy,
-        )
-        self.api = apigw.RestApi(
+    # -- the REST API ------------------------------------------------------------------------------
+
+    def _rest_api(self) -> apigw.RestApi:
+        props = self.props
+        return apigw.RestApi(
             self,
             "Api",
             rest_api_name=self.service_name,
@@ -384,9 +346,11 @@ class InferenceApi(Construct):
                 data_trace_enabled=False,  # never write request bodies (features) to logs
             ),
         )
-        self.stage = self.api.deployment_stage
-        self._add_gateway_responses()
 
+    def _add_methods(self) -> list[apigw.Method]:
+        """POST /predict (asynchronous: POST /predict-async and GET /predict-async/{id}),
+        IAM-authorized, the body's envelope validated, proxied to the function."""
+        props = self.props
         request_model = self.api.add_model(
             "PredictRequest",
             content_type="application/json",
@@ -417,19 +381,20 @@ class InferenceApi(Construct):
             request_models={"application/json": request_model},
         )
         self._fix_permission_logical_id(self.predict_method, "InferenceApiPredictPermission")
-        self.methods = [self.predict_method]
         self.result_method: apigw.Method | None = None
-        if props.is_async:
-            self.result_method = predict.add_resource("{id}").add_method(
-                "GET",
-                integration,
-                authorization_type=apigw.AuthorizationType.IAM,
-                request_validator=validator,
-                request_parameters={"method.request.path.id": True},
-            )
-            self._fix_permission_logical_id(self.result_method, "InferenceApiResultPermission")
-            self.methods.append(self.result_method)
+        if not props.is_async:
+            return [self.predict_method]
+        self.result_method = predict.add_resource("{id}").add_method(
+            "GET",
+            integration,
+            authorization_type=apigw.AuthorizationType.IAM,
+            request_validator=validator,
+            request_parameters={"method.request.path.id": True},
+        )
+        self._fix_permission_logical_id(self.result_method, "InferenceApiResultPermission")
+        return [self.predict_method, self.result_method]
 
+    def _acknowledge_api(self) -> None:
         no_waf = (
             "Every request must carry a SigV4 signature of an IAM principal allowed "
             "execute-api:Invoke; stage throttling caps load. Attach a WAF web ACL to the stage "
@@ -456,7 +421,7 @@ class InferenceApi(Construct):
                 "Callers are AWS principals authenticated with SigV4 (AWS_IAM authorization), "
                 "not Cognito users.",
             )
-        if props.manage_account_cloudwatch_role:
+        if self.props.manage_account_cloudwatch_role:
             acknowledge(
                 self.api,
                 "AwsSolutions-IAM4",
@@ -467,11 +432,6 @@ class InferenceApi(Construct):
                     "AmazonAPIGatewayPushToCloudWatchLogs"
                 ],
             )
-
-        self.function_name = self.function.function_name
-        self.function_arn = self.function.function_arn
-        self.api_id = self.api.rest_api_id
-        self.predict_url = self.api.url_for_path("/predict-async" if props.is_async else "/predict")
 
     def _grant_async_storage(self) -> None:
         """Exactly the async prefixes: write requests and records, read records, results and

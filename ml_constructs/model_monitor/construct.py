@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,6 @@ from ml_constructs.private_network.construct import (
     grant_vpc_access,
     sagemaker_vpc_config,
 )
-from serving_config.model_monitoring import ModelMonitorSettings
 from serving_core.baseline import (
     DATA_QUALITY_CONSTRAINTS,
     DATA_QUALITY_STATISTICS,
@@ -70,28 +70,53 @@ PROBABILITY_ATTRIBUTE = "predictions[0].probability"
 PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 
 
+#: What ScheduleConfig accepts for monitoring: on the hour, every N hours or at given hours.
+_SCHEDULE = re.compile(r"^cron\(0 (\*|\d{1,2}(,\d{1,2})*|\d{1,2}/\d{1,2}) \? \* \* \*\)$")
+
+
 @dataclass(frozen=True)
 class ModelMonitorProps:
-    """The endpoint, where its captured data and baselines are, and the configuration."""
+    """The endpoint, where its captured data and baselines are, when the jobs run, on what,
+    and what they compare."""
 
     prefix: str
     endpoint_name: str
     storage: ArtifactStorage
     encryption_key: kms.IKey
-    settings: ModelMonitorSettings
-    min_auc: float
+    #: When the jobs run: ``cron(0 * ? * * *)`` (hourly), every N hours or at given hours.
+    schedule: str = "cron(0 * ? * * *)"
+    instance_type: str = "ml.m5.large"
+    volume_size_gb: int = 20
+    max_runtime_s: int = 1800
+    #: The analyzer's distance of a feature from the baseline above which it drifts.
+    drift_threshold: float = 0.1
+    #: Model quality (AUC of the labelled traffic) besides data quality.
+    model_quality: bool = True
+    probability_threshold: float = 0.5
+    #: How long ground truth takes to arrive: each model-quality run scores that long ago.
+    label_delay_hours: int = 24
     #: Private networking: the jobs in the private subnets (the role may place them there).
     network: PrivateNetwork | None = None
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
         problems = []
-        if not self.settings.enabled:
-            problems.append("settings.enabled: the construct is for an enabled monitor")
-        if not self.settings.drift_features:
-            problems.append("settings.drift_features: name at least one feature")
-        if not 0.5 <= self.min_auc <= 1.0:
-            problems.append(f"min_auc: {self.min_auc} is outside 0.5-1")
+        if not _SCHEDULE.match(self.schedule):
+            problems.append(f"schedule {self.schedule!r} is not an hourly monitoring schedule")
+        if not self.instance_type.startswith("ml."):
+            problems.append(f"instance_type {self.instance_type!r} is not an ml.* type")
+        if self.volume_size_gb < 1:
+            problems.append(f"volume_size_gb {self.volume_size_gb} must be at least 1")
+        # Model Monitor: an hourly model-quality run may last 1800 s, a data-quality one 3600 s.
+        limit = 1800 if self.model_quality else 3600
+        if not 1 <= self.max_runtime_s <= limit:
+            problems.append(f"max_runtime_s {self.max_runtime_s} is outside 1-{limit}")
+        if not 0.0 < self.drift_threshold < 1.0:
+            problems.append(f"drift_threshold {self.drift_threshold} is outside (0, 1)")
+        if not 0.0 < self.probability_threshold < 1.0:
+            problems.append(f"probability_threshold {self.probability_threshold} is outside (0, 1)")
+        if self.label_delay_hours < 0:
+            problems.append(f"label_delay_hours {self.label_delay_hours} must not be negative")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -145,12 +170,11 @@ class ModelMonitor(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         #: The analyzer's distance of a feature from the baseline drifts above the threshold.
-        self.drift_alarm_threshold = props.settings.drift_threshold
+        self.drift_alarm_threshold = props.drift_threshold
         self.drift_alarm_operator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
         #: SageMaker checks that the endpoint a schedule watches exists when the schedule (and
         #: its job definition) is created; both name it by a string, so they depend on it.
         self._endpoint = endpoint
-        settings = props.settings
         self.image = ModelMonitorImage(self, "AnalyzerImage")
         self.role = self._role()
         stack = Stack.of(self)
@@ -190,7 +214,7 @@ class ModelMonitor(Construct):
         )
         self.model_quality: sagemaker.CfnModelQualityJobDefinition | None = None
         self.model_quality_schedule: sagemaker.CfnMonitoringSchedule | None = None
-        if settings.model_quality:
+        if props.model_quality:
             self._add_model_quality(stack)
         self.failure_rule = self._failure_rule()
 
@@ -217,14 +241,14 @@ class ModelMonitor(Construct):
     def _job(self, resource: Any) -> dict[str, Any]:
         """What both job definitions share: one instance with an encrypted volume, network
         isolation and encrypted inter-container traffic, the role, the run-time limit."""
-        settings = self.props.settings
+        props = self.props
         return {
             "job_resources": resource.MonitoringResourcesProperty(
                 cluster_config=resource.ClusterConfigProperty(
                     instance_count=1,
-                    instance_type=settings.instance_type,
-                    volume_size_in_gb=settings.volume_size_gb,
-                    volume_kms_key_id=self.props.encryption_key.key_arn,
+                    instance_type=props.instance_type,
+                    volume_size_in_gb=props.volume_size_gb,
+                    volume_kms_key_id=props.encryption_key.key_arn,
                 )
             ),
             "network_config": resource.NetworkConfigProperty(
@@ -234,7 +258,7 @@ class ModelMonitor(Construct):
             ),
             "role_arn": self.role.role_arn,
             "stopping_condition": resource.StoppingConditionProperty(
-                max_runtime_in_seconds=settings.max_runtime_s
+                max_runtime_in_seconds=props.max_runtime_s
             ),
         }
 
@@ -247,9 +271,9 @@ class ModelMonitor(Construct):
         )
 
     def _add_model_quality(self, stack: Stack) -> None:
-        props, settings = self.props, self.props.settings
+        props = self.props
         model = sagemaker.CfnModelQualityJobDefinition
-        delay = settings.label_delay_hours
+        delay = props.label_delay_hours
         quality: dict[str, Any] = {
             "model_quality_app_specification": model.ModelQualityAppSpecificationProperty(
                 image_uri=self.image.image_uri,
@@ -268,7 +292,7 @@ class ModelMonitor(Construct):
                     s3_input_mode="File",
                     s3_data_distribution_type="FullyReplicated",
                     probability_attribute=PROBABILITY_ATTRIBUTE,
-                    probability_threshold_attribute=settings.probability_threshold,
+                    probability_threshold_attribute=props.probability_threshold,
                     start_time_offset=f"-PT{delay + 1}H",
                     end_time_offset=f"-PT{delay}H",
                 ),
@@ -297,7 +321,7 @@ class ModelMonitor(Construct):
                 monitoring_job_definition_name=definition.job_definition_name,
                 monitoring_type=monitoring_type,
                 schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
-                    schedule_expression=self.props.settings.schedule
+                    schedule_expression=self.props.schedule
                 ),
             ),
             endpoint_name=self.props.endpoint_name,
@@ -350,13 +374,10 @@ class ModelMonitor(Construct):
         )
 
     def _role(self) -> iam.Role:
+        """The jobs' role: read captures, baselines and labels, write reports, publish the
+        metrics, pull the analyzer, encrypt the volume (and run in the VPC when private)."""
         props = self.props
-        key = props.encryption_key
         bucket_arn, bucket_ref = bucket_arn_in(self, props.storage.bucket)
-
-        def objects(prefix: str) -> str:
-            return f"{bucket_arn}/{prefix}*"
-
         role = iam.Role(
             self,
             "Role",
@@ -364,7 +385,22 @@ class ModelMonitor(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Model Monitor jobs: read captured data, baselines, labels; write reports",
         )
-        statements = [
+        for statement in self._role_statements(bucket_arn):
+            role.add_to_policy(statement)
+        grant_key_to_sagemaker_volumes(role, props.encryption_key, "EncryptTheJobVolume")
+        if props.network is not None:
+            grant_vpc_access(role)
+        acknowledge_inline_policy(role)
+        self._acknowledge_role(role, bucket_ref)
+        return role
+
+    def _role_statements(self, bucket_arn: str) -> list[iam.PolicyStatement]:
+        key = self.props.encryption_key
+
+        def objects(prefix: str) -> str:
+            return f"{bucket_arn}/{prefix}*"
+
+        return [
             iam.PolicyStatement(
                 sid="ReadCapturedDataBaselinesAndLabels",
                 actions=["s3:GetObject"],
@@ -436,12 +472,8 @@ class ModelMonitor(Construct):
                 sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
             ),
         ]
-        for statement in statements:
-            role.add_to_policy(statement)
-        grant_key_to_sagemaker_volumes(role, key, "EncryptTheJobVolume")
-        if props.network is not None:
-            grant_vpc_access(role)
-        acknowledge_inline_policy(role)
+
+    def _acknowledge_role(self, role: iam.Role, bucket_ref: str) -> None:
         wildcard = [
             f"Resource::{bucket_ref}/{p}*"
             for p in (
@@ -460,7 +492,7 @@ class ModelMonitor(Construct):
             "cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no resource "
             "(PutMetricData is limited to Model Monitor's two namespaces); processing job log "
             "streams are named per job in /aws/sagemaker/ProcessingJobs."
-            + (" " + VPC_ACCESS_REASON if props.network is not None else ""),
+            + (" " + VPC_ACCESS_REASON if self.props.network is not None else ""),
             [
                 *wildcard,
                 "Resource::*",
@@ -468,7 +500,6 @@ class ModelMonitor(Construct):
                 f"{PROCESSING_LOG_GROUP}:*",
             ],
         )
-        return role
 
     # -- metrics for alarms and the dashboard --------------------------------------------------
 

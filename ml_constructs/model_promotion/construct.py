@@ -10,8 +10,8 @@ variant, image, role, volume key and data capture as the model in the template.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,26 +30,15 @@ from constructs import Construct, IConstruct
 from ml_constructs.artifact_storage import MODELS_PREFIX
 from ml_constructs.bundling import function_code, handler
 from ml_constructs.event_targets import ArnTarget
-from ml_constructs.findings import (
-    acknowledge_encrypted_sends,
-    acknowledge_function,
-    acknowledge_inline_policy,
-)
-from ml_constructs.functions import depend_on_role_policy_only
+from ml_constructs.findings import acknowledge_encrypted_sends, acknowledge_function
+from ml_constructs.function_setup import FunctionSetup, FunctionSpec, dead_letter_queue
 from ml_constructs.model_endpoint import ModelEndpoint
 from ml_constructs.model_registry import approvals_pattern, package_arns
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
-from ml_constructs.naming import role_name, validate_prefix
+from ml_constructs.naming import validate_prefix
 from ml_constructs.preconditions.requirements import LAMBDA_SQS_POLLER_ACTIONS
-from ml_constructs.private_network.construct import (
-    PrivateNetwork,
-    function_placement,
-    sagemaker_vpc_config,
-)
-from serving_config.promotion import PromotionSettings
-from serving_config.registry import RegistrySettings
+from ml_constructs.private_network.construct import PrivateNetwork, sagemaker_vpc_config
 from serving_core.baseline import REFERENCE_ROWS, monitoring_key
-from serving_core.deployment_policy import DeploymentPolicy
 from serving_core.metric_names import PROMOTION_METRICS
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -63,25 +52,54 @@ ARTIFACT_FILE = "model.tar.gz"
 #: promotions may validate at once; SageMaker refuses a second UpdateEndpoint while one runs,
 #: and that message is retried once the endpoint is InService again.
 MAX_CONCURRENCY = 2
+#: The largest artifact the function copies (S3 CopyObject copies at most 5 GiB).
+MAX_ARTIFACT_MB = 5_120
+#: SQS keeps a message hidden for at most 12 hours.
+MAX_RETRY_DELAY_S = 43_200
+_ACCOUNT = re.compile(r"^\d{12}$")
+FUNCTION = FunctionSpec(
+    role_purpose="model-promotion",
+    role_description="Promotion function: validate uploads under models/, update one endpoint",
+    what="the promotion function",
+)
 
 
-def deployment_policy(
-    settings: PromotionSettings, rollback_alarms: Sequence[cloudwatch.IAlarm]
-) -> DeploymentPolicy:
-    """The blue/green policy of both promotions and ``cdk deploy`` (one source)."""
-    return DeploymentPolicy(
-        traffic_shifting=settings.traffic_shifting,
-        step_percent=settings.canary_percent,
-        wait_before_shift_s=settings.wait_before_shift_s,
-        termination_wait_s=settings.termination_wait_s,
-        max_execution_timeout_s=settings.max_execution_timeout_s,
-        rollback_alarm_names=tuple(alarm.alarm_name for alarm in rollback_alarms),
-    )
+@dataclass(frozen=True)
+class RegistryApprovals:
+    """Approvals of a model package group's versions promote them: this environment's own
+    group, or (``source_account``) another account's, whose artifacts are in that account's
+    ``source_bucket`` under models/, encrypted with its ``source_key_arn``, and are copied into
+    this environment's bucket first."""
+
+    group_name: str
+    source_account: str | None = None
+    source_bucket: str = ""
+    source_key_arn: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.group_name:
+            problems.append("group_name: the registry trigger needs a model package group")
+        if self.source_account is not None and not _ACCOUNT.match(self.source_account):
+            problems.append(f"source_account: {self.source_account!r} is not a 12-digit account")
+        if (self.source_account is not None) != bool(self.source_bucket and self.source_key_arn):
+            problems.append(
+                "source_account: source_account, source_bucket and source_key_arn go together "
+                "(another account's group, its artifacts' bucket and their key)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def own_group(self) -> bool:
+        """This environment's own group (its rejected packages are marked there)."""
+        return self.source_account is None
 
 
 @dataclass(frozen=True)
 class ModelPromotionProps:
-    """The endpoint to promote into, where artifacts land, and how to report."""
+    """The endpoint to promote into, where artifacts land, what a model must pass, what
+    triggers a promotion, and how to report."""
 
     prefix: str
     endpoint: ModelEndpoint
@@ -89,12 +107,24 @@ class ModelPromotionProps:
     encryption_key: kms.IKey
     artifact_parameter: str
     feature_count: int
-    settings: PromotionSettings
     alarm_topic: sns.ITopic
+    #: The quality floor: the test ROC AUC in the artifact's metrics.json.
+    min_auc: float = 0.9
+    #: Reject an artifact without metrics.json (off: each promotion logs the skipped check).
+    require_metrics: bool = True
+    max_artifact_mb: int = 512
+    #: Promotions' Models and EndpointConfigs (and release copies) kept besides the serving one.
+    keep_previous: int = 3
+    #: Deliveries of a request before it goes to the dead-letter queue.
+    queue_max_receive_count: int = 20
+    #: When a request for a busy endpoint comes back.
+    retry_delay_s: int = 300
     api_max_rows: int | None = None
     api_feature_names: tuple[str, ...] = ()
-    registry: RegistrySettings = field(default_factory=RegistrySettings)
-    group_name: str = ""
+    #: A model.tar.gz uploaded under models/ promotes.
+    from_upload: bool = True
+    #: Approvals in the model registry promote (None: they do not).
+    approvals: RegistryApprovals | None = None
     #: Where the monitoring schedules read the served model's baseline (None: not monitored).
     monitoring_baseline_prefix: str | None = None
     #: Private networking: the function in the private subnets, promoted models in the VPC.
@@ -105,25 +135,42 @@ class ModelPromotionProps:
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
+        problems = []
         if not 60 <= self.function_timeout_s <= 900:
-            raise ValueError(f"function_timeout_s {self.function_timeout_s} is outside 60-900")
+            problems.append(f"function_timeout_s {self.function_timeout_s} is outside 60-900")
         if not self.artifact_parameter.startswith("/"):
-            raise ValueError(f"artifact_parameter {self.artifact_parameter!r} must start with /")
+            problems.append(f"artifact_parameter {self.artifact_parameter!r} must start with /")
         if self.feature_count < 1:
-            raise ValueError("feature_count must be at least 1")
-        if self.registry.from_registry and not (self.group_name or self.registry.source_group_arn):
-            raise ValueError("group_name: the registry trigger needs a model package group")
+            problems.append("feature_count must be at least 1")
+        if not 0.0 <= self.min_auc <= 1.0:
+            problems.append(f"min_auc {self.min_auc} is outside 0-1")
+        if not 1 <= self.max_artifact_mb <= MAX_ARTIFACT_MB:
+            problems.append(
+                f"max_artifact_mb {self.max_artifact_mb} is outside 1-{MAX_ARTIFACT_MB}"
+            )
+        if self.keep_previous < 0:
+            problems.append(f"keep_previous {self.keep_previous} must not be negative")
+        if not 1 <= self.queue_max_receive_count <= 1000:
+            problems.append(
+                f"queue_max_receive_count {self.queue_max_receive_count} is outside 1-1000"
+            )
+        if not 0 <= self.retry_delay_s <= MAX_RETRY_DELAY_S:
+            problems.append(f"retry_delay_s {self.retry_delay_s} is outside 0-{MAX_RETRY_DELAY_S}")
+        if not self.from_upload and self.approvals is None:
+            problems.append("from_upload: without uploads or approvals nothing would promote")
         if self.endpoint.deployment_policy is None:
-            raise ValueError(
+            problems.append(
                 "endpoint: call use_deployment_policy() first; promotions and cdk deploy "
                 "share its blue/green policy"
             )
+        if problems:
+            raise ValueError("; ".join(problems))
 
     @property
     def visibility_timeout_s(self) -> int:
         """When a busy endpoint's message comes back: the retry delay, but at least 6x the
         function timeout (AWS's advice for Lambda event sources)."""
-        return max(self.settings.retry_delay_s, 6 * self.function_timeout_s)
+        return max(self.retry_delay_s, 6 * self.function_timeout_s)
 
     @property
     def metrics_namespace(self) -> str:
@@ -136,32 +183,52 @@ def data_capture_config(endpoint: ModelEndpoint) -> dict[str, Any] | None:
 
 
 class ModelPromotion(Construct):
-    """Queue, dead-letter queue, two EventBridge rules and the promotion function."""
+    """Queue, dead-letter queue, EventBridge rules and the promotion function."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: ModelPromotionProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        settings = props.settings
-        endpoint = props.endpoint
-        stack = Stack.of(self)
+        self.dead_letter_queue, self.queue = self._queues()
+        self.rules = self._rules()
+        setup = FunctionSetup(self, props, FUNCTION, props.log_retention)
+        self.log_group, self.role = setup.log_group, setup.role
+        self._grant()
+        self.environment = self._environment()
+        self.function = setup.function(
+            lambda_.Function,
+            function_name=f"{props.prefix}-model-promotion",
+            description="Validates an uploaded model.tar.gz and promotes it blue/green",
+            runtime=PYTHON_RUNTIME,
+            handler=HANDLER,
+            code=function_code(RUNTIME_DIR, PACKAGE, core=True),
+            memory_size=1024,
+            # The artifact is downloaded to /tmp to be validated.
+            ephemeral_storage_size=Size.mebibytes(
+                min(10_240, max(512, props.max_artifact_mb + 256))
+            ),
+            timeout=Duration.seconds(props.function_timeout_s),
+            environment=self.environment,
+        )
+        self.event_source = self._consume_the_queue()
+        self.function_name = self.function.function_name
+        self.queue_url = self.queue.queue_url
 
-        self.dead_letter_queue = sqs.Queue(
+    # -- queue and rules -------------------------------------------------------------------------
+
+    def _queues(self) -> tuple[sqs.Queue, sqs.Queue]:
+        """The promotion queue (one message per request) and its dead-letter queue."""
+        props = self.props
+        dead_letters = dead_letter_queue(
             self,
-            "DeadLetters",
             queue_name=f"{props.prefix}-promotion-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=props.encryption_key,
-            data_key_reuse=Duration.hours(1),
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+            encryption_key=props.encryption_key,
             removal_policy=props.removal_policy,
+            reason=(
+                "This is the dead-letter queue of the promotion queue; an alarm watches its depth."
+            ),
+            data_key_reuse=Duration.hours(1),
         )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This is the dead-letter queue of the promotion queue; an alarm watches its depth.",
-        )
-        self.queue = sqs.Queue(
+        queue = sqs.Queue(
             self,
             "Queue",
             queue_name=f"{props.prefix}-promotion",
@@ -172,20 +239,23 @@ class ModelPromotion(Construct):
             visibility_timeout=Duration.seconds(props.visibility_timeout_s),
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue,
-                max_receive_count=settings.queue_max_receive_count,
+                queue=dead_letters, max_receive_count=props.queue_max_receive_count
             ),
             removal_policy=props.removal_policy,
         )
+        return dead_letters, queue
 
-        # The rules send to the queue through a plain target: targets.SqsQueue would add an
-        # events.amazonaws.com statement to the data stack's key policy (which already lets
-        # EventBridge use the key). The queue policy below admits these rules only.
-        queue_target = ArnTarget(self.queue.queue_arn)
-        registry = props.registry
-        self.rules: list[events.Rule] = []
+    def _rules(self) -> list[events.Rule]:
+        """Uploads, approvals (where they promote) and the endpoint's return to InService, to
+        the queue, which admits these rules only.
+
+        The rules send through a plain target: targets.SqsQueue would add an
+        events.amazonaws.com statement to the data stack's key policy (which already lets
+        EventBridge use the key)."""
+        props = self.props
+        target = ArnTarget(self.queue.queue_arn)
         self.upload_rule: events.Rule | None = None
-        if registry.from_upload:
+        if props.from_upload:
             # Uploads of <anything>/model.tar.gz under models/ (release copies and registered
             # artifacts are ignored by the function: a wildcard cannot exclude them).
             self.upload_rule = events.Rule(
@@ -202,40 +272,9 @@ class ModelPromotion(Construct):
                         },
                     },
                 ),
-                targets=[queue_target],
+                targets=[target],
             )
-            self.rules.append(self.upload_rule)
-        self.approval_rule: events.Rule | None = None
-        if registry.from_registry:
-            # Approvals of the group's packages: this environment's own group, or another
-            # account's (forwarded to this account's default bus, which admits that account).
-            group = registry.source_group_name or props.group_name
-            self.approval_rule = events.Rule(
-                self,
-                "ApprovalRule",
-                description=f"{props.prefix}: a package of {group} approved in the registry",
-                event_pattern=approvals_pattern(group, registry.source_account),
-                targets=[queue_target],
-            )
-            self.rules.append(self.approval_rule)
-            if registry.source_account:
-                self.bus_policy = events.CfnEventBusPolicy(
-                    self,
-                    "SourceAccountApprovals",
-                    statement_id=f"{props.prefix}-approvals-from-{registry.source_account}",
-                    event_bus_name="default",
-                    statement={
-                        "Effect": "Allow",
-                        "Principal": {
-                            "AWS": f"arn:{Aws.PARTITION}:iam::{registry.source_account}:root"
-                        },
-                        "Action": "events:PutEvents",
-                        "Resource": (
-                            f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-                            ":event-bus/default"
-                        ),
-                    },
-                )
+        self.approval_rule = self._approval_rule(target)
         # A finished (or rolled back) deployment: the function records what now serves.
         self.endpoint_rule = events.Rule(
             self,
@@ -245,46 +284,72 @@ class ModelPromotion(Construct):
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Endpoint State Change"],
                 detail={
-                    "EndpointName": [endpoint.endpoint_name],
+                    "EndpointName": [props.endpoint.endpoint_name],
                     "EndpointStatus": ["IN_SERVICE"],
                 },
             ),
-            targets=[queue_target],
+            targets=[target],
         )
-        self.rules.append(self.endpoint_rule)
-
+        candidates = (self.upload_rule, self.approval_rule, self.endpoint_rule)
+        rules = [rule for rule in candidates if rule is not None]
         self.queue.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EventBridgeRulesOfThisPromotion",
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["sqs:SendMessage"],
                 resources=[self.queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": [rule.rule_arn for rule in self.rules]}},
+                conditions={"ArnEquals": {"aws:SourceArn": [rule.rule_arn for rule in rules]}},
             )
         )
+        return rules
 
-        self.log_group = logs.LogGroup(
+    def _approval_rule(self, target: events.IRuleTarget) -> events.Rule | None:
+        """Approvals of the group's packages: this environment's own group, or another
+        account's (forwarded to this account's default bus, which admits that account)."""
+        props, approvals = self.props, self.props.approvals
+        if approvals is None:
+            return None
+        rule = events.Rule(
             self,
-            "Logs",
-            retention=props.log_retention,
-            encryption_key=props.encryption_key,
-            removal_policy=props.removal_policy,
+            "ApprovalRule",
+            description=(
+                f"{props.prefix}: a package of {approvals.group_name} approved in the registry"
+            ),
+            event_pattern=approvals_pattern(approvals.group_name, approvals.source_account),
+            targets=[target],
         )
-        # A named role: the data key's policy trusts only roles called <prefix>-*.
-        self.role = iam.Role(
-            self,
-            "Role",
-            role_name=role_name(props.prefix, "model-promotion"),
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Promotion function: validate uploads under models/, update one endpoint",
-        )
-        self._grant(stack)
+        if approvals.source_account:
+            self.bus_policy = events.CfnEventBusPolicy(
+                self,
+                "SourceAccountApprovals",
+                statement_id=f"{props.prefix}-approvals-from-{approvals.source_account}",
+                event_bus_name="default",
+                statement={
+                    "Effect": "Allow",
+                    "Principal": {
+                        "AWS": f"arn:{Aws.PARTITION}:iam::{approvals.source_account}:root"
+                    },
+                    "Action": "events:PutEvents",
+                    "Resource": (
+                        f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                        ":event-bus/default"
+                    ),
+                },
+            )
+        return rule
 
+    # -- the function ------------------------------------------------------------------------------
+
+    def _environment(self) -> dict[str, str]:
+        """The stack's endpoint settings and the promotion's limits, for the function (it
+        cannot import this package: no aws_cdk at run time)."""
+        props, endpoint, stack = self.props, self.props.endpoint, Stack.of(self)
         variant = endpoint.variant.production_variant("set-by-the-function")
         variant.pop("ModelName")
         deployment = endpoint.deployment_policy
         assert deployment is not None  # checked by the props
-        self.environment = {
+        capture = data_capture_config(endpoint)
+        environment = {
             "ENDPOINT_NAME": endpoint.endpoint_name,
             "NAME_PREFIX": props.prefix,
             "PRODUCTION_VARIANT": json.dumps(variant, sort_keys=True),
@@ -293,70 +358,48 @@ class ModelPromotion(Construct):
             "VOLUME_KMS_KEY_ARN": (
                 props.encryption_key.key_arn if endpoint.volume_encrypted_with_key else ""
             ),
-            "DATA_CAPTURE_CONFIG": stack.to_json_string(data_capture_config(endpoint) or ""),
+            "DATA_CAPTURE_CONFIG": stack.to_json_string(capture) if capture is not None else "",
             "NETWORK_ISOLATION": str(endpoint.variant.supports("network_isolation")).lower(),
             "DEPLOYMENT_POLICY": stack.to_json_string(deployment.as_dict()),
-            "MIN_AUC": repr(settings.min_auc),
-            "REQUIRE_METRICS": str(settings.require_metrics).lower(),
-            "MAX_ARTIFACT_BYTES": str(settings.max_artifact_mb * 1024 * 1024),
+            "MIN_AUC": repr(props.min_auc),
+            "REQUIRE_METRICS": str(props.require_metrics).lower(),
+            "MAX_ARTIFACT_BYTES": str(props.max_artifact_mb * 1024 * 1024),
             "FEATURE_COUNT": str(props.feature_count),
             "API_MAX_ROWS": "" if props.api_max_rows is None else str(props.api_max_rows),
             "API_FEATURE_NAMES": ",".join(props.api_feature_names),
-            "KEEP_PREVIOUS": str(settings.keep_previous),
+            "KEEP_PREVIOUS": str(props.keep_previous),
             "STACK_MODEL_NAME": endpoint.model.attr_model_name,
             "ARTIFACT_PARAMETER": props.artifact_parameter,
             "TOPIC_ARN": props.alarm_topic.topic_arn,
             "METRICS_NAMESPACE": props.metrics_namespace,
             "ARTIFACT_BUCKET": props.bucket.bucket_name,
         }
-        if registry.from_registry:
-            self.environment.update(
-                PACKAGE_GROUP=registry.source_group_name or props.group_name,
-                PACKAGE_GROUP_ACCOUNT=registry.source_account or "",
+        if props.approvals is not None:
+            environment.update(
+                PACKAGE_GROUP=props.approvals.group_name,
+                PACKAGE_GROUP_ACCOUNT=props.approvals.source_account or "",
                 # Only this environment's own registry is written back to.
-                MARK_REJECTED_PACKAGES=str(registry.source_account is None).lower(),
+                MARK_REJECTED_PACKAGES=str(props.approvals.own_group).lower(),
             )
         if props.monitoring_baseline_prefix:
-            self.environment["MONITORING_BASELINE_PREFIX"] = props.monitoring_baseline_prefix
+            environment["MONITORING_BASELINE_PREFIX"] = props.monitoring_baseline_prefix
         vpc_config = sagemaker_vpc_config(props.network)
         if vpc_config is not None:
-            self.environment["VPC_CONFIG"] = stack.to_json_string(vpc_config)
-        if data_capture_config(endpoint) is None:
-            self.environment["DATA_CAPTURE_CONFIG"] = ""
+            environment["VPC_CONFIG"] = stack.to_json_string(vpc_config)
         async_config = endpoint.variant.async_inference_config(endpoint.props.async_output)
         if async_config is not None:
-            self.environment["ASYNC_INFERENCE_CONFIG"] = stack.to_json_string(async_config)
-        placement = function_placement(props.network, self, "the promotion function", self.role)
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            function_name=f"{props.prefix}-model-promotion",
-            description="Validates an uploaded model.tar.gz and promotes it blue/green",
-            runtime=PYTHON_RUNTIME,
-            handler=HANDLER,
-            code=function_code(RUNTIME_DIR, PACKAGE, core=True),
-            memory_size=1024,
-            # The artifact is downloaded to /tmp to be validated.
-            ephemeral_storage_size=Size.mebibytes(
-                min(10_240, max(512, settings.max_artifact_mb + 256))
-            ),
-            timeout=Duration.seconds(props.function_timeout_s),
-            role=self.role,
-            log_group=self.log_group,
-            environment=self.environment,
-            vpc=placement.vpc,
-            vpc_subnets=placement.subnets,
-            security_groups=placement.security_groups,
-        )
-        depend_on_role_policy_only(self.function, self.role)
-        # An explicit mapping (not SqsEventSource, whose logical id embeds the stack path):
-        # one message per invocation, failed ones reported individually. Concurrency is capped
-        # by the mapping, not by reserved concurrency: with reserved concurrency 1 the poller
-        # still fetches several batches and they come back throttled (AWS's SQS guidance).
+            environment["ASYNC_INFERENCE_CONFIG"] = stack.to_json_string(async_config)
+        return environment
+
+    def _consume_the_queue(self) -> lambda_.EventSourceMapping:
+        """An explicit mapping (not SqsEventSource, whose logical id embeds the stack path):
+        one message per invocation, failed ones reported individually. Concurrency is capped
+        by the mapping, not by reserved concurrency: with reserved concurrency 1 the poller
+        still fetches several batches and they come back throttled (AWS's SQS guidance)."""
         # What Lambda's poller does with the role (not GetQueueUrl: the code never calls SQS,
-        # and in the VPC there is no SQS endpoint for it); the key is granted above.
+        # and in the VPC there is no SQS endpoint for it); the key is granted with the others.
         self.queue.grant(self.role, *LAMBDA_SQS_POLLER_ACTIONS)
-        self.event_source = lambda_.EventSourceMapping(
+        mapping = lambda_.EventSourceMapping(
             self,
             "QueueMapping",
             target=self.function,
@@ -377,21 +420,35 @@ class ModelPromotion(Construct):
                 "as AWS advises for SQS sources; a reservation would throttle the poller."
             ),
         )
-        acknowledge_inline_policy(self.role)
-        self.function_name = self.function.function_name
-        self.queue_url = self.queue.queue_url
+        return mapping
 
-    def _grant(self, stack: Stack) -> None:
+    # -- the role ----------------------------------------------------------------------------------
+
+    def _grant(self) -> None:
+        """The role's statements, publishing to the alarm topic, and their findings."""
         props = self.props
         self._bucket_arn, self._bucket_ref = bucket_arn_in(self, props.bucket)
-        endpoint = props.endpoint
-        role = self.role
+        statements = [
+            *self._endpoint_statements(),
+            *self._artifact_statements(),
+            *self._registry_statements(),
+            *self._baseline_statements(),
+        ]
+        for statement in statements:
+            self.role.add_to_policy(statement)
+        props.alarm_topic.grant_publish(self.role)
+        self._acknowledge_grants(self.role.node.find_child("DefaultPolicy"))
+
+    def _endpoint_statements(self) -> list[iam.PolicyStatement]:
+        """Create (and retire) promotions' Models and EndpointConfigs, update this endpoint,
+        pass its execution role."""
+        props, endpoint = self.props, self.props.endpoint
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
         promoted = f"{props.prefix}-p-*"
         models = f"{arn}:model/{promoted}"
         configs = f"{arn}:endpoint-config/{promoted}"
         endpoint_arn = f"{arn}:endpoint/{endpoint.endpoint_name}"
-        statements = [
+        return [
             iam.PolicyStatement(
                 sid="CreatePromotionModelsAndConfigs",
                 actions=[
@@ -434,6 +491,12 @@ class ModelPromotion(Construct):
                 resources=[endpoint.props.execution_role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
+        ]
+
+    def _artifact_statements(self) -> list[iam.PolicyStatement]:
+        """Read uploads, keep release copies, record what serves, use the key."""
+        props = self.props
+        return [
             iam.PolicyStatement(
                 sid="ReadUploadedModels",
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
@@ -466,34 +529,29 @@ class ModelPromotion(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
         ]
-        statements += self._registry_statements()
-        if props.monitoring_baseline_prefix:
-            # Copies of the served model's baseline, read by the monitoring job definitions.
-            statements.append(
-                iam.PolicyStatement(
-                    sid="SetTheMonitoringBaseline",
-                    actions=["s3:PutObject"],
-                    resources=[f"{self._bucket_arn}/{props.monitoring_baseline_prefix}*"],
-                )
-            )
+
+    def _baseline_statements(self) -> list[iam.PolicyStatement]:
+        """Copies of the served model's baseline, read by the monitoring (when monitored)."""
+        prefix = self.props.monitoring_baseline_prefix
+        if not prefix:
+            return []
+        return [
+            iam.PolicyStatement(
+                sid="SetTheMonitoringBaseline",
+                actions=["s3:PutObject"],
+                resources=[f"{self._bucket_arn}/{prefix}*"],
+            ),
             # A served model without reference rows must not leave another model's active.
-            statements.append(
-                iam.PolicyStatement(
-                    sid="RetireTheReferenceRows",
-                    actions=["s3:DeleteObject"],
-                    resources=[
-                        f"{self._bucket_arn}/{props.monitoring_baseline_prefix}"
-                        f"{monitoring_key('', REFERENCE_ROWS)}"
-                    ],
-                )
-            )
-        for statement in statements:
-            role.add_to_policy(statement)
-        props.alarm_topic.grant_publish(role)
-        self.log_group.grant_write(role)
-        policy = role.node.find_child("DefaultPolicy")
+            iam.PolicyStatement(
+                sid="RetireTheReferenceRows",
+                actions=["s3:DeleteObject"],
+                resources=[f"{self._bucket_arn}/{prefix}{monitoring_key('', REFERENCE_ROWS)}"],
+            ),
+        ]
+
+    def _acknowledge_grants(self, policy: IConstruct) -> None:
+        props, bucket_ref = self.props, self._bucket_ref
         self._acknowledge_registry(policy)
-        bucket_ref = self._bucket_ref
         acknowledge(
             policy,
             "AwsSolutions-IAM5",
@@ -544,11 +602,11 @@ class ModelPromotion(Construct):
     def _registry_statements(self) -> list[iam.PolicyStatement]:
         """Read the approved packages; mark this environment's own rejected ones; from another
         account's group, read (and decrypt through S3) its artifacts, to copy them here."""
-        registry = self.props.registry
-        if not registry.from_registry:
+        approvals = self.props.approvals
+        if approvals is None:
             return []
-        if registry.source_account is None:
-            _, packages = package_arns(self.props.group_name)
+        if approvals.source_account is None:
+            _, packages = package_arns(approvals.group_name)
             return [
                 iam.PolicyStatement(
                     sid="ReadAndMarkThisGroupsPackages",
@@ -556,8 +614,7 @@ class ModelPromotion(Construct):
                     resources=[packages],
                 )
             ]
-        assert registry.source_group_name is not None
-        _, packages = package_arns(registry.source_group_name, registry.source_account)
+        _, packages = package_arns(approvals.group_name, approvals.source_account)
         return [
             iam.PolicyStatement(
                 sid="ReadTheSourceGroupsPackages",
@@ -567,29 +624,29 @@ class ModelPromotion(Construct):
             iam.PolicyStatement(
                 sid="ReadTheSourceAccountsArtifacts",
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=list(source_artifact_arns(registry)),
+                resources=list(source_artifact_arns(approvals.source_bucket)),
             ),
             iam.PolicyStatement(
                 sid="DecryptTheSourceAccountsArtifactsThroughS3",
                 actions=["kms:Decrypt"],
-                resources=[registry.source_key_arn],
+                resources=[approvals.source_key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
             ),
         ]
 
     def _acknowledge_registry(self, policy: IConstruct) -> None:
-        registry = self.props.registry
-        if not registry.from_registry:
+        approvals = self.props.approvals
+        if approvals is None:
             return
-        group = registry.source_group_name or self.props.group_name
-        account = registry.source_account or "<AWS::AccountId>"
+        group = approvals.group_name
+        account = approvals.source_account or "<AWS::AccountId>"
         findings = [
             f"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:{account}:model-package/"
             f"{group}/*"
         ]
-        if registry.source_account:
+        if approvals.source_account:
             findings.append(
-                f"Resource::arn:<AWS::Partition>:s3:::{registry.source_bucket}/{MODELS_PREFIX}*"
+                f"Resource::arn:<AWS::Partition>:s3:::{approvals.source_bucket}/{MODELS_PREFIX}*"
             )
         acknowledge(
             policy,
@@ -619,8 +676,9 @@ class ModelPromotion(Construct):
         )
 
 
-def source_artifact_arns(registry: RegistrySettings) -> tuple[str, ...]:
-    """The other account's artifacts a promotion from its registry reads (none without one)."""
-    if not registry.source_bucket:
+def source_artifact_arns(source_bucket: str) -> tuple[str, ...]:
+    """The other account's artifacts (in ``source_bucket``) a promotion from its registry
+    reads (none without one)."""
+    if not source_bucket:
         return ()
-    return (f"arn:{Aws.PARTITION}:s3:::{registry.source_bucket}/{MODELS_PREFIX}*",)
+    return (f"arn:{Aws.PARTITION}:s3:::{source_bucket}/{MODELS_PREFIX}*",)

@@ -1,8 +1,8 @@
 """Alarms on the endpoint, the inference function and API, and promotions; their encrypted
 topic; and one dashboard that shows traffic, latency, errors, capacity and promotions.
 
-Thresholds come from :class:`serving_config.AlarmSettings` in human units and are
-converted here to what CloudWatch reports: SageMaker's ``ModelLatency`` is in
+Thresholds (:class:`AlarmThresholds`) are in human units and are converted here to what
+CloudWatch reports: SageMaker's ``ModelLatency`` is in
 microseconds and a variant's ``CPUUtilization`` is summed over its vCPUs (400 % on a
 4-vCPU instance).
 """
@@ -23,7 +23,6 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from ml_constructs.naming import alarms_arn, validate_prefix
-from serving_config.monitoring import AlarmSettings
 from serving_core.metric_names import (
     METRIC_COMPLETED,
     METRIC_ERRORS,
@@ -85,11 +84,62 @@ def vcpus(instance_type: str) -> int:
 
 
 @dataclass(frozen=True)
+class AlarmThresholds:
+    """When an alarm fires (in milliseconds and percent of the whole instance), over which
+    window, and who is told (e-mail subscribers of the alarm topic)."""
+
+    emails: tuple[str, ...] = ()
+    evaluation_periods: int = 3
+    datapoints_to_alarm: int = 2
+    period_s: int = 60
+    endpoint_5xx_errors: int = 1
+    endpoint_4xx_error_rate_percent: float = 5.0
+    model_latency_p99_ms: int = 500
+    cpu_utilization_percent: float = 80.0
+    memory_utilization_percent: float = 85.0
+    function_errors: int = 1
+    function_throttles: int = 1
+    function_duration_p99_percent_of_timeout: float = 80.0
+    api_5xx_errors: int = 1
+    api_latency_p99_ms: int = 3000
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
+            problems.append(
+                f"datapoints_to_alarm {self.datapoints_to_alarm} is outside "
+                f"1-evaluation_periods ({self.evaluation_periods})"
+            )
+        if self.period_s not in (10, 30) and (self.period_s < 60 or self.period_s % 60):
+            problems.append(f"period_s {self.period_s} must be 10, 30 or a multiple of 60")
+        counts = ("endpoint_5xx_errors", "function_errors", "function_throttles", "api_5xx_errors")
+        problems += [f"{name} must be at least 1" for name in counts if getattr(self, name) < 1]
+        percents = (
+            "endpoint_4xx_error_rate_percent",
+            "cpu_utilization_percent",
+            "memory_utilization_percent",
+            "function_duration_p99_percent_of_timeout",
+        )
+        problems += [
+            f"{name} {getattr(self, name)} is outside (0, 100]"
+            for name in percents
+            if not 0 < getattr(self, name) <= 100
+        ]
+        problems += [
+            f"{name} must be at least 1 ms"
+            for name in ("model_latency_p99_ms", "api_latency_p99_ms")
+            if getattr(self, name) < 1
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+@dataclass(frozen=True)
 class MonitoringProps:
     """The endpoint to watch, the thresholds, and the key that encrypts the alarm topic."""
 
     prefix: str
-    alarms: AlarmSettings
+    alarms: AlarmThresholds
     encryption_key: kms.IKey
     endpoint_name: str
     variant_name: str
@@ -110,8 +160,8 @@ class Monitoring(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: MonitoringProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        settings = props.alarms
-        self.period = Duration.seconds(settings.period_s)
+        thresholds = props.alarms
+        self.period = Duration.seconds(thresholds.period_s)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
 
         self.topic = sns.Topic(
@@ -136,7 +186,7 @@ class Monitoring(Construct):
                 },
             )
         )
-        for email in settings.emails:
+        for email in thresholds.emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         self.topic_arn = self.topic.topic_arn
         self._action = actions.SnsAction(self.topic)
@@ -169,7 +219,7 @@ class Monitoring(Construct):
         evaluation_periods: int | None = None,
         datapoints: int | None = None,
     ) -> cloudwatch.Alarm:
-        settings = self.props.alarms
+        thresholds = self.props.alarms
         alarm = cloudwatch.Alarm(
             self,
             "".join(part.capitalize() for part in key.split("-")),
@@ -178,8 +228,8 @@ class Monitoring(Construct):
             metric=metric,
             threshold=threshold,
             comparison_operator=operator,
-            evaluation_periods=evaluation_periods or settings.evaluation_periods,
-            datapoints_to_alarm=datapoints or settings.datapoints_to_alarm,
+            evaluation_periods=evaluation_periods or thresholds.evaluation_periods,
+            datapoints_to_alarm=datapoints or thresholds.datapoints_to_alarm,
             treat_missing_data=missing,
         )
         alarm.add_alarm_action(self._action)
@@ -204,13 +254,13 @@ class Monitoring(Construct):
     # -- endpoint ----------------------------------------------------------------------------
 
     def _add_endpoint_alarms(self) -> None:
-        props, settings = self.props, self.props.alarms
+        props, thresholds = self.props, self.props.alarms
         endpoint = f"{props.endpoint_name}/{props.variant_name}"
         not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
         self._alarm(
             "endpoint-5xx",
             self._endpoint_metric("Invocation5XXErrors", "Sum"),
-            threshold=settings.endpoint_5xx_errors,
+            threshold=thresholds.endpoint_5xx_errors,
             description=(
                 f"{endpoint} answered 5XX (model container errors). Check the endpoint's "
                 "CloudWatch logs (/aws/sagemaker/Endpoints/...) and whether a promotion just "
@@ -228,9 +278,9 @@ class Monitoring(Construct):
                 label="4XX errors (% of invocations)",
                 period=self.period,
             ),
-            threshold=settings.endpoint_4xx_error_rate_percent,
+            threshold=thresholds.endpoint_4xx_error_rate_percent,
             description=(
-                f"More than {settings.endpoint_4xx_error_rate_percent}% of requests to "
+                f"More than {thresholds.endpoint_4xx_error_rate_percent}% of requests to "
                 f"{endpoint} were rejected as bad input. Check callers' payloads against the "
                 "model's feature count, and the inference API's validation logs."
             ),
@@ -239,9 +289,9 @@ class Monitoring(Construct):
         self._alarm(
             "model-latency-p99",
             self._endpoint_metric("ModelLatency", "p99"),
-            threshold=settings.model_latency_p99_ms * _MICROSECONDS_PER_MS,
+            threshold=thresholds.model_latency_p99_ms * _MICROSECONDS_PER_MS,
             description=(
-                f"p99 ModelLatency of {endpoint} is above {settings.model_latency_p99_ms} ms "
+                f"p99 ModelLatency of {endpoint} is above {thresholds.model_latency_p99_ms} ms "
                 "(SageMaker reports microseconds; the threshold is converted). Check "
                 "CPUUtilization, batch sizes and whether autoscaling reached max capacity."
             ),
@@ -252,9 +302,9 @@ class Monitoring(Construct):
             self._alarm(
                 "endpoint-cpu",
                 self._endpoint_metric("CPUUtilization", "Average", INSTANCE_NAMESPACE),
-                threshold=settings.cpu_utilization_percent * cores,
+                threshold=thresholds.cpu_utilization_percent * cores,
                 description=(
-                    f"CPU of {endpoint} above {settings.cpu_utilization_percent}% of its "
+                    f"CPU of {endpoint} above {thresholds.cpu_utilization_percent}% of its "
                     f"{cores} vCPUs (CloudWatch sums cores: threshold {cores * 100}% scale). "
                     "Check autoscaling's max capacity and instance type. Missing data keeps "
                     "the state: instance metrics stop only while instances are replaced."
@@ -264,9 +314,9 @@ class Monitoring(Construct):
             self._alarm(
                 "endpoint-memory",
                 self._endpoint_metric("MemoryUtilization", "Average", INSTANCE_NAMESPACE),
-                threshold=settings.memory_utilization_percent,
+                threshold=thresholds.memory_utilization_percent,
                 description=(
-                    f"Memory of {endpoint} above {settings.memory_utilization_percent}%. "
+                    f"Memory of {endpoint} above {thresholds.memory_utilization_percent}%. "
                     "Check the model size against the instance type and for leaks after a "
                     "promotion."
                 ),
@@ -339,16 +389,16 @@ class Monitoring(Construct):
 
     def add_inference_api(self, api: InferenceApiMetrics, function_timeout_s: int) -> None:
         """Alarms and widgets of the inference function and its REST API."""
-        settings = self.props.alarms
+        thresholds = self.props.alarms
         not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
         period = self.period
         duration_limit_ms = (
-            function_timeout_s * 1000 * settings.function_duration_p99_percent_of_timeout / 100
+            function_timeout_s * 1000 * thresholds.function_duration_p99_percent_of_timeout / 100
         )
         self._alarm(
             "function-errors",
             api.metric_function_errors(period),
-            threshold=settings.function_errors,
+            threshold=thresholds.function_errors,
             description=(
                 "The inference function raised (it answers handled errors itself, so this "
                 "is a bug or a crash). Check its log group for the traceback."
@@ -358,7 +408,7 @@ class Monitoring(Construct):
         self._alarm(
             "function-throttles",
             api.metric_function_throttles(period),
-            threshold=settings.function_throttles,
+            threshold=thresholds.function_throttles,
             description=(
                 "The inference function was throttled: its reserved concurrency "
                 "(api.reserved_concurrency) or the account's concurrency quota is exhausted. "
@@ -372,7 +422,7 @@ class Monitoring(Construct):
             threshold=duration_limit_ms,
             description=(
                 f"p99 duration of the inference function is above "
-                f"{settings.function_duration_p99_percent_of_timeout}% of its "
+                f"{thresholds.function_duration_p99_percent_of_timeout}% of its "
                 f"{function_timeout_s} s timeout. Check the endpoint's ModelLatency and "
                 "instance count before raising the timeout."
             ),
@@ -381,7 +431,7 @@ class Monitoring(Construct):
         self._alarm(
             "api-5xx",
             api.metric_api_5xx(period),
-            threshold=settings.api_5xx_errors,
+            threshold=thresholds.api_5xx_errors,
             description=(
                 "The inference API answered 5XX. Check the API's access log (status, "
                 "integrationError) and the function's log for the request id."
@@ -391,13 +441,19 @@ class Monitoring(Construct):
         self._alarm(
             "api-latency-p99",
             api.metric_api_latency(period, "p99"),
-            threshold=settings.api_latency_p99_ms,
+            threshold=thresholds.api_latency_p99_ms,
             description=(
-                f"p99 API latency above {settings.api_latency_p99_ms} ms. Compare with the "
+                f"p99 API latency above {thresholds.api_latency_p99_ms} ms. Compare with the "
                 "function's duration and the endpoint's ModelLatency to find the slow hop."
             ),
             missing=not_breaching,
         )
+        self._add_inference_api_widgets(api, duration_limit_ms)
+
+    def _add_inference_api_widgets(
+        self, api: InferenceApiMetrics, duration_limit_ms: float
+    ) -> None:
+        period = self.period
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Inference function: errors, throttles",
@@ -531,6 +587,16 @@ class Monitoring(Construct):
             ),
             missing=not_breaching,
         )
+        self._add_model_widgets(monitor, drift_features, min_auc, period)
+        return model_alarms
+
+    def _add_model_widgets(
+        self,
+        monitor: ModelMonitorMetrics,
+        drift_features: tuple[str, ...],
+        min_auc: float | None,
+        period: Duration,
+    ) -> None:
         widgets: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
                 title="Feature drift from the baseline",
@@ -556,7 +622,6 @@ class Monitoring(Construct):
                 )
             )
         self.dashboard.add_widgets(*widgets)
-        return model_alarms
 
     def model_alarm_name_prefixes(self) -> tuple[str, ...]:
         """Names of the alarms on the model itself (drift, quality), by prefix."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy, Tags
 from aws_cdk import aws_ec2 as ec2
@@ -38,7 +39,6 @@ from ml_constructs.preconditions.requirements import (
     LAMBDA_VPC_ACTIONS,
     SAGEMAKER_VPC_ACTIONS,
 )
-from serving_config.network import NetworkSettings
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 HTTPS = ec2.Port.tcp(443)
@@ -75,14 +75,35 @@ GATEWAY_ENDPOINTS = ("s3",)
 
 
 @dataclass(frozen=True)
+class ImportedSubnet:
+    """A private subnet of an imported VPC, its availability zone, and its route table (the
+    S3 gateway endpoint is attached to it)."""
+
+    subnet_id: str
+    availability_zone: str
+    route_table_id: str = ""
+
+
+@dataclass(frozen=True)
 class PrivateNetworkProps:
-    """The environment's network settings, the key for flow logs, the artifact bucket that
-    S3 traffic may reach, and whether the REST API is private (an execute-api endpoint)."""
+    """``create`` a VPC (``cidr``, ``availability_zones``, ``flow_log_retention_days``) or
+    ``import`` one (``vpc_id``, ``subnets``, ``create_endpoints``); the key for flow logs, the
+    artifact bucket that S3 traffic may reach, and whether the REST API is private (an
+    execute-api endpoint)."""
 
     prefix: str
-    settings: NetworkSettings
+    mode: Literal["create", "import"]
     encryption_key: kms.IKey
     bucket_arn: str
+    cidr: str = "10.20.0.0/16"
+    availability_zones: int = 2
+    flow_log_retention_days: int = 365
+    vpc_id: str = ""
+    subnets: tuple[ImportedSubnet, ...] = ()
+    #: Groups added to the SageMaker resources' own group.
+    security_group_ids: tuple[str, ...] = ()
+    #: False: the imported VPC has the endpoints already (with private DNS).
+    create_endpoints: bool = True
     private_api: bool = False
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     #: Objects of other accounts' buckets that code in the VPC reads (the promotion's source
@@ -91,8 +112,28 @@ class PrivateNetworkProps:
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
-        if not self.settings.private:
-            raise ValueError("settings.mode: the construct is for 'create' or 'import'")
+        problems = []
+        if self.mode not in ("create", "import"):
+            problems.append(f"mode {self.mode!r}: the construct is for 'create' or 'import'")
+        if self.mode == "create" and self.flow_log_retention_days not in LOG_RETENTION:
+            problems.append(
+                f"flow_log_retention_days {self.flow_log_retention_days} is not one of "
+                f"{', '.join(map(str, LOG_RETENTION))}"
+            )
+        if self.mode == "create" and self.availability_zones < 2:
+            problems.append(f"availability_zones {self.availability_zones}: SageMaker needs 2")
+        if self.mode == "import" and not self.vpc_id:
+            problems.append("vpc_id: 'import' needs the VPC's id")
+        if self.mode == "import" and len({s.availability_zone for s in self.subnets}) < 2:
+            problems.append("subnets: 'import' needs subnets in at least two zones")
+        if self.mode == "import" and self.create_endpoints:
+            problems += [
+                f"subnets[{i}].route_table_id: the S3 gateway endpoint needs it"
+                for i, subnet in enumerate(self.subnets)
+                if not subnet.route_table_id
+            ]
+        if problems:
+            raise ValueError("; ".join(problems))
 
 
 class PrivateNetwork(Construct):
@@ -103,18 +144,17 @@ class PrivateNetwork(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: PrivateNetworkProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        settings = props.settings
-        if settings.mode == "create":
+        if props.mode == "create":
             self.vpc: ec2.IVpc = self._create_vpc()
         else:
             self.vpc = ec2.Vpc.from_vpc_attributes(
                 self,
                 "Vpc",
-                vpc_id=settings.vpc_id,
-                availability_zones=[s.availability_zone for s in settings.subnets],
-                isolated_subnet_ids=[s.subnet_id for s in settings.subnets],
-                isolated_subnet_route_table_ids=[s.route_table_id for s in settings.subnets]
-                if settings.create_endpoints
+                vpc_id=props.vpc_id,
+                availability_zones=[s.availability_zone for s in props.subnets],
+                isolated_subnet_ids=[s.subnet_id for s in props.subnets],
+                isolated_subnet_route_table_ids=[s.route_table_id for s in props.subnets]
+                if props.create_endpoints
                 else None,
             )
         self.subnets = ec2.SubnetSelection(subnets=self.vpc.isolated_subnets)
@@ -134,11 +174,11 @@ class PrivateNetwork(Construct):
         # stack's jobs run on one instance (a multi-instance job would need one).
         self.sagemaker_security_group_ids = [
             self.sagemaker_security_group.security_group_id,
-            *settings.security_group_ids,
+            *props.security_group_ids,
         ]
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         self.execute_api_endpoint: ec2.InterfaceVpcEndpoint | None = None
-        if settings.create_endpoints:
+        if props.create_endpoints:
             self._endpoints()
 
     # -- the VPC ------------------------------------------------------------------------------
@@ -148,8 +188,8 @@ class PrivateNetwork(Construct):
         vpc = ec2.Vpc(
             self,
             "Vpc",
-            ip_addresses=ec2.IpAddresses.cidr(props.settings.cidr),
-            max_azs=props.settings.availability_zones,
+            ip_addresses=ec2.IpAddresses.cidr(props.cidr),
+            max_azs=props.availability_zones,
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
@@ -173,7 +213,7 @@ class PrivateNetwork(Construct):
         log_group = logs.LogGroup(
             self,
             "FlowLogs",
-            retention=LOG_RETENTION[props.settings.flow_log_retention_days],
+            retention=LOG_RETENTION[props.flow_log_retention_days],
             encryption_key=props.encryption_key,
             removal_policy=props.removal_policy,
         )
@@ -446,7 +486,7 @@ def acknowledge_imported_endpoints(network: PrivateNetwork | None, scope: Constr
     """Where the imported VPC brings its own endpoints, the pack cannot see them: acknowledge
     its ``NoEndpoint`` findings on ``scope``, for the services this stack needs there only (a
     call to any other service still fails the synth)."""
-    if network is None or network.props.settings.create_endpoints:
+    if network is None or network.props.create_endpoints:
         return
     services = (*INTERFACE_ENDPOINTS, *GATEWAY_ENDPOINTS)
     acknowledge(

@@ -13,8 +13,8 @@ on the alarm topic.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -25,34 +25,31 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ml_constructs.bundling import bundle, handler
 from ml_constructs.encryption_key import grant_key_to_sagemaker_volumes
-from ml_constructs.findings import (
-    acknowledge_encrypted_sends,
-    acknowledge_function,
-    acknowledge_inline_policy,
-)
-from ml_constructs.functions import depend_on_role_policy_only
+from ml_constructs.findings import acknowledge_encrypted_sends, acknowledge_function
+from ml_constructs.function_setup import FunctionSetup, FunctionSpec
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
-from ml_constructs.naming import role_name, validate_prefix
-from ml_constructs.private_network.construct import (
-    PrivateNetwork,
-    function_placement,
-    sagemaker_vpc_config,
-)
+from ml_constructs.naming import validate_prefix
+from ml_constructs.private_network.construct import PrivateNetwork, sagemaker_vpc_config
 from model_code import launch_training
 from model_code.metrics import METRIC_DEFINITIONS
-from serving_config.model_monitoring import RetrainingSettings
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 TRAINING_CODE = "training_code"
 PACKAGE = "retraining"
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 JOB_STATE_CHANGE = "SageMaker Training Job State Change"
+FUNCTION = FunctionSpec(
+    role_purpose="retraining",
+    role_description="Retraining function: start the launcher's training job on a model alarm",
+    what="the retraining function",
+    dead_letters="This is the dead-letter queue of the retraining function and its rules.",
+)
 
 
 @cache
@@ -68,11 +65,12 @@ def bundle_dir() -> str:
 
 @dataclass(frozen=True)
 class RetrainingProps:
-    """The stack's training resources, the alarms that start a job, and where to report."""
+    """The stack's training resources, the alarms that start a job, the job's shape, and
+    where to report."""
 
     prefix: str
     environment_name: str
-    storage_bucket: object  # s3.IBucket (the data stack's artifact bucket)
+    storage_bucket: s3.IBucket
     bucket_name: str
     encryption_key: kms.IKey
     training_role_arn: str
@@ -80,8 +78,14 @@ class RetrainingProps:
     topic: sns.ITopic
     #: The model alarms that start a retraining, by name prefix (``<prefix>-drift-``, ...).
     alarm_name_prefixes: Sequence[str]
-    settings: RetrainingSettings
     promotes_uploads: bool
+    #: No new job sooner than this after the last one started.
+    cooldown_hours: int = 24
+    instance_type: str = "ml.m5.large"
+    volume_size_gb: int = 30
+    max_runtime_s: int = 3600
+    #: Flags of ``model_code.train`` (name without ``--``: value).
+    hyperparameters: Mapping[str, str] = field(default_factory=dict)
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     #: Private networking: the function in the private subnets, its jobs in the VPC.
     network: PrivateNetwork | None = None
@@ -89,14 +93,25 @@ class RetrainingProps:
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
         problems = []
-        if not self.settings.enabled:
-            problems.append("settings.enabled: the construct is for enabled retraining")
         if not self.alarm_name_prefixes:
             problems.append("alarm_name_prefixes: name the model alarms that start retraining")
         problems += [
             f"alarm_name_prefixes: {p!r} is not one of this stack's alarms ({self.prefix}-...)"
             for p in self.alarm_name_prefixes
             if not p.startswith(f"{self.prefix}-")
+        ]
+        if self.cooldown_hours < 1:
+            problems.append(f"cooldown_hours {self.cooldown_hours} must be at least 1")
+        if not self.instance_type.startswith("ml."):
+            problems.append(f"instance_type {self.instance_type!r} is not an ml.* type")
+        if self.volume_size_gb < 1:
+            problems.append(f"volume_size_gb {self.volume_size_gb} must be at least 1")
+        if self.max_runtime_s < 1:
+            problems.append(f"max_runtime_s {self.max_runtime_s} must be at least 1")
+        problems += [
+            f"hyperparameters: {name!r} is empty or has no value"
+            for name, value in self.hyperparameters.items()
+            if not name or not value
         ]
         if problems:
             raise ValueError("; ".join(problems))
@@ -108,41 +123,13 @@ class Retraining(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: RetrainingProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        settings = props.settings
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetters",
-            queue_name=f"{props.prefix}-retraining-dlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=props.encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=props.removal_policy,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This is the dead-letter queue of the retraining function and its rules.",
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            encryption_key=props.encryption_key,
-            removal_policy=props.removal_policy,
-        )
-        self.role = iam.Role(
-            self,
-            "Role",
-            role_name=role_name(props.prefix, "retraining"),
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Retraining function: start the launcher's training job on a model alarm",
-        )
+        setup = FunctionSetup(self, props, FUNCTION, logs.RetentionDays.ONE_MONTH)
+        self.log_group, self.role = setup.log_group, setup.role
+        assert setup.dead_letter_queue is not None
+        self.dead_letter_queue = setup.dead_letter_queue
         self._grant()
-        placement = function_placement(props.network, self, "the retraining function", self.role)
-        self.function = lambda_.Function(
-            self,
-            "Function",
+        self.function = setup.function(
+            lambda_.Function,
             function_name=f"{props.prefix}-retraining",
             description="Starts a training job when the model drifts or decays; reports outcomes",
             runtime=PYTHON_RUNTIME,
@@ -151,43 +138,55 @@ class Retraining(Construct):
             code=lambda_.Code.from_asset(bundle_dir()),
             memory_size=256,
             timeout=Duration.seconds(60),
-            role=self.role,
-            log_group=self.log_group,
-            dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,
-            environment={
-                "NAME_PREFIX": props.prefix,
-                "ENVIRONMENT_NAME": props.environment_name,
-                "ARTIFACT_BUCKET": props.bucket_name,
-                "KEY_ARN": props.encryption_key.key_arn,
-                "TRAINING_ROLE_ARN": props.training_role_arn,
-                "TRAINING_IMAGE_URI": props.training_image_uri,
-                "INSTANCE_TYPE": settings.instance_type,
-                "VOLUME_SIZE_GB": str(settings.volume_size_gb),
-                "MAX_RUNTIME_S": str(settings.max_runtime_s),
-                "COOLDOWN_HOURS": str(settings.cooldown_hours),
-                "TOPIC_ARN": props.topic.topic_arn,
-                "ALARM_NAME_PREFIXES": ",".join(props.alarm_name_prefixes),
-                "PROMOTES_UPLOADS": str(props.promotes_uploads).lower(),
-                "HYPERPARAMETERS": json.dumps(
-                    dict(item.split("=", 1) for item in settings.hyperparameters), sort_keys=True
-                ),
-                "METRIC_DEFINITIONS": json.dumps(METRIC_DEFINITIONS),
-                "VPC_CONFIG": Stack.of(self).to_json_string(
-                    sagemaker_vpc_config(props.network) or {}
-                ),
-            },
-            vpc=placement.vpc,
-            vpc_subnets=placement.subnets,
-            security_groups=placement.security_groups,
+            environment=self._environment(),
         )
+        self.alarm_rule, self.job_rule = self._rules()
+        acknowledge_function(
+            self.function,
+            dead_letters=None,  # it has one
+            concurrency=(
+                "One retraining at a time is enforced by the function (a running job or the "
+                "cool-down refuses a start; jobs are named per cool-down window, so a second "
+                "concurrent start is refused by SageMaker); a reservation would take account "
+                "concurrency for an hourly trigger."
+            ),
+        )
+        self.function_name = self.function.function_name
+
+    def _environment(self) -> dict[str, str]:
+        """What the function starts a job with, and whom it reports to."""
+        props = self.props
+        return {
+            "NAME_PREFIX": props.prefix,
+            "ENVIRONMENT_NAME": props.environment_name,
+            "ARTIFACT_BUCKET": props.bucket_name,
+            "KEY_ARN": props.encryption_key.key_arn,
+            "TRAINING_ROLE_ARN": props.training_role_arn,
+            "TRAINING_IMAGE_URI": props.training_image_uri,
+            "INSTANCE_TYPE": props.instance_type,
+            "VOLUME_SIZE_GB": str(props.volume_size_gb),
+            "MAX_RUNTIME_S": str(props.max_runtime_s),
+            "COOLDOWN_HOURS": str(props.cooldown_hours),
+            "TOPIC_ARN": props.topic.topic_arn,
+            "ALARM_NAME_PREFIXES": ",".join(props.alarm_name_prefixes),
+            "PROMOTES_UPLOADS": str(props.promotes_uploads).lower(),
+            "HYPERPARAMETERS": json.dumps(dict(props.hyperparameters), sort_keys=True),
+            "METRIC_DEFINITIONS": json.dumps(METRIC_DEFINITIONS),
+            "VPC_CONFIG": Stack.of(self).to_json_string(sagemaker_vpc_config(props.network) or {}),
+        }
+
+    def _rules(self) -> tuple[events.Rule, events.Rule]:
+        """A model alarm going to ALARM, and a retraining job finishing, to the function
+        (asynchronously: retried, then the dead-letter queue)."""
+        props = self.props
         target = targets.LambdaFunction(
             self.function,
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,
             max_event_age=Duration.hours(2),
         )
-        self.alarm_rule = events.Rule(
+        alarm_rule = events.Rule(
             self,
             "AlarmRule",
             description=f"{props.prefix}: a model alarm went to ALARM (drift, quality)",
@@ -202,7 +201,7 @@ class Retraining(Construct):
             ),
             targets=[target],
         )
-        self.job_rule = events.Rule(
+        job_rule = events.Rule(
             self,
             "JobRule",
             description=f"{props.prefix}: a retraining job finished",
@@ -216,19 +215,7 @@ class Retraining(Construct):
             ),
             targets=[target],
         )
-        depend_on_role_policy_only(self.function, self.role)
-        acknowledge_function(
-            self.function,
-            dead_letters=None,  # it has one
-            concurrency=(
-                "One retraining at a time is enforced by the function (a running job or the "
-                "cool-down refuses a start; jobs are named per cool-down window, so a second "
-                "concurrent start is refused by SageMaker); a reservation would take account "
-                "concurrency for an hourly trigger."
-            ),
-        )
-        acknowledge_inline_policy(self.role)
-        self.function_name = self.function.function_name
+        return alarm_rule, job_rule
 
     def _grant(self) -> None:
         props = self.props
@@ -277,7 +264,6 @@ class Retraining(Construct):
             self.role.add_to_policy(statement)
         grant_key_to_sagemaker_volumes(self.role, props.encryption_key, "LetSageMakerGrantTheKey")
         props.topic.grant_publish(self.role)
-        self.log_group.grant_write(self.role)
         policy = self.role.node.find_child("DefaultPolicy")
         acknowledge_encrypted_sends(policy)
         acknowledge(

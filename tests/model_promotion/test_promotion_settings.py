@@ -46,10 +46,9 @@ def test_the_longest_blue_green_timeout_sagemaker_allows_is_accepted() -> None:
 def test_visibility_timeout_is_at_least_six_function_timeouts() -> None:
     from ml_constructs.model_promotion.construct import ModelPromotionProps
 
-    settings = PromotionSettings(retry_delay_s=60)
     props = ModelPromotionProps.__new__(ModelPromotionProps)
-    object.__setattr__(props, "settings", settings)
+    object.__setattr__(props, "retry_delay_s", 60)
     object.__setattr__(props, "function_timeout_s", 300)
     assert props.visibility_timeout_s == 1800
-    object.__setattr__(props, "settings", PromotionSettings(retry_delay_s=3600))
+    object.__setattr__(props, "retry_delay_s", 3600)
     assert props.visibility_timeout_s == 3600

@@ -1,4 +1,4 @@
-"""The monitoring construct on its own: subscribers from configuration, props validation."""
+"""The monitoring construct on its own: subscribers from its thresholds, props validation."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
-from ml_constructs.monitoring.construct import Monitoring, MonitoringProps
-from serving_config import AlarmSettings
+from ml_constructs.monitoring.construct import AlarmThresholds, Monitoring, MonitoringProps
 
 
 def monitoring(**overrides: object) -> tuple[Stack, Monitoring]:
     stack = Stack(App(), "Test")
     props = {
         "prefix": "proj-test",
-        "alarms": AlarmSettings(emails=("ops@example.com", "ml@example.com")),
+        "alarms": AlarmThresholds(emails=("ops@example.com", "ml@example.com")),
         "encryption_key": kms.Key(stack, "Key"),
         "endpoint_name": "proj-test-endpoint",
         "variant_name": "AllTraffic",
