@@ -178,31 +178,25 @@ class InferenceApiProps:
         return env.invoke_budget_s(self.connect_timeout_s, self.read_timeout_s, self.max_attempts)
 
     def environment(self) -> dict[str, str]:
-        """The function's environment variables (what ``runtime/api_config.py`` reads)."""
-        return {
-            env.ENDPOINT_NAME: self.endpoint_name,
-            env.FEATURE_COUNT: str(self.feature_count),
-            env.FEATURE_NAMES: ",".join(self.feature_names),
-            env.MAX_ROWS: str(self.max_rows),
-            env.MAX_PAYLOAD_BYTES: str(self.max_payload_bytes),
-            env.INVOKE_CONNECT_TIMEOUT_S: f"{self.connect_timeout_s:g}",
-            env.INVOKE_READ_TIMEOUT_S: f"{self.read_timeout_s:g}",
-            env.INVOKE_MAX_ATTEMPTS: str(self.max_attempts),
-            env.RETRY_AFTER_S: str(self.retry_after_s),
-            "POWERTOOLS_SERVICE_NAME": f"{self.prefix}-inference",
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-            env.INVOCATION_MODE: "async" if self.is_async else "realtime",
-            **self._async_environment(),
-        }
-
-    def _async_environment(self) -> dict[str, str]:
-        if self.async_bucket is None or self.encryption_key is None:
-            return {}
-        return {
-            env.ASYNC_BUCKET: self.async_bucket.bucket_name,
-            env.ASYNC_KMS_KEY_ARN: self.encryption_key.key_arn,
-        }
+        """The function's environment: its runtime's own typed config, written as the
+        runtime reads it (``runtime/api_config.py``)."""
+        bucket, key = self.async_bucket, self.encryption_key  # both set for async (checked)
+        return env.ApiConfig(
+            endpoint_name=self.endpoint_name,
+            feature_count=self.feature_count,
+            feature_names=tuple(self.feature_names),
+            max_rows=self.max_rows,
+            max_payload_bytes=self.max_payload_bytes,
+            connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s,
+            max_attempts=self.max_attempts,
+            retry_after_s=self.retry_after_s,
+            mode="async" if self.is_async else "realtime",
+            async_bucket=bucket.bucket_name if bucket is not None else "",
+            async_kms_key_arn=key.key_arn if bucket is not None and key is not None else "",
+            service_name=f"{self.prefix}-inference",
+            metrics_namespace=METRICS_NAMESPACE,
+        ).to_env()
 
 
 class InferenceApi(Construct):

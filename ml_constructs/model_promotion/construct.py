@@ -9,7 +9,6 @@ variant, image, role, volume key and data capture as the model in the template.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from ml_constructs.event_targets import ArnTarget
 from ml_constructs.findings import acknowledge_encrypted_sends, acknowledge_function
 from ml_constructs.function_setup import FunctionSetup, FunctionSpec, dead_letter_queue
 from ml_constructs.model_endpoint import ModelEndpoint
+from ml_constructs.model_promotion.runtime.config import PromotionConfig
 from ml_constructs.model_registry import approvals_pattern, package_arns
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import validate_prefix
@@ -341,55 +341,49 @@ class ModelPromotion(Construct):
     # -- the function ------------------------------------------------------------------------------
 
     def _environment(self) -> dict[str, str]:
-        """The stack's endpoint settings and the promotion's limits, for the function (it
-        cannot import this package: no aws_cdk at run time)."""
+        """The stack's endpoint settings and the promotion's limits: the runtime's own typed
+        config, written as the runtime reads it (the function cannot import CDK)."""
         props, endpoint, stack = self.props, self.props.endpoint, Stack.of(self)
         variant = endpoint.variant.production_variant("set-by-the-function")
         variant.pop("ModelName")
         deployment = endpoint.deployment_policy
         assert deployment is not None  # checked by the props
-        capture = data_capture_config(endpoint)
-        environment = {
-            "ENDPOINT_NAME": endpoint.endpoint_name,
-            "NAME_PREFIX": props.prefix,
-            "PRODUCTION_VARIANT": json.dumps(variant, sort_keys=True),
-            "IMAGE_URI": endpoint.props.image_uri,
-            "EXECUTION_ROLE_ARN": endpoint.props.execution_role.role_arn,
-            "VOLUME_KMS_KEY_ARN": (
-                props.encryption_key.key_arn if endpoint.volume_encrypted_with_key else ""
+        approvals = props.approvals
+        config = PromotionConfig(
+            endpoint_name=endpoint.endpoint_name,
+            name_prefix=props.prefix,
+            production_variant=variant,
+            image_uri=endpoint.props.image_uri,
+            execution_role_arn=endpoint.props.execution_role.role_arn,
+            volume_kms_key_arn=(
+                props.encryption_key.key_arn if endpoint.volume_encrypted_with_key else None
             ),
-            "DATA_CAPTURE_CONFIG": stack.to_json_string(capture) if capture is not None else "",
-            "NETWORK_ISOLATION": str(endpoint.variant.supports("network_isolation")).lower(),
-            "DEPLOYMENT_POLICY": stack.to_json_string(deployment.as_dict()),
-            "MIN_AUC": repr(props.min_auc),
-            "REQUIRE_METRICS": str(props.require_metrics).lower(),
-            "MAX_ARTIFACT_BYTES": str(props.max_artifact_mb * 1024 * 1024),
-            "FEATURE_COUNT": str(props.feature_count),
-            "API_MAX_ROWS": "" if props.api_max_rows is None else str(props.api_max_rows),
-            "API_FEATURE_NAMES": ",".join(props.api_feature_names),
-            "KEEP_PREVIOUS": str(props.keep_previous),
-            "STACK_MODEL_NAME": endpoint.model.attr_model_name,
-            "ARTIFACT_PARAMETER": props.artifact_parameter,
-            "TOPIC_ARN": props.alarm_topic.topic_arn,
-            "METRICS_NAMESPACE": props.metrics_namespace,
-            "ARTIFACT_BUCKET": props.bucket.bucket_name,
-        }
-        if props.approvals is not None:
-            environment.update(
-                PACKAGE_GROUP=props.approvals.group_name,
-                PACKAGE_GROUP_ACCOUNT=props.approvals.source_account or "",
-                # Only this environment's own registry is written back to.
-                MARK_REJECTED_PACKAGES=str(props.approvals.own_group).lower(),
-            )
-        if props.monitoring_baseline_prefix:
-            environment["MONITORING_BASELINE_PREFIX"] = props.monitoring_baseline_prefix
-        vpc_config = sagemaker_vpc_config(props.network)
-        if vpc_config is not None:
-            environment["VPC_CONFIG"] = stack.to_json_string(vpc_config)
-        async_config = endpoint.variant.async_inference_config(endpoint.props.async_output)
-        if async_config is not None:
-            environment["ASYNC_INFERENCE_CONFIG"] = stack.to_json_string(async_config)
-        return environment
+            data_capture_config=data_capture_config(endpoint),
+            network_isolation=endpoint.variant.supports("network_isolation"),
+            deployment_policy=deployment,
+            min_auc=props.min_auc,
+            require_metrics=props.require_metrics,
+            max_artifact_bytes=props.max_artifact_mb * 1024 * 1024,
+            feature_count=props.feature_count,
+            api_max_rows=props.api_max_rows,
+            api_feature_names=tuple(props.api_feature_names),
+            keep_previous=props.keep_previous,
+            stack_model_name=endpoint.model.attr_model_name,
+            artifact_parameter=props.artifact_parameter,
+            topic_arn=props.alarm_topic.topic_arn,
+            metrics_namespace=props.metrics_namespace,
+            artifact_bucket=props.bucket.bucket_name,
+            package_group=approvals.group_name if approvals else None,
+            package_group_account=approvals.source_account if approvals else None,
+            # Only this environment's own registry is written back to.
+            mark_rejected_packages=bool(approvals and approvals.own_group),
+            monitoring_baseline_prefix=props.monitoring_baseline_prefix,
+            vpc_config=sagemaker_vpc_config(props.network),
+            async_inference_config=endpoint.variant.async_inference_config(
+                endpoint.props.async_output
+            ),
+        )
+        return config.to_env(stack.to_json_string)
 
     def _consume_the_queue(self) -> lambda_.EventSourceMapping:
         """An explicit mapping (not SqsEventSource, whose logical id embeds the stack path):

@@ -12,7 +12,6 @@ on the alarm topic.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -36,6 +35,7 @@ from ml_constructs.function_setup import FunctionSetup, FunctionSpec
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import validate_prefix
 from ml_constructs.private_network.construct import PrivateNetwork, sagemaker_vpc_config
+from ml_constructs.retraining.runtime.retraining import RetrainingConfig
 from model_code import launch_training
 from model_code.metrics import METRIC_DEFINITIONS
 
@@ -155,26 +155,28 @@ class Retraining(Construct):
         self.function_name = self.function.function_name
 
     def _environment(self) -> dict[str, str]:
-        """What the function starts a job with, and whom it reports to."""
+        """What the function starts a job with, and whom it reports to: its runtime's own
+        typed config, written as the runtime reads it."""
         props = self.props
-        return {
-            "NAME_PREFIX": props.prefix,
-            "ENVIRONMENT_NAME": props.environment_name,
-            "ARTIFACT_BUCKET": props.bucket_name,
-            "KEY_ARN": props.encryption_key.key_arn,
-            "TRAINING_ROLE_ARN": props.training_role_arn,
-            "TRAINING_IMAGE_URI": props.training_image_uri,
-            "INSTANCE_TYPE": props.instance_type,
-            "VOLUME_SIZE_GB": str(props.volume_size_gb),
-            "MAX_RUNTIME_S": str(props.max_runtime_s),
-            "COOLDOWN_HOURS": str(props.cooldown_hours),
-            "TOPIC_ARN": props.topic.topic_arn,
-            "ALARM_NAME_PREFIXES": ",".join(props.alarm_name_prefixes),
-            "PROMOTES_UPLOADS": str(props.promotes_uploads).lower(),
-            "HYPERPARAMETERS": json.dumps(dict(props.hyperparameters), sort_keys=True),
-            "METRIC_DEFINITIONS": json.dumps(METRIC_DEFINITIONS),
-            "VPC_CONFIG": Stack.of(self).to_json_string(sagemaker_vpc_config(props.network) or {}),
-        }
+        config = RetrainingConfig(
+            prefix=props.prefix,
+            bucket=props.bucket_name,
+            key_arn=props.encryption_key.key_arn,
+            role_arn=props.training_role_arn,
+            image_uri=props.training_image_uri,
+            instance_type=props.instance_type,
+            volume_size_gb=props.volume_size_gb,
+            max_runtime_s=props.max_runtime_s,
+            cooldown_hours=props.cooldown_hours,
+            topic_arn=props.topic.topic_arn,
+            alarm_name_prefixes=tuple(props.alarm_name_prefixes),
+            promotes_uploads=props.promotes_uploads,
+            environment_name=props.environment_name,
+            hyperparameters=dict(props.hyperparameters),
+            metric_definitions=list(METRIC_DEFINITIONS),
+            vpc_config=sagemaker_vpc_config(props.network) or {},
+        )
+        return config.to_env(Stack.of(self).to_json_string)
 
     def _rules(self) -> tuple[events.Rule, events.Rule]:
         """A model alarm going to ALARM, and a retraining job finishing, to the function

@@ -25,6 +25,9 @@ INVOCATION_MODE = "INVOCATION_MODE"
 ASYNC_BUCKET = "ASYNC_BUCKET"
 ASYNC_KMS_KEY_ARN = "ASYNC_KMS_KEY_ARN"
 MODES = ("realtime", "async")
+POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
 #: The bucket prefixes of asynchronous inference (ml_constructs.artifact_storage's; a test
 #: keeps them equal): request bodies, SageMaker's results and failures, the API's records.
 ASYNC_INPUT_PREFIX = "async/input/"
@@ -89,6 +92,32 @@ class ApiConfig:
     mode: str = "realtime"
     async_bucket: str = ""
     async_kms_key_arn: str = ""
+    #: Powertools' settings (its logger and metrics read them from the environment itself).
+    service_name: str = ""
+    metrics_namespace: str = ""
+    log_level: str = "INFO"
+
+    def to_env(self) -> dict[str, str]:
+        """The environment :meth:`from_environment` reads (the construct writes it)."""
+        variables = {
+            ENDPOINT_NAME: self.endpoint_name,
+            FEATURE_COUNT: str(self.feature_count),
+            FEATURE_NAMES: ",".join(self.feature_names),
+            MAX_ROWS: str(self.max_rows),
+            MAX_PAYLOAD_BYTES: str(self.max_payload_bytes),
+            INVOKE_CONNECT_TIMEOUT_S: f"{self.connect_timeout_s:g}",
+            INVOKE_READ_TIMEOUT_S: f"{self.read_timeout_s:g}",
+            INVOKE_MAX_ATTEMPTS: str(self.max_attempts),
+            RETRY_AFTER_S: str(self.retry_after_s),
+            POWERTOOLS_SERVICE_NAME: self.service_name,
+            POWERTOOLS_METRICS_NAMESPACE: self.metrics_namespace,
+            POWERTOOLS_LOG_LEVEL: self.log_level,
+            INVOCATION_MODE: self.mode,
+        }
+        if self.mode == "async":
+            variables[ASYNC_BUCKET] = self.async_bucket
+            variables[ASYNC_KMS_KEY_ARN] = self.async_kms_key_arn
+        return variables
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ApiConfig:
@@ -114,6 +143,9 @@ class ApiConfig:
             mode=env.get(INVOCATION_MODE, "").strip() or "realtime",
             async_bucket=env.get(ASYNC_BUCKET, "").strip(),
             async_kms_key_arn=env.get(ASYNC_KMS_KEY_ARN, "").strip(),
+            service_name=env.get(POWERTOOLS_SERVICE_NAME, "").strip(),
+            metrics_namespace=env.get(POWERTOOLS_METRICS_NAMESPACE, "").strip(),
+            log_level=env.get(POWERTOOLS_LOG_LEVEL, "").strip() or "INFO",
         )
         if config.mode not in MODES:
             raise ConfigurationError(f"{INVOCATION_MODE}={config.mode!r} is not one of {MODES}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,10 @@ from serving_core.deployment_policy import DeploymentPolicy, DeploymentPolicyErr
 from serving_core.variants import Variant, variant_from_api_shape
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+def _dump_or_empty(dump: Callable[[Any], str], document: dict[str, Any] | None) -> str:
+    return dump(document) if document else ""
 
 
 class ConfigurationError(ValueError):
@@ -70,6 +74,46 @@ class PromotionConfig:
         """The stack's variant, read back from its shapes (what it supports decides how a
         promotion shifts traffic)."""
         return variant_from_api_shape(self.production_variant, self.async_inference_config)
+
+    def to_env(self, dump: Callable[[Any], str] = json.dumps) -> dict[str, str]:
+        """The environment :meth:`from_env` reads; ``dump`` writes JSON documents (the
+        construct passes one that keeps deploy-time tokens)."""
+        variables = {
+            "ENDPOINT_NAME": self.endpoint_name,
+            "NAME_PREFIX": self.name_prefix,
+            "PRODUCTION_VARIANT": json.dumps(self.production_variant, sort_keys=True),
+            "IMAGE_URI": self.image_uri,
+            "EXECUTION_ROLE_ARN": self.execution_role_arn,
+            "VOLUME_KMS_KEY_ARN": self.volume_kms_key_arn or "",
+            "DATA_CAPTURE_CONFIG": dump(self.data_capture_config)
+            if self.data_capture_config
+            else "",
+            "NETWORK_ISOLATION": str(self.network_isolation).lower(),
+            "DEPLOYMENT_POLICY": dump(self.deployment_policy.as_dict()),
+            "MIN_AUC": repr(self.min_auc),
+            "REQUIRE_METRICS": str(self.require_metrics).lower(),
+            "MAX_ARTIFACT_BYTES": str(self.max_artifact_bytes),
+            "FEATURE_COUNT": "" if self.feature_count is None else str(self.feature_count),
+            "API_MAX_ROWS": "" if self.api_max_rows is None else str(self.api_max_rows),
+            "API_FEATURE_NAMES": ",".join(self.api_feature_names),
+            "KEEP_PREVIOUS": str(self.keep_previous),
+            "STACK_MODEL_NAME": self.stack_model_name or "",
+            "ARTIFACT_PARAMETER": self.artifact_parameter,
+            "TOPIC_ARN": self.topic_arn or "",
+            "METRICS_NAMESPACE": self.metrics_namespace,
+            "ARTIFACT_BUCKET": self.artifact_bucket or "",
+        }
+        if self.package_group:
+            variables["PACKAGE_GROUP"] = self.package_group
+            variables["PACKAGE_GROUP_ACCOUNT"] = self.package_group_account or ""
+            variables["MARK_REJECTED_PACKAGES"] = str(self.mark_rejected_packages).lower()
+        if self.monitoring_baseline_prefix:
+            variables["MONITORING_BASELINE_PREFIX"] = self.monitoring_baseline_prefix
+        if self.vpc_config:
+            variables["VPC_CONFIG"] = dump(self.vpc_config)
+        if self.async_inference_config:
+            variables["ASYNC_INFERENCE_CONFIG"] = dump(self.async_inference_config)
+        return variables
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PromotionConfig:

@@ -19,7 +19,7 @@ import io
 import json
 import os
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,28 @@ class RetrainingConfig:
     hyperparameters: dict[str, str] = field(default_factory=dict)
     metric_definitions: list[dict[str, str]] = field(default_factory=list)
     vpc_config: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_env(self, dump: Callable[[Any], str] = json.dumps) -> dict[str, str]:
+        """The environment :meth:`from_env` reads; ``dump`` writes JSON (the construct passes
+        one that keeps deploy-time tokens)."""
+        return {
+            "NAME_PREFIX": self.prefix,
+            "ENVIRONMENT_NAME": self.environment_name,
+            "ARTIFACT_BUCKET": self.bucket,
+            "KEY_ARN": self.key_arn,
+            "TRAINING_ROLE_ARN": self.role_arn,
+            "TRAINING_IMAGE_URI": self.image_uri,
+            "INSTANCE_TYPE": self.instance_type,
+            "VOLUME_SIZE_GB": str(self.volume_size_gb),
+            "MAX_RUNTIME_S": str(self.max_runtime_s),
+            "COOLDOWN_HOURS": str(self.cooldown_hours),
+            "TOPIC_ARN": self.topic_arn,
+            "ALARM_NAME_PREFIXES": ",".join(self.alarm_name_prefixes),
+            "PROMOTES_UPLOADS": str(self.promotes_uploads).lower(),
+            "HYPERPARAMETERS": json.dumps(dict(self.hyperparameters), sort_keys=True),
+            "METRIC_DEFINITIONS": json.dumps(self.metric_definitions),
+            "VPC_CONFIG": dump(self.vpc_config),
+        }
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RetrainingConfig:
