@@ -9,9 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rehearsal.predictions import RehearsalError
+
+if TYPE_CHECKING:
+    from rehearsal.moto_gaps.journal import Journal
 
 REPO = Path(__file__).resolve().parent.parent
 CREDENTIALS = {
@@ -72,6 +75,8 @@ class LocalAws:
     model_server: Any
     execute_api: Any
     request_journal: Path
+    #: What the moto gap closers recorded (rehearsal.moto_gaps.journal.Journal).
+    journal: Journal
 
 
 def start(
@@ -92,7 +97,7 @@ def start(
     from rehearsal.moto_gaps.api_gateway import ExecuteApi
     from rehearsal.serving import DataCapturingRuntime
 
-    moto_gaps.install()
+    gaps_journal = moto_gaps.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     cleanup.append(server.stop)
@@ -149,6 +154,7 @@ def start(
         model_server=model_server,
         execute_api=execute_api,
         request_journal=journal,
+        journal=gaps_journal,
     )
 
 

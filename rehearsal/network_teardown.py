@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rehearsal.moto_gaps.lambda_network import DESCRIPTION, JOURNAL
+from rehearsal.moto_gaps.lambda_network import DESCRIPTION, InterfaceJournal
 
 LAMBDA_INTERFACE = DESCRIPTION.format("")
 
@@ -63,9 +63,12 @@ def network_state(ec2: Any, vpc_id: str) -> NetworkState:
     return NetworkState(*(tuple(x) for x in (vpcs, subnets, groups, endpoints, interfaces)))
 
 
-def teardown_report(before: NetworkState, after: NetworkState) -> tuple[str, list[str]]:
-    """One line on what the deletion removed, and what it left (each a failure of the run)."""
-    released, stranded = len(JOURNAL.released), len(JOURNAL.stranded)
+def teardown_report(
+    before: NetworkState, after: NetworkState, interfaces: InterfaceJournal
+) -> tuple[str, list[str]]:
+    """One line on what the deletion removed (``interfaces``: what Lambda released or
+    stranded), and what it left (each a failure of the run)."""
+    released, stranded = len(interfaces.released), len(interfaces.stranded)
     text = (
         f"network: {len(before.lambda_interfaces)} Lambda interfaces at deploy, {released} "
         f"released by Lambda as their functions were deleted (their roles could still "

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rehearsal.deployment import DeployedStack
-from rehearsal.moto_gaps import open_gaps, resources
+from rehearsal.moto_gaps import open_gaps
+from rehearsal.moto_gaps.journal import Journal
+from rehearsal.moto_gaps.shims import SHIMS, not_emulated_reason
 
 
 @dataclass(frozen=True)
@@ -21,22 +23,23 @@ class ResourceRow:
     emulated: bool
 
 
-def resource_rows(stacks: Iterable[DeployedStack]) -> list[ResourceRow]:
-    """Every resource the templates declared: created, or recorded and not emulated (why)."""
+def resource_rows(stacks: Iterable[DeployedStack], journal: Journal) -> list[ResourceRow]:
+    """Every resource the templates declared: created, or recorded and not emulated (why);
+    a bucket with the settings the install's ``journal`` says were applied to it."""
     rows = []
     for stack in stacks:
         for logical_id, resource in stack.template.get("Resources", {}).items():
             kind = resource["Type"]
-            reason = resources.not_emulated_reason(kind)
+            reason = not_emulated_reason(kind)
             if logical_id not in stack.physical_ids:
                 state, emulated = "MISSING: not in moto's stack resources", False
             elif reason is not None:
                 state, emulated = f"not emulated: {reason}", False
             else:
-                via = " (rehearsal shim)" if kind in resources.SHIMS else ""
+                via = " (rehearsal shim)" if kind in SHIMS else ""
                 state = f"{stack.resource_status.get(logical_id, 'CREATE_COMPLETE')}{via}"
                 emulated = True
-                settings = resources.BUCKET_SETTINGS.get(stack.physical_ids[logical_id])
+                settings = journal.bucket_settings.get(stack.physical_ids[logical_id])
                 if kind == "AWS::S3::Bucket" and settings:
                     failed = [f"{k} {v}" for k, v in settings.items() if v != "applied"]
                     applied = [k for k, v in settings.items() if v == "applied"]

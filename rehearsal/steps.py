@@ -105,7 +105,7 @@ def deploy_serving_stack(r: Rehearsal) -> str:
     from rehearsal.deployment import describe_stack
     from rehearsal.images import image_assets, stand_in_for_images
     from rehearsal.local_aws import iam_probe
-    from rehearsal.moto_gaps.resources import seed_public_parameters
+    from rehearsal.moto_gaps.public_parameters import seed_public_parameters
 
     for name, key in DATASET_KEYS.items():
         r.clients.s3.upload_file(
@@ -268,7 +268,6 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
     the promoted model from SSM): the endpoint must keep its instance count, move blue/green with
     the promotions' policy and alarms, and keep serving the promoted model."""
     from rehearsal.deployment import describe_stack
-    from rehearsal.moto_gaps.resources import DEPLOYMENT_CONFIGS
 
     if r.promotion_fn is None or r.inference_fn is None:
         return "NOT SHOWN: nothing was promoted"
@@ -304,14 +303,15 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
     metrics = measured(
         clients, r.inference_fn, r.held_out, r.promoted_model, r.settings.api.max_rows
     )
-    update = DEPLOYMENT_CONFIGS.get(r.endpoint_name) or {}
+    update = r.aws.journal.endpoint_updates.last(r.endpoint_name)
     expected = _template_deployment_config(r)
-    if update.get("DeploymentConfig") != expected:
+    deployed = update.deployment_config if update else None
+    if deployed != expected:
         raise RehearsalError(
-            f"cdk deploy updated the endpoint with {update.get('DeploymentConfig')}, not the "
-            f"template's DeploymentConfig {expected}"
+            f"cdk deploy updated the endpoint with {deployed}, not the template's "
+            f"DeploymentConfig {expected}"
         )
-    if update.get("RetainAllVariantProperties") is not True:
+    if update is None or not update.retain_all_variant_properties:
         raise RehearsalError("cdk deploy did not retain the variant's properties")
     routing = expected["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     alarms = expected.get("AutoRollbackConfiguration", {}).get("Alarms", [])
@@ -352,7 +352,7 @@ def report(r: Rehearsal) -> str:
     from rehearsal import report as reports
     from rehearsal.moto_gaps import alarms, service_model
 
-    rows = reports.resource_rows([r.data_stack, r.serving_stack])
+    rows = reports.resource_rows([r.data_stack, r.serving_stack], r.aws.journal)
     print(
         reports.table(
             ("stack", "logical id", "type", "state"),
@@ -418,7 +418,8 @@ def tear_down(r: Rehearsal) -> str:
         from rehearsal.network_teardown import network_state, teardown_report
 
         vpc_id, before = network
-        summary, left = teardown_report(before, network_state(r.clients.ec2, vpc_id))
+        after = network_state(r.clients.ec2, vpc_id)
+        summary, left = teardown_report(before, after, r.aws.journal.lambda_interfaces)
         r.missing.extend(left)
         text += f"; {summary}"
     while r.cleanup:

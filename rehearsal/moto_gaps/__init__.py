@@ -2,16 +2,38 @@
 
 moto emulates the AWS APIs in memory, but version 5.2.5 has gaps that would make the local
 rehearsal untrue or stuck. This package closes the ones it can and *lists* the ones it cannot
-(:data:`GAPS`), so the rehearsal reports them instead of pretending:
+(:data:`GAPS`), so the rehearsal reports them instead of pretending. :func:`install` applies
+every patch once per process and returns a :class:`~.journal.Journal` of what the patches
+recorded (the rehearsal keeps it on its run: ``LocalAws.journal``); :func:`uninstall` puts
+moto back as released. The map:
 
-- :mod:`.resources`: CloudFormation resource types moto skips (Application Auto Scaling,
-  CloudWatch alarms, bucket policies, ...), explicit SageMaker names, bucket properties moto
-  drops, UpdateEndpoint, and bucket-policy conditions; every other unsupported type is
-  recorded as *not emulated* with its reason.
+CloudFormation resources
+- :mod:`.shims`: one module a service (``application_autoscaling``, ``api_gateway``,
+  ``awslambda``, ``cloudwatch``, ``ec2``, ``s3``, ``sagemaker``, ``scheduler``, ``sns``,
+  ``sqs``) creates the types moto skips through moto's own APIs, each registered in ONE
+  registry (``shims/registry.py``: ``SHIMS``, ``emulated_types()``,
+  ``not_emulated_reason()``); ``not_emulated.py`` records every type with no model at all.
+- :mod:`.buckets`: the bucket settings moto drops (applied at creation, journaled per
+  bucket) and bucket-policy conditions; :mod:`.kms`: tagged keys;
+  :mod:`.sagemaker_names`: explicit and 63-character SageMaker names.
+- :mod:`.stack_updates`: stack updates (SSM parameter types resolved again, replaced
+  resources' dependents, ``UsePreviousValue`` of defaults); :mod:`.custom_resources`:
+  custom resources answer before their dependents; :mod:`.network` and
+  :mod:`.lambda_network`: private networking, Lambda's interfaces, the order of deletion.
+- :mod:`.public_parameters`: the Powertools layer's public SSM parameters.
+
+APIs
+- :mod:`.endpoint_updates`: UpdateEndpoint (also CloudFormation's in-place endpoint update),
+  the one emulator the rehearsal and the tests share.
+- :mod:`.registry`: Model Registry events and cross-account reads; :mod:`.monitoring`:
+  monitoring schedules; :mod:`.alarms`: alarm evaluation; :mod:`.iam`: authorization.
 - :mod:`.lambda_runner`: a docker-free Lambda runtime that runs the deployed code zip's real
-  handler in a warm worker process per function, for ``Invoke`` and for SQS event-source
-  mappings (polled in the background, like the Lambda service does).
+  handler in a warm worker process per function, for ``Invoke``, SQS event-source mappings
+  (polled in the background, like the Lambda service does) and EventBridge targets.
+- :mod:`.api_gateway` and :mod:`.async_inference`: the execute-api and asynchronous-inference
+  stand-ins; :mod:`.service_model`: every request checked against botocore's service model.
 
+Each module installs through :class:`._patching.Installer` (once per process, reversible).
 The patches reach into moto's internals, so they refuse any other moto version.
 """
 
@@ -19,6 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 MOTO_VERSION = "5.2.5"
 
@@ -28,6 +51,11 @@ if _installed != MOTO_VERSION:
         f"rehearsal.moto_gaps patches moto {MOTO_VERSION} internals, but moto {_installed} is "
         f"installed; pin moto[server]=={MOTO_VERSION} (requirements-dev.txt) or port the patches"
     )
+
+from rehearsal.moto_gaps._patching import Installer, uninstall_all  # noqa: E402 (after the pin)
+
+if TYPE_CHECKING:
+    from rehearsal.moto_gaps.journal import Journal
 
 
 @dataclass(frozen=True)
@@ -76,16 +104,19 @@ GAPS: tuple[Gap, ...] = (
         "redrive to the DLQ and ReportBatchItemFailures.",
     ),
     Gap(
-        "Application Auto Scaling, CloudWatch alarms, bucket/queue/topic policies skipped by "
+        "Application Auto Scaling, CloudWatch alarms, bucket/queue/topic policies, SNS "
+        "subscriptions, API Gateway stages and settings, Lambda EventInvokeConfig skipped by "
         "CloudFormation",
         True,
-        "closed: created through moto's own APIs, so describe-* calls show them. Nothing "
-        "scales the endpoint locally.",
+        "closed (shims/): created through moto's own APIs, so describe-* calls show them. "
+        "Nothing scales the endpoint locally; e-mail subscriptions never deliver; the runner "
+        "applies no EventInvokeConfig retry policy or destination.",
     ),
     Gap(
         "KMS keys with Tags fail in CloudFormation",
         True,
-        "closed: CloudFormation's {Key, Value} tags are converted to KMS's {TagKey, TagValue}.",
+        "closed (kms.py): CloudFormation's {Key, Value} tags are converted to KMS's {TagKey, "
+        "TagValue}, and a KeyPolicy object is stored as the JSON text KMS's API keeps.",
     ),
     Gap(
         "AWS public SSM parameters (the Powertools layer ARN) do not exist",
@@ -102,12 +133,14 @@ GAPS: tuple[Gap, ...] = (
     Gap(
         "SageMaker UpdateEndpoint missing",
         True,
-        "closed: the endpoint is 'Updating' for a second (the old config serves; a second "
-        "update is refused), then serves the new config, is 'InService' and publishes the "
-        "'SageMaker Endpoint State Change' event to EventBridge. RetainAllVariantProperties "
+        "closed (endpoint_updates.py, the emulator the tests use too): the endpoint is "
+        "'Updating' for a second (the old config serves; a second update, or one to the "
+        "config in use, is refused), then serves the new config, is 'InService' and publishes "
+        "the 'SageMaker Endpoint State Change' event to EventBridge. RetainAllVariantProperties "
         "keeps the instance count and weight unless ExcludeRetainedVariantProperties names "
         "them; data capture follows the new config. Blue/green DeploymentConfig (canary split, "
-        "waits, alarm auto-rollback) is recorded and shown, not simulated.",
+        "waits, alarm auto-rollback) is recorded and shown, not simulated; "
+        "RetainDeploymentConfig is ignored.",
     ),
     Gap(
         "CloudFormation replaces an updated SageMaker endpoint",
@@ -119,10 +152,12 @@ GAPS: tuple[Gap, ...] = (
     Gap(
         "UpdateStack ignores a changed SSM parameter value",
         True,
-        "closed: an update of an unchanged template proceeds when one of its "
+        "closed (stack_updates.py): an update of an unchanged template proceeds when one of its "
         "AWS::SSM::Parameter::Value parameters now resolves to another value, as CloudFormation "
-        "resolves them again on every update (moto answers 'No updates are to be performed'), "
-        "and UsePreviousValue of a defaulted parameter is its default (moto: KeyError).",
+        "resolves them again on every update (moto answers 'No updates are to be performed'); "
+        "what references that parameter, or a resource replaced by the update (a new SageMaker "
+        "Model or EndpointConfig name), is updated too; and UsePreviousValue of a defaulted "
+        "parameter is its default (moto: KeyError).",
     ),
     Gap(
         "cdk deploy: change sets leave outputs empty; 127.0.0.1 template URLs",
@@ -186,8 +221,10 @@ GAPS: tuple[Gap, ...] = (
         True,
         "closed: the stack waits for the function's answer (moto invokes it in the background, "
         "so the security group rule that reads the S3 prefix list id got nothing) and a FAILED "
-        "answer fails the stack; CDK's Custom::VpcRestrictDefaultSG (a Node.js function) is "
-        "done by a shim that removes the default group's rules.",
+        "answer fails the stack; a new stack's resources are created in dependency order "
+        "before its exports are read (moto created an exported resource first); CDK's "
+        "Custom::VpcRestrictDefaultSG (a Node.js function) is done by a shim that removes the "
+        "default group's rules.",
     ),
     Gap(
         "Security groups keep EC2's default egress rule",
@@ -226,8 +263,10 @@ GAPS: tuple[Gap, ...] = (
         "A function with VpcConfig now gets Lambda's Hyperplane interfaces (one per subnet and "
         "group combination, shared), released when its last function is deleted only if that "
         "function's role may still ec2:DeleteNetworkInterface; EC2 refuses to delete a subnet "
-        "or group an interface uses; CloudFormation's deletion runs dependents first. Lambda's "
-        "wait for the interfaces (minutes on AWS) is immediate here.",
+        "or group an interface uses; CloudFormation's deletion runs dependents first, and VPC "
+        "endpoints and route tables (which moto never deleted with their stack, keeping the VPC) "
+        "are deleted with it (network.py). Lambda's wait for the interfaces (minutes on AWS) is "
+        "immediate here.",
     ),
     Gap(
         "VPC placement is recorded, not enforced",
@@ -247,7 +286,7 @@ GAPS: tuple[Gap, ...] = (
         "image's own code (its Dockerfile's CMD, from its build context) on the rehearsal's "
         "Python and packages, the versions the image's requirements.txt pins, not its Python "
         "3.12 base; memory and timeout are not enforced. EventBridge Scheduler never fires in "
-        "moto: the rehearsal reads the deployed schedule (resources.py creates it from the "
+        "moto: the rehearsal reads the deployed schedule (shims/scheduler.py creates it from the "
         "template) and invokes its target with its own input and the time Scheduler would put "
         "in, and with explicit windows for the calm and the shifted traffic. "
         "Reading a whole hour of a busy fleet's capture through the VPC is measured only for "
@@ -267,7 +306,7 @@ GAPS: tuple[Gap, ...] = (
     Gap(
         "No AWS::Scheduler::Schedule in moto's CloudFormation",
         True,
-        "closed (resources.py): the schedule is created through moto's Scheduler API as "
+        "closed (shims/scheduler.py): the schedule is created through moto's Scheduler API as "
         "deployed (expression, time zone, target, role, input, retry policy) and deleted with "
         "its stack; moto never fires it.",
     ),
@@ -360,48 +399,53 @@ def open_gaps() -> list[Gap]:
     return [gap for gap in GAPS if not gap.closed]
 
 
-def install(runner_settings: object | None = None) -> None:
-    """Apply every patch (idempotent). ``runner_settings`` configures the Lambda runner."""
+def _install_all() -> Journal:
     from rehearsal.moto_gaps import (
+        buckets,
         custom_resources,
+        endpoint_updates,
+        kms,
         lambda_network,
         lambda_runner,
         monitoring,
         network,
         registry,
-        resources,
+        sagemaker_names,
+        shims,
+        stack_updates,
     )
+    from rehearsal.moto_gaps.journal import Journal
 
-    resources.install()
-    network.install()
-    lambda_network.install()
-    registry.install_api()
-    monitoring.install_api()
-    custom_resources.install()
-    lambda_runner.install(runner_settings)  # type: ignore[arg-type]
+    # Each part is what its install records into (already installed: the one it had).
+    journal = Journal(
+        not_emulated=shims.INSTALL.install({}),
+        bucket_settings=buckets.INSTALL.install({}),
+        endpoint_updates=endpoint_updates.INSTALL.install(endpoint_updates.EndpointUpdates()),
+        lambda_interfaces=lambda_network.INSTALL.install(lambda_network.InterfaceJournal()),
+    )
+    sagemaker_names.INSTALL.install()
+    kms.INSTALL.install()
+    stack_updates.INSTALL.install()
+    network.INSTALL.install()
+    registry.INSTALL.install()
+    monitoring.INSTALL.install()
+    custom_resources.INSTALL.install()
+    lambda_runner.INSTALL.install()
+    return journal
+
+
+_INSTALL = Installer(_install_all)
+
+
+def install() -> Journal:
+    """Apply every patch (once per process, until :func:`uninstall`); returns the journal
+    they record into. Configure the Lambda runner with ``lambda_runner.install(settings)``."""
+    return _INSTALL.install()
 
 
 def uninstall() -> None:
-    """Stop the runner and undo every patch: moto behaves as released again."""
-    from rehearsal.moto_gaps import (
-        _patching,
-        custom_resources,
-        lambda_network,
-        lambda_runner,
-        monitoring,
-        network,
-        registry,
-        resources,
-    )
-
-    lambda_runner.uninstall()
-    _patching.restore_all()
-    resources.uninstall()
-    registry.uninstall()
-    monitoring.uninstall()
-    custom_resources.uninstall()
-    network.uninstall()
-    lambda_network.uninstall()
+    """Stop the runner and the receivers, undo every patch: moto behaves as released again."""
+    uninstall_all()
 
 
 __all__ = ["GAPS", "MOTO_VERSION", "Gap", "install", "open_gaps", "uninstall"]

@@ -12,19 +12,20 @@
   resource's function ran before its role's policy existed). Here the resources are created
   in dependency order first, as CloudFormation does.
 - CDK's ``Custom::VpcRestrictDefaultSG`` runs a Node.js function (the Lambda runner runs
-  Python only): a shim in :mod:`.resources` removes the default group's rules instead.
+  Python only): a shim in :mod:`.shims.ec2` removes the default group's rules instead.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from moto.cloudformation.custom_model import CustomModel
 
-from rehearsal.moto_gaps._patching import patch
+from rehearsal.moto_gaps._patching import CfnCreate, Installer, patch, patch_cfn_create
 
 TIMEOUT_S = 120
 
@@ -75,66 +76,65 @@ class _Receiver:
         self.server.server_close()
 
 
-_receiver: _Receiver | None = None
+def _stack_is_gone(call: CfnCreate) -> bool:
+    """moto registers a stack before creating its resources, and re-reads a deleted stack's
+    outputs: nothing to run for a stack that is gone or going."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    stacks = cloudformation_backends[call.account_id][call.region_name].stacks
+    stack = stacks.get(call.kwargs["StackId"])
+    return stack is None or str(stack.status).startswith("DELETE")
 
 
-def _create(original: Any) -> Any:
-    def create_from_cloudformation_json(
-        cls: Any,
-        /,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        from moto.awslambda.utils import get_backend
+def _answer(receiver: _Receiver, call: CfnCreate, request_id: str) -> dict[str, Any]:
+    """Invoke the function as CloudFormation does and wait for its SUCCESS answer."""
+    from moto.awslambda.utils import get_backend
+
+    properties = call.properties
+    function = get_backend(call.account_id, call.region_name).get_function(
+        properties["ServiceToken"]
+    )
+    logical_id, resource_type = call.kwargs["LogicalId"], call.kwargs["ResourceType"]
+    event = {
+        "RequestType": "Create",
+        "ServiceToken": properties["ServiceToken"],
+        "ResponseURL": f"{receiver.url}/{request_id}",
+        "StackId": call.kwargs["StackId"],
+        "RequestId": request_id,
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "ResourceProperties": properties,
+    }
+    threading.Thread(target=function.invoke, args=(json.dumps(event), {}, {}), daemon=True).start()
+    answer = receiver.wait(request_id, TIMEOUT_S)
+    if answer is None or answer.get("Status") != "SUCCESS":
+        reason = answer.get("Reason", "") if answer else f"no answer within {TIMEOUT_S} s"
+        raise CustomResourceFailedError(
+            f"custom resource {logical_id} ({resource_type}) failed: {reason}"
+        )
+    return answer
+
+
+def _create(receiver: _Receiver) -> Callable[[CfnCreate], Any]:
+    """CustomModel's create: the stack waits for the function's answer."""
+
+    def create(call: CfnCreate) -> Any:
         from moto.moto_api._internal import mock_random
 
-        receiver = _receiver
-        if receiver is None:
-            return original.__func__(
-                cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-            )
-        properties = cloudformation_json["Properties"]
         request_id = str(mock_random.uuid4())
         custom = CustomModel(  # type: ignore[abstract]
-            region_name, request_id, kwargs["LogicalId"], resource_name
+            call.region_name, request_id, call.kwargs["LogicalId"], call.resource_name
         )
-        from moto.cloudformation.models import cloudformation_backends
-
-        # moto registers a stack before creating its resources, and re-reads a deleted
-        # stack's outputs: nothing to run for a stack that is gone or going.
-        stack = cloudformation_backends[account_id][region_name].stacks.get(kwargs["StackId"])
-        if stack is None or str(stack.status).startswith("DELETE"):
+        if _stack_is_gone(call):
             custom.set_data({})
             return custom
-        function = get_backend(account_id, region_name).get_function(properties["ServiceToken"])
-        event = {
-            "RequestType": "Create",
-            "ServiceToken": properties["ServiceToken"],
-            "ResponseURL": f"{receiver.url}/{request_id}",
-            "StackId": kwargs["StackId"],
-            "RequestId": request_id,
-            "LogicalResourceId": kwargs["LogicalId"],
-            "ResourceType": kwargs["ResourceType"],
-            "ResourceProperties": properties,
-        }
-        threading.Thread(
-            target=function.invoke, args=(json.dumps(event), {}, {}), daemon=True
-        ).start()
-        answer = receiver.wait(request_id, TIMEOUT_S)
-        if answer is None or answer.get("Status") != "SUCCESS":
-            reason = answer.get("Reason", "") if answer else f"no answer within {TIMEOUT_S} s"
-            raise CustomResourceFailedError(
-                f"custom resource {kwargs['LogicalId']} ({kwargs['ResourceType']}) failed: {reason}"
-            )
+        answer = _answer(receiver, call, request_id)
         custom.set_data(answer.get("Data") or {})
         if answer.get("PhysicalResourceId"):
             custom.resource_name = str(answer["PhysicalResourceId"])
         return custom
 
-    return classmethod(create_from_cloudformation_json)
+    return create
 
 
 def _validate_export_uniqueness(original: Any) -> Any:
@@ -156,34 +156,20 @@ def _create_resources(original: Any) -> Any:
     return create_resources
 
 
-_installed = False
-
-
-def install() -> None:
-    """Custom resources answer before the resources that read them (once per process)."""
-    global _installed, _receiver
-    if _installed:
-        return
-    _installed = True
-    _receiver = _Receiver()
-    patch(
-        CustomModel,
-        "create_from_cloudformation_json",
-        _create(CustomModel.create_from_cloudformation_json),
-    )
+def _apply() -> _Receiver:
+    """Custom resources answer before the resources that read them; resources are created in
+    dependency order before the exports are read. Returns the answers' receiver."""
     from moto.cloudformation.models import CloudFormationBackend, Stack
 
+    receiver = _Receiver()
+    patch_cfn_create(CustomModel, _create(receiver))
     patch(
         CloudFormationBackend,
         "_validate_export_uniqueness",
         _validate_export_uniqueness(CloudFormationBackend._validate_export_uniqueness),
     )
     patch(Stack, "create_resources", _create_resources(Stack.create_resources))
+    return receiver
 
 
-def uninstall() -> None:
-    global _installed, _receiver
-    _installed = False
-    if _receiver is not None:
-        _receiver.stop()
-        _receiver = None
+INSTALL = Installer(_apply, _Receiver.stop)

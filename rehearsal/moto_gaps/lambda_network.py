@@ -15,7 +15,8 @@ AWS (Lambda developer guide, "VPC networking for Lambda"; "AWS::Lambda::Function
 
 This module makes moto do the same, so that ``--network`` proves the teardown: a function
 deleted after the policy that let its role delete interfaces strands them, and the stack
-deletion then fails as it would on AWS. :data:`JOURNAL` records what happened to each interface.
+deletion then fails as it would on AWS. The install's :class:`InterfaceJournal` (a part of
+the rehearsal's journal) records what happened to each interface.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.ec2.models.subnets import SubnetBackend
 from moto.iam.models import iam_backends
 
-from rehearsal.moto_gaps._patching import patch
+from rehearsal.moto_gaps._patching import Installer, patch
 
 DESCRIPTION = "AWS Lambda VPC ENI-{}"
 
@@ -50,9 +51,9 @@ class Interface:
 
 
 @dataclass
-class Journal:
+class InterfaceJournal:
     """What the emulation did: interfaces created, released (deleted by Lambda with a role that
-    could) and stranded (left, because the role could not)."""
+    could) and stranded (left, because the role could not); and the interfaces in use."""
 
     created: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
@@ -61,18 +62,8 @@ class Journal:
     deferred: list[str] = field(default_factory=list)
     interfaces: dict[tuple[str, str, tuple[str, ...]], Interface] = field(default_factory=dict)
 
-    def reset(self) -> None:
-        self.created.clear()
-        self.released.clear()
-        self.stranded.clear()
-        self.deferred.clear()
-        self.interfaces.clear()
 
-
-JOURNAL = Journal()
-
-
-def _attach(backend: LambdaBackend, function: Any) -> None:
+def _attach(journal: InterfaceJournal, backend: LambdaBackend, function: Any) -> None:
     """Create (or share) the function's interfaces, one per subnet and group combination."""
     config = function._vpc_config or {}
     subnets, groups = (
@@ -82,7 +73,7 @@ def _attach(backend: LambdaBackend, function: Any) -> None:
     ec2 = ec2_backends[backend.account_id][backend.region_name]
     for subnet_id in subnets:
         key = (backend.region_name, subnet_id, groups)
-        interface = JOURNAL.interfaces.get(key)
+        interface = journal.interfaces.get(key)
         if interface is None:
             eni = ec2.create_network_interface(
                 subnet=ec2.get_subnet(subnet_id),
@@ -93,25 +84,25 @@ def _attach(backend: LambdaBackend, function: Any) -> None:
             eni.requester_managed = True
             eni.interface_type = "lambda"
             interface = Interface(eni.id, subnet_id, groups)
-            JOURNAL.interfaces[key] = interface
-            JOURNAL.created.append(eni.id)
+            journal.interfaces[key] = interface
+            journal.created.append(eni.id)
         interface.users[function.function_arn] = function.role
 
 
-def _release(backend: LambdaBackend, function: Any) -> None:
+def _release(journal: InterfaceJournal, backend: LambdaBackend, function: Any) -> None:
     """The function is gone: Lambda deletes each interface no other function uses, with this
     function's role, if that role still exists and may delete network interfaces."""
     ec2 = ec2_backends[backend.account_id][backend.region_name]
-    for key, interface in list(JOURNAL.interfaces.items()):
+    for key, interface in list(journal.interfaces.items()):
         role = interface.users.pop(function.function_arn, None)
         if role is None or interface.users:
             continue
-        del JOURNAL.interfaces[key]
+        del journal.interfaces[key]
         if role_may_delete_interfaces(backend.account_id, role):
             ec2.delete_network_interface(interface.eni_id)
-            JOURNAL.released.append(interface.eni_id)
+            journal.released.append(interface.eni_id)
         else:
-            JOURNAL.stranded.append(interface.eni_id)
+            journal.stranded.append(interface.eni_id)
 
 
 def role_may_delete_interfaces(account_id: str, role_arn: str) -> bool:
@@ -171,23 +162,23 @@ def _guarded_delete_group(original: Any) -> Any:
     return delete_security_group
 
 
-def _with_interfaces(original: Any) -> Any:
+def _with_interfaces(journal: InterfaceJournal, original: Any) -> Any:
     def create_function(self: LambdaBackend, spec: dict[str, Any]) -> Any:
         function = original(self, spec)
-        _attach(self, function)
+        _attach(journal, self, function)
         return function
 
     return create_function
 
 
-def _releasing(original: Any) -> Any:
+def _releasing(journal: InterfaceJournal, original: Any) -> Any:
     def delete_function(
         self: LambdaBackend, function_name: str, qualifier: str | None = None
     ) -> None:
         function = self.get_function(function_name)
         original(self, function_name, qualifier)
         if qualifier is None:
-            _release(self, function)
+            _release(journal, self, function)
 
     return delete_function
 
@@ -235,7 +226,7 @@ def _dependencies(body: dict[str, Any], names: set[str]) -> set[str]:
     return found & names
 
 
-def _ordered_delete(original: Any) -> Any:
+def _ordered_delete(journal: InterfaceJournal, original: Any) -> Any:
     """ResourceMap.delete, one resource at a time in CloudFormation's order (moto's own loop,
     which retries what fails, then deletes whatever is left)."""
 
@@ -252,7 +243,7 @@ def _ordered_delete(original: Any) -> Any:
             try:
                 self._delete_resource(resource, body)
             except Exception as error:  # moto's loop below tries it again and raises what stays
-                JOURNAL.deferred.append(f"{name}: {type(error).__name__}")
+                journal.deferred.append(f"{name}: {type(error).__name__}")
             else:
                 self._parsed_resources.pop(name, None)
         original(self)
@@ -260,26 +251,21 @@ def _ordered_delete(original: Any) -> Any:
     return delete
 
 
-_installed = False
-
-
-def install() -> None:
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    patch(LambdaBackend, "create_function", _with_interfaces(LambdaBackend.create_function))
-    patch(LambdaBackend, "delete_function", _releasing(LambdaBackend.delete_function))
+def _apply(journal: InterfaceJournal) -> InterfaceJournal:
+    patch(
+        LambdaBackend,
+        "create_function",
+        _with_interfaces(journal, LambdaBackend.create_function),
+    )
+    patch(LambdaBackend, "delete_function", _releasing(journal, LambdaBackend.delete_function))
     patch(SubnetBackend, "delete_subnet", _guarded_delete_subnet(SubnetBackend.delete_subnet))
     patch(
         SecurityGroupBackend,
         "delete_security_group",
         _guarded_delete_group(SecurityGroupBackend.delete_security_group),
     )
-    patch(ResourceMap, "delete", _ordered_delete(ResourceMap.delete))
+    patch(ResourceMap, "delete", _ordered_delete(journal, ResourceMap.delete))
+    return journal
 
 
-def uninstall() -> None:
-    global _installed
-    _installed = False
-    JOURNAL.reset()
+INSTALL = Installer(_apply)

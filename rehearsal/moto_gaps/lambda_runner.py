@@ -31,7 +31,7 @@ from typing import IO, Any
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Queue, sqs_backends
 
-from rehearsal.moto_gaps._patching import patch
+from rehearsal.moto_gaps._patching import Installer, patch
 
 WORKER = Path(__file__).resolve().parent / "_worker.py"
 
@@ -452,8 +452,6 @@ def _batch_item_failures(payload: str) -> set[str]:
 
 
 RUNNER = LambdaRunner()
-_installed = False
-_install_lock = threading.Lock()
 
 
 def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
@@ -535,25 +533,22 @@ def image_handler(context: Path) -> str:
     return match.group(1)
 
 
-def install(settings: RunnerSettings | None = None) -> LambdaRunner:
-    """Route moto's Lambda invocations to the runner (once), and configure it if given."""
-    global _installed
-    with _install_lock:
-        if not _installed:
-            from moto.events.models import Rule
+def _apply() -> LambdaRunner:
+    """Route moto's Lambda invocations, SQS deliveries and EventBridge targets to the runner."""
+    from moto.events.models import Rule
 
-            patch(LambdaFunction, "_invoke_lambda", _invoke_lambda)
-            patch(Queue, "add_message", _add_message)
-            patch(Rule, "send_to_targets", _send_to_targets(Rule.send_to_targets))
-            _installed = True
-    if settings is not None:
-        RUNNER.configure(settings)
+    patch(LambdaFunction, "_invoke_lambda", _invoke_lambda)
+    patch(Queue, "add_message", _add_message)
+    patch(Rule, "send_to_targets", _send_to_targets(Rule.send_to_targets))
     return RUNNER
 
 
-def uninstall() -> None:
-    """Stop the runner and forget the install (``_patching.restore_all`` undoes the patches)."""
-    global _installed
-    RUNNER.stop()
-    with _install_lock:
-        _installed = False
+INSTALL = Installer(_apply, LambdaRunner.stop)
+
+
+def install(settings: RunnerSettings | None = None) -> LambdaRunner:
+    """Route moto's Lambda invocations to the runner (once), and configure it if given."""
+    runner = INSTALL.install()
+    if settings is not None:
+        runner.configure(settings)
+    return runner

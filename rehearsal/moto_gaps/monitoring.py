@@ -19,7 +19,8 @@ from typing import Any
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.responses import SageMakerResponse
 
-from rehearsal.moto_gaps._patching import patch
+from rehearsal.moto_gaps._aws import partition
+from rehearsal.moto_gaps._patching import Installer, patch
 
 _lock = threading.Lock()
 #: (account, region) -> schedule name -> DescribeMonitoringSchedule's answer.
@@ -39,8 +40,7 @@ class ScheduleExistsError(_Error):
 
 
 def _arn(account: str, region: str, name: str) -> str:
-    partition = "aws-cn" if region.startswith("cn-") else "aws"
-    return f"arn:{partition}:sagemaker:{region}:{account}:monitoring-schedule/{name}"
+    return f"arn:{partition(region)}:sagemaker:{region}:{account}:monitoring-schedule/{name}"
 
 
 def _now() -> str:
@@ -201,24 +201,19 @@ _ACTIONS = {
     "list_monitoring_schedules": _list,
 }
 
-_installed = False
 
-
-def install_api() -> None:
-    """Schedules in moto's SageMaker API (in this process or its moto server); once."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
+def _apply() -> None:
+    """Schedules in moto's SageMaker API (in this process or its moto server)."""
     for name, call in _ACTIONS.items():
         patch(SageMakerResponse, name, _answer(call))
 
 
-def uninstall() -> None:
-    global _installed
-    _installed = False
+def _forget_schedules(_: None) -> None:
     with _lock:
         SCHEDULES.clear()
+
+
+INSTALL = Installer(_apply, _forget_schedules)
 
 
 # -- CloudFormation -----------------------------------------------------------------------

@@ -5,19 +5,18 @@
 - A model package of another account is readable through its ARN when the group's resource
   policy allows it; moto looks only in the caller's account (the cross-account promotion could
   not be shown). moto does not evaluate the group's resource policy either way.
-(``AWS::SageMaker::ModelPackageGroup`` itself is a CloudFormation shim in :mod:`.resources`.)
+(``AWS::SageMaker::ModelPackageGroup`` itself is a CloudFormation shim in
+:mod:`.shims.sagemaker`.) Tests install this alone with ``INSTALL.applied()``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from moto.sagemaker import models as sagemaker_models
 
-from rehearsal.moto_gaps._patching import patch
+from rehearsal.moto_gaps._patching import Installer, patch
 
 STATE_CHANGE = "SageMaker Model Package State Change"
 _ARN_ACCOUNT = 4
@@ -77,16 +76,8 @@ def _describe_model_package(original: Any) -> Any:
     return describe_model_package
 
 
-_installed = False
-
-
-def install_api() -> None:
-    """Approval events and cross-account package reads (in this process or its moto server);
-    once per process until :func:`uninstall`."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
+def _apply() -> None:
+    """Approval events and cross-account package reads (in this process or its moto server)."""
     backend = sagemaker_models.SageMakerModelBackend
     patch(backend, "create_model_package", _create_model_package(backend.create_model_package))
     patch(backend, "update_model_package", _update_model_package(backend.update_model_package))
@@ -95,21 +86,4 @@ def install_api() -> None:
     )
 
 
-def uninstall() -> None:
-    """Forget that the patches were applied (``_patching.restore_all`` undoes them)."""
-    global _installed
-    _installed = False
-
-
-@contextmanager
-def installed_api() -> Iterator[None]:
-    """:func:`install_api` for a block (tests): moto as released afterwards."""
-    from rehearsal.moto_gaps import _patching
-
-    before = _patching.mark()
-    install_api()
-    try:
-        yield
-    finally:
-        _patching.restore_to(before)
-        uninstall()
+INSTALL = Installer(_apply)

@@ -14,6 +14,7 @@ from moto import mock_aws
 from ml_constructs.model_promotion.runtime import handler
 from ml_constructs.model_promotion.runtime.config import PromotionConfig
 from ml_constructs.model_promotion.runtime.promotion import Promoter
+from rehearsal.moto_gaps.endpoint_updates import EndpointUpdates
 from tests.model_promotion import moto_sagemaker
 
 REGION = "us-east-1"
@@ -92,6 +93,11 @@ class Account:
     sqs: Any
     inbox_url: str
     topic_arn: str
+    updates: EndpointUpdates
+
+    def deployments(self) -> list[dict[str, Any] | None]:
+        """The DeploymentConfig of each UpdateEndpoint the endpoint accepted, in order."""
+        return self.updates.deployment_configs(ENDPOINT)
 
     def promoter(self, **overrides: str) -> Promoter:
         config = PromotionConfig.from_env(environment(self.topic_arn, **overrides))
@@ -151,7 +157,7 @@ class Account:
 
 @pytest.fixture
 def account() -> Iterator[Account]:
-    with moto_sagemaker.installed(), mock_aws():
+    with moto_sagemaker.installed() as updates, mock_aws():
         session = SESSION
         s3 = session.client("s3")
         s3.create_bucket(Bucket=BUCKET)
@@ -187,5 +193,5 @@ def account() -> Iterator[Account]:
         ]["QueueArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
         handler.reset()
-        yield Account(s3, sagemaker, ssm, sns, sqs, inbox_url, topic_arn)
+        yield Account(s3, sagemaker, ssm, sns, sqs, inbox_url, topic_arn, updates)
         handler.reset()

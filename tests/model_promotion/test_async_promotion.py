@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ml_constructs.model_promotion.runtime.config import ConfigurationError, PromotionConfig
-from tests.model_promotion import artifacts, moto_sagemaker
-from tests.model_promotion.conftest import BUCKET, ENDPOINT, KEY_ARN, REGION, Account, environment
+from tests.model_promotion import artifacts
+from tests.model_promotion.conftest import BUCKET, KEY_ARN, REGION, Account, environment
 from tests.model_promotion.test_promotion import KEY, run
 
 TOPICS = f"arn:aws:sns:{REGION}:123456789012:mlserving-dev-async"
@@ -47,7 +47,7 @@ def test_promotion_copies_async_inference_config_and_moves_all_at_once(
     assert "ServerlessConfig" not in request["ProductionVariants"][0]
     stored = account.sagemaker.describe_endpoint_config(EndpointConfigName=name)
     assert stored["AsyncInferenceConfig"] == ASYNC_CONFIG
-    (deployment,) = moto_sagemaker.endpoint(ENDPOINT).deployments
+    (deployment,) = account.deployments()
     # The environment's policy is a canary; an async fleet may be at zero: all at once.
     routing = deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing["Type"] == "ALL_AT_ONCE"

@@ -77,7 +77,7 @@ def test_accepted_artifact_is_deployed_blue_green_and_recorded(
     assert (variant["VariantName"], variant["ModelName"]) == ("AllTraffic", name)
     assert variant["InstanceType"] == "ml.m5.large"
 
-    (deployment,) = moto_sagemaker.endpoint(ENDPOINT).deployments
+    (deployment,) = account.deployments()
     policy = deployment["BlueGreenUpdatePolicy"]
     # One instance cannot host a canary (at most 50% of the fleet): all at once, still baked
     # for the waiting interval and watched by the rollback alarms.
@@ -107,7 +107,7 @@ def test_green_fleet_starts_at_the_autoscaled_size(
     name = account.endpoint()["EndpointConfigName"]
     config = account.sagemaker.describe_endpoint_config(EndpointConfigName=name)
     assert config["ProductionVariants"][0]["InitialInstanceCount"] == 3
-    (deployment,) = moto_sagemaker.endpoint(ENDPOINT).deployments
+    (deployment,) = account.deployments()
     routing = deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing["CanarySize"] == {"Type": "INSTANCE_COUNT", "Value": 1}
 
@@ -148,7 +148,7 @@ def test_rejected_artifact_leaves_endpoint_unchanged(
     response = run(account, event, monkeypatch)
     assert response == {"batchItemFailures": []}  # consumed: retrying cannot help
     assert account.snapshot() == before
-    assert moto_sagemaker.endpoint(ENDPOINT).__dict__.get("deployments") is None
+    assert account.deployments() == []
     (notice,) = account.notifications()
     assert notice["event"] == "promotion_rejected"
     assert notice["code"] == code
@@ -181,7 +181,7 @@ def test_duplicate_delivery_changes_nothing(
     outcome = handler.process_request(promoter, requests[0])
     assert outcome.status == "duplicate"
     assert account.snapshot() == after_first
-    assert len(moto_sagemaker.endpoint(ENDPOINT).deployments) == 1
+    assert len(account.deployments()) == 1
     assert account.notifications() == []
 
 
@@ -194,7 +194,7 @@ def test_new_version_of_same_key_is_a_new_promotion(
     run(account, account.upload(KEY, better), monkeypatch)
     second = account.endpoint()["EndpointConfigName"]
     assert second != first
-    assert len(moto_sagemaker.endpoint(ENDPOINT).deployments) == 2
+    assert len(account.deployments()) == 2
 
 
 def test_busy_endpoint_returns_message_for_retry(

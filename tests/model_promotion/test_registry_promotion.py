@@ -25,7 +25,7 @@ REGISTRY = {"PACKAGE_GROUP": GROUP, "ARTIFACT_BUCKET": BUCKET, "MARK_REJECTED_PA
 
 @pytest.fixture(autouse=True)
 def registry_gaps() -> Iterator[None]:
-    with registry.installed_api():
+    with registry.INSTALL.applied():
         yield
 
 
@@ -86,7 +86,7 @@ def test_an_approved_package_is_promoted_blue_green_and_recorded(
     release = account.sagemaker.describe_model(ModelName=name)["PrimaryContainer"]["ModelDataUrl"]
     assert release.startswith(f"s3://{BUCKET}/models/releases/")
     assert account.recorded_artifact() == release
-    assert moto_sagemaker.endpoint(ENDPOINT).deployments
+    assert account.deployments()
     config_arn = account.sagemaker.describe_endpoint_config(EndpointConfigName=name)[
         "EndpointConfigArn"
     ]
@@ -151,7 +151,7 @@ def test_a_redelivered_approval_changes_nothing(
     after_first = account.snapshot()
     run(account, approval(arn), monkeypatch, **REGISTRY)
     assert account.snapshot() == after_first
-    assert len(moto_sagemaker.endpoint(ENDPOINT).deployments) == 1
+    assert len(account.deployments()) == 1
 
 
 def test_approving_the_package_that_serves_again_changes_nothing(
@@ -166,7 +166,7 @@ def test_approving_the_package_that_serves_again_changes_nothing(
     approve(account.sagemaker, second)
     run(account, approval(second), monkeypatch, **REGISTRY)
     assert account.endpoint()["EndpointConfigName"] == serving
-    assert len(moto_sagemaker.endpoint(ENDPOINT).deployments) == 1
+    assert len(account.deployments()) == 1
     assert "already serves" in capsys.readouterr().out
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from rehearsal import cli, report
 from rehearsal.deployment import DeployedStack
+from rehearsal.moto_gaps.journal import Journal
 
 
 def test_unknown_environment_is_a_configuration_error(capsys, tmp_path):
@@ -42,7 +43,8 @@ def test_report_says_what_was_created_shimmed_recorded_or_missing():
         physical_ids={"Bucket": "b", "Alarm": "a", "Pipe": "p"},
         resource_status={"Bucket": "CREATE_COMPLETE", "Alarm": "CREATE_COMPLETE"},
     )
-    states = {row.logical_id: (row.state, row.emulated) for row in report.resource_rows([stack])}
+    rows = report.resource_rows([stack], Journal())
+    states = {row.logical_id: (row.state, row.emulated) for row in rows}
     assert states["Bucket"] == ("CREATE_COMPLETE", True)
     assert states["Alarm"] == ("CREATE_COMPLETE (rehearsal shim)", True)
     assert states["Pipe"][0].startswith("not emulated: moto 5.2.5 has no AWS::Pipes::Pipe")

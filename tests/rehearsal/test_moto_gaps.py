@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from rehearsal import moto_gaps
-from rehearsal.moto_gaps import lambda_runner, resources
+from rehearsal.moto_gaps import lambda_runner, shims
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -334,8 +334,8 @@ def test_shims_create_what_moto_skips(moto_url):
     assert policies["ScalingPolicies"][0]["PolicyName"] == "track"
     alarms = _client("cloudwatch", moto_url).describe_alarms(AlarmNames=["errors"])
     assert alarms["MetricAlarms"][0]["Threshold"] == 1.0
-    assert resources.not_emulated_reason("AWS::Pipes::Pipe")
-    assert resources.not_emulated_reason("AWS::CloudWatch::Alarm") is None
+    assert shims.not_emulated_reason("AWS::Pipes::Pipe")
+    assert shims.not_emulated_reason("AWS::CloudWatch::Alarm") is None
     assert physical["Unknown"]
     assert stack["Outputs"][0]["OutputValue"].startswith("arn:aws:pipes:")
 
@@ -775,7 +775,9 @@ def test_lambdas_interfaces_go_with_the_function_only_while_its_role_may_delete_
     """Lambda's Hyperplane interface is created with the function and deleted with its role's
     permission: a function that does not depend on that policy can be deleted after it, the
     interface is stranded and the subnet and group cannot be deleted (as on AWS)."""
-    from rehearsal.moto_gaps.lambda_network import DESCRIPTION, JOURNAL
+    from rehearsal.moto_gaps.lambda_network import DESCRIPTION
+
+    interfaces = moto_gaps.install().lambda_interfaces  # installed: the fixture's journal
 
     name = f"private-{depends_on_policy}".lower()
     cfn, ec2 = _client("cloudformation", moto_url), _client("ec2", moto_url)
@@ -804,11 +806,11 @@ def test_lambdas_interfaces_go_with_the_function_only_while_its_role_may_delete_
         if i["NetworkInterfaceId"] == interface["NetworkInterfaceId"]
     ]
     if depends_on_policy:
-        assert left == [] and interface["NetworkInterfaceId"] in JOURNAL.released
+        assert left == [] and interface["NetworkInterfaceId"] in interfaces.released
         assert not ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": [ids["Subnet"]]}])[
             "Subnets"
         ]
     else:
         assert left == [interface["NetworkInterfaceId"]]
-        assert interface["NetworkInterfaceId"] in JOURNAL.stranded
+        assert interface["NetworkInterfaceId"] in interfaces.stranded
         assert ec2.describe_subnets(SubnetIds=[ids["Subnet"]])["Subnets"]
