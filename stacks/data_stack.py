@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Fn, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
 from constructs import Construct
 
 from ml_constructs.artifact_storage import ArtifactStorage, ArtifactStorageProps
@@ -34,6 +34,14 @@ class ModelDataStack(Stack):
     ) -> None:
         self._zone_count = settings.network.availability_zones
         super().__init__(scope, construct_id, **kwargs)
+        self._encrypt_and_store(settings)
+        self._private_network(settings)
+        self._images(settings)
+        self._access(settings)
+        self.outputs = self._outputs(settings)
+
+    def _encrypt_and_store(self, settings: Settings) -> None:
+        """The project key, and the bucket it encrypts."""
         policy = removal_policy(settings)
         self.encryption = EncryptionKey(
             self,
@@ -62,7 +70,10 @@ class ModelDataStack(Stack):
                 ),
             ),
         )
-        # Private networking (network.mode create/import): the VPC, its endpoints and groups.
+
+    def _private_network(self, settings: Settings) -> None:
+        """network.mode create/import: the VPC, its endpoints and groups."""
+        policy = removal_policy(settings)
         self.network: PrivateNetwork | None = None
         if settings.network.private:
             self.network = PrivateNetwork(
@@ -75,6 +86,9 @@ class ModelDataStack(Stack):
                     removal_policy=policy,
                 ),
             )
+
+    def _images(self, settings: Settings) -> None:
+        """The framework images that serve (CPU or GPU, by the variant) and train."""
         self.serving_image_spec = ImageSpec(
             FRAMEWORK,
             settings.model.framework_version,
@@ -86,6 +100,9 @@ class ModelDataStack(Stack):
             FRAMEWORK, settings.model.training_framework_version, "training"
         )
         self.training_image = FrameworkImage(self, "TrainingImage", spec=self.training_image_spec)
+
+    def _access(self, settings: Settings) -> None:
+        """SageMaker's roles, the model registry, and the operators' and deployer's access."""
         self.roles = SageMakerRoles(
             self,
             "SageMakerRoles",
@@ -122,7 +139,10 @@ class ModelDataStack(Stack):
                 trusted_role_arns=settings.deployer_trusted_roles,
             ),
         )
-        self.outputs = add_outputs(
+
+    def _outputs(self, settings: Settings) -> dict[str, CfnOutput]:
+        """What operators, the launcher and a pipeline step read back from the stack."""
+        return add_outputs(
             self,
             {
                 "BucketName": (self.storage.bucket_name, "Upload datasets/ and models/ here"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -57,6 +57,24 @@ class ModelServingStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.add_stack_dependency(data)
+        self.settings, self.data = settings, data
+        self._serve()
+        self._front_door()
+        self._operate()
+        # Watching the model on the captured traffic, against the baseline of the model that
+        # serves (the promotion keeps it current): the in-account monitor, or Model Monitor.
+        self.model_monitor: ModelMonitor | DriftMonitor | None = None
+        self.model_alarms: list[cloudwatch.Alarm] = []
+        if settings.model_monitor.enabled:
+            self._watch_the_model(settings, data)
+        self._promote()
+        self._retrain()
+        self.monitoring.add_alarm_overview()
+        self.outputs = self._outputs()
+
+    def _serve(self) -> None:
+        """The endpoint of the configured variant, and what scales it."""
+        settings, data = self.settings, self.data
         # The model that serves is whatever the SSM parameter names at deploy time: written by
         # the publish step and by every promotion, never by CloudFormation, so a later
         # `cdk deploy` keeps the promoted model instead of rolling it back.
@@ -67,7 +85,10 @@ class ModelServingStack(Stack):
         image = FrameworkImage(self, "ServingImage", spec=data.serving_image_spec)
         self.endpoint = self._endpoint(settings, data, image.image_uri, model_data_url)
         self._scale(settings)
-        # The front door: IAM-authenticated REST API -> validating function -> this endpoint.
+
+    def _front_door(self) -> None:
+        """IAM-authenticated REST API -> validating function -> this endpoint."""
+        settings, data = self.settings, self.data
         self.inference_api = InferenceApi(
             self,
             "InferenceApi",
@@ -86,14 +107,16 @@ class ModelServingStack(Stack):
         # The deployer role checks a deployment by predicting through this API (the delivery
         # pipeline's prediction check assumes it).
         self.inference_api.allow_predict(data.operators.role)
-        # Operations: alarms (endpoint, function, API, promotions) on one encrypted topic and
-        # a dashboard; promotion of uploaded models, guarded by the endpoint alarms.
+
+    def _operate(self) -> None:
+        """Alarms (endpoint, function, API, promotions) on one encrypted topic, a dashboard."""
+        settings = self.settings
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             props=monitoring_props(
                 settings,
-                encryption_key=data.encryption.key,
+                encryption_key=self.data.encryption.key,
                 endpoint_name=self.endpoint.endpoint_name,
                 variant_name=self.endpoint.variant_name,
                 instance_type=settings.variant.instance_metrics_type,
@@ -102,15 +125,12 @@ class ModelServingStack(Stack):
         self.monitoring.add_inference_api(
             self.inference_api, function_timeout_s=settings.api.function_timeout_s
         )
-        # Watching the model on the captured traffic, against the baseline of the model that
-        # serves (the promotion keeps it current): the in-account monitor, or Model Monitor.
-        monitor = settings.model_monitor
-        self.model_monitor: ModelMonitor | DriftMonitor | None = None
-        self.model_alarms: list[cloudwatch.Alarm] = []
-        if monitor.enabled:
-            self._watch_the_model(settings, data)
-        # Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
-        # the same policy and rollback alarms, and keeps the fleet autoscaling set.
+
+    def _promote(self) -> None:
+        """Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
+        the same policy and rollback alarms, and keeps the fleet autoscaling set; uploads and
+        approvals are promoted, guarded by the endpoint alarms."""
+        settings, data = self.settings, self.data
         self.endpoint.use_deployment_policy(
             deployment_policy(settings.promotion, self.monitoring.rollback_alarms),
             autoscaled=settings.scales,
@@ -132,28 +152,35 @@ class ModelServingStack(Stack):
             ),
         )
         self.monitoring.add_promotion(self.promotion)
-        # Closing the loop (off by default): a model alarm starts the launcher's training job.
+
+    def _retrain(self) -> None:
+        """Closing the loop (off by default): a model alarm starts the launcher's job."""
+        settings, data = self.settings, self.data
+        monitor = settings.model_monitor
         self.retraining: Retraining | None = None
-        if monitor.enabled and monitor.retraining.enabled:
-            self.retraining = Retraining(
-                self,
-                "Retraining",
-                props=retraining_props(
-                    settings,
-                    storage=data.storage,
-                    encryption_key=data.encryption.key,
-                    training_role_arn=data.roles.training_role_arn,
-                    training_image_uri=FrameworkImage(
-                        self, "TrainingImage", spec=data.training_image_spec
-                    ).image_uri,
-                    topic=self.monitoring.topic,
-                    alarm_name_prefixes=self.monitoring.model_alarm_name_prefixes(),
-                    network=data.network,
-                    removal_policy=removal_policy(settings),
-                ),
-            )
-        self.monitoring.add_alarm_overview()
-        self.outputs = add_outputs(
+        if not (monitor.enabled and monitor.retraining.enabled):
+            return
+        self.retraining = Retraining(
+            self,
+            "Retraining",
+            props=retraining_props(
+                settings,
+                storage=data.storage,
+                encryption_key=data.encryption.key,
+                training_role_arn=data.roles.training_role_arn,
+                training_image_uri=FrameworkImage(
+                    self, "TrainingImage", spec=data.training_image_spec
+                ).image_uri,
+                topic=self.monitoring.topic,
+                alarm_name_prefixes=self.monitoring.model_alarm_name_prefixes(),
+                network=data.network,
+                removal_policy=removal_policy(settings),
+            ),
+        )
+
+    def _outputs(self) -> dict[str, CfnOutput]:
+        """What a pipeline step and an operator read back from the stack."""
+        return add_outputs(
             self,
             {
                 "InferenceApiUrl": (
