@@ -55,11 +55,24 @@ class SageMakerRoles(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SageMakerRolesProps) -> None:
         super().__init__(scope, construct_id)
-        bucket = props.storage.bucket
         logs_arn = (
             f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker"
         )
+        execution = self._execution_role(props, logs_arn)
+        training = self._training_role(props, logs_arn)
+        # Private networking: the endpoint's model and the training jobs run in the VPC.
+        self.in_vpc = props.vpc_id is not None
+        if props.vpc_id is not None:
+            for role in (execution, training):
+                grant_vpc_access(role)
 
+        self.execution_role_arn = execution.role_arn
+        self.training_role_arn = training.role_arn
+
+        self._acknowledge(props)
+
+    def _execution_role(self, props: SageMakerRolesProps, logs_arn: str) -> iam.Role:
+        """Serves the endpoint: reads models/, writes data-capture/, reads rollback alarms."""
         self.execution_role = iam.Role(
             self,
             "Execution",
@@ -98,6 +111,11 @@ class SageMakerRoles(Construct):
             execution, f"{logs_arn}/Endpoints/*", "/aws/sagemaker/Endpoints"
         )
 
+        return execution
+
+    def _training_role(self, props: SageMakerRolesProps, logs_arn: str) -> iam.Role:
+        """Runs training jobs: reads datasets/ and its staged code, writes models/."""
+        bucket = props.storage.bucket
         self.training_role = iam.Role(
             self,
             "Training",
@@ -140,15 +158,11 @@ class SageMakerRoles(Construct):
         self._grant_logs_and_metrics(
             training, f"{logs_arn}/TrainingJobs:*", "/aws/sagemaker/TrainingJobs"
         )
-        # Private networking: the endpoint's model and the training jobs run in the VPC.
-        self.in_vpc = props.vpc_id is not None
-        if props.vpc_id is not None:
-            for role in (execution, training):
-                grant_vpc_access(role)
+        return training
 
-        self.execution_role_arn = execution.role_arn
-        self.training_role_arn = training.role_arn
-
+    def _acknowledge(self, props: SageMakerRolesProps) -> None:
+        """Each wildcard of the two roles, with its reason."""
+        execution, training = self.execution_role, self.training_role
         acknowledge_inline_policy(execution)
         acknowledge_inline_policy(training)
         bucket_id = nag_logical_id(props.storage.bucket)
