@@ -21,7 +21,7 @@ from ml_constructs.model_promotion.construct import (
     RegistryApprovals,
     source_artifact_arns,
 )
-from ml_constructs.monitoring.construct import AlarmThresholds, MonitoringProps
+from ml_constructs.monitoring.construct import MonitoringProps
 from ml_constructs.private_network.construct import (
     ImportedSubnet,
     PrivateNetwork,
@@ -112,27 +112,9 @@ def monitoring_props(
     instance_type: str | None,
 ) -> MonitoringProps:
     """The ``alarms:`` section; ``instance_type`` None for a fleet without instance metrics."""
-    alarms = settings.alarms
     return MonitoringProps(
         prefix=settings.prefix,
-        alarms=AlarmThresholds(
-            emails=alarms.emails,
-            evaluation_periods=alarms.evaluation_periods,
-            datapoints_to_alarm=alarms.datapoints_to_alarm,
-            period_s=alarms.period_s,
-            endpoint_5xx_errors=alarms.endpoint_5xx_errors,
-            endpoint_4xx_error_rate_percent=alarms.endpoint_4xx_error_rate_percent,
-            model_latency_p99_ms=alarms.model_latency_p99_ms,
-            cpu_utilization_percent=alarms.cpu_utilization_percent,
-            memory_utilization_percent=alarms.memory_utilization_percent,
-            function_errors=alarms.function_errors,
-            function_throttles=alarms.function_throttles,
-            function_duration_p99_percent_of_timeout=(
-                alarms.function_duration_p99_percent_of_timeout
-            ),
-            api_5xx_errors=alarms.api_5xx_errors,
-            api_latency_p99_ms=alarms.api_latency_p99_ms,
-        ),
+        alarms=settings.alarms,  # the shared thresholds type (serving_core)
         encryption_key=encryption_key,
         endpoint_name=endpoint_name,
         variant_name=variant_name,

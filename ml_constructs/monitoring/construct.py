@@ -23,6 +23,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from ml_constructs.naming import alarms_arn, validate_prefix
+from serving_core.alarm_thresholds import AlarmThresholds
 from serving_core.metric_names import (
     METRIC_COMPLETED,
     METRIC_ERRORS,
@@ -84,57 +85,6 @@ def vcpus(instance_type: str) -> int:
 
 
 @dataclass(frozen=True)
-class AlarmThresholds:
-    """When an alarm fires (in milliseconds and percent of the whole instance), over which
-    window, and who is told (e-mail subscribers of the alarm topic)."""
-
-    emails: tuple[str, ...] = ()
-    evaluation_periods: int = 3
-    datapoints_to_alarm: int = 2
-    period_s: int = 60
-    endpoint_5xx_errors: int = 1
-    endpoint_4xx_error_rate_percent: float = 5.0
-    model_latency_p99_ms: int = 500
-    cpu_utilization_percent: float = 80.0
-    memory_utilization_percent: float = 85.0
-    function_errors: int = 1
-    function_throttles: int = 1
-    function_duration_p99_percent_of_timeout: float = 80.0
-    api_5xx_errors: int = 1
-    api_latency_p99_ms: int = 3000
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
-            problems.append(
-                f"datapoints_to_alarm {self.datapoints_to_alarm} is outside "
-                f"1-evaluation_periods ({self.evaluation_periods})"
-            )
-        if self.period_s not in (10, 30) and (self.period_s < 60 or self.period_s % 60):
-            problems.append(f"period_s {self.period_s} must be 10, 30 or a multiple of 60")
-        counts = ("endpoint_5xx_errors", "function_errors", "function_throttles", "api_5xx_errors")
-        problems += [f"{name} must be at least 1" for name in counts if getattr(self, name) < 1]
-        percents = (
-            "endpoint_4xx_error_rate_percent",
-            "cpu_utilization_percent",
-            "memory_utilization_percent",
-            "function_duration_p99_percent_of_timeout",
-        )
-        problems += [
-            f"{name} {getattr(self, name)} is outside (0, 100]"
-            for name in percents
-            if not 0 < getattr(self, name) <= 100
-        ]
-        problems += [
-            f"{name} must be at least 1 ms"
-            for name in ("model_latency_p99_ms", "api_latency_p99_ms")
-            if getattr(self, name) < 1
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
-
-
-@dataclass(frozen=True)
 class MonitoringProps:
     """The endpoint to watch, the thresholds, and the key that encrypts the alarm topic."""
 
@@ -149,6 +99,9 @@ class MonitoringProps:
         validate_prefix(self.prefix)
         if self.instance_type is not None:
             vcpus(self.instance_type)
+        problems = self.alarms.problems()
+        if problems:
+            raise ValueError("; ".join(f"alarms.{name}: {message}" for name, message in problems))
 
 
 class Monitoring(Construct):

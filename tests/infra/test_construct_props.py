@@ -15,7 +15,7 @@ from ml_constructs.drift_monitor.construct import DriftMonitorProps
 from ml_constructs.function_setup import FunctionSpec
 from ml_constructs.model_monitor.construct import ModelMonitorProps
 from ml_constructs.model_promotion.construct import RegistryApprovals
-from ml_constructs.monitoring.construct import AlarmThresholds
+from ml_constructs.monitoring.construct import AlarmThresholds, MonitoringProps
 from ml_constructs.private_network.construct import ImportedSubnet, PrivateNetworkProps
 from ml_constructs.retraining.construct import RetrainingProps
 from serving_config import available_environments, load_settings
@@ -42,15 +42,28 @@ def problems_of(error: pytest.ExceptionInfo[ValueError]) -> list[str]:
 
 
 def test_alarm_thresholds_name_every_wrong_field() -> None:
+    wrong = AlarmThresholds(
+        evaluation_periods=3, datapoints_to_alarm=4, period_s=45, cpu_utilization_percent=0
+    )
+    assert [name for name, _ in wrong.problems()] == [
+        "datapoints_to_alarm",
+        "period_s",
+        "cpu_utilization_percent",
+    ]
+    key = kms.Key(Stack(App(), "S"), "K")
     with pytest.raises(ValueError) as error:
-        AlarmThresholds(
-            evaluation_periods=3, datapoints_to_alarm=4, period_s=45, cpu_utilization_percent=0
+        MonitoringProps(
+            prefix="mlserving-t",
+            alarms=wrong,
+            encryption_key=key,
+            endpoint_name="e",
+            variant_name="v",
         )
     found = problems_of(error)
     assert len(found) == 3
-    assert found[0].startswith("datapoints_to_alarm 4")
-    assert found[1].startswith("period_s 45")
-    assert found[2].startswith("cpu_utilization_percent 0")
+    assert found[0].startswith("alarms.datapoints_to_alarm: 4")
+    assert found[1].startswith("alarms.period_s: 45")
+    assert found[2].startswith("alarms.cpu_utilization_percent: 0")
 
 
 def test_registry_approvals_need_a_group_and_a_whole_source() -> None:
