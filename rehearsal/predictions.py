@@ -20,13 +20,14 @@ class RehearsalError(RuntimeError):
     """A step failed; the message says which check and what was seen."""
 
 
-def function_with_variable(stack: Any, variable: str) -> str | None:
-    """Physical name of the stack's Lambda function whose environment defines ``variable``."""
+def deployed_function(stack: Any, function_name: str) -> str | None:
+    """The deployed function of ``stack`` named ``function_name`` (None: the stack has none):
+    found by its name, which the construct derives from the prefix, not by what its
+    environment happens to hold."""
     for logical_id, resource in stack.template.get("Resources", {}).items():
         if resource["Type"] != "AWS::Lambda::Function":
             continue
-        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
-        if variable in variables:
+        if resource.get("Properties", {}).get("FunctionName") == function_name:
             return str(stack.physical_ids.get(logical_id))
     return None
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ml_constructs.model_promotion.construct import promotion_function_name
 from rehearsal import artifacts
 from rehearsal.artifacts import CANDIDATE, INITIAL, Training
 from rehearsal.capacity_step import measure_capacity
@@ -21,7 +22,7 @@ from rehearsal.predictions import (
     api_url,
     async_summary,
     capture_summary,
-    function_with_variable,
+    deployed_function,
     log_lines,
     measured,
     predict_through_api,
@@ -156,8 +157,8 @@ def serve_endpoint(r: Rehearsal) -> str:
     assert served is not None
     if served.model_data_url != r.initial_uri:
         raise RehearsalError(f"the endpoint serves {served.model_data_url}, not {r.initial_uri}")
-    r.inference_fn = function_with_variable(r.serving_stack, "MAX_ROWS")
-    r.promotion_fn = function_with_variable(r.serving_stack, "MIN_AUC")
+    r.inference_fn = r.serving_stack.outputs.get("InferenceFunctionName")
+    r.promotion_fn = deployed_function(r.serving_stack, promotion_function_name(r.settings.prefix))
     return (
         f"{r.aws.runtime.url}/endpoints/{r.endpoint_name}/invocations serves "
         f"{served.model_data_url} (model {served.model_name})"
@@ -166,7 +167,7 @@ def serve_endpoint(r: Rehearsal) -> str:
 
 def predict(r: Rehearsal) -> str:
     if r.inference_fn is None:
-        r.missing.append("the serving stack deploys no inference function (MAX_ROWS)")
+        r.missing.append("the serving stack deploys no inference function (InferenceFunctionName)")
         return "NOT SHOWN: " + r.missing[-1]
     max_rows = r.settings.api.max_rows
     first = measured(r.clients, r.inference_fn, r.held_out, r.models["initial"], max_rows)

@@ -43,6 +43,13 @@ from serving_core.metric_names import PROMOTION_METRICS
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 PACKAGE = "promotion"
+
+
+def promotion_function_name(prefix: str) -> str:
+    """The promotion function's name (the rehearsal and operators find it by it)."""
+    return f"{prefix}-model-promotion"
+
+
 HANDLER = handler(PACKAGE)
 #: Same runtime as the inference function: the newest that cdk-nag's AwsSolutions-L1 accepts.
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -196,7 +203,7 @@ class ModelPromotion(Construct):
         self.environment = self._environment()
         self.function = setup.function(
             lambda_.Function,
-            function_name=f"{props.prefix}-model-promotion",
+            function_name=promotion_function_name(props.prefix),
             description="Validates an uploaded model.tar.gz and promotes it blue/green",
             runtime=PYTHON_RUNTIME,
             handler=HANDLER,
