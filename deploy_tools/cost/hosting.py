@@ -118,7 +118,14 @@ def price_instances(variant: HostingVariant, context: HostingContext) -> Hosting
         detail = f"{count} instance(s) all month (no autoscaling)"
     else:
         needed = a.requests_per_minute / scaling.target_invocations_per_instance
-        bounds = bounds_over_year(scaling.min_capacity, scaling.max_capacity, scaling.schedules)
+        try:
+            bounds = bounds_over_year(scaling.min_capacity, scaling.max_capacity, scaling.schedules)
+        except ValueError as error:
+            unpriced = LineItem(
+                item=f"SageMaker hosting ({variant.instance_type})",
+                unpriced=f"schedules not evaluated: {error}",
+            )
+            return Hosting(lines=(unpriced, data_processed(context)), front_door=_synchronous(a))
         floor = sum(b.share * b.low for b in bounds)
         average = sum(b.share * min(max(needed, b.low), b.high) for b in bounds)
         shares = ", ".join(f"{b.low}-{b.high} for {b.share:.1%}" for b in bounds)

@@ -92,6 +92,23 @@ def test_an_instance_fleet_with_a_schedule(full_book: PriceBook) -> None:
     assert capped.fixed + capped.usage == pytest.approx(4 * 730)
 
 
+def test_a_schedule_the_tool_cannot_replay_leaves_the_fleet_unpriced(
+    full_book: PriceBook,
+) -> None:
+    env = settings(
+        scaling={
+            "min_capacity": 1,
+            "max_capacity": 2,
+            "schedules": [{"name": "month-end", "cron": "cron(0 8 L * ? *)", "min_capacity": 2}],
+        }
+    )
+    hosting = line(price_environment(env, Assumptions(), full_book), "SageMaker hosting")
+    assert (
+        hosting.unpriced
+        == "schedules not evaluated: 'L' is not supported here (L, W and # are not evaluated)"
+    )
+
+
 def test_a_fleet_without_autoscaling_runs_its_initial_count(full_book: PriceBook) -> None:
     env = settings(
         endpoint={"instance_type": "ml.c5.xlarge", "initial_instance_count": 2}, scaling=None
