@@ -6,7 +6,9 @@ resource counts by type, and the security checks: cdk-nag's AwsSolutions and NIS
 packs and the project's DeployPreconditions pack (a finding left unacknowledged fails synth)
 with each acknowledged finding and its written reason, each checkov check skipped on a
 resource, with its reason (the test suite runs checkov on every environment and pipeline), and
-parliament's IAM lint of every policy (a failing finding fails the report).
+parliament's IAM lint of every policy (a failing finding fails the report). Last, what the
+environment (or each stage) costs at the cost tool's default traffic (``deploy_tools.cost``:
+fixed per month and per million predictions, priced from the configuration, no synth needed).
 """
 
 from __future__ import annotations
@@ -21,10 +23,21 @@ from pathlib import Path
 from aws_cdk import Validations
 
 from app_factory import build_app
+from deploy_tools.cost import price_environment
+from deploy_tools.cost.table import summary
 from deploy_tools.iam_lint import failures, lint_assembly
 from ml_constructs.checkov import skips_of
 from ml_constructs.nag import PACKS
-from serving_config import available_environments, available_pipelines
+from serving_config import available_environments, available_pipelines, load_pipeline, load_settings
+
+
+def cost_lines(name: str) -> list[str]:
+    """What ``name`` costs (each stage's, for a pipeline), one line each."""
+    if name in available_pipelines():
+        stages = [(f"{s.stage.name}: ", s.settings) for s in load_pipeline(name).stages]
+    else:
+        stages = [("", load_settings(name))]
+    return [f"   {label}{summary(price_environment(settings))}" for label, settings in stages]
 
 
 def report(env: str, outdir: Path, verbose: bool) -> int:
@@ -76,6 +89,8 @@ def report(env: str, outdir: Path, verbose: bool) -> int:
         print(f"      {finding}")
     if failed:
         raise RuntimeError(f"{len(failed)} IAM lint failure(s)")
+    for line in cost_lines(env):
+        print(line)
     return len(acknowledged) + len(skipped)
 
 

@@ -1,0 +1,3 @@
+from deploy_tools.cost.cli import main
+
+raise SystemExit(main())
