@@ -5,6 +5,10 @@ X-Ray trace id, CloudWatch embedded-metric-format metrics). Where it is absent (
 process) or disabled (``INFERENCE_POWERTOOLS=off``), a stdlib fallback writes the same JSON
 log lines and EMF records, so the handler's behaviour and tests do not depend on it.
 Tracing itself is Lambda's active X-Ray tracing: no X-Ray SDK is imported on the cold path.
+
+Shared by the functions that answer ``POST /predict`` (the inference API and the Lambda-hosted
+model): the same log lines and metric names, whichever hosts the model. Powertools is the one
+import here beyond the standard library, and it is optional.
 """
 
 from __future__ import annotations

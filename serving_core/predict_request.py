@@ -1,8 +1,11 @@
-"""Checks a POST /predict request before anything reaches SageMaker.
+"""Checks a POST /predict request before anything reaches the model.
 
 Every rejection is a :class:`RequestError` with the HTTP status (400, 405, 413 or 415), a
 stable error code, the field it concerns (``body``, ``instances[3][7]``...) and a message
 that says what to change. Only the standard library is used: this runs on every request.
+
+Shared by the functions that answer ``POST /predict`` (the inference API in front of a
+SageMaker endpoint, and the Lambda-hosted model), so both accept and refuse the same requests.
 """
 
 from __future__ import annotations
@@ -11,13 +14,28 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from .api_config import ApiConfig
+from dataclasses import field as _field
+from typing import Any, Protocol
 
 #: Largest magnitude a float32 model input can hold; larger values overflow to inf.
 FLOAT32_MAX = 3.4028234663852886e38
 _ALLOWED_FIELDS = ("instances",)
+
+
+class RequestLimits(Protocol):
+    """What a request is checked against (each function's config has these attributes)."""
+
+    @property
+    def feature_count(self) -> int: ...
+
+    @property
+    def feature_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def max_rows(self) -> int: ...
+
+    @property
+    def max_payload_bytes(self) -> int: ...
 
 
 class RequestError(Exception):
@@ -33,10 +51,13 @@ class RequestError(Exception):
 
 @dataclass(frozen=True)
 class ParsedRequest:
-    """A valid request: the body to send to SageMaker and how many rows it holds."""
+    """A valid request: the body to send to the model (``{"instances": [[...]]}``, rows by
+    name put in the model's order) and how many rows it holds."""
 
     payload: bytes
     rows: int
+    #: The rows as checked (what ``payload`` holds), for a function that scores them itself.
+    instances: list[list[float | int]] = _field(default_factory=list, compare=False, repr=False)
 
 
 def _reject_constant(name: str) -> Any:
@@ -52,7 +73,7 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
-def _body_text(event: Mapping[str, Any], config: ApiConfig) -> str:
+def _body_text(event: Mapping[str, Any], config: RequestLimits) -> str:
     body = event.get("body")
     if body is None or (isinstance(body, str) and not body.strip()):
         raise RequestError(
@@ -83,7 +104,7 @@ def _body_text(event: Mapping[str, Any], config: ApiConfig) -> str:
             "payload_too_large",
             "body",
             f"the body is {len(raw)} bytes; the limit is {config.max_payload_bytes} bytes "
-            "(SageMaker's real-time payload limit); split the rows into smaller requests",
+            "(the real-time payload limit); split the rows into smaller requests",
         )
     if event.get("isBase64Encoded") is True:
         try:
@@ -125,7 +146,7 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _row(item: Any, index: int, config: ApiConfig) -> list[float | int]:
+def _row(item: Any, index: int, config: RequestLimits) -> list[float | int]:
     field = f"instances[{index}]"
     n = config.feature_count
     if type(item) is list:
@@ -164,8 +185,8 @@ def _row(item: Any, index: int, config: ApiConfig) -> list[float | int]:
     )
 
 
-def parse_request(event: Mapping[str, Any], config: ApiConfig) -> ParsedRequest:
-    """Validate an API Gateway proxy event; return the SageMaker body or raise RequestError."""
+def parse_request(event: Mapping[str, Any], config: RequestLimits) -> ParsedRequest:
+    """Validate an API Gateway proxy event; return the model's body or raise RequestError."""
     method = event.get("httpMethod")
     if method is not None and method != "POST":
         raise RequestError(
@@ -236,4 +257,4 @@ def parse_request(event: Mapping[str, Any], config: ApiConfig) -> ParsedRequest:
             f"the rows serialize to {len(payload)} bytes; the limit is "
             f"{config.max_payload_bytes} bytes; split them into smaller requests",
         )
-    return ParsedRequest(payload=payload, rows=len(rows))
+    return ParsedRequest(payload=payload, rows=len(rows), instances=rows)
