@@ -10,6 +10,7 @@ Layout (all paths relative, no links)::
     code/serving_config.json    feature names, n_features, threshold, max_batch_rows
     metrics.json                held-out metrics of the model and the baseline
     monitoring/...              Model Monitor baseline and record preprocessor (optional)
+    model.onnx                  the SavedModel as ONNX (optional; model_code.onnx_export)
 
 ``python -m model_code.package --model-dir build/model --output build/model.tar.gz``
 """

@@ -10,12 +10,15 @@ SageMaker contract (all optional; without them it runs locally with the defaults
   stratified test split is held out of the training data; without a validation channel, the
   early-stopping validation split is carved from the training data;
 - ``SM_MODEL_DIR``: receives the artifact root (SageMaker tars it into ``model.tar.gz``):
-  ``1/`` (SavedModel), ``code/inference.py``, ``code/serving_config.json``, ``metrics.json``
-  and the Model Monitor baseline ``monitoring/`` (``model_code.baselines``);
+  ``1/`` (SavedModel), ``code/inference.py``, ``code/serving_config.json``, ``metrics.json``,
+  the Model Monitor baseline ``monitoring/`` (``model_code.baselines``) and ``model.onnx``
+  (``model_code.onnx_export``; ``--onnx auto`` exports it where tf2onnx is installed, which
+  SageMaker's training image is not);
 - ``SM_OUTPUT_DATA_DIR``: ``metrics.json``, ``roc_curve.png``, ``confusion_matrix.png``,
   ``training_summary.json`` (timings, history) and ``model.keras``;
 - ``SM_OUTPUT_DIR``: on bad data, the message goes to ``failure`` there (SageMaker shows it as
-  the job's FailureReason), and the process exits with status 2.
+  the job's FailureReason), and the process exits with status 2 (3 when the ONNX export
+  fails or differs from the SavedModel beyond its bound).
 
 Local defaults: data ``build/data/train.csv`` and ``build/data/test.csv`` (written by
 ``prepare_data`` if missing), model ``build/model``, reports ``build/output``, and
@@ -58,6 +61,7 @@ from model_code import data as data_module
 from model_code import metrics as metrics_module
 from model_code.baselines import write_baselines
 from model_code.data import Dataset, DataValidationError
+from model_code.onnx_export import OnnxExportError
 
 LOCAL_DATA_DIR = Path("build/data")
 LOCAL_MODEL_DIR = Path("build/model")
@@ -65,6 +69,8 @@ LOCAL_OUTPUT_DIR = Path("build/output")
 LOCAL_PACKAGE = Path("build/model.tar.gz")
 MODEL_VERSION = "1"
 EXIT_BAD_DATA = 2
+EXIT_EXPORT_FAILED = 3
+ONNX_CHOICES = ("auto", "true", "false")
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,10 @@ class TrainConfig:
     quality_margin: float = 0.05
     save_plots: bool = True
     quiet: bool = False
+    #: ``model.onnx`` beside the SavedModel: ``auto`` (where tf2onnx, onnx and onnxruntime are
+    #: installed), ``true`` (fail without them) or ``false``. Packaging, not training: it is
+    #: not among the hyperparameters recorded in metrics.json.
+    onnx: str = "auto"
 
     def hyperparameters(self) -> dict[str, Any]:
         keys = (
@@ -226,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flag("save-plots", type=_bool, default=default.save_plots)
     flag("quiet", type=_bool, default=default.quiet)
+    flag(
+        "onnx",
+        choices=ONNX_CHOICES,
+        default=default.onnx,
+        help="export model.onnx (checked against the SavedModel on the held-out rows): auto "
+        "exports where tf2onnx is installed",
+    )
     return parser
 
 
@@ -263,6 +280,7 @@ def parse_args(
         **{k: values[k] for k in TrainConfig().hyperparameters()},
         save_plots=args.save_plots,
         quiet=args.quiet,
+        onnx=args.onnx,
     )
 
 
@@ -284,6 +302,8 @@ def _check_hyperparameters(config: TrainConfig) -> None:
         problems.append("--max-batch-rows must be at least 1")
     if config.optimizer not in ("adam", "sgd"):
         problems.append("--optimizer must be adam or sgd")
+    if config.onnx not in ONNX_CHOICES:
+        problems.append(f"--onnx must be one of {', '.join(ONNX_CHOICES)}")
     if problems:
         raise DataValidationError("; ".join(problems))
 
@@ -375,6 +395,32 @@ def write_serving_code(code_dir: Path, feature_names: Sequence[str], config: Tra
     )
     text = json.dumps(serving.to_dict(), indent=2) + "\n"
     (code_dir / inference.SERVING_CONFIG_FILE).write_text(text, encoding="utf-8")
+
+
+def _export_onnx(
+    config: TrainConfig,
+    saved_model_dir: Path,
+    model_dir: Path,
+    held_out: NDArray[Any],
+    say: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """``model.onnx`` from the SavedModel just written, checked on the held-out rows; its
+    metrics.json section, or None when not exported (a stale export is removed)."""
+    from model_code import onnx_export
+
+    target = model_dir / onnx_export.ONNX_MEMBER
+    target.unlink(missing_ok=True)
+    if config.onnx == "false":
+        return None
+    if config.onnx == "auto" and not onnx_export.available():
+        say(
+            "onnx: model.onnx not exported (tf2onnx, onnx and onnxruntime are not all "
+            "installed; --onnx true requires them)"
+        )
+        return None
+    exported = onnx_export.export(saved_model_dir, target, held_out)
+    say(exported.summary())
+    return exported.to_metrics()
 
 
 def _dump(path: Path, document: Mapping[str, Any]) -> None:
@@ -485,6 +531,9 @@ def run(
         shutil.rmtree(saved_model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     model_module.export_saved_model(model, saved_model_dir)
+    onnx_metrics = _export_onnx(config, saved_model_dir, model_dir, splits.test.features, say)
+    if onnx_metrics is not None:
+        metrics["onnx"] = onnx_metrics
     write_serving_code(model_dir / "code", splits.fit.feature_names, config)
     _dump(model_dir / "metrics.json", metrics)
     write_baselines(
@@ -565,6 +614,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ERROR: {message}", file=sys.stderr)
         _write_failure(config, message)
         return EXIT_BAD_DATA
+    except OnnxExportError as exc:
+        message = f"ONNX export failed: {exc}"
+        print(f"ERROR: {message}", file=sys.stderr)
+        _write_failure(config, message)
+        return EXIT_EXPORT_FAILED
     return 0
 
 

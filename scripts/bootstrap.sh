@@ -20,11 +20,16 @@ stamp=.venv/.requirements.sha256
 # The files requirements-dev.txt installs (the other requirements-*.txt have their own venvs),
 # the monitor's image requirements included.
 wanted=$(cat requirements.txt requirements-model.txt requirements-dev.txt \
-  ml_constructs/drift_monitor/runtime/requirements.txt | sha256sum | cut -d' ' -f1)
+  ml_constructs/drift_monitor/runtime/requirements.txt requirements-nodeps.txt \
+  | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "bootstrap: installing Python requirements (first run takes a few minutes)"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  # Without their dependencies: tf2onnx pins protobuf~=3.20, which conflicts with TensorFlow
+  # 2.20's protobuf 6 (it runs on protobuf 6; see requirements-nodeps.txt).
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+    -r requirements-nodeps.txt
   echo "$wanted" >"$stamp"
 fi
 

@@ -3,7 +3,8 @@
 The archive is read, never extracted: every member is checked for a safe relative
 path and a plain file/directory type, then the layout SageMaker's TensorFlow Serving
 container needs (``<N>/saved_model.pb``, ``code/inference.py``) and the quality
-evidence that may come with it (``metrics.json``, ``code/serving_config.json``).
+evidence that may come with it (``metrics.json``, ``code/serving_config.json``), and the ONNX
+copy that a Lambda-hosted variant serves (``model.onnx``: ``serving_core.onnx_member``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from typing import IO, Any
 
 from serving_core.baseline import ALL_MEMBERS, MAX_MEMBER_BYTES, check_baseline
 from serving_core.errors import ArtifactRejectedError
+from serving_core.onnx_member import (
+    MAX_ABS_DIFF,
+    MAX_ONNX_BYTES,
+    ONNX_MEMBER,
+    OnnxReport,
+    check_onnx,
+    check_size,
+)
 
 __all__ = ["ArtifactRejectedError", "ArtifactReport", "ArtifactRules", "validate_artifact"]
 
@@ -50,6 +59,10 @@ class ArtifactRules:
     require_metrics: bool = True
     api_max_rows: int | None = None
     api_feature_names: tuple[str, ...] = ()
+    #: A variant served by onnxruntime needs ``model.onnx`` (checked whenever present).
+    require_onnx: bool = False
+    max_onnx_bytes: int = MAX_ONNX_BYTES
+    onnx_max_abs_diff: float = MAX_ABS_DIFF
 
     @property
     def max_uncompressed_bytes(self) -> int:
@@ -68,6 +81,8 @@ class ArtifactReport:
     feature_count: int | None
     #: The Model Monitor baseline members it carries (none for older models).
     baseline: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    #: ``model.onnx`` as checked (None when the archive has none).
+    onnx: OnnxReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +93,7 @@ class ArtifactReport:
             "roc_auc": self.roc_auc,
             "feature_count": self.feature_count,
             "baseline": bool(self.baseline),
+            "onnx": self.onnx.as_dict() if self.onnx is not None else None,
         }
 
 
@@ -107,6 +123,13 @@ def validate_artifact(path: str, rules: ArtifactRules) -> ArtifactReport:
     features = _check_feature_count(documents, rules)
     _check_serving_limits(documents.get("code/serving_config.json"), rules)
     baseline = check_baseline(documents, _feature_names(documents))
+    onnx = check_onnx(
+        documents.get(ONNX_MEMBER),
+        _metrics_document(documents),
+        required=rules.require_onnx,
+        feature_count=features if features is not None else rules.feature_count,
+        max_abs_diff=rules.onnx_max_abs_diff,
+    )
     return ArtifactReport(
         sha256=_sha256(path),
         size_bytes=size,
@@ -115,14 +138,16 @@ def validate_artifact(path: str, rules: ArtifactRules) -> ArtifactReport:
         roc_auc=auc,
         feature_count=features,
         baseline=baseline,
+        onnx=onnx,
     )
 
 
 def _read_members(
     path: str, rules: ArtifactRules
 ) -> tuple[list[tarfile.TarInfo], dict[str, bytes]]:
-    """Walk the whole archive (detects truncation) and keep the small JSON documents."""
-    wanted = {"metrics.json", "code/serving_config.json", *ALL_MEMBERS}
+    """Walk the whole archive (detects truncation) and keep the members checked below (the
+    small JSON documents, the monitoring baseline and model.onnx)."""
+    wanted = {"metrics.json", "code/serving_config.json", ONNX_MEMBER, *ALL_MEMBERS}
     members: list[tarfile.TarInfo] = []
     documents: dict[str, bytes] = {}
     seen: set[str] = set()
@@ -151,7 +176,12 @@ def _read_members(
                         f"members add up to more than {rules.max_uncompressed_bytes} bytes",
                     )
                 if name in wanted and member.isfile():
-                    limit = MAX_MEMBER_BYTES if name in ALL_MEMBERS else _MAX_JSON_BYTES
+                    limit = _MAX_JSON_BYTES
+                    if name in ALL_MEMBERS:
+                        limit = MAX_MEMBER_BYTES
+                    elif name == ONNX_MEMBER:
+                        check_size(member.size, rules.max_onnx_bytes)
+                        limit = rules.max_onnx_bytes
                     documents[name] = _read_document(archive.extractfile(member), name, limit)
     except ArtifactRejectedError:
         raise
@@ -237,6 +267,12 @@ def _feature_names(documents: dict[str, bytes]) -> list[str] | None:
         "feature_names"
     )
     return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def _metrics_document(documents: dict[str, bytes]) -> dict[str, Any] | None:
+    """metrics.json as parsed (validated before, when present)."""
+    data = documents.get("metrics.json")
+    return None if data is None else _parse_json(data, "metrics.json", "invalid-metrics")
 
 
 def _parse_json(data: bytes, name: str, code: str) -> dict[str, Any]:

@@ -73,6 +73,10 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
         "s3.GetObject",
         "s3.PutObject",
     ),
+    "Lambda-hosted model (ml_constructs/lambda_model/runtime)": (
+        "s3.GetObject",  # model.tar.gz at cold start
+        "s3.PutObject",  # data capture
+    ),
     "S3 prefix-list lookup (ml_constructs/private_network/runtime)": (
         "ec2.DescribeManagedPrefixLists",
     ),

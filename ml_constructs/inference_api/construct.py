@@ -275,7 +275,7 @@ class InferenceApi(Construct):
                 else lambda_.Architecture.X86_64
             ),
             handler=HANDLER,
-            code=function_code(RUNTIME_DIR, PACKAGE),
+            code=function_code(RUNTIME_DIR, PACKAGE, core=True),
             memory_size=props.function_memory_mb,
             timeout=Duration.seconds(props.function_timeout_s),
             reserved_concurrent_executions=props.reserved_concurrency,

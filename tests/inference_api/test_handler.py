@@ -409,7 +409,7 @@ def test_stdlib_fallback_writes_the_same_log_and_metric(tmp_path: Any) -> None:
     from ml_constructs.bundling import bundle
     from ml_constructs.inference_api.construct import PACKAGE, RUNTIME_DIR
 
-    package = bundle(RUNTIME_DIR, PACKAGE)  # what the construct's asset zips
+    package = bundle(RUNTIME_DIR, PACKAGE, core=True)  # what the construct's asset zips
     script = (
         "import json, sys\n"
         f"sys.path.insert(0, {str(package)!r})\n"

@@ -39,9 +39,16 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from serving_core.observability import logger, record_outcome
+from serving_core.predict_request import RequestError, parse_request
+from serving_core.predict_response import error as _error
+from serving_core.predict_response import inference_id
+from serving_core.predict_response import internal_error as _internal_error
+from serving_core.predict_response import misconfigured as _misconfigured
+from serving_core.predict_response import request_id as _request_id
+from serving_core.predict_response import response as _response
+
 from .api_config import ApiConfig, ConfigurationError
-from .observability import logger, record_outcome
-from .request_validation import RequestError, parse_request
 
 _THROTTLING_CODES = frozenset(
     {
@@ -54,7 +61,6 @@ _THROTTLING_CODES = frozenset(
 )
 _UPSTREAM_CODES = frozenset({"InternalFailure", "InternalDependencyException"})
 _MAX_MODEL_MESSAGE = 1000
-_MAX_INFERENCE_ID = 64
 
 _config: ApiConfig | None = None
 _client: Any = None
@@ -108,54 +114,6 @@ def reset() -> None:
     _s3 = None
 
 
-def _response(
-    status: int, body: dict[str, Any], request_id: str, headers: dict[str, str] | None = None
-) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {
-            "Content-Type": "application/json",
-            "X-Request-Id": request_id,
-            **(headers or {}),
-        },
-        "body": json.dumps(body, separators=(",", ":")),
-    }
-
-
-def _error(
-    status: int,
-    code: str,
-    message: str,
-    request_id: str,
-    field: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if field is not None:
-        error["field"] = field
-    return _response(status, {"error": error, "request_id": request_id}, request_id, headers)
-
-
-def _internal_error(request_id: str) -> dict[str, Any]:
-    """The 500 for anything unexpected: the request id to quote, never a stack trace."""
-    return _error(
-        500,
-        "internal_error",
-        f"internal error; quote request id {request_id} when reporting it",
-        request_id,
-    )
-
-
-def _request_id(event: Any, context: Any) -> str:
-    if isinstance(event, dict):
-        request_context = event.get("requestContext")
-        if isinstance(request_context, dict):
-            value = request_context.get("requestId")
-            if isinstance(value, str) and value:
-                return value
-    return str(getattr(context, "aws_request_id", "") or "local")
-
-
 def _model_message(error: ClientError) -> tuple[str, Any]:
     """The model's own message and status from a ModelError (OriginalMessage/StatusCode)."""
     response: Any = error.response
@@ -169,14 +127,6 @@ def _model_message(error: ClientError) -> tuple[str, Any]:
     except ValueError:
         pass
     return text[:_MAX_MODEL_MESSAGE], status
-
-
-def inference_id(request_id: str) -> str:
-    """The request id as SageMaker's ``InferenceId`` (pattern ``\\A\\S[\\p{Print}]*\\z``,
-    1-64 characters): printable ASCII, the first not a space. Model Monitor's model-quality
-    jobs join ground truth on it; API Gateway's request ids (UUIDs) pass unchanged."""
-    printable = "".join(c if " " <= c <= "~" else "_" for c in request_id.strip())
-    return printable[:_MAX_INFERENCE_ID] or "unknown"
 
 
 def _invoke(config: ApiConfig, payload: bytes, request_id: str) -> tuple[list[Any], str]:
@@ -234,12 +184,7 @@ def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str,
         config = get_config()
     except ConfigurationError as error:
         return (
-            _error(
-                500,
-                "internal_error",
-                f"the inference function is misconfigured; quote request id {request_id}",
-                request_id,
-            ),
+            _misconfigured(request_id),
             "InternalError",
             {"reason": f"configuration: {error}"},
         )
