@@ -30,9 +30,37 @@ service_model.install()
 TESTS_DIR = Path(__file__).resolve().parent
 
 
+def _rehearsal_runs(item: pytest.Item) -> set[str]:
+    from tests.rehearsal.background import VARIANTS
+
+    return set(getattr(item, "fixturenames", ())) & set(VARIANTS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end rehearsal tests last: their runs go on in the background meanwhile."""
+    items.sort(key=lambda item: bool(_rehearsal_runs(item)))  # stable: the rest keep order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the end-to-end rehearsals the selected tests need, in the background
+    (tests/rehearsal/background.py)."""
+    option = session.config.option
+    if option.collectonly or getattr(option, "setupplan", False):
+        return
+    from tests.rehearsal.background import RUNS
+
+    needed = set().union(*(_rehearsal_runs(item) for item in session.items))
+    if needed:
+        RUNS.start(needed)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A full, green run must have checked every AWS operation the runtime code calls."""
     from tests.aws_operations import expected
+
+    background = sys.modules.get("tests.rehearsal.background")
+    if background is not None:  # a session that ended early leaves no rehearsal running
+        background.RUNS.stop_all()
 
     config = session.config
     whole_suite = all(Path(arg).resolve() == TESTS_DIR for arg in config.args)
