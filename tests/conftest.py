@@ -30,6 +30,27 @@ service_model.install()
 TESTS_DIR = Path(__file__).resolve().parent
 
 
+def _one_rsa_key_per_size_in_moto() -> None:
+    """moto generates a 2048-bit RSA key for every KMS key it creates (symmetric ones too,
+    which never use it) and for every SNS topic that publishes: about 40 ms each, some 170
+    times a run. No test signs or verifies with them, so this process's moto generates one
+    per size and hands it out again."""
+    import functools
+    from types import SimpleNamespace
+
+    import moto.kms.utils
+    import moto.sns.models
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    shared = SimpleNamespace(**vars(rsa))
+    shared.generate_private_key = functools.cache(rsa.generate_private_key)
+    moto.kms.utils.rsa = shared  # type: ignore[attr-defined]
+    moto.sns.models.rsa = shared  # type: ignore[attr-defined]
+
+
+_one_rsa_key_per_size_in_moto()
+
+
 def _rehearsal_runs(item: pytest.Item) -> set[str]:
     from tests.rehearsal.background import VARIANTS
 
