@@ -51,36 +51,42 @@ def _one_rsa_key_per_size_in_moto() -> None:
 _one_rsa_key_per_size_in_moto()
 
 
-def _rehearsal_runs(item: pytest.Item) -> set[str]:
-    from tests.rehearsal.background import VARIANTS
+def _background_jobs(item: pytest.Item) -> set[str]:
+    from tests.background import JOBS
 
-    return set(getattr(item, "fixturenames", ())) & set(VARIANTS)
+    return set(getattr(item, "fixturenames", ())) & set(JOBS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The end-to-end rehearsal tests last: their runs go on in the background meanwhile."""
-    items.sort(key=lambda item: bool(_rehearsal_runs(item)))  # stable: the rest keep order
+    """The tests of background jobs last: their jobs run meanwhile (tests/background.py)."""
+    items.sort(key=lambda item: bool(_background_jobs(item)))  # stable: the rest keep order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the end-to-end rehearsals the selected tests need, in the background
-    (tests/rehearsal/background.py)."""
+    """Start the background jobs the selected tests need (tests/background.py)."""
     option = session.config.option
     if option.collectonly or getattr(option, "setupplan", False):
         return
-    from tests.rehearsal.background import RUNS
+    from tests.background import RUNS
 
-    needed = set().union(*(_rehearsal_runs(item) for item in session.items))
+    needed = set().union(*(_background_jobs(item) for item in session.items))
     if needed:
         RUNS.start(needed)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How long each background job ran (their tests' durations are only the waits)."""
+    background = sys.modules.get("tests.background")
+    if background is not None and background.RUNS.summary():
+        terminalreporter.write_line(f"background jobs: {background.RUNS.summary()}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A full, green run must have checked every AWS operation the runtime code calls."""
     from tests.aws_operations import expected
 
-    background = sys.modules.get("tests.rehearsal.background")
-    if background is not None:  # a session that ended early leaves no rehearsal running
+    background = sys.modules.get("tests.background")
+    if background is not None:  # a session that ended early leaves no job running
         background.RUNS.stop_all()
 
     config = session.config

@@ -1,8 +1,8 @@
 """The README's first command end to end: `python -m rehearsal` passes and says what it showed.
 
 The runs start in the background, one after another, as soon as collection ends, and overlap
-the rest of the suite (tests/rehearsal/background.py); these tests run last, each waiting for
-its run's output."""
+the rest of the suite (tests/background.py); these tests run last, each waiting for its run's
+output."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.rehearsal.background import RUNS, Run
+from tests.background import RUNS, Run
 
 
 @pytest.fixture
