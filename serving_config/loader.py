@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +22,17 @@ PIPELINE_SECTION = "pipeline"
 
 
 def _read(path: Path) -> Any:
+    """The file's YAML, a fresh copy each call; each distinct text is parsed once per process
+    (loading one environment checks every file of its folder for a ``pipeline:`` section)."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return copy.deepcopy(_parse(path.read_text(encoding="utf-8")))
     except yaml.YAMLError as error:
         raise ConfigError(f"{path.name}: not valid YAML: {error}") from error
+
+
+@functools.lru_cache(maxsize=128)
+def _parse(text: str) -> Any:
+    return yaml.safe_load(text)
 
 
 def _defines_pipeline(path: Path) -> bool:

@@ -30,9 +30,64 @@ service_model.install()
 TESTS_DIR = Path(__file__).resolve().parent
 
 
+def _one_rsa_key_per_size_in_moto() -> None:
+    """moto generates a 2048-bit RSA key for every KMS key it creates (symmetric ones too,
+    which never use it) and for every SNS topic that publishes: about 40 ms each, some 170
+    times a run. No test signs or verifies with them, so this process's moto generates one
+    per size and hands it out again."""
+    import functools
+    from types import SimpleNamespace
+
+    import moto.kms.utils
+    import moto.sns.models
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    shared = SimpleNamespace(**vars(rsa))
+    shared.generate_private_key = functools.cache(rsa.generate_private_key)
+    moto.kms.utils.rsa = shared  # type: ignore[attr-defined]
+    moto.sns.models.rsa = shared  # type: ignore[attr-defined]
+
+
+_one_rsa_key_per_size_in_moto()
+
+
+def _background_jobs(item: pytest.Item) -> set[str]:
+    from tests.background import JOBS
+
+    return set(getattr(item, "fixturenames", ())) & set(JOBS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of background jobs last: their jobs run meanwhile (tests/background.py)."""
+    items.sort(key=lambda item: bool(_background_jobs(item)))  # stable: the rest keep order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the background jobs the selected tests need (tests/background.py)."""
+    option = session.config.option
+    if option.collectonly or getattr(option, "setupplan", False):
+        return
+    from tests.background import RUNS
+
+    needed = set().union(*(_background_jobs(item) for item in session.items))
+    if needed:
+        RUNS.start(needed)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How long each background job ran (their tests' durations are only the waits)."""
+    background = sys.modules.get("tests.background")
+    if background is not None and background.RUNS.summary():
+        terminalreporter.write_line(f"background jobs: {background.RUNS.summary()}")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A full, green run must have checked every AWS operation the runtime code calls."""
     from tests.aws_operations import expected
+
+    background = sys.modules.get("tests.background")
+    if background is not None:  # a session that ended early leaves no job running
+        background.RUNS.stop_all()
 
     config = session.config
     whole_suite = all(Path(arg).resolve() == TESTS_DIR for arg in config.args)

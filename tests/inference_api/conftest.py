@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ml_constructs.inference_api.runtime import handler
+from tests.local_servers import POLL_S
 
 FEATURES = 30
 MAX_ROWS = 20
@@ -153,7 +154,9 @@ def fake_runtime(
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+    )
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", url)

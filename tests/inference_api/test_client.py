@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from client import predict_client
+from tests.local_servers import POLL_S
 
 
 @pytest.fixture
@@ -46,7 +47,9 @@ def api() -> Iterator[dict[str, Any]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+    ).start()
     state["url"] = f"http://127.0.0.1:{server.server_address[1]}/v1/predict"
     yield state
     server.shutdown()
@@ -227,7 +230,9 @@ def async_api() -> Iterator[dict[str, Any]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+    ).start()
     state["url"] = f"http://127.0.0.1:{server.server_address[1]}/v1/predict-async"
     yield state
     server.shutdown()

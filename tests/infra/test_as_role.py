@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.local_servers import POLL_S
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "as_role.sh"
 ROLE = "arn:aws:iam::111111111111:role/mlserving-staging-deployer"
@@ -50,7 +52,9 @@ def container() -> Iterator[dict[str, str]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Credentials)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+    ).start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         AWS_REGION="eu-west-1",

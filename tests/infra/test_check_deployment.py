@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from deploy_tools import check_deployment
+from tests.local_servers import POLL_S
 
 # The first feature is the stand-in model's probability: 6 of 8 right at 0.5, AUC 15/16.
 FEATURES = [0.05, 0.2, 0.35, 0.6, 0.4, 0.7, 0.8, 0.95]
@@ -52,7 +53,9 @@ def api() -> Iterator[dict[str, Any]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+    ).start()
     state["url"] = f"http://127.0.0.1:{server.server_address[1]}/v1/predict"
     yield state
     server.shutdown()

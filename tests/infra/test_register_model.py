@@ -37,6 +37,9 @@ IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.20-
 PROVENANCE = Provenance(
     dataset="s3://artifacts/datasets/train/", git_revision="0123abcd" * 5, description="nightly"
 )
+# One session for the module: its loader caches the service models (SageMaker's is large), so
+# each test's clients are cheap. moto intercepts clients created from it at any time.
+SESSION = boto3.session.Session(region_name=REGION)
 
 
 @dataclass
@@ -50,7 +53,7 @@ class Registry:
 @pytest.fixture
 def registry() -> Iterator[Registry]:
     with mock_aws():
-        session = boto3.session.Session(region_name=REGION)
+        session = SESSION
         s3 = session.client("s3")
         s3.create_bucket(Bucket="artifacts")
         key_arn = session.client("kms").create_key()["KeyMetadata"]["Arn"]

@@ -60,13 +60,13 @@ def _ignored(rule_id: str, path: list[str]) -> bool:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_cfn_lint_reports_nothing(env: str) -> None:
-    from cfnlint.api import ManualArgs, lint
+    from tests.cfn_lint import lint
 
     synthesized = synth(env)
     problems = []
     for name in ("data", "serving"):
         template_path = next(synthesized.outdir.glob(f"*-{name}.template.json"))
-        matches = lint(template_path.read_text(), config=ManualArgs(regions=LINT_REGIONS))
+        matches = lint(template_path.read_text(), LINT_REGIONS)
         problems += [
             f"{name}: {m.rule.id} {m.message} at {m.path}"
             for m in matches
@@ -96,10 +96,10 @@ def test_the_pipeline_synthesizes_with_every_nag_finding_acknowledged_with_a_rea
 
 
 def test_cfn_lint_reports_nothing_on_the_pipeline_stack() -> None:
-    from cfnlint.api import ManualArgs, lint
+    from tests.cfn_lint import lint
 
     template = synth_pipeline().pipeline_json
-    matches = lint(json.dumps(template), config=ManualArgs(regions=["eu-west-1"]))
+    matches = lint(json.dumps(template), ["eu-west-1"])
     problems = [
         f"{m.rule.id} {m.message} at {m.path}"
         for m in matches

@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from ml_constructs.private_network.runtime import prefix_list
+from tests.local_servers import POLL_S
 
 REGION = "eu-west-1"
 
@@ -35,7 +36,9 @@ def answers() -> Iterator[tuple[str, list[dict[str, Any]]]]:
             pass
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/response", received
     server.shutdown()

@@ -16,6 +16,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from rehearsal.serving import DataCapturingRuntime, ServedArtifact
+from tests.local_servers import POLL_S
 
 REGION = "us-east-1"
 BUCKET = "async-bucket"
@@ -52,7 +53,9 @@ def model_server() -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+    ).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()

@@ -1,38 +1,40 @@
-"""The README's first command end to end: `python -m rehearsal` passes and says what it showed."""
+"""The README's first command end to end: `python -m rehearsal` passes and says what it showed.
+
+The runs start in the background, one after another, as soon as collection ends, and overlap
+the rest of the suite (tests/background.py); these tests run last, each waiting for its run's
+output."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.background import RUNS, Run
 
 
-def run_rehearsal(*options: str) -> str:
-    """``python -m rehearsal OPTIONS`` as a user runs it; its output, once it passed."""
-    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):  # the rehearsal brings its own endpoints
-        env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearsal", *options],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-4000:]
-    return result.stdout
+@pytest.fixture
+def rehearsal_default() -> Run:
+    """``python -m rehearsal`` as a user runs it (it trains the models when out of date)."""
+    return RUNS.run("rehearsal_default")
+
+
+@pytest.fixture
+def rehearsal_network() -> Run:
+    """``python -m rehearsal --network --engine sagemaker --skip-train`` (after the default
+    run, whose models it reuses)."""
+    return RUNS.run("rehearsal_network")
+
+
+@pytest.fixture
+def rehearsal_async() -> Run:
+    """``python -m rehearsal --kind async`` (after the runs above: the models are current)."""
+    return RUNS.run("rehearsal_async")
 
 
 @pytest.mark.slow
-def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
-    output = run_rehearsal()
+def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects(rehearsal_default):
+    output = rehearsal_default.output()
     # Deployed with the CDK CLI, as users do.
     assert "cdk bootstrap: CDKToolkit; cdk deploy: mlserving-local-data CREATE_COMPLETE" in output
     assert "cdk deploy: mlserving-local-serving CREATE_COMPLETE" in output
@@ -115,12 +117,12 @@ def test_python_m_rehearsal_deploys_serves_predicts_promotes_and_rejects():
 
 
 @pytest.mark.slow
-def test_python_m_rehearsal_network_runs_everything_in_the_private_network():
+def test_python_m_rehearsal_network_runs_everything_in_the_private_network(rehearsal_network):
     """`--network` (network.mode: create) with Model Monitor (`--engine sagemaker`): the VPC,
     its endpoints and groups exist in moto, the functions carry their VpcConfig and Lambda's
     interfaces, everything still answers, Model Monitor's stand-in runs, and the teardown
     leaves nothing (the models of the run above are reused)."""
-    output = run_rehearsal("--network", "--engine", "sagemaker", "--skip-train")
+    output = rehearsal_network.output()
     network = output[output.index("Private network (moto):") : output.index("Endpoint autoscaling")]
     assert re.search(r"^VPC\s+vpc-\w+\s+10\.\d+\.0\.0/16\s+mlserving-local-vpc", network, re.M)
     assert len(re.findall(r"^subnet\s+subnet-\w+ .+ in us-east-1[a-z]", network, re.M)) == 2
@@ -157,13 +159,13 @@ def test_python_m_rehearsal_network_runs_everything_in_the_private_network():
 
 
 @pytest.mark.slow
-def test_python_m_rehearsal_kind_async_predicts_through_the_async_api():
-    """``--kind async`` (measured on the 2-core machine: 34-39 s for this test when the models
-    are reused, as after the test above; the run's own wall time about 25 s): the endpoint as
-    an asynchronous one, predictions through POST /predict-async and GET /predict-async/{id},
-    results written by the async stand-in, promotions keeping the AsyncInferenceConfig, the
-    scale-to-zero policies deployed."""
-    output = run_rehearsal("--kind", "async")
+def test_python_m_rehearsal_kind_async_predicts_through_the_async_api(rehearsal_async):
+    """``--kind async`` (measured on the 2-core machine: the run's own wall time about 25 s
+    when the models are reused, as after the runs above): the endpoint as an asynchronous one,
+    predictions through POST /predict-async and GET /predict-async/{id}, results written by the
+    async stand-in, promotions keeping the AsyncInferenceConfig, the scale-to-zero policies
+    deployed."""
+    output = rehearsal_async.output()
     assert re.search(
         r"\d+ rows via lambda:Invoke\(.+\): POST /predict-async -> s3 async/input/ \+ "
         r"InvokeEndpointAsync \(202\), GET /predict-async/\{id\} -> the results: accuracy .+ = "

@@ -81,10 +81,15 @@ class Account:
         return [json.loads(json.loads(m["Body"])["Message"]) for m in messages.get("Messages", [])]
 
 
+# One session for the module: its loader caches the service models (SageMaker's is large), so
+# each test's clients are cheap. moto intercepts clients created from it at any time.
+SESSION = boto3.Session(region_name=REGION)
+
+
 @pytest.fixture
 def account() -> Iterator[Account]:
     with mock_aws():
-        session = boto3.Session(region_name=REGION)
+        session = SESSION
         s3, sns, sqs = session.client("s3"), session.client("sns"), session.client("sqs")
         s3.create_bucket(Bucket=BUCKET)
         key_arn = session.client("kms").create_key()["KeyMetadata"]["Arn"]

@@ -227,7 +227,7 @@ def _serverless_config(provisioned: int | None) -> dict[str, Any]:
 
 
 def test_serverless_provisioned_concurrency_reaches_the_endpoint_config() -> None:
-    from cfnlint.api import ManualArgs, lint
+    from tests.cfn_lint import lint
 
     template = _serverless_config(2)
     (config,) = resources(template, "AWS::SageMaker::EndpointConfig")
@@ -238,10 +238,7 @@ def test_serverless_provisioned_concurrency_reaches_the_endpoint_config() -> Non
     }
     import json
 
-    problems = [
-        f"{m.rule.id} {m.message}"
-        for m in lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
-    ]
+    problems = [f"{m.rule.id} {m.message}" for m in lint(json.dumps(template), ["us-east-1"])]
     assert problems == []
     (without,) = resources(_serverless_config(None), "AWS::SageMaker::EndpointConfig")
     assert "ProvisionedConcurrency" not in without["ProductionVariants"][0]["ServerlessConfig"]
