@@ -91,6 +91,7 @@ class Run:
     error: str = ""
     seconds: float = 0.0
     ended_at: float = 0.0
+    waited: float = 0.0  # by the test, for the run to end
     started: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
 
@@ -138,7 +139,9 @@ class Run:
     def result(self) -> tuple[int, str, str]:
         """(exit status, stdout, stderr) once the run ended; -1 when it could not run to its
         end (the reason leads stderr)."""
+        asked = time.monotonic()
         self.finished.wait()
+        self.waited += time.monotonic() - asked
         failed = self.process is None or bool(self.error)
         code = -1 if failed or self.process is None else self.process.returncode
         return code, self.stdout, self.error + self.stderr
@@ -192,7 +195,8 @@ class Runs:
             return ""
         runs = ", ".join(f"{r.job.label} {r.seconds:.0f} s" for r in done)
         last = max(r.ended_at for r in done) - self._began
-        return f"{runs}; the last ended {last:.0f} s after collection"
+        waited = sum(r.waited for r in done)
+        return f"{runs}; the last ended {last:.0f} s after collection; tests waited {waited:.0f} s"
 
     def stop_all(self) -> None:
         """End the jobs still going or queued (a session that ended early); remove the
