@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Any, cast
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "inference-api")
@@ -127,3 +128,44 @@ else:
     def record_outcome(outcome: str, latency_ms: float) -> None:
         """One EMF record: a count for the outcome and the handler's latency."""
         _emit_emf(outcome, latency_ms)
+
+
+#: What a handler's inner step returns: the response, its outcome (a metric name) and the
+#: fields of its "request finished" log line.
+Handled = tuple[dict[str, Any], str, dict[str, Any]]
+
+
+def answer(
+    event: Any,
+    context: Any,
+    request_id: str,
+    handle: Callable[[Any, str], Handled],
+    internal_error: Callable[[str], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run ``handle`` and always log one "request finished" line and one outcome metric; an
+    unexpected error answers ``internal_error`` (never a stack trace in the body)."""
+    started = time.perf_counter()
+    outcome, status = "InternalError", 500
+    fields: dict[str, Any] = {}
+    try:
+        result, outcome, fields = handle(event, request_id)
+        status = int(result["statusCode"])
+        return result
+    except Exception:  # the last line of defence
+        logger.exception("unhandled error", extra={"request_id": request_id})
+        return internal_error(request_id)
+    finally:
+        latency_ms = (time.perf_counter() - started) * 1000
+        log = logger.info if status < 500 else logger.error
+        log(
+            "request finished",
+            extra={
+                "request_id": request_id,
+                "lambda_request_id": getattr(context, "aws_request_id", None),
+                "outcome": outcome,
+                "status": status,
+                "latency_ms": round(latency_ms, 3),
+                **fields,
+            },
+        )
+        record_outcome(outcome, latency_ms)

@@ -10,6 +10,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from serving_core.env_values import ConfigurationError as ConfigurationError
+from serving_core.env_values import env_float, env_int
+
 ENDPOINT_NAME = "ENDPOINT_NAME"
 FEATURE_COUNT = "FEATURE_COUNT"
 FEATURE_NAMES = "FEATURE_NAMES"
@@ -61,10 +64,6 @@ OUTCOMES = (
     "UpstreamError",
     "InternalError",
 )
-
-
-class ConfigurationError(Exception):
-    """The function's environment is incomplete or invalid (a deployment bug, not the caller's)."""
 
 
 def invoke_budget_s(connect_timeout_s: float, read_timeout_s: float, max_attempts: int) -> float:
@@ -130,16 +129,16 @@ class ApiConfig:
         names = tuple(n.strip() for n in names_text.split(",")) if names_text else ()
         config = cls(
             endpoint_name=endpoint,
-            feature_count=_int(env, FEATURE_COUNT, None, 1, 10_000),
+            feature_count=env_int(env, FEATURE_COUNT, None, 1, 10_000),
             feature_names=names,
-            max_rows=_int(env, MAX_ROWS, 100, 1, 10_000),
-            max_payload_bytes=_int(
+            max_rows=env_int(env, MAX_ROWS, 100, 1, 10_000),
+            max_payload_bytes=env_int(
                 env, MAX_PAYLOAD_BYTES, SAGEMAKER_MAX_PAYLOAD_BYTES, 1, SAGEMAKER_MAX_PAYLOAD_BYTES
             ),
-            connect_timeout_s=_float(env, INVOKE_CONNECT_TIMEOUT_S, 1.0, 0.01, 60.0),
-            read_timeout_s=_float(env, INVOKE_READ_TIMEOUT_S, 3.0, 0.01, 60.0),
-            max_attempts=_int(env, INVOKE_MAX_ATTEMPTS, 3, 1, 10),
-            retry_after_s=_int(env, RETRY_AFTER_S, 2, 1, 3600),
+            connect_timeout_s=env_float(env, INVOKE_CONNECT_TIMEOUT_S, 1.0, 0.01, 60.0),
+            read_timeout_s=env_float(env, INVOKE_READ_TIMEOUT_S, 3.0, 0.01, 60.0),
+            max_attempts=env_int(env, INVOKE_MAX_ATTEMPTS, 3, 1, 10),
+            retry_after_s=env_int(env, RETRY_AFTER_S, 2, 1, 3600),
             mode=env.get(INVOCATION_MODE, "").strip() or "realtime",
             async_bucket=env.get(ASYNC_BUCKET, "").strip(),
             async_kms_key_arn=env.get(ASYNC_KMS_KEY_ARN, "").strip(),
@@ -166,31 +165,3 @@ class ApiConfig:
     def invoke_budget_s(self) -> float:
         """Worst-case time of the SageMaker call, retries included."""
         return invoke_budget_s(self.connect_timeout_s, self.read_timeout_s, self.max_attempts)
-
-
-def _int(env: Mapping[str, str], name: str, default: int | None, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        if default is None:
-            raise ConfigurationError(f"{name} is not set")
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not an integer") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name}={value} is outside {low}-{high}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name}={value} is outside {low}-{high}")
-    return value

@@ -39,7 +39,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from serving_core.observability import logger, record_outcome
+from serving_core.observability import answer
 from serving_core.predict_request import RequestError, parse_request
 from serving_core.predict_response import error as _error
 from serving_core.predict_response import inference_id
@@ -151,32 +151,7 @@ class _UnexpectedModelResponseError(Exception):
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """API Gateway (REST, proxy integration) entry point."""
-    started = time.perf_counter()
-    request_id = _request_id(event, context)
-    outcome, status = "InternalError", 500
-    fields: dict[str, Any] = {}
-    try:
-        result, outcome, fields = _handle(event, request_id)
-        status = int(result["statusCode"])
-        return result
-    except Exception:  # the last line of defence: never a stack trace in the body
-        logger.exception("unhandled error", extra={"request_id": request_id})
-        return _internal_error(request_id)
-    finally:
-        latency_ms = (time.perf_counter() - started) * 1000
-        log = logger.info if status < 500 else logger.error
-        log(
-            "request finished",
-            extra={
-                "request_id": request_id,
-                "lambda_request_id": getattr(context, "aws_request_id", None),
-                "outcome": outcome,
-                "status": status,
-                "latency_ms": round(latency_ms, 3),
-                **fields,
-            },
-        )
-        record_outcome(outcome, latency_ms)
+    return answer(event, context, _request_id(event, context), _handle, _internal_error)
 
 
 def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str, Any]]:

@@ -14,6 +14,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from serving_core.env_values import ConfigurationError as ConfigurationError
+from serving_core.env_values import env_int
+
 ENDPOINT_NAME = "ENDPOINT_NAME"
 VARIANT_NAME = "VARIANT_NAME"
 MODEL_DATA_URL = "MODEL_DATA_URL"
@@ -41,10 +44,6 @@ DEFAULT_VARIANT = "AllTraffic"
 _NAME = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+")
-
-
-class ConfigurationError(Exception):
-    """The function's environment is incomplete or invalid (a deployment bug, not the caller's)."""
 
 
 @dataclass(frozen=True)
@@ -120,21 +119,21 @@ class ModelFunctionConfig:
         config = cls(
             endpoint_name=text(ENDPOINT_NAME),
             model_data_url=text(MODEL_DATA_URL),
-            feature_count=_int(env, FEATURE_COUNT, None, 1, 10_000),
+            feature_count=env_int(env, FEATURE_COUNT, None, 1, 10_000),
             variant_name=text(VARIANT_NAME, DEFAULT_VARIANT),
             model_sha256=text(MODEL_SHA256).lower(),
             feature_names=tuple(n.strip() for n in names_text.split(",")) if names_text else (),
-            max_rows=_int(env, MAX_ROWS, 100, 1, 10_000),
-            max_payload_bytes=_int(
+            max_rows=env_int(env, MAX_ROWS, 100, 1, 10_000),
+            max_payload_bytes=env_int(
                 env, MAX_PAYLOAD_BYTES, LAMBDA_MAX_PAYLOAD_BYTES, 1, LAMBDA_MAX_PAYLOAD_BYTES
             ),
-            intra_op_threads=_int(env, INTRA_OP_THREADS, 1, 1, 16),
-            capture_percent=_int(env, CAPTURE_PERCENT, 0, 0, 100),
+            intra_op_threads=env_int(env, INTRA_OP_THREADS, 1, 1, 16),
+            capture_percent=env_int(env, CAPTURE_PERCENT, 0, 0, 100),
             capture_bucket=text(CAPTURE_BUCKET),
             capture_prefix=text(CAPTURE_PREFIX, DEFAULT_CAPTURE_PREFIX),
             capture_kms_key_arn=text(CAPTURE_KMS_KEY_ARN),
-            capture_max_records=_int(env, CAPTURE_MAX_RECORDS, 1, 1, 10_000),
-            capture_max_age_s=_int(env, CAPTURE_MAX_AGE_S, 60, 1, 3600),
+            capture_max_records=env_int(env, CAPTURE_MAX_RECORDS, 1, 1, 10_000),
+            capture_max_age_s=env_int(env, CAPTURE_MAX_AGE_S, 60, 1, 3600),
             service_name=text(POWERTOOLS_SERVICE_NAME),
             metrics_namespace=text(POWERTOOLS_METRICS_NAMESPACE),
             log_level=text(POWERTOOLS_LOG_LEVEL, "INFO"),
@@ -180,18 +179,3 @@ class ModelFunctionConfig:
     def capture_folder(self) -> str:
         """Where this variant's captures go (the monitors read ``<prefix><endpoint>/``)."""
         return f"{self.capture_prefix}{self.endpoint_name}/{self.variant_name}/"
-
-
-def _int(env: Mapping[str, str], name: str, default: int | None, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        if default is None:
-            raise ConfigurationError(f"{name} is not set")
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not an integer") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name}={value} is outside {low}-{high}")
-    return value

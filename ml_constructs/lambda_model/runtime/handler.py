@@ -29,7 +29,7 @@ import os
 import time
 from typing import Any
 
-from serving_core.observability import logger, record_outcome
+from serving_core.observability import Handled, answer, logger
 from serving_core.predict_request import RequestError, parse_request
 from serving_core.predict_response import (
     error,
@@ -112,35 +112,7 @@ def preload() -> None:
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """API Gateway (REST, proxy integration) entry point."""
-    started = time.perf_counter()
-    request = request_id(event, context)
-    outcome, status = "InternalError", 500
-    fields: dict[str, Any] = {}
-    try:
-        result, outcome, fields = _handle(event, request)
-        status = int(result["statusCode"])
-        return result
-    except Exception:  # the last line of defence: never a stack trace in the body
-        logger.exception("unhandled error", extra={"request_id": request})
-        return internal_error(request)
-    finally:
-        latency_ms = (time.perf_counter() - started) * 1000
-        log = logger.info if status < 500 else logger.error
-        log(
-            "request finished",
-            extra={
-                "request_id": request,
-                "lambda_request_id": getattr(context, "aws_request_id", None),
-                "outcome": outcome,
-                "status": status,
-                "latency_ms": round(latency_ms, 3),
-                **fields,
-            },
-        )
-        record_outcome(outcome, latency_ms)
-
-
-Handled = tuple[dict[str, Any], str, dict[str, Any]]
+    return answer(event, context, request_id(event, context), _handle, internal_error)
 
 
 def _handle(event: Any, request: str) -> Handled:
