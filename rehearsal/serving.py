@@ -23,6 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+#: Answer headers the runtime sets itself rather than copying the model server's.
+HOP_HEADERS = ("content-length", "transfer-encoding", "connection", "date")
+
 
 @dataclass(frozen=True)
 class ServedArtifact:
@@ -212,27 +215,31 @@ class DataCapturingRuntime:
         except urllib.error.HTTPError as error:
             status, answer, answer_headers = error.code, error.read(), error.headers
         latency_us = (time.perf_counter() - started) * 1_000_000
-        request.send_response(status)
-        for name, value in answer_headers.items():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection", "date"):
-                request.send_header(name, value)
-        request.send_header("Content-Length", str(len(answer)))
-        request.end_headers()
-        request.wfile.write(answer)
-        if not request.path.endswith("/invocations"):
-            return
-        with self._idle:
-            self._pending += 1
-        try:
-            self._metrics(request.path.split("/")[2], status, latency_us)
-            if status == 200:
-                self._capture(request, body, answer, answer_headers.get("Content-Type", ""))
-        except Exception as error:  # capture and metrics never fail a request
-            self.errors.append(f"{type(error).__name__}: {error}")
-        finally:
+        capturing = request.path.endswith("/invocations")
+        if capturing:  # pending before the answer leaves: whoever has it, wait_idle waits for it
             with self._idle:
-                self._pending -= 1
-                self._idle.notify_all()
+                self._pending += 1
+        try:
+            request.send_response(status)
+            for name, value in answer_headers.items():
+                if name.lower() not in HOP_HEADERS:
+                    request.send_header(name, value)
+            request.send_header("Content-Length", str(len(answer)))
+            request.end_headers()
+            request.wfile.write(answer)
+            if not capturing:
+                return
+            try:
+                self._metrics(request.path.split("/")[2], status, latency_us)
+                if status == 200:
+                    self._capture(request, body, answer, answer_headers.get("Content-Type", ""))
+            except Exception as error:  # capture and metrics never fail a request
+                self.errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            if capturing:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
 
     def _async_metrics(self, endpoint: str, status: int, latency_us: float) -> None:
         try:

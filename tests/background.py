@@ -4,13 +4,14 @@ The end-to-end rehearsals (``python -m rehearsal`` and its variants) take about 
 and spend much of it waiting (on node, on moto, on their Lambda workers, on the monitor step's
 windows); the real CDK CLI's ``cdk synth`` takes seconds more. None of them reads or writes what
 the other tests use (the rehearsals work in ``.rehearsal``, the CLI in a folder of its own). So
-``tests/conftest.py`` starts the jobs that the selected tests ask for (by fixture name), one
-after another in :data:`JOBS` order, with exactly the command lines those tests ran, and the rest
-of the suite runs meanwhile; the tests that use them run last and assert on each job's output.
+``tests/conftest.py`` starts the jobs that the selected tests ask for (by fixture name), with
+exactly the command lines those tests ran, and the rest of the suite runs meanwhile; the tests
+that use them run last and assert on each job's output.
 
-The jobs do not overlap each other: on two cores, two rehearsals at once starve each other's
-timed steps (the Locust ladder of the capacity step). The variant rehearsals come after the
-default one, whose trained models they reuse, as when their tests ran in that order.
+The rehearsals run one after another, in :data:`JOBS` order: on two cores, two at once starve
+each other's timed steps (the Locust ladder of the capacity step), and the variants reuse the
+models the default run trained, as when their tests ran in that order. The CLI's synth has no
+timed step: it runs beside them from the start.
 """
 
 from __future__ import annotations
@@ -36,13 +37,15 @@ OUTDIR = "{outdir}"
 @dataclass(frozen=True)
 class Job:
     """One command: the fixture that hands its run to a test, what it runs, its environment
-    (``env`` added to this process's, ``unset`` removed), how long it may take."""
+    (``env`` added to this process's, ``unset`` removed), how long it may take, and whether it
+    runs in a thread of its own (``beside``) rather than after the jobs queued before it."""
 
     fixture: str
     argv: tuple[str, ...]
     env: tuple[tuple[str, str], ...] = ()
     unset: tuple[str, ...] = ()
     timeout_s: float = 300.0
+    beside: bool = False
 
     @property
     def label(self) -> str:
@@ -74,6 +77,7 @@ JOBS = {
                 ("CDK_DISABLE_CLI_TELEMETRY", "true"),
                 ("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20"),
             ),
+            beside=True,
         ),
     )
 }
@@ -154,7 +158,8 @@ class Run:
 
 
 class Runs:
-    """The session's background jobs, one after another in a thread of their own."""
+    """The session's background jobs: one after another in a thread, each ``beside`` job in a
+    thread of its own."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -171,8 +176,10 @@ class Runs:
                 Run(job) for name, job in JOBS.items() if name in wanted and name not in self._runs
             ]
             self._runs.update({run.job.fixture: run for run in queued})
-        if queued:
-            threading.Thread(target=self._run_all, args=(queued,), daemon=True).start()
+        chained = [run for run in queued if not run.job.beside]
+        for runs in [[run] for run in queued if run.job.beside] + [chained]:
+            if runs:
+                threading.Thread(target=self._run_all, args=(runs,), daemon=True).start()
 
     def _run_all(self, queued: list[Run]) -> None:
         for run in queued:
