@@ -5,18 +5,16 @@ server, the result (or the error) is written with SSE-KMS and the notification p
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
 from rehearsal.serving import DataCapturingRuntime, ServedArtifact
-from tests.local_servers import POLL_S
+from tests.local_servers import model_server as local_model_server
+from tests.local_servers import moto_client
 
 REGION = "us-east-1"
 BUCKET = "async-bucket"
@@ -35,40 +33,18 @@ def moto_url() -> Iterator[str]:
 def model_server() -> Iterator[str]:
     """Answers one prediction per row; a row of zeros is a model error (HTTP 400)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            rows = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["instances"]
-            if any(not any(r) for r in rows):
-                status, body = 400, b'{"error": "row 0 is all zeros"}'
-            else:
-                predictions = [{"probability": 0.5, "label": 1} for _ in rows]
-                status, body = 200, json.dumps({"predictions": predictions}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(rows: list[Any]) -> tuple[int, bytes]:
+        if any(not any(r) for r in rows):
+            return 400, b'{"error": "row 0 is all zeros"}'
+        predictions = [{"probability": 0.5, "label": 1} for _ in rows]
+        return 200, json.dumps({"predictions": predictions}).encode()
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
-    ).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_model_server(answer) as url:
+        yield url
 
 
 def _client(name: str, url: str) -> Any:
-    return boto3.client(
-        name,
-        region_name=REGION,
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return moto_client(name, url, REGION)
 
 
 def test_async_invocations_are_scored_written_and_notified(
