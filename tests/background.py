@@ -37,8 +37,9 @@ OUTDIR = "{outdir}"
 @dataclass(frozen=True)
 class Job:
     """One command: the fixture that hands its run to a test, what it runs, its environment
-    (``env`` added to this process's, ``unset`` removed), how long it may take, and whether it
-    runs in a thread of its own (``beside``) rather than after the jobs queued before it."""
+    (``env`` added to this process's as it was when the job was queued, ``unset`` removed), how
+    long it may take, and whether it runs in a thread of its own (``beside``) rather than after
+    the jobs queued before it."""
 
     fixture: str
     argv: tuple[str, ...]
@@ -88,6 +89,7 @@ class Run:
     """One job's process and what it printed."""
 
     job: Job
+    environ: dict[str, str]  # this process's environment when the job was queued
     outdir: Path | None = None
     process: subprocess.Popen[str] | None = None
     stdout: str = ""
@@ -101,7 +103,7 @@ class Run:
 
     def run(self) -> None:
         """Run to the end (or to the timeout) and record the output."""
-        env = {**os.environ, **dict(self.job.env)}
+        env = {**self.environ, **dict(self.job.env)}
         for name in self.job.unset:
             env.pop(name, None)
         began = time.monotonic()
@@ -110,7 +112,7 @@ class Run:
             if OUTDIR in argv:
                 self.outdir = Path(tempfile.mkdtemp(prefix=f"{self.job.fixture}-"))
                 argv = [str(self.outdir) if a == OUTDIR else a for a in argv]
-            argv[0] = shutil.which(argv[0]) or argv[0]
+            argv[0] = shutil.which(argv[0], path=env.get("PATH")) or argv[0]
             self.process = subprocess.Popen(
                 argv,
                 cwd=REPO,
@@ -170,10 +172,13 @@ class Runs:
     def start(self, fixtures: Iterable[str]) -> None:
         """Queue the jobs these fixtures need (in :data:`JOBS` order) and start them."""
         wanted = set(fixtures)
+        environ = dict(os.environ)  # not what a test running later may have set for itself
         with self._lock:
             self._began = self._began or time.monotonic()
             queued = [
-                Run(job) for name, job in JOBS.items() if name in wanted and name not in self._runs
+                Run(job, environ)
+                for name, job in JOBS.items()
+                if name in wanted and name not in self._runs
             ]
             self._runs.update({run.job.fixture: run for run in queued})
         chained = [run for run in queued if not run.job.beside]

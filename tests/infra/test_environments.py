@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,14 @@ import yaml
 from app_factory import build_app
 from ml_constructs.framework_image import ImageSpec, sdk_image_config
 from serving_config import ENVIRONMENTS_DIR
+from tests.synth_cache import synth
 
 ACCOUNTS = {"alpha": ("111111111111", "eu-west-1"), "beta": ("222222222222", "ap-southeast-2")}
 
 
+@cache
 def synth_pair() -> dict[str, dict[str, Any]]:
+    """Both accounts' templates (synthesized once for the tests below)."""
     config_dir = Path(tempfile.mkdtemp(prefix="envs-"))
     base = yaml.safe_load((ENVIRONMENTS_DIR / "prod.yaml").read_text())
     for name, (account, region) in ACCOUNTS.items():
@@ -72,7 +76,8 @@ def test_pinned_environment_resolves_the_image_registry_at_synth() -> None:
 
 
 def test_environment_agnostic_by_default() -> None:
-    app = build_app(context={"env": "dev"})
-    for stack in app.synth().stacks:
+    from aws_cdk import cx_api
+
+    for stack in cx_api.CloudAssembly(str(synth("dev").outdir)).stacks:
         assert stack.environment.account == "unknown-account"
         assert stack.environment.region == "unknown-region"
