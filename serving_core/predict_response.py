@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from serving_core.predict_request import RequestError
+
 _MAX_INFERENCE_ID = 64
 
 
@@ -80,3 +82,20 @@ def inference_id(request_id: str) -> str:
     jobs join ground truth on it; API Gateway's request ids (UUIDs) pass unchanged."""
     printable = "".join(c if " " <= c <= "~" else "_" for c in request_id.strip())
     return printable[:_MAX_INFERENCE_ID] or "unknown"
+
+
+def invalid_event(request_id: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """What a handler answers (response, outcome, log fields) to an event that is not an API
+    Gateway request."""
+    return (
+        error(400, "invalid_event", "the event is not an API Gateway request", request_id),
+        ("ClientError"),
+        {},
+    )
+
+
+def rejected(problem: RequestError, request_id: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """What a handler answers (response, outcome, log fields) to a request that fails
+    validation: the same status, body and log fields wherever the model is hosted."""
+    body = error(problem.status, problem.code, problem.message, request_id, field=problem.field)
+    return body, "ClientError", {"error_code": problem.code, "field": problem.field}

@@ -42,7 +42,7 @@ from botocore.exceptions import (
 from serving_core.observability import answer
 from serving_core.predict_request import RequestError, parse_request
 from serving_core.predict_response import error as _error
-from serving_core.predict_response import inference_id
+from serving_core.predict_response import inference_id, invalid_event, rejected
 from serving_core.predict_response import internal_error as _internal_error
 from serving_core.predict_response import misconfigured as _misconfigured
 from serving_core.predict_response import request_id as _request_id
@@ -164,21 +164,13 @@ def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str,
             {"reason": f"configuration: {error}"},
         )
     if not isinstance(event, dict):
-        return (
-            _error(400, "invalid_event", "the event is not an API Gateway request", request_id),
-            "ClientError",
-            {},
-        )
+        return invalid_event(request_id)
     if config.mode == "async":
         return _handle_async(event, config, request_id)
     try:
         request = parse_request(event, config)
     except RequestError as error:
-        return (
-            _error(error.status, error.code, error.message, request_id, field=error.field),
-            "ClientError",
-            {"error_code": error.code, "field": error.field},
-        )
+        return rejected(error, request_id)
     fields: dict[str, Any] = {"rows": request.rows, "payload_bytes": len(request.payload)}
     invoke_started = time.perf_counter()
     try:
@@ -336,11 +328,7 @@ def _async_submit(
     try:
         request = parse_request(event, config)
     except RequestError as error:
-        return (
-            _error(error.status, error.code, error.message, request_id, field=error.field),
-            "ClientError",
-            {"error_code": error.code, "field": error.field},
-        )
+        return rejected(error, request_id)
     module = _async_module()
     fields: dict[str, Any] = {"rows": request.rows, "payload_bytes": len(request.payload)}
     started = time.perf_counter()

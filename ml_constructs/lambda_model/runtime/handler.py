@@ -35,7 +35,9 @@ from serving_core.predict_response import (
     error,
     inference_id,
     internal_error,
+    invalid_event,
     misconfigured,
+    rejected,
     request_id,
     response,
 )
@@ -121,19 +123,11 @@ def _handle(event: Any, request: str) -> Handled:
     except ConfigurationError as problem:
         return misconfigured(request), "InternalError", {"reason": f"configuration: {problem}"}
     if not isinstance(event, dict):
-        return (
-            error(400, "invalid_event", "the event is not an API Gateway request", request),
-            "ClientError",
-            {},
-        )
+        return invalid_event(request)
     try:
         parsed = parse_request(event, config)
     except RequestError as problem:
-        return (
-            error(problem.status, problem.code, problem.message, request, field=problem.field),
-            "ClientError",
-            {"error_code": problem.code, "field": problem.field},
-        )
+        return rejected(problem, request)
     fields: dict[str, Any] = {"rows": parsed.rows, "payload_bytes": len(parsed.payload)}
     try:
         model, load_ms = get_model(config)
