@@ -245,6 +245,32 @@ GAPS: tuple[Gap, ...] = (
         "(moto 5.2.5 answers canned locations in a bucket of its own and writes nothing).",
     ),
     Gap(
+        "Lambda versions and aliases in CloudFormation",
+        True,
+        "closed (shims/awslambda.py): AWS::Lambda::Version publishes a version (Ref: its ARN, "
+        "GetAtt Version: its number; moto's own model answers neither) and AWS::Lambda::Alias "
+        "creates the alias on it and moves it when the template names another version, so "
+        "API Gateway invokes the alias as on AWS.",
+    ),
+    Gap(
+        "Provisioned concurrency and the alias's CodeDeploy update policy",
+        False,
+        "open: moto 5.2.5 has no provisioned concurrency (the alias's "
+        "ProvisionedConcurrencyConfig and its scheduled scaling are recorded, nothing is kept "
+        "warm, ProvisionedConcurrencySpilloverInvocations never occurs), and CloudFormation's "
+        "CodeDeployLambdaAliasUpdate policy is not run: a `cdk deploy` that publishes a new "
+        "version moves the alias at once instead of through the deployment group's steps.",
+    ),
+    Gap(
+        "A function package built for Lambda's platform",
+        False,
+        "open: the Lambda-hosted model's package carries onnxruntime and numpy built for "
+        "Lambda (manylinux, its architecture, python3.13); the runner removes those builds and "
+        "runs the function on this machine's same-version installation "
+        "(foreign_builds.py refuses another version), so that the Lambda build itself loads on "
+        "Lambda, on arm64, is not proven here.",
+    ),
+    Gap(
         "Asynchronous inference is stood in for, not emulated",
         False,
         "open: no queue limits (MaxConcurrentInvocationsPerInstance, request TTL, invocation "

@@ -32,6 +32,7 @@ from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Queue, sqs_backends
 
 from rehearsal.moto_gaps._patching import Installer, patch
+from rehearsal.moto_gaps.foreign_builds import Replaced, replace_foreign_builds
 
 WORKER = Path(__file__).resolve().parent / "_worker.py"
 
@@ -138,6 +139,9 @@ class LambdaRunner:
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self.invocations: list[Invocation] = []
+        #: Function -> the distributions of its package built for Lambda's platform, run from
+        #: this machine's same-version installation (foreign_builds.py).
+        self.foreign_builds: dict[str, list[Replaced]] = {}
 
     def configure(self, settings: RunnerSettings) -> None:
         """Set where functions send their AWS calls; starts the SQS poller."""
@@ -240,6 +244,9 @@ class LambdaRunner:
         if not _is_image(fn):
             with zipfile.ZipFile(io.BytesIO(code)) as archive:
                 archive.extractall(code_dir)
+            replaced = replace_foreign_builds(code_dir)
+            if replaced:
+                self.foreign_builds[str(fn.function_name)] = replaced
             return
         # The image's CMD names a module of a package its Dockerfile copies the build context's
         # Python files into (``analyzer.handler.lambda_handler``): the same layout here.
