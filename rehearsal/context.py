@@ -45,7 +45,11 @@ class Rehearsal:
     initial_uri: str = field(init=False)
     endpoint_name: str = field(init=False)
     # serving, predicting, promoting
-    mirror: Any = field(init=False)  # rehearsal.serving.EndpointMirror
+    #: What serves, followed: rehearsal.serving.EndpointMirror (an endpoint) or
+    #: rehearsal.function_serving.ServedFunction (a Lambda-hosted model).
+    mirror: Any = field(init=False)
+    #: How the report names what a promotion moves: "endpoint config", "alias live".
+    serving_label: str = "endpoint config"
     inference_fn: str | None = field(init=False)
     promotion_fn: str | None = field(init=False)
     promoted_config: str = field(init=False)
@@ -83,8 +87,8 @@ class Rehearsal:
         return described
 
     def serving_config(self) -> str:
-        """The endpoint config the endpoint serves now."""
-        return str(self.endpoint()["EndpointConfigName"])
+        """What serves now: the endpoint's config, or the version the model's alias names."""
+        return str(self.mirror.current())
 
     def recorded_artifact(self) -> str:
         """The model artifact the SSM parameter names (what the next deploy serves)."""

@@ -159,18 +159,14 @@ def start(
 
 
 def iam_probe(aws: LocalAws, stack: Any, parameter: str) -> str:
-    """Show that IAM is enforced: the inference function's role may not write the SSM
-    parameter that names the serving model (only publish and promotion may)."""
+    """Show that IAM is enforced: the role of the function behind the API may not write the
+    SSM parameter that names the serving model (only publish and promotion may)."""
     from botocore.exceptions import ClientError
 
     from rehearsal.moto_gaps import iam
 
-    role_id = next(
-        logical
-        for logical, r in stack.template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Role" and logical.startswith("InferenceApiFunctionRole")
-    )
-    role_arn = f"arn:aws:iam::{aws.account}:role/{stack.physical_ids[role_id]}"
+    function = stack.outputs["InferenceFunctionName"]
+    role_arn = aws.clients.lambda_.get_function_configuration(FunctionName=function)["Role"]
     credentials = iam.role_credentials(aws.account, aws.region, role_arn, "rehearsal-probe")
     ssm = make_clients(aws.moto_url, aws.region, dict(iam.as_client_kwargs(credentials))).ssm
     try:
@@ -178,6 +174,6 @@ def iam_probe(aws: LocalAws, stack: Any, parameter: str) -> str:
     except ClientError as error:
         text = f"{error.response['Error'].get('Code', '')} {error}"
         if "AccessDenied" in text or "not authorized" in text:
-            return "IAM enforced (probe: the inference role's ssm:PutParameter is denied)"
+            return f"IAM enforced (probe: {function}'s role may not ssm:PutParameter)"
         raise
-    raise RehearsalError("IAM is not enforced: the inference role could write the model pointer")
+    raise RehearsalError(f"IAM is not enforced: {function}'s role could write the model pointer")

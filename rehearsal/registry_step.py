@@ -27,13 +27,13 @@ def register_and_approve(r: Rehearsal) -> str:
     defective, reason = _approve_a_defective_package(r)
     still = r.serving_config()
     if still != r.promoted_config:
-        raise RehearsalError(f"the defective package changed the endpoint config to {still}")
+        raise RehearsalError(f"the defective package changed the {r.serving_label} to {still}")
     return (
-        f"registered {arn} ({status}) -> approved -> promoted: endpoint config {before} -> "
+        f"registered {arn} ({status}) -> approved -> promoted: {r.serving_label} {before} -> "
         f"{r.promoted_config}, {r.settings.artifact_parameter} = {r.promoted_uri}, accuracy "
         f"{after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the candidate's training "
         f'metrics. Defective {defective} approved -> Rejected in the registry: "{reason}"; '
-        f"endpoint still on {still}"
+        f"{r.serving_label} still on {still}"
     )
 
 

@@ -81,6 +81,11 @@ class EndpointMirror:
             json.dumps(asynchronous, sort_keys=True) if asynchronous else "",
         )
 
+    def current(self) -> str:
+        """The endpoint config the endpoint serves now (what a promotion moves)."""
+        described = self._clients.sagemaker.describe_endpoint(EndpointName=self.endpoint_name)
+        return str(described["EndpointConfigName"])
+
     def sync(self) -> bool:
         """Load the endpoint's current artifact if it changed; True when it did."""
         current = self.describe()

@@ -127,7 +127,7 @@ def deploy_serving_stack(r: Rehearsal) -> str:
     )
     outputs = r.cdk.deploy(serving_synth.name, r.workdir / "outputs-serving.json")
     r.serving_stack = describe_stack(r.clients, serving_synth)
-    r.endpoint_name = outputs["EndpointName"]
+    r.endpoint_name = outputs.get("EndpointName", "")  # none where the model runs in Lambda
     probe = (
         iam_probe(r.aws, r.serving_stack, r.settings.artifact_parameter)
         if r.args.enforce_iam
@@ -225,7 +225,7 @@ def promote_and_reject(r: Rehearsal) -> str:
     evidence = wait_for(rejected, timeout_s, f"the promotion function to reject {corrupt_key}")
     still = r.serving_config()
     if still != r.promoted_config:
-        raise RehearsalError(f"the corrupt upload changed the endpoint config to {still}")
+        raise RehearsalError(f"the corrupt upload changed the {r.serving_label} to {still}")
     unaffected = measured(clients, r.inference_fn, r.held_out, model, r.settings.api.max_rows)
     try:
         reason = str(json.loads(evidence[evidence.index("{") :]).get("reason", ""))[:120]
@@ -233,10 +233,10 @@ def promote_and_reject(r: Rehearsal) -> str:
         reason = evidence[:120]
     kept = _async_config_kept(r) if r.settings.variant.supports("async_invocation") else ""
     return (
-        f"promoted {upload_key}: endpoint config {before} -> {r.promoted_config}{kept}, "
+        f"promoted {upload_key}: {r.serving_label} {before} -> {r.promoted_config}{kept}, "
         f"accuracy {after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the {model.label} "
         f"model's training metrics; {r.settings.artifact_parameter} = {r.promoted_uri}. "
-        f"Rejected {corrupt_key} ({reason}); endpoint still on {still}, "
+        f"Rejected {corrupt_key} ({reason}); {r.serving_label} still on {still}, "
         f"accuracy {unaffected['accuracy']:.4f}"
     )
 
