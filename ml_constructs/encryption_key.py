@@ -71,10 +71,28 @@ class EncryptionKey(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: EncryptionKeyProps) -> None:
         super().__init__(scope, construct_id)
+        policy = self._key_policy(props)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{props.prefix}: datasets, model artifacts, captured data, logs, alarms",
+            enable_key_rotation=True,
+            alias=f"alias/{props.prefix}",
+            policy=policy,
+            removal_policy=props.removal_policy,
+            pending_window=Duration.days(props.pending_window_days),
+        )
+        self.key_arn = self.key.key_arn
+        self.key_id = self.key.key_id
+        self.alias_name = f"alias/{props.prefix}"
+
+    def _key_policy(self, props: EncryptionKeyProps) -> iam.PolicyDocument:
+        """Who may administer and use the key: this account's admins, this app's roles, uploads
+        through S3, and the services that write encrypted logs, alarms and events."""
         account_root = iam.AccountRootPrincipal()
         role_pattern = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{props.prefix}-*"
         deployer = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{props.prefix}-{DEPLOYER}"
-        policy = iam.PolicyDocument(
+        return iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
                     sid="KeyAdministration",
@@ -138,19 +156,6 @@ class EncryptionKey(Construct):
                 *self._events_to_topics(props),
             ]
         )
-        self.key = kms.Key(
-            self,
-            "Key",
-            description=f"{props.prefix}: datasets, model artifacts, captured data, logs, alarms",
-            enable_key_rotation=True,
-            alias=f"alias/{props.prefix}",
-            policy=policy,
-            removal_policy=props.removal_policy,
-            pending_window=Duration.days(props.pending_window_days),
-        )
-        self.key_arn = self.key.key_arn
-        self.key_id = self.key.key_id
-        self.alias_name = f"alias/{props.prefix}"
 
     @staticmethod
     def _events_to_topics(props: EncryptionKeyProps) -> list[iam.PolicyStatement]:

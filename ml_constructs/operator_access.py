@@ -77,7 +77,6 @@ class OperatorAccess(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: OperatorAccessProps) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         trusted: iam.IPrincipal = (
             iam.CompositePrincipal(*(iam.ArnPrincipal(arn) for arn in props.operator_arns))
             if props.operator_arns
@@ -91,14 +90,23 @@ class OperatorAccess(Construct):
             description="Uploads datasets and models, publishes the first model (SSE-KMS).",
         )
         self._trust_roles(props.trusted_role_arns)
-        bucket = props.storage.bucket
+        for statement in self._statements(props):
+            self.role.add_to_policy(statement)
+        self.role_arn = self.role.role_arn
+        acknowledge_inline_policy(self.role)
+        self._acknowledge_wildcards(props)
+
+    def _statements(self, props: OperatorAccessProps) -> list[iam.PolicyStatement]:
+        """Upload datasets, models, the first baseline and labels; publish the first model;
+        read the data stack's outputs; register models where a package group exists."""
+        storage = props.storage
         statements = [
             iam.PolicyStatement(
                 sid="UploadDatasetsAndModels",
                 actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
                 resources=[
-                    props.storage.objects_arn(DATASETS_PREFIX),
-                    props.storage.objects_arn(MODELS_PREFIX),
+                    storage.objects_arn(DATASETS_PREFIX),
+                    storage.objects_arn(MODELS_PREFIX),
                 ],
             ),
             # Model Monitor's inputs: the first model's baseline, and ground-truth labels.
@@ -106,14 +114,14 @@ class OperatorAccess(Construct):
                 sid="UploadMonitoringBaselineAndLabels",
                 actions=["s3:PutObject"],
                 resources=[
-                    props.storage.objects_arn(MONITORING_BASELINE_PREFIX),
-                    props.storage.objects_arn(GROUND_TRUTH_PREFIX),
+                    storage.objects_arn(MONITORING_BASELINE_PREFIX),
+                    storage.objects_arn(GROUND_TRUTH_PREFIX),
                 ],
             ),
             iam.PolicyStatement(
                 sid="ListDatasetsAndModels",
                 actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
+                resources=[storage.bucket.bucket_arn],
                 conditions={
                     "StringLike": {"s3:prefix": [f"{DATASETS_PREFIX}*", f"{MODELS_PREFIX}*"]}
                 },
@@ -135,16 +143,15 @@ class OperatorAccess(Construct):
             iam.PolicyStatement(
                 sid="ReadTheDataStacksOutputs",
                 actions=["cloudformation:DescribeStacks"],
-                resources=[stack.stack_id],
+                resources=[Stack.of(self).stack_id],
             ),
         ]
         if props.package_group_name:
             statements += registration_statements(props.package_group_name)
-        for statement in statements:
-            self.role.add_to_policy(statement)
-        self.role_arn = self.role.role_arn
-        acknowledge_inline_policy(self.role)
-        bucket_id = nag_logical_id(bucket)
+        return statements
+
+    def _acknowledge_wildcards(self, props: OperatorAccessProps) -> None:
+        bucket_id = nag_logical_id(props.storage.bucket)
         reasons = [
             (
                 "Operators upload objects whose keys they choose under datasets/ and models/; "
