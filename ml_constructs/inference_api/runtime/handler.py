@@ -167,6 +167,13 @@ def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str,
         return invalid_event(request_id)
     if config.mode == "async":
         return _handle_async(event, config, request_id)
+    return _predict(event, config, request_id)
+
+
+def _predict(
+    event: dict[str, Any], config: ApiConfig, request_id: str
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """POST /predict: validate, invoke the endpoint, answer its predictions."""
     try:
         request = parse_request(event, config)
     except RequestError as error:
@@ -178,47 +185,9 @@ def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str,
     except ClientError as error:
         fields["endpoint_ms"] = round((time.perf_counter() - invoke_started) * 1000, 3)
         return _client_error(error, config, request_id, fields)
-    except (ReadTimeoutError, ConnectTimeoutError) as error:
-        fields.update(reason=type(error).__name__, endpoint_ms=_since(invoke_started))
-        return (
-            _error(
-                504,
-                "timeout",
-                f"the model endpoint did not answer within {config.invoke_budget_s:g} s "
-                f"({config.max_attempts} attempts); retry later",
-                request_id,
-            ),
-            "Timeout",
-            fields,
-        )
-    except EndpointConnectionError as error:
-        fields.update(reason=str(error), endpoint_ms=_since(invoke_started))
-        return (
-            _error(502, "upstream_error", "the model endpoint could not be reached", request_id),
-            "UpstreamError",
-            fields,
-        )
-    except (_UnexpectedModelResponseError, ValueError) as error:
-        fields.update(
-            reason=f"unexpected model response: {error}", endpoint_ms=_since(invoke_started)
-        )
-        return (
-            _error(
-                502,
-                "upstream_error",
-                "the model answered with something other than predictions",
-                request_id,
-            ),
-            "UpstreamError",
-            fields,
-        )
-    except BotoCoreError as error:
-        fields.update(reason=f"{type(error).__name__}: {error}", endpoint_ms=_since(invoke_started))
-        return (
-            _internal_error(request_id),
-            "InternalError",
-            fields,
-        )
+    except (BotoCoreError, _UnexpectedModelResponseError, ValueError) as error:
+        fields["endpoint_ms"] = _since(invoke_started)
+        return _invoke_failure(error, config, request_id, fields)
     fields["endpoint_ms"] = _since(invoke_started)
     fields["variant"] = variant
     if len(predictions) != request.rows:
@@ -240,6 +209,30 @@ def _handle(event: Any, request_id: str) -> tuple[dict[str, Any], str, dict[str,
         "inference_id": inference_id(request_id),
     }
     return _response(200, body, request_id), "Success", fields
+
+
+def _invoke_failure(
+    error: Exception, config: ApiConfig, request_id: str, fields: dict[str, Any]
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """The answer to an InvokeEndpoint that failed before SageMaker answered (timeouts, no
+    connection, botocore's own errors) or answered something that is not predictions."""
+    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
+        fields["reason"] = type(error).__name__
+        message = (
+            f"the model endpoint did not answer within {config.invoke_budget_s:g} s "
+            f"({config.max_attempts} attempts); retry later"
+        )
+        return _error(504, "timeout", message, request_id), "Timeout", fields
+    if isinstance(error, EndpointConnectionError):
+        fields["reason"] = str(error)
+        message = "the model endpoint could not be reached"
+        return _error(502, "upstream_error", message, request_id), "UpstreamError", fields
+    if isinstance(error, (_UnexpectedModelResponseError, ValueError)):
+        fields["reason"] = f"unexpected model response: {error}"
+        message = "the model answered with something other than predictions"
+        return _error(502, "upstream_error", message, request_id), "UpstreamError", fields
+    fields["reason"] = f"{type(error).__name__}: {error}"
+    return _internal_error(request_id), "InternalError", fields
 
 
 def _since(started: float) -> float:
