@@ -13,7 +13,12 @@ class CapacitySettings:
     """A rate passes when its p99 stays under ``latency_p99_ms``, no request fails, and the
     achieved rate is at least ``min_achieved_fraction`` of the offered one. The recommended
     ``target_invocations_per_instance`` is the highest passing rate per instance x 60 x
-    ``safety_factor`` (0.5: the aws-sagemaker-alpha module's convention)."""
+    ``safety_factor`` (0.5: the aws-sagemaker-alpha module's convention).
+
+    For a Lambda-hosted model (``--function-name``) the recommendation is the provisioned
+    concurrency for ``peak_requests_per_s`` (the sustained rate when unset): Little's law,
+    rate x the p99 time in the function, divided by ``safety_factor`` (each provisioned
+    execution environment busy that fraction of the time at the peak)."""
 
     latency_p99_ms: float = 300.0
     safety_factor: float = 0.5
@@ -26,6 +31,9 @@ class CapacitySettings:
     #: that each user keeps its pace while latency meets the objective).
     users: int = 64
     min_achieved_fraction: float = 0.9
+    #: The request rate (per second) the provisioned concurrency of a Lambda-hosted model is
+    #: sized for; None: the highest rate the capacity test sustained.
+    peak_requests_per_s: float | None = None
 
     def validate(self, path: str) -> None:
         require(
@@ -64,3 +72,9 @@ class CapacitySettings:
             join(path, "min_achieved_fraction"),
             f"{self.min_achieved_fraction} is outside (0, 1]",
         )
+        if self.peak_requests_per_s is not None:
+            require(
+                0 < self.peak_requests_per_s <= 100_000,
+                join(path, "peak_requests_per_s"),
+                f"{self.peak_requests_per_s} is outside (0, 100000] requests per second",
+            )

@@ -81,6 +81,7 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
         "ec2.DescribeManagedPrefixLists",
     ),
     "capacity test (deploy_tools/capacity, --endpoint-name)": ("sagemaker-runtime.InvokeEndpoint",),
+    "capacity test (deploy_tools/capacity, --function-name)": ("lambda.Invoke",),
     "instance recommendation (deploy_tools/recommend_instance.py)": (
         "cloudformation.DescribeStacks",
         "s3.PutObject",

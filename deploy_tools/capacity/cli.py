@@ -4,8 +4,11 @@ optionally write it into an environment's YAML.
 Targets: the local model server by default (started from ``--model`` for the run), a running
 server's container route (``--url``), or a SageMaker endpoint by name (``--endpoint-name``,
 boto3 InvokeEndpoint with the caller's credentials; ``--endpoint-url`` points boto3 at a
-runtime-compatible local server). The load goes only there, for at most the ladder's steps
-and ``max_requests`` requests.
+runtime-compatible local server), or a Lambda-hosted model (``--function-name NAME
+--qualifier live``: boto3 Invoke of the alias with API Gateway's proxy event of ``POST
+/predict``; ``--endpoint-url`` points boto3 at a Lambda-compatible local server), for which it
+recommends the provisioned concurrency instead. The load goes only there, for at most the
+ladder's steps and ``max_requests`` requests.
 """
 
 from __future__ import annotations
@@ -25,12 +28,17 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from deploy_tools.capacity.config_file import write_target
 from deploy_tools.capacity.plan import (
+    ACCOUNT_CONCURRENCY_DEFAULT,
+    UNRESERVED_MINIMUM,
     CapacityError,
     Outcome,
     Plan,
+    concurrency_advice,
+    function_target,
     judge,
     plan_from,
     recommended_target,
@@ -39,6 +47,7 @@ from deploy_tools.capacity.plan import (
     table,
 )
 from serving_config import ConfigError, load_settings
+from serving_config.capacity import CapacitySettings
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = REPO / ".rehearsal" / "models" / "initial" / "model.tar.gz"
@@ -158,13 +167,47 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     target.add_argument("--url", help="a running model server: POST URL/invocations")
     target.add_argument("--endpoint-name", help="a SageMaker endpoint (boto3 InvokeEndpoint)")
     target.add_argument(
+        "--function-name",
+        help="a Lambda-hosted model (boto3 Invoke with a POST /predict proxy event): a name, an "
+        "ARN or a partial ARN; with --qualifier unless the ARN carries one",
+    )
+    target.add_argument(
         "--model",
         type=Path,
         help=f"serve this model locally for the run (default: {DEFAULT_MODEL.relative_to(REPO)})",
     )
-    parser.add_argument("--region", help="the endpoint's region (default: the environment's)")
     parser.add_argument(
-        "--endpoint-url", help="a SageMaker-runtime-compatible URL (with --endpoint-name)"
+        "--region", help="the endpoint's or function's region (default: the environment's)"
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        help="a SageMaker-runtime-compatible URL (with --endpoint-name) or a Lambda-compatible "
+        "one (with --function-name)",
+    )
+    lambda_flags = parser.add_argument_group("Lambda-hosted model (with --function-name)")
+    lambda_flags.add_argument("--qualifier", help="the alias or version to drive, e.g. live")
+    lambda_flags.add_argument(
+        "--peak-rate",
+        type=float,
+        help="requests/s to size provisioned concurrency for (default: capacity."
+        "peak_requests_per_s, else the sustained rate)",
+    )
+    lambda_flags.add_argument(
+        "--reserved-concurrency",
+        type=int,
+        help="the function's configured reserved concurrency, to check the recommendation against",
+    )
+    lambda_flags.add_argument(
+        "--provisioned-concurrency",
+        type=int,
+        help="the alias's configured provisioned concurrency, to compare",
+    )
+    lambda_flags.add_argument(
+        "--account-concurrency",
+        type=int,
+        default=ACCOUNT_CONCURRENCY_DEFAULT,
+        help="the account's concurrent executions quota in the Region (default "
+        f"{ACCOUNT_CONCURRENCY_DEFAULT}, Lambda's default; GetAccountSettings has yours)",
     )
     parser.add_argument("--rows", type=Path, default=DEFAULT_ROWS, help="held-out rows (CSV)")
     parser.add_argument("--rates", type=_rates, help="offered rates per second, e.g. 5,10,20")
@@ -182,16 +225,70 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="write the recommended target into serving_config/environments/ENV.yaml",
     )
     args = parser.parse_args(argv)
-    if args.endpoint_url and not args.endpoint_name:
-        parser.error("--endpoint-url needs --endpoint-name")
-    if args.region and not args.endpoint_name:
-        parser.error("--region needs --endpoint-name")
+    remote = args.endpoint_name or args.function_name
+    if args.endpoint_url and not remote:
+        parser.error("--endpoint-url needs --endpoint-name or --function-name")
+    if args.region and not remote:
+        parser.error("--region needs --endpoint-name or --function-name")
     if args.instances < 1:
         parser.error(f"--instances: {args.instances} must be at least 1")
+    if args.function_name:
+        _check_function_flags(parser, args)
+    else:
+        given = [
+            flag
+            for flag, value in (
+                ("--qualifier", args.qualifier),
+                ("--peak-rate", args.peak_rate),
+                ("--reserved-concurrency", args.reserved_concurrency),
+                ("--provisioned-concurrency", args.provisioned_concurrency),
+            )
+            if value is not None
+        ]
+        if args.account_concurrency != ACCOUNT_CONCURRENCY_DEFAULT:
+            given.append("--account-concurrency")
+        if given:
+            parser.error(f"{', '.join(given)} need(s) --function-name")
     return args
 
 
+def _check_function_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    try:
+        args.function_name, args.qualifier, arn_region = function_target(
+            args.function_name, args.qualifier
+        )
+    except CapacityError as error:
+        parser.error(str(error))
+    if arn_region and args.region and args.region != arn_region:
+        parser.error(f"--region: {args.region} differs from the {arn_region} of --function-name")
+    args.region = args.region or arn_region or None
+    if args.instances != 1:
+        parser.error("--instances: a Lambda function has no instances (leave it out)")
+    if args.write_config:
+        parser.error(
+            "--write-config writes a SageMaker endpoint's target_invocations_per_instance; "
+            "with --function-name set the recommended provisioned concurrency in the lambda "
+            "kind's configuration yourself"
+        )
+    if args.peak_rate is not None and not 0 < args.peak_rate <= 100_000:
+        parser.error(f"--peak-rate: {args.peak_rate:g} is outside (0, 100000] requests per second")
+    if args.reserved_concurrency is not None and args.reserved_concurrency < 0:
+        parser.error(f"--reserved-concurrency: {args.reserved_concurrency} must be at least 0")
+    if args.provisioned_concurrency is not None and args.provisioned_concurrency < 0:
+        parser.error(
+            f"--provisioned-concurrency: {args.provisioned_concurrency} must be at least 0"
+        )
+    if args.account_concurrency <= UNRESERVED_MINIMUM:
+        parser.error(
+            f"--account-concurrency: {args.account_concurrency} must be above "
+            f"{UNRESERVED_MINIMUM} (Lambda keeps {UNRESERVED_MINIMUM} unreserved)"
+        )
+
+
 def _describe_target(args: argparse.Namespace, url: str) -> str:
+    if args.function_name:
+        where = f"at {args.endpoint_url}" if args.endpoint_url else f"in {args.region}"
+        return f"Lambda function {args.function_name}:{args.qualifier} ({where})"
     if args.endpoint_name and not args.endpoint_url:
         return f"SageMaker endpoint {args.endpoint_name} ({args.region or 'default region'})"
     if args.endpoint_name:
@@ -217,7 +314,8 @@ def run(args: argparse.Namespace) -> int:
     capacity = dataclasses.replace(settings.capacity, **overrides)
     capacity.validate("capacity")  # flags are checked like the file
     bodies = request_bodies(args.rows, settings.model.feature_count)
-    args.region = args.region or (settings.region if args.endpoint_name else None)
+    remote = args.endpoint_name or args.function_name
+    args.region = args.region or (settings.region if remote else None)
     with _target(args) as target:
         plan = plan_from(capacity, bodies, **target)
         print(
@@ -228,6 +326,8 @@ def run(args: argparse.Namespace) -> int:
         )
         outcome = measure(plan)
     print(table(outcome.steps, plan))
+    if args.function_name:
+        return _report_function(args, capacity, plan, outcome)
     result = {
         "measured_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "target": _describe_target(args, plan.url),
@@ -268,9 +368,61 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
+def _report_function(
+    args: argparse.Namespace, capacity: CapacitySettings, plan: Plan, outcome: Outcome
+) -> int:
+    """The Lambda mode's verdict: the sustained rate and the provisioned concurrency."""
+    result: dict[str, Any] = {
+        "measured_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "target": _describe_target(args, plan.url),
+        "steps": [{**dataclasses.asdict(s), "errors": s.errors} for s in outcome.steps],
+        "stopped": outcome.stopped,
+        "sustained_rate": None,
+        "recommended_provisioned_concurrency": None,
+    }
+    code = 0
+    if outcome.sustained is None:
+        print(f"no rate sustained ({outcome.stopped}): nothing to recommend")
+        code = 1
+    else:
+        sustained = outcome.sustained
+        peak = args.peak_rate if args.peak_rate is not None else capacity.peak_requests_per_s
+        advice = concurrency_advice(
+            sustained,
+            capacity.safety_factor,
+            peak_rate=peak,
+            reserved=args.reserved_concurrency,
+            provisioned=args.provisioned_concurrency,
+            account_concurrency=args.account_concurrency,
+        )
+        ceiling = "" if outcome.stopped else " (the ladder's top: the capacity may be higher)"
+        print(
+            f"sustained: {sustained.achieved:.1f} requests/s at offered {sustained.rate:g}/s, "
+            f"p99 {sustained.p99_ms:.0f} ms, 0 errors, 0 throttled{ceiling}"
+        )
+        for line in advice.lines():
+            print(line)
+        result.update(
+            sustained_rate=sustained.achieved,
+            recommended_provisioned_concurrency=advice.provisioned,
+            advice={**dataclasses.asdict(advice), "reservable": advice.reservable},
+        )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return code
+
+
 @contextmanager
 def _target(args: argparse.Namespace) -> Iterator[dict[str, str]]:
-    if args.endpoint_name:
+    if args.function_name:
+        yield {
+            "mode": "lambda",
+            "function_name": args.function_name,
+            "qualifier": args.qualifier,
+            "region": args.region or "",
+            "endpoint_url": args.endpoint_url or "",
+        }
+    elif args.endpoint_name:
         yield {
             "mode": "runtime",
             "endpoint_name": args.endpoint_name,

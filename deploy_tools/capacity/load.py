@@ -18,6 +18,7 @@ import logging
 import math
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,15 @@ from locust import FastHttpUser, User, task
 from locust.env import Environment
 from locust.exception import StopUser
 
-from deploy_tools.capacity.plan import Plan, StepResult, judge
+from deploy_tools.capacity.plan import (
+    Plan,
+    StepResult,
+    invocation_outcome,
+    judge,
+    percentile,
+    proxy_event,
+    reported_duration_ms,
+)
 
 JSON = "application/json"
 
@@ -45,9 +54,28 @@ class Budget:
         return next(self._bodies)
 
 
-def user_classes(plan: Plan, budget: Budget, per_user_rate: list[float]) -> type[User]:
+class Tally:
+    """What Locust's statistics do not keep, per step: throttled requests and the durations
+    the function reported (Lambda mode)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.throttled = 0
+        self.durations_ms: list[float] = []
+
+
+class ThrottledError(Exception):
+    """A request Lambda refused for concurrency (429, TooManyRequestsException)."""
+
+
+def user_classes(
+    plan: Plan, budget: Budget, per_user_rate: list[float], tally: Tally | None = None
+) -> type[User]:
     """A Locust user for the plan's mode; ``per_user_rate`` is [rate per user, users], read
     at each wait (the runner changes them between steps)."""
+    counted = tally or Tally()
 
     spawned = itertools.count()
 
@@ -89,6 +117,73 @@ def user_classes(plan: Plan, budget: Budget, per_user_rate: list[float]) -> type
 
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    if plan.mode == "lambda":
+        functions = boto3.client(
+            "lambda",
+            region_name=plan.region or None,
+            endpoint_url=plan.endpoint_url or None,
+            config=Config(
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                max_pool_connections=max(10, plan.users),
+                read_timeout=70,
+            ),
+        )
+        qualifier = {"Qualifier": plan.qualifier} if plan.qualifier else {}
+
+        class LambdaInvoker(User):
+            """boto3 Invoke (RequestResponse, LogType Tail for the REPORT line's Duration) of
+            the function with the proxy event API Gateway would send."""
+
+            wait_time = pace
+
+            def on_start(self) -> None:
+                stagger()
+
+            @task
+            def invoke(self) -> None:
+                event = proxy_event(budget.take(), str(uuid.uuid4()))
+                started = time.perf_counter()
+                error: Exception | None = None
+                length = 0
+                try:
+                    answer = functions.invoke(
+                        FunctionName=plan.function_name,
+                        InvocationType="RequestResponse",
+                        LogType="Tail",
+                        Payload=json.dumps(event).encode(),
+                        **qualifier,
+                    )
+                    payload = answer["Payload"].read()
+                    length = len(payload)
+                    kind, why = invocation_outcome(answer.get("FunctionError"), payload)
+                    duration = reported_duration_ms(answer.get("LogResult"))
+                    if duration is not None:
+                        counted.durations_ms.append(duration)
+                    if kind == "throttled":
+                        error = ThrottledError(why)
+                    elif kind == "error":
+                        error = RuntimeError(why)
+                except ClientError as caught:
+                    code = caught.response.get("Error", {}).get("Code", "")
+                    status = caught.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                    throttle = code == "TooManyRequestsException" or status == 429
+                    error = ThrottledError(str(caught)) if throttle else caught
+                except Exception as caught:  # every failure is a data point, not a crash
+                    error = caught
+                if isinstance(error, ThrottledError):
+                    counted.throttled += 1
+                self.environment.events.request.fire(
+                    request_type="Invoke",
+                    name=plan.function_name,
+                    response_time=(time.perf_counter() - started) * 1000,
+                    response_length=length,
+                    exception=error,
+                    context={},
+                )
+
+        return LambdaInvoker
 
     runtime = boto3.client(
         "sagemaker-runtime",
@@ -147,8 +242,9 @@ def users_for(plan: Plan, rate: float) -> int:
 
 def run(plan: Plan) -> dict[str, Any]:
     budget = Budget(plan)
+    tally = Tally()
     per_user_rate = [plan.rates[0] / plan.users, float(plan.users)]
-    user = user_classes(plan, budget, per_user_rate)
+    user = user_classes(plan, budget, per_user_rate, tally)
     environment = Environment(user_classes=[user], host=plan.url or None)
     runner = environment.create_local_runner()
     steps: list[StepResult] = []
@@ -160,6 +256,7 @@ def run(plan: Plan) -> dict[str, Any]:
         # window: completions counted over it are an unbiased measure of the achieved rate.
         gevent.sleep(users / rate)
         environment.stats.reset_all()
+        tally.reset()
         started = time.perf_counter()
         deadline = started + plan.step_s
         while time.perf_counter() < deadline and budget.left > 0:
@@ -185,6 +282,8 @@ def run(plan: Plan) -> dict[str, Any]:
                 elapsed_s=round(elapsed, 3),
                 truncated=truncated,
                 first_error=str(errors[0].error) if errors else "",
+                throttled=tally.throttled,
+                duration_p99_ms=percentile(tally.durations_ms, 0.99),
             )
         )
         if judge(plan, steps).stopped or budget.left <= 0:
