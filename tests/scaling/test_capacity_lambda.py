@@ -291,6 +291,25 @@ def _alias(url: str, name: str, answer: int = 200) -> str:
     )
 
 
+#: What the ladder tests need to pass on a busy 2-core machine (the suite runs rehearsals beside
+#: them): they check that the ladder drives the function and what it recommends, not speed.
+LENIENT = {"latency_p99_ms": 10_000.0, "min_achieved_fraction": 0.5}
+
+
+@pytest.fixture
+def lenient_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The capacity CLI reads ``local`` with bounds no load on this machine breaks."""
+    from deploy_tools.capacity import cli
+
+    def load(name: str, *args: Any, **kwargs: Any) -> Any:
+        settings = load_settings(name, *args, **kwargs)
+        return dataclasses.replace(
+            settings, capacity=dataclasses.replace(settings.capacity, **LENIENT)
+        )
+
+    monkeypatch.setattr(cli, "load_settings", load)
+
+
 @pytest.fixture
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """The load process's boto3 signs with these (moto does not check them)."""
@@ -310,6 +329,7 @@ def test_the_ladder_drives_the_alias_and_recommends_provisioned_concurrency(
     data_dir: Path,
     tmp_path: Path,
     credentials: None,
+    lenient_bounds: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _alias(moto_url, "capacity-echo")
@@ -391,7 +411,7 @@ def test_the_rehearsal_measures_the_function(
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "test.csv").write_bytes((data_dir / "test.csv").read_bytes())
     settings = load_settings("local")
-    quick = dataclasses.replace(settings.capacity, rates=(5.0,), step_s=1.0)
+    quick = dataclasses.replace(settings.capacity, rates=(5.0,), step_s=1.0, **LENIENT)
     session = boto3.Session(region_name=REGION, **{k.lower(): v for k, v in CREDENTIALS.items()})
     r: Any = SimpleNamespace(
         inference_fn=arn,
