@@ -9,9 +9,9 @@ moto back as released. The map:
 
 CloudFormation resources
 - :mod:`.shims`: one module a service (``application_autoscaling``, ``api_gateway``,
-  ``awslambda``, ``cloudwatch``, ``ec2``, ``s3``, ``sagemaker``, ``scheduler``, ``sns``,
-  ``sqs``) creates the types moto skips through moto's own APIs, each registered in ONE
-  registry (``shims/registry.py``: ``SHIMS``, ``emulated_types()``,
+  ``awslambda``, ``cloudwatch``, ``codedeploy``, ``ec2``, ``s3``, ``sagemaker``,
+  ``scheduler``, ``sns``, ``sqs``) creates the types moto skips through moto's own APIs,
+  each registered in ONE registry (``shims/registry.py``: ``SHIMS``, ``emulated_types()``,
   ``not_emulated_reason()``); ``not_emulated.py`` records every type with no model at all.
 - :mod:`.buckets`: the bucket settings moto drops (applied at creation, journaled per
   bucket) and bucket-policy conditions; :mod:`.kms`: tagged keys;
@@ -24,7 +24,9 @@ CloudFormation resources
 
 APIs
 - :mod:`.endpoint_updates`: UpdateEndpoint (also CloudFormation's in-place endpoint update),
-  the one emulator the rehearsal and the tests share.
+  the one emulator the rehearsal and the tests share; :mod:`.lambda_deployments`: CodeDeploy's
+  Lambda deployments (AppSpec, alias shifting, alarm rollback, the state-change event), shared
+  the same way.
 - :mod:`.registry`: Model Registry events and cross-account reads; :mod:`.monitoring`:
   monitoring schedules; :mod:`.alarms`: alarm evaluation; :mod:`.iam`: authorization.
 - :mod:`.lambda_runner`: a docker-free Lambda runtime that runs the deployed code zip's real
@@ -141,6 +143,33 @@ GAPS: tuple[Gap, ...] = (
         "them; data capture follows the new config. Blue/green DeploymentConfig (canary split, "
         "waits, alarm auto-rollback) is recorded and shown, not simulated; "
         "RetainDeploymentConfig is ignored.",
+    ),
+    Gap(
+        "CodeDeploy deploys nothing to Lambda; no CloudFormation for CodeDeploy",
+        True,
+        "closed (lambda_deployments.py, the stand-in the tests use too; shims/codedeploy.py): "
+        "AWS::CodeDeploy::Application and DeploymentGroup are created through moto's CodeDeploy "
+        "API from the template; CreateDeployment checks the Lambda AppSpec (version 0.0, one "
+        "AWS::Lambda::Function with Name, Alias, CurrentVersion = the alias's version, "
+        "TargetVersion published), refuses a second active deployment of the group, shifts the "
+        "alias through the predefined canary, linear or all-at-once config "
+        "(RoutingConfig.AdditionalVersionWeights), rolls back when a rollback alarm is in ALARM "
+        "at a step, and publishes 'CodeDeploy Deployment State-change Notification' (SUCCESS or "
+        "FAILURE) to EventBridge; GetDeploymentConfig answers the predefined Lambda configs.",
+    ),
+    Gap(
+        "Lambda deployments are stood in for, not emulated",
+        False,
+        "open: the canary and linear waits are a second a step locally (minutes on AWS); "
+        "lifecycle hooks (BeforeAllowTraffic/AfterAllowTraffic), custom deployment configs, "
+        "YAML AppSpecs, StopDeployment and the STOP state are not emulated; the alias is "
+        "shifted with the operator's credentials, not the deployment group's service role; "
+        "moto ignores UpdateFunctionConfiguration's and PublishVersion's RevisionId and "
+        "CodeSha256 guards and applies a configuration at once (LastUpdateStatus is always "
+        "Successful); a `cdk deploy` that changes the alias's version moves it directly (moto "
+        "ignores the CodeDeployLambdaAliasUpdate UpdatePolicy), so only a promotion's shift "
+        "goes through CodeDeploy locally; the rollback alarms are evaluated only when the "
+        "rehearsal asks (see 'Alarm evaluation is simplified').",
     ),
     Gap(
         "CloudFormation replaces an updated SageMaker endpoint",
@@ -405,6 +434,7 @@ def _install_all() -> Journal:
         custom_resources,
         endpoint_updates,
         kms,
+        lambda_deployments,
         lambda_network,
         lambda_runner,
         monitoring,
@@ -422,6 +452,9 @@ def _install_all() -> Journal:
         bucket_settings=buckets.INSTALL.install({}),
         endpoint_updates=endpoint_updates.INSTALL.install(endpoint_updates.EndpointUpdates()),
         lambda_interfaces=lambda_network.INSTALL.install(lambda_network.InterfaceJournal()),
+        lambda_deployments=lambda_deployments.INSTALL.install(
+            lambda_deployments.LambdaDeployments()
+        ),
     )
     sagemaker_names.INSTALL.install()
     kms.INSTALL.install()

@@ -399,8 +399,13 @@ class LambdaFunctionTarget:
 
 
 def _modified(version: dict[str, Any]) -> dt.datetime:
-    """Lambda's LastModified (``2024-01-01T00:00:00.000+0000``); unreadable: now (kept)."""
+    """Lambda's LastModified (ISO 8601: ``2024-01-01T00:00:00.000+0000``); unreadable: in the
+    future (so the version is kept)."""
+    text = str(version.get("LastModified", ""))
+    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        text = f"{text[:-2]}:{text[-2:]}"  # +0000 -> +00:00 (fromisoformat before 3.11)
     try:
-        return dt.datetime.strptime(str(version.get("LastModified")), "%Y-%m-%dT%H:%M:%S.%f%z")
+        modified = dt.datetime.fromisoformat(text)
     except ValueError:
-        return dt.datetime.now(dt.UTC)
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    return modified if modified.tzinfo else modified.replace(tzinfo=dt.UTC)
