@@ -155,7 +155,11 @@ GAPS: tuple[Gap, ...] = (
         "alias through the predefined canary, linear or all-at-once config "
         "(RoutingConfig.AdditionalVersionWeights), rolls back when a rollback alarm is in ALARM "
         "at a step, and publishes 'CodeDeploy Deployment State-change Notification' (SUCCESS or "
-        "FAILURE) to EventBridge; GetDeploymentConfig answers the predefined Lambda configs.",
+        "FAILURE) to EventBridge; GetDeploymentConfig answers the predefined Lambda configs. "
+        "AWS::Lambda::Alias (no moto model) is created and updated through moto's Lambda API "
+        "(shims/awslambda.py), an AWS::Lambda::Version's Fn::GetAtt Version resolves, and "
+        "functions carry a RevisionId that UpdateFunctionConfiguration and PublishVersion "
+        "check, with PublishVersion's CodeSha256.",
     ),
     Gap(
         "Lambda deployments are stood in for, not emulated",
@@ -164,9 +168,9 @@ GAPS: tuple[Gap, ...] = (
         "lifecycle hooks (BeforeAllowTraffic/AfterAllowTraffic), custom deployment configs, "
         "YAML AppSpecs, StopDeployment and the STOP state are not emulated; the alias is "
         "shifted with the operator's credentials, not the deployment group's service role; "
-        "moto ignores UpdateFunctionConfiguration's and PublishVersion's RevisionId and "
-        "CodeSha256 guards and applies a configuration at once (LastUpdateStatus is always "
-        "Successful); a `cdk deploy` that changes the alias's version moves it directly (moto "
+        "moto applies a function configuration at once (LastUpdateStatus is always "
+        "Successful, so the promotion's bounded wait and its Failed path are tested with "
+        "fakes only); a `cdk deploy` that changes the alias's version moves it directly (moto "
         "ignores the CodeDeployLambdaAliasUpdate UpdatePolicy), so only a promotion's shift "
         "goes through CodeDeploy locally; the rollback alarms are evaluated only when the "
         "rehearsal asks (see 'Alarm evaluation is simplified').",

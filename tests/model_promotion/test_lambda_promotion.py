@@ -19,6 +19,7 @@ from ml_constructs.model_promotion.runtime.config import (
     LambdaTargetConfig,
     PromotionConfig,
 )
+from ml_constructs.model_promotion.runtime.errors import PromotionFailedError
 from ml_constructs.model_promotion.runtime.messages import DeploymentSettled, parse_body
 from tests.lambda_model.test_onnx_member import archive, tiny_onnx
 from tests.model_promotion import artifacts
@@ -304,3 +305,48 @@ def test_events_of_other_groups_and_non_final_states_are_ignored(account: Lambda
     assert promoter.settle(other).status == "ignored"
     started = DeploymentSettled(APPLICATION, GROUP, "d-1", "START")
     assert promoter.settle(started).status == "ignored"
+
+
+class _Updating:
+    """A Lambda client whose $LATEST reports ``statuses`` one after another."""
+
+    def __init__(self, *statuses: str) -> None:
+        self.statuses = list(statuses)
+
+    def get_function_configuration(self, **_: Any) -> dict[str, Any]:
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return {
+            "LastUpdateStatus": status,
+            "LastUpdateStatusReason": "the KMS key is disabled",
+            "LastUpdateStatusReasonCode": "KMSKeyAccessDenied",
+            "RevisionId": "r",
+            "CodeSha256": "c",
+        }
+
+
+def _waiting_target(client: _Updating, clock: list[float]) -> lambda_target.LambdaFunctionTarget:
+    config = PromotionConfig.from_env(environment(TOPIC))
+    return lambda_target.LambdaFunctionTarget(
+        config,
+        client,
+        codedeploy=None,
+        record=None,  # type: ignore[arg-type]
+        reporter=None,  # type: ignore[arg-type]
+        sleep=lambda seconds: clock.append(clock[-1] + seconds),
+        clock=lambda: clock[-1],
+    )
+
+
+def test_the_wait_for_lambda_to_apply_the_configuration_is_bounded_and_clear() -> None:
+    """Lambda applies UpdateFunctionConfiguration asynchronously (LastUpdateStatus InProgress,
+    then Successful or Failed); moto applies it at once, so this is tested with a fake."""
+    clock = [0.0]
+    applied = _waiting_target(_Updating("InProgress", "InProgress", "Successful"), clock)
+    assert applied._wait_until_updated()["LastUpdateStatus"] == "Successful"
+    assert clock[-1] == 2 * lambda_target.POLL_S
+    failed = _waiting_target(_Updating("InProgress", "Failed"), [0.0])
+    with pytest.raises(PromotionFailedError, match="KMSKeyAccessDenied the KMS key is disabled"):
+        failed._wait_until_updated()
+    stuck = _waiting_target(_Updating("InProgress"), [0.0])
+    with pytest.raises(PromotionFailedError, match="still InProgress 120 s after"):
+        stuck._wait_until_updated()

@@ -1,5 +1,6 @@
 """Lambda: moto 5.2.5's CloudFormation has no model for AWS::Lambda::EventInvokeConfig (the
-retraining function's retries and dead-letter queue)."""
+retraining function's retries and dead-letter queue) or AWS::Lambda::Alias (a Lambda-hosted
+model's serving alias)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,32 @@ class EventInvokeConfig(Shim):
             p["FunctionName"], config
         )
         return cls(f"{p['FunctionName']}:{p.get('Qualifier', '$LATEST')}", p, {})
+
+
+@register("AWS::Lambda::Alias")
+class Alias(Shim):
+    """-> CreateAlias (an update: UpdateAlias; the CodeDeployLambdaAliasUpdate UpdatePolicy is
+    not applied: a template's new version moves the alias at once). ``Ref`` is its ARN."""
+
+    @classmethod
+    def create(cls, call: CfnCall) -> Alias:
+        p = call.properties
+        backend: Any = lambda_backends[call.account_id][call.region_name]
+        function, name = str(p["FunctionName"]).split(":function:")[-1], p["Name"]
+        version, routing = str(p["FunctionVersion"]), p.get("RoutingConfig") or {}
+        weights = {
+            str(w["FunctionVersion"]): float(w["FunctionWeight"])
+            for w in routing.get("AdditionalVersionWeights", [])
+        }
+        routing_config = {"AdditionalVersionWeights": weights} if weights else {}
+        try:
+            alias = backend.get_alias(name, function)
+        except Exception:  # moto's UnknownAliasException: a new alias
+            alias = backend.create_alias(
+                name, function, version, p.get("Description", ""), routing_config
+            )
+        else:
+            alias = backend.update_alias(
+                name, function, version, p.get("Description", ""), routing_config
+            )
+        return cls(alias.arn, p, {"AliasArn": alias.arn})
