@@ -350,3 +350,20 @@ def test_the_wait_for_lambda_to_apply_the_configuration_is_bounded_and_clear() -
     stuck = _waiting_target(_Updating("InProgress"), [0.0])
     with pytest.raises(PromotionFailedError, match="still InProgress 120 s after"):
         stuck._wait_until_updated()
+
+
+def test_an_environment_lambda_cannot_show_is_never_overwritten() -> None:
+    """GetFunctionConfiguration answers Environment.Error instead of the variables when they
+    cannot be decrypted; writing only the model's two would delete the others."""
+
+    class Unreadable:
+        def get_function_configuration(self, **_: Any) -> dict[str, Any]:
+            error = {"ErrorCode": "AccessDeniedException", "Message": "no kms:Decrypt"}
+            return {"Environment": {"Error": error}, "RevisionId": "r"}
+
+        def update_function_configuration(self, **_: Any) -> None:
+            raise AssertionError("must not be called")
+
+    target = _waiting_target(Unreadable(), [0.0])  # type: ignore[arg-type]
+    with pytest.raises(PromotionFailedError, match="cannot be read, so it cannot be kept"):
+        target._configure_latest("s3://b/k", "0" * 64)

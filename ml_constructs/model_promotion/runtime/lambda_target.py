@@ -229,7 +229,14 @@ class LambdaFunctionTarget:
         replaces the whole environment: every other variable is read first and kept), guarded
         by the revision read; then wait until Lambda applied it."""
         latest = self._configuration()
-        variables = dict(latest.get("Environment", {}).get("Variables", {}))
+        environment = latest.get("Environment", {})
+        if environment.get("Error"):  # e.g. no kms:Decrypt of the variables' key
+            error = environment["Error"]
+            raise PromotionFailedError(
+                f"the environment of {self.target.function_name} cannot be read, so it cannot "
+                f"be kept: {error.get('ErrorCode', '')} {error.get('Message', '')}"
+            )
+        variables = dict(environment.get("Variables", {}))
         variables |= {MODEL_DATA_URL: artifact_uri, MODEL_SHA256: sha256}
         try:
             self.lambda_.update_function_configuration(
