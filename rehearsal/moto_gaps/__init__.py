@@ -166,7 +166,9 @@ GAPS: tuple[Gap, ...] = (
         False,
         "open: the canary and linear waits are a second a step locally (minutes on AWS); "
         "lifecycle hooks (BeforeAllowTraffic/AfterAllowTraffic), custom deployment configs, "
-        "YAML AppSpecs, StopDeployment and the STOP state are not emulated; the alias is "
+        "YAML AppSpecs, StopDeployment and the STOP state are not emulated; an alarm in ALARM "
+        "always rolls back (the group's AutoRollbackConfiguration is not consulted); the "
+        "alias's RoutingConfig weights are stored, not applied to invocations; the alias is "
         "shifted with the operator's credentials, not the deployment group's service role; "
         "moto applies a function configuration at once (LastUpdateStatus is always "
         "Successful, so the promotion's bounded wait and its Failed path are tested with "
