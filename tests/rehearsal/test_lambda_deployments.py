@@ -392,3 +392,100 @@ def test_the_template_creates_the_group_and_a_deployment_reports_through_eventbr
     assert (event["detail"]["deploymentId"], event["detail"]["state"]) == (succeeded, "SUCCESS")
     assert event["source"] == "aws.codedeploy"
     assert lambda_.get_alias(FunctionName="cfn-model", Name="live")["FunctionVersion"] == target
+
+
+def _cdk_scaffold() -> dict[str, Any]:
+    """The CDK-synthesized function, version, alias, alarm, CodeDeploy application and group
+    (as the Lambda-model construct will declare them), and the promotion's settling rule
+    pointed at a plain queue."""
+    from tests.model_promotion.test_lambda_promotion_template import synthesized
+
+    template = synthesized()
+    kept = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"].startswith("AWS::CodeDeploy::")
+        or resource["Type"] in {"AWS::Lambda::Alias", "AWS::Lambda::Version"}
+        or name.startswith(("ModelFunction", "DeploymentsServiceRole", "Errors"))
+    }
+    (rule,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule"
+        and r["Properties"]["EventPattern"]["source"] == ["aws.codedeploy"]
+    ]
+    kept["Inbox"] = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "promotion-inbox"}}
+    kept["Settle"] = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventPattern": rule["Properties"]["EventPattern"],
+            "Targets": [{"Id": "inbox", "Arn": {"Fn::GetAtt": ["Inbox", "Arn"]}}],
+        },
+    }
+    return {"Resources": kept}
+
+
+def test_a_promotion_into_the_cdk_declared_model_function_settles_through_eventbridge(
+    moto_url: str,
+) -> None:
+    """The rehearsal's CloudFormation creates what CDK declares for a Lambda-hosted model
+    (CodeDeploy's application and group, the alias, the version); the promotion runtime
+    deploys into it; the stand-in shifts the alias a step a second; the promotion's own rule
+    pattern brings CodeDeploy's SUCCESS to the queue; settling it writes the parameter."""
+    from ml_constructs.model_promotion.runtime import handler
+    from ml_constructs.model_promotion.runtime.config import PromotionConfig
+    from ml_constructs.model_promotion.runtime.promotion import Promoter
+    from tests.model_promotion.lambda_account import environment
+    from tests.model_promotion.test_lambda_promotion import onnx_artifact
+
+    cfn = _client("cloudformation", moto_url)
+    cfn.create_stack(StackName="cdk-lambda-model", TemplateBody=json.dumps(_cdk_scaffold()))
+    outputs = {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+        for r in cfn.describe_stack_resources(StackName="cdk-lambda-model")["StackResources"]
+    }
+    (application,) = [v for k, v in outputs.items() if k.startswith("DeploymentsApplication")]
+    group = outputs["Deployments7DB91225"]
+    s3, ssm = _client("s3", moto_url), _client("ssm", moto_url)
+    s3.create_bucket(Bucket="cdk-artifacts")
+    s3.put_bucket_versioning(Bucket="cdk-artifacts", VersioningConfiguration={"Status": "Enabled"})
+    ssm.put_parameter(
+        Name="/cdk/model", Value="s3://bucket/models/initial/model.tar.gz", Type="String"
+    )
+    env = environment(
+        "",
+        ARTIFACT_PARAMETER="/cdk/model",
+        ARTIFACT_BUCKET="cdk-artifacts",
+        LAMBDA_FUNCTION_NAME="lambdamodel-dev-model",
+        CODEDEPLOY_APPLICATION=application,
+        CODEDEPLOY_DEPLOYMENT_GROUP=group,
+    )
+    clients = {
+        name: _client(name, moto_url)
+        for name in ("s3", "sagemaker", "ssm", "sns", "lambda", "codedeploy")
+    }
+    promoter = Promoter(PromotionConfig.from_env(env), clients)
+    put = s3.put_object(Bucket="cdk-artifacts", Key="models/run/model.tar.gz", Body=onnx_artifact())
+    upload = {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {
+            "bucket": {"name": "cdk-artifacts"},
+            "object": {"key": "models/run/model.tar.gz", "version-id": put["VersionId"]},
+        },
+    }
+    (outcome,) = handler.process_message(promoter, json.dumps(upload))
+    assert outcome.status == "submitted", outcome.as_dict()
+    sqs = _client("sqs", moto_url)
+    queue = sqs.get_queue_url(QueueName="promotion-inbox")["QueueUrl"]
+    deadline = time.monotonic() + 20
+    messages: list[dict[str, Any]] = []
+    while not messages:
+        assert time.monotonic() < deadline, "CodeDeploy's event never reached the queue"
+        messages = sqs.receive_message(QueueUrl=queue).get("Messages", [])
+        time.sleep(0.2)
+    (settled,) = handler.process_message(promoter, messages[0]["Body"])
+    assert settled.status == "recorded", settled.as_dict()
+    assert ssm.get_parameter(Name="/cdk/model")["Parameter"]["Value"] == outcome.details["artifact"]
+    alias = clients["lambda"].get_alias(FunctionName="lambdamodel-dev-model", Name="live")
+    assert alias["FunctionVersion"] == outcome.details["function_version"]
