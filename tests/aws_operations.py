@@ -38,6 +38,17 @@ RUNTIME_OPERATIONS: dict[str, tuple[str, ...]] = {
         "sagemaker.DescribeModelPackage",
         "sagemaker.UpdateModelPackage",
         "s3.PutObject",
+        # a Lambda-hosted model (lambda_target.py)
+        "lambda.GetAlias",
+        "lambda.GetFunctionConfiguration",
+        "lambda.UpdateFunctionConfiguration",
+        "lambda.PublishVersion",
+        "lambda.ListVersionsByFunction",
+        "lambda.DeleteFunction",
+        "codedeploy.ListDeployments",
+        "codedeploy.BatchGetDeployments",
+        "codedeploy.CreateDeployment",
+        "codedeploy.GetDeployment",
     ),
     "first-model publish (deploy_tools/publish_model.py)": (
         "ssm.GetParameter",

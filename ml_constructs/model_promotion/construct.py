@@ -32,7 +32,9 @@ from ml_constructs.event_targets import ArnTarget
 from ml_constructs.findings import acknowledge_encrypted_sends, acknowledge_function
 from ml_constructs.function_setup import FunctionSetup, FunctionSpec, dead_letter_queue
 from ml_constructs.model_endpoint import ModelEndpoint
-from ml_constructs.model_promotion.runtime.config import PromotionConfig
+from ml_constructs.model_promotion import lambda_grants
+from ml_constructs.model_promotion.lambda_target import LambdaTarget
+from ml_constructs.model_promotion.runtime.config import LambdaTargetConfig, PromotionConfig
 from ml_constructs.model_registry import approvals_pattern, package_arns
 from ml_constructs.nag import acknowledge, bucket_arn_in, nag_logical_id
 from ml_constructs.naming import validate_prefix
@@ -103,13 +105,17 @@ class RegistryApprovals:
         return self.source_account is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelPromotionProps:
-    """The endpoint to promote into, where artifacts land, what a model must pass, what
+    """What to promote into (the SageMaker ``endpoint`` or a Lambda-hosted model's
+    ``lambda_target``: exactly one), where artifacts land, what a model must pass, what
     triggers a promotion, and how to report."""
 
     prefix: str
-    endpoint: ModelEndpoint
+    endpoint: ModelEndpoint | None = None
+    #: A Lambda-hosted model (``endpoint.kind: lambda``): its function, alias and CodeDeploy
+    #: deployment group, instead of ``endpoint``.
+    lambda_target: LambdaTarget | None = None
     bucket: s3.IBucket
     encryption_key: kms.IKey
     artifact_parameter: str
@@ -165,7 +171,11 @@ class ModelPromotionProps:
             problems.append(f"retry_delay_s {self.retry_delay_s} is outside 0-{MAX_RETRY_DELAY_S}")
         if not self.from_upload and self.approvals is None:
             problems.append("from_upload: without uploads or approvals nothing would promote")
-        if self.endpoint.deployment_policy is None:
+        if (self.endpoint is None) == (self.lambda_target is None):
+            problems.append(
+                "endpoint, lambda_target: exactly one of them names what a promotion deploys into"
+            )
+        elif self.endpoint is not None and self.endpoint.deployment_policy is None:
             problems.append(
                 "endpoint: call use_deployment_policy() first; promotions and cdk deploy "
                 "share its blue/green policy"
@@ -182,6 +192,14 @@ class ModelPromotionProps:
     @property
     def metrics_namespace(self) -> str:
         return f"{self.prefix}/Promotion"
+
+    @property
+    def served_name(self) -> str:
+        """The name the served model is known by (the metrics' EndpointName dimension)."""
+        if self.lambda_target is not None:
+            return self.lambda_target.endpoint_name
+        assert self.endpoint is not None  # exactly one: checked above
+        return self.endpoint.endpoint_name
 
 
 def data_capture_config(endpoint: ModelEndpoint) -> dict[str, Any] | None:
@@ -283,21 +301,9 @@ class ModelPromotion(Construct):
             )
         self.approval_rule = self._approval_rule(target)
         # A finished (or rolled back) deployment: the function records what now serves.
-        self.endpoint_rule = events.Rule(
-            self,
-            "EndpointStateRule",
-            description=f"{props.prefix}: the endpoint is InService again after an update",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Endpoint State Change"],
-                detail={
-                    "EndpointName": [props.endpoint.endpoint_name],
-                    "EndpointStatus": ["IN_SERVICE"],
-                },
-            ),
-            targets=[target],
-        )
-        candidates = (self.upload_rule, self.approval_rule, self.endpoint_rule)
+        self.settle_rule = self._settle_rule()
+        self.settle_rule.add_target(target)
+        candidates = (self.upload_rule, self.approval_rule, self.settle_rule)
         rules = [rule for rule in candidates if rule is not None]
         self.queue.add_to_resource_policy(
             iam.PolicyStatement(
@@ -309,6 +315,25 @@ class ModelPromotion(Construct):
             )
         )
         return rules
+
+    def _settle_rule(self) -> events.Rule:
+        """The endpoint's return to InService, or CodeDeploy's end of a Lambda deployment."""
+        props = self.props
+        if props.lambda_target is not None:
+            return lambda_grants.deployment_rule(self, props.prefix, props.lambda_target)
+        return events.Rule(
+            self,
+            "EndpointStateRule",
+            description=f"{props.prefix}: the endpoint is InService again after an update",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Endpoint State Change"],
+                detail={
+                    "EndpointName": [props.served_name],
+                    "EndpointStatus": ["IN_SERVICE"],
+                },
+            ),
+        )
 
     def _approval_rule(self, target: events.IRuleTarget) -> events.Rule | None:
         """Approvals of the group's packages: this environment's own group, or another
@@ -348,17 +373,55 @@ class ModelPromotion(Construct):
     # -- the function ------------------------------------------------------------------------------
 
     def _environment(self) -> dict[str, str]:
-        """The stack's endpoint settings and the promotion's limits: the runtime's own typed
-        config, written as the runtime reads it (the function cannot import CDK)."""
-        props, endpoint, stack = self.props, self.props.endpoint, Stack.of(self)
+        """The target's settings and the promotion's limits: the runtime's own typed config,
+        written as the runtime reads it (the function cannot import CDK)."""
+        props, stack = self.props, Stack.of(self)
+        approvals = props.approvals
+        common: dict[str, Any] = {
+            "endpoint_name": props.served_name,
+            "name_prefix": props.prefix,
+            "min_auc": props.min_auc,
+            "require_metrics": props.require_metrics,
+            "max_artifact_bytes": props.max_artifact_mb * 1024 * 1024,
+            "feature_count": props.feature_count,
+            "api_max_rows": props.api_max_rows,
+            "api_feature_names": tuple(props.api_feature_names),
+            "keep_previous": props.keep_previous,
+            "artifact_parameter": props.artifact_parameter,
+            "topic_arn": props.alarm_topic.topic_arn,
+            "metrics_namespace": props.metrics_namespace,
+            "artifact_bucket": props.bucket.bucket_name,
+            "package_group": approvals.group_name if approvals else None,
+            "package_group_account": approvals.source_account if approvals else None,
+            # Only this environment's own registry is written back to.
+            "mark_rejected_packages": bool(approvals and approvals.own_group),
+            "monitoring_baseline_prefix": props.monitoring_baseline_prefix,
+        }
+        if props.lambda_target is not None:
+            config = PromotionConfig(lambda_target=self._lambda_target_config(), **common)
+            return config.to_env(stack.to_json_string)
+        return self._endpoint_config(common).to_env(stack.to_json_string)
+
+    def _lambda_target_config(self) -> LambdaTargetConfig:
+        target = self.props.lambda_target
+        assert target is not None  # only for a Lambda target
+        group = target.deployment_group
+        return LambdaTargetConfig(
+            function_name=target.function.function_name,
+            alias_name=target.alias.alias_name,
+            application_name=group.application.application_name,
+            deployment_group_name=group.deployment_group_name,
+        )
+
+    def _endpoint_config(self, common: dict[str, Any]) -> PromotionConfig:
+        """The stack's endpoint settings: a promoted model gets exactly them."""
+        props, endpoint = self.props, self.props.endpoint
+        assert endpoint is not None  # only for an endpoint
         variant = endpoint.variant.production_variant("set-by-the-function")
         variant.pop("ModelName")
         deployment = endpoint.deployment_policy
         assert deployment is not None  # checked by the props
-        approvals = props.approvals
-        config = PromotionConfig(
-            endpoint_name=endpoint.endpoint_name,
-            name_prefix=props.prefix,
+        return PromotionConfig(
             production_variant=variant,
             image_uri=endpoint.props.image_uri,
             execution_role_arn=endpoint.props.execution_role.role_arn,
@@ -368,29 +431,13 @@ class ModelPromotion(Construct):
             data_capture_config=data_capture_config(endpoint),
             network_isolation=endpoint.variant.supports("network_isolation"),
             deployment_policy=deployment,
-            min_auc=props.min_auc,
-            require_metrics=props.require_metrics,
-            max_artifact_bytes=props.max_artifact_mb * 1024 * 1024,
-            feature_count=props.feature_count,
-            api_max_rows=props.api_max_rows,
-            api_feature_names=tuple(props.api_feature_names),
-            keep_previous=props.keep_previous,
             stack_model_name=endpoint.model.attr_model_name,
-            artifact_parameter=props.artifact_parameter,
-            topic_arn=props.alarm_topic.topic_arn,
-            metrics_namespace=props.metrics_namespace,
-            artifact_bucket=props.bucket.bucket_name,
-            package_group=approvals.group_name if approvals else None,
-            package_group_account=approvals.source_account if approvals else None,
-            # Only this environment's own registry is written back to.
-            mark_rejected_packages=bool(approvals and approvals.own_group),
-            monitoring_baseline_prefix=props.monitoring_baseline_prefix,
             vpc_config=sagemaker_vpc_config(props.network),
             async_inference_config=endpoint.variant.async_inference_config(
                 endpoint.props.async_output
             ),
+            **common,
         )
-        return config.to_env(stack.to_json_string)
 
     def _consume_the_queue(self) -> lambda_.EventSourceMapping:
         """An explicit mapping (not SqsEventSource, whose logical id embeds the stack path):
@@ -429,8 +476,9 @@ class ModelPromotion(Construct):
         """The role's statements, publishing to the alarm topic, and their findings."""
         props = self.props
         self._bucket_arn, self._bucket_ref = bucket_arn_in(self, props.bucket)
+        target = props.lambda_target
         statements = [
-            *self._endpoint_statements(),
+            *(self._endpoint_statements() if target is None else lambda_grants.statements(target)),
             *self._artifact_statements(),
             *self._registry_statements(),
             *self._baseline_statements(),
@@ -444,6 +492,7 @@ class ModelPromotion(Construct):
         """Create (and retire) promotions' Models and EndpointConfigs, update this endpoint,
         pass its execution role."""
         props, endpoint = self.props, self.props.endpoint
+        assert endpoint is not None  # only for an endpoint
         arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}"
         promoted = f"{props.prefix}-p-*"
         models = f"{arn}:model/{promoted}"
@@ -497,7 +546,7 @@ class ModelPromotion(Construct):
     def _artifact_statements(self) -> list[iam.PolicyStatement]:
         """Read uploads, keep release copies, record what serves, use the key."""
         props = self.props
-        return [
+        statements = [
             iam.PolicyStatement(
                 sid="ReadUploadedModels",
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
@@ -522,14 +571,18 @@ class ModelPromotion(Construct):
                 actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 resources=[props.encryption_key.key_arn],
             ),
-            # SageMaker creates grants on the volume/capture key for the new endpoint fleet.
-            iam.PolicyStatement(
-                sid="LetSageMakerGrantTheKey",
-                actions=["kms:CreateGrant"],
-                resources=[props.encryption_key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
         ]
+        if props.endpoint is not None:
+            # SageMaker creates grants on the volume/capture key for the new endpoint fleet.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="LetSageMakerGrantTheKey",
+                    actions=["kms:CreateGrant"],
+                    resources=[props.encryption_key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+        return statements
 
     def _baseline_statements(self) -> list[iam.PolicyStatement]:
         """Copies of the served model's baseline, read by the monitoring (when monitored)."""
@@ -575,6 +628,21 @@ class ModelPromotion(Construct):
         acknowledge(
             policy,
             "AwsSolutions-IAM5",
+            "Lambda names its log streams at run time; writes are limited to this function's "
+            "own log group.",
+            [f"Resource::<{nag_logical_id(self.log_group)}.Arn>:*"],
+        )
+        acknowledge_encrypted_sends(policy)
+        if props.lambda_target is not None:
+            lambda_grants.acknowledge_versions(policy, props.lambda_target)
+        else:
+            self._acknowledge_endpoint(policy)
+
+    def _acknowledge_endpoint(self, policy: IConstruct) -> None:
+        props = self.props
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
             "Each promotion creates a Model and an EndpointConfig named after the artifact "
             f"version; names are limited to this stack's prefix {props.prefix}-p-*.",
             [
@@ -583,14 +651,6 @@ class ModelPromotion(Construct):
                 for kind in ("model", "endpoint-config")
             ],
         )
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5",
-            "Lambda names its log streams at run time; writes are limited to this function's "
-            "own log group.",
-            [f"Resource::<{nag_logical_id(self.log_group)}.Arn>:*"],
-        )
-        acknowledge_encrypted_sends(policy)
         acknowledge(
             policy,
             "AwsSolutions-IAM5",
@@ -665,7 +725,7 @@ class ModelPromotion(Construct):
         return cloudwatch.Metric(
             namespace=self.props.metrics_namespace,
             metric_name=name,
-            dimensions_map={"EndpointName": self.props.endpoint.endpoint_name},
+            dimensions_map={"EndpointName": self.props.served_name},
             statistic="Sum",
             period=period or Duration.minutes(1),
         )

@@ -9,9 +9,9 @@ moto back as released. The map:
 
 CloudFormation resources
 - :mod:`.shims`: one module a service (``application_autoscaling``, ``api_gateway``,
-  ``awslambda``, ``cloudwatch``, ``ec2``, ``s3``, ``sagemaker``, ``scheduler``, ``sns``,
-  ``sqs``) creates the types moto skips through moto's own APIs, each registered in ONE
-  registry (``shims/registry.py``: ``SHIMS``, ``emulated_types()``,
+  ``awslambda``, ``cloudwatch``, ``codedeploy``, ``ec2``, ``s3``, ``sagemaker``,
+  ``scheduler``, ``sns``, ``sqs``) creates the types moto skips through moto's own APIs,
+  each registered in ONE registry (``shims/registry.py``: ``SHIMS``, ``emulated_types()``,
   ``not_emulated_reason()``); ``not_emulated.py`` records every type with no model at all.
 - :mod:`.buckets`: the bucket settings moto drops (applied at creation, journaled per
   bucket) and bucket-policy conditions; :mod:`.kms`: tagged keys;
@@ -24,7 +24,9 @@ CloudFormation resources
 
 APIs
 - :mod:`.endpoint_updates`: UpdateEndpoint (also CloudFormation's in-place endpoint update),
-  the one emulator the rehearsal and the tests share.
+  the one emulator the rehearsal and the tests share; :mod:`.lambda_deployments`: CodeDeploy's
+  Lambda deployments (AppSpec, alias shifting, alarm rollback, the state-change event), shared
+  the same way.
 - :mod:`.registry`: Model Registry events and cross-account reads; :mod:`.monitoring`:
   monitoring schedules; :mod:`.alarms`: alarm evaluation; :mod:`.iam`: authorization.
 - :mod:`.lambda_runner`: a docker-free Lambda runtime that runs the deployed code zip's real
@@ -143,6 +145,39 @@ GAPS: tuple[Gap, ...] = (
         "RetainDeploymentConfig is ignored.",
     ),
     Gap(
+        "CodeDeploy deploys nothing to Lambda; no CloudFormation for CodeDeploy",
+        True,
+        "closed (lambda_deployments.py, the stand-in the tests use too; shims/codedeploy.py): "
+        "AWS::CodeDeploy::Application and DeploymentGroup are created through moto's CodeDeploy "
+        "API from the template; CreateDeployment checks the Lambda AppSpec (version 0.0, one "
+        "AWS::Lambda::Function with Name, Alias, CurrentVersion = the alias's version, "
+        "TargetVersion published), refuses a second active deployment of the group, shifts the "
+        "alias through the predefined canary, linear or all-at-once config "
+        "(RoutingConfig.AdditionalVersionWeights), rolls back when a rollback alarm is in ALARM "
+        "at a step, and publishes 'CodeDeploy Deployment State-change Notification' (SUCCESS or "
+        "FAILURE) to EventBridge; GetDeploymentConfig answers the predefined Lambda configs. "
+        "AWS::Lambda::Alias (no moto model) is created and updated through moto's Lambda API "
+        "(shims/awslambda.py), an AWS::Lambda::Version's Fn::GetAtt Version resolves, and "
+        "functions carry a RevisionId that UpdateFunctionConfiguration and PublishVersion "
+        "check, with PublishVersion's CodeSha256.",
+    ),
+    Gap(
+        "Lambda deployments are stood in for, not emulated",
+        False,
+        "open: the canary and linear waits are a second a step locally (minutes on AWS); "
+        "lifecycle hooks (BeforeAllowTraffic/AfterAllowTraffic), custom deployment configs, "
+        "YAML AppSpecs, StopDeployment and the STOP state are not emulated; an alarm in ALARM "
+        "always rolls back (the group's AutoRollbackConfiguration is not consulted); the "
+        "alias's RoutingConfig weights are stored, not applied to invocations; the alias is "
+        "shifted with the operator's credentials, not the deployment group's service role; "
+        "moto applies a function configuration at once (LastUpdateStatus is always "
+        "Successful, so the promotion's bounded wait and its Failed path are tested with "
+        "fakes only); a `cdk deploy` that changes the alias's version moves it directly (moto "
+        "ignores the CodeDeployLambdaAliasUpdate UpdatePolicy), so only a promotion's shift "
+        "goes through CodeDeploy locally; the rollback alarms are evaluated only when the "
+        "rehearsal asks (see 'Alarm evaluation is simplified').",
+    ),
+    Gap(
         "CloudFormation replaces an updated SageMaker endpoint",
         True,
         "closed: an AWS::SageMaker::Endpoint update that keeps its name calls UpdateEndpoint "
@@ -245,21 +280,15 @@ GAPS: tuple[Gap, ...] = (
         "(moto 5.2.5 answers canned locations in a bucket of its own and writes nothing).",
     ),
     Gap(
-        "Lambda versions and aliases in CloudFormation",
-        True,
-        "closed (shims/awslambda.py): AWS::Lambda::Version publishes a version (Ref: its ARN, "
-        "GetAtt Version: its number; moto's own model answers neither) and AWS::Lambda::Alias "
-        "creates the alias on it and moves it when the template names another version, so "
-        "API Gateway invokes the alias as on AWS.",
-    ),
-    Gap(
         "Provisioned concurrency and the alias's CodeDeploy update policy",
         False,
         "open: moto 5.2.5 has no provisioned concurrency (the alias's "
         "ProvisionedConcurrencyConfig and its scheduled scaling are recorded, nothing is kept "
         "warm, ProvisionedConcurrencySpilloverInvocations never occurs), and CloudFormation's "
         "CodeDeployLambdaAliasUpdate policy is not run: a `cdk deploy` that publishes a new "
-        "version moves the alias at once instead of through the deployment group's steps.",
+        "version moves the alias at once instead of through the deployment group's steps. "
+        "AWS::Lambda::Version is published by a shim (shims/awslambda.py: Ref its ARN, GetAtt "
+        "Version its number).",
     ),
     Gap(
         "A function package built for Lambda's platform",
@@ -431,6 +460,7 @@ def _install_all() -> Journal:
         custom_resources,
         endpoint_updates,
         kms,
+        lambda_deployments,
         lambda_network,
         lambda_runner,
         monitoring,
@@ -448,6 +478,9 @@ def _install_all() -> Journal:
         bucket_settings=buckets.INSTALL.install({}),
         endpoint_updates=endpoint_updates.INSTALL.install(endpoint_updates.EndpointUpdates()),
         lambda_interfaces=lambda_network.INSTALL.install(lambda_network.InterfaceJournal()),
+        lambda_deployments=lambda_deployments.INSTALL.install(
+            lambda_deployments.LambdaDeployments()
+        ),
     )
     sagemaker_names.INSTALL.install()
     kms.INSTALL.install()

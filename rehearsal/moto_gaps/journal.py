@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rehearsal.moto_gaps.buckets import BucketSettings
 from rehearsal.moto_gaps.endpoint_updates import EndpointUpdates
+from rehearsal.moto_gaps.lambda_deployments import LambdaDeployments
 from rehearsal.moto_gaps.lambda_network import InterfaceJournal
 from rehearsal.moto_gaps.shims import NotEmulatedRecord
 
@@ -24,3 +25,6 @@ class Journal:
     endpoint_updates: EndpointUpdates = field(default_factory=EndpointUpdates)
     #: Lambda's Hyperplane interfaces: created, released, stranded (lambda_network.py).
     lambda_interfaces: InterfaceJournal = field(default_factory=InterfaceJournal)
+    #: CodeDeploy's Lambda deployments: steps, rollbacks, the events sent
+    #: (lambda_deployments.py).
+    lambda_deployments: LambdaDeployments = field(default_factory=LambdaDeployments)

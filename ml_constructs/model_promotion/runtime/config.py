@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from serving_core.deployment_policy import DeploymentPolicy, DeploymentPolicyError
@@ -26,19 +26,64 @@ class ConfigurationError(ValueError):
     """An environment variable is missing or malformed; the message names it."""
 
 
+#: The variables of a Lambda target (``LambdaTargetConfig``), in to_env's order.
+LAMBDA_TARGET_VARIABLES = (
+    "LAMBDA_FUNCTION_NAME",
+    "LAMBDA_ALIAS_NAME",
+    "CODEDEPLOY_APPLICATION",
+    "CODEDEPLOY_DEPLOYMENT_GROUP",
+)
+#: What only an endpoint target reads (a Lambda target's environment has none of them).
+ENDPOINT_VARIABLES = (
+    "PRODUCTION_VARIANT",
+    "IMAGE_URI",
+    "EXECUTION_ROLE_ARN",
+    "VOLUME_KMS_KEY_ARN",
+    "DATA_CAPTURE_CONFIG",
+    "NETWORK_ISOLATION",
+    "DEPLOYMENT_POLICY",
+    "STACK_MODEL_NAME",
+    "VPC_CONFIG",
+    "ASYNC_INFERENCE_CONFIG",
+)
+
+
 @dataclass(frozen=True)
+class LambdaTargetConfig:
+    """A Lambda-hosted model (``endpoint.kind: lambda``): the function whose $LATEST a
+    promotion re-configures and publishes, the alias that serves, and the CodeDeploy group that
+    shifts the alias (its deployment config and rollback alarms apply)."""
+
+    function_name: str
+    alias_name: str
+    application_name: str
+    deployment_group_name: str
+
+    def as_env(self) -> dict[str, str]:
+        values = (
+            self.function_name,
+            self.alias_name,
+            self.application_name,
+            self.deployment_group_name,
+        )
+        return dict(zip(LAMBDA_TARGET_VARIABLES, values, strict=True))
+
+
+@dataclass(frozen=True, kw_only=True)
 class PromotionConfig:
-    """Everything a promotion needs to know about the stack it promotes into."""
+    """Everything a promotion needs to know about the stack it promotes into. The endpoint
+    settings (variant, image, role, key, capture, policy) are an endpoint target's; a Lambda
+    target (``lambda_target``) has none of them."""
 
     endpoint_name: str
     name_prefix: str
-    production_variant: dict[str, Any]
-    image_uri: str
-    execution_role_arn: str
-    volume_kms_key_arn: str | None
-    data_capture_config: dict[str, Any] | None
-    network_isolation: bool
-    deployment_policy: DeploymentPolicy
+    production_variant: dict[str, Any] = field(default_factory=dict)
+    image_uri: str = ""
+    execution_role_arn: str = ""
+    volume_kms_key_arn: str | None = None
+    data_capture_config: dict[str, Any] | None = None
+    network_isolation: bool = False
+    deployment_policy: DeploymentPolicy | None = None
     min_auc: float
     require_metrics: bool
     max_artifact_bytes: int
@@ -46,7 +91,7 @@ class PromotionConfig:
     api_max_rows: int | None
     api_feature_names: tuple[str, ...]
     keep_previous: int
-    stack_model_name: str | None
+    stack_model_name: str | None = None
     artifact_parameter: str
     topic_arn: str | None
     metrics_namespace: str
@@ -63,6 +108,8 @@ class PromotionConfig:
     releases_prefix: str = "models/releases/"
     registry_prefix: str = "models/registry/"
     artifact_file_name: str = "model.tar.gz"
+    #: The Lambda-hosted model a promotion deploys into, instead of the endpoint.
+    lambda_target: LambdaTargetConfig | None = None
 
     @property
     def resource_prefix(self) -> str:
@@ -89,7 +136,9 @@ class PromotionConfig:
             if self.data_capture_config
             else "",
             "NETWORK_ISOLATION": str(self.network_isolation).lower(),
-            "DEPLOYMENT_POLICY": dump(self.deployment_policy.as_dict()),
+            "DEPLOYMENT_POLICY": dump(self.deployment_policy.as_dict())
+            if self.deployment_policy
+            else "",
             "MIN_AUC": repr(self.min_auc),
             "REQUIRE_METRICS": str(self.require_metrics).lower(),
             "MAX_ARTIFACT_BYTES": str(self.max_artifact_bytes),
@@ -113,15 +162,40 @@ class PromotionConfig:
             variables["VPC_CONFIG"] = dump(self.vpc_config)
         if self.async_inference_config:
             variables["ASYNC_INFERENCE_CONFIG"] = dump(self.async_inference_config)
+        if self.lambda_target is not None:
+            for name in ENDPOINT_VARIABLES:
+                variables.pop(name, None)
+            variables |= self.lambda_target.as_env()
         return variables
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PromotionConfig:
         """Parse the environment; every problem names the variable."""
         reader = _Reader(env)
+        common: dict[str, Any] = {
+            "endpoint_name": reader.text("ENDPOINT_NAME"),
+            "name_prefix": reader.text("NAME_PREFIX"),
+            "min_auc": reader.number("MIN_AUC", 0.0, 1.0),
+            "require_metrics": reader.boolean("REQUIRE_METRICS"),
+            "max_artifact_bytes": reader.integer("MAX_ARTIFACT_BYTES", 1, 10 * 1024**3),
+            "feature_count": reader.optional_integer("FEATURE_COUNT"),
+            "api_max_rows": reader.optional_integer("API_MAX_ROWS"),
+            "api_feature_names": reader.names("API_FEATURE_NAMES"),
+            "keep_previous": reader.integer("KEEP_PREVIOUS", 0, 50),
+            "artifact_parameter": reader.text("ARTIFACT_PARAMETER"),
+            "topic_arn": reader.optional("TOPIC_ARN"),
+            "metrics_namespace": reader.text("METRICS_NAMESPACE"),
+            "artifact_bucket": reader.optional("ARTIFACT_BUCKET"),
+            "package_group": reader.optional("PACKAGE_GROUP"),
+            "package_group_account": reader.optional("PACKAGE_GROUP_ACCOUNT"),
+            "mark_rejected_packages": reader.optional_boolean("MARK_REJECTED_PACKAGES"),
+            "monitoring_baseline_prefix": reader.optional("MONITORING_BASELINE_PREFIX"),
+        }
+        if reader.optional(LAMBDA_TARGET_VARIABLES[0]) is not None:
+            config = cls(lambda_target=reader.lambda_target(), **common)
+            _check_common(config)
+            return config
         config = cls(
-            endpoint_name=reader.text("ENDPOINT_NAME"),
-            name_prefix=reader.text("NAME_PREFIX"),
             production_variant=reader.json_object("PRODUCTION_VARIANT"),
             image_uri=reader.text("IMAGE_URI"),
             execution_role_arn=reader.text("EXECUTION_ROLE_ARN"),
@@ -129,31 +203,14 @@ class PromotionConfig:
             data_capture_config=reader.optional_json_object("DATA_CAPTURE_CONFIG"),
             network_isolation=reader.boolean("NETWORK_ISOLATION"),
             deployment_policy=reader.deployment_policy("DEPLOYMENT_POLICY"),
-            min_auc=reader.number("MIN_AUC", 0.0, 1.0),
-            require_metrics=reader.boolean("REQUIRE_METRICS"),
-            max_artifact_bytes=reader.integer("MAX_ARTIFACT_BYTES", 1, 10 * 1024**3),
-            feature_count=reader.optional_integer("FEATURE_COUNT"),
-            api_max_rows=reader.optional_integer("API_MAX_ROWS"),
-            api_feature_names=reader.names("API_FEATURE_NAMES"),
-            keep_previous=reader.integer("KEEP_PREVIOUS", 0, 50),
             stack_model_name=reader.optional("STACK_MODEL_NAME"),
-            artifact_parameter=reader.text("ARTIFACT_PARAMETER"),
-            topic_arn=reader.optional("TOPIC_ARN"),
-            metrics_namespace=reader.text("METRICS_NAMESPACE"),
-            artifact_bucket=reader.optional("ARTIFACT_BUCKET"),
-            package_group=reader.optional("PACKAGE_GROUP"),
-            package_group_account=reader.optional("PACKAGE_GROUP_ACCOUNT"),
-            mark_rejected_packages=reader.optional_boolean("MARK_REJECTED_PACKAGES"),
-            monitoring_baseline_prefix=reader.optional("MONITORING_BASELINE_PREFIX"),
             vpc_config=reader.optional_json_object("VPC_CONFIG"),
             async_inference_config=reader.optional_json_object("ASYNC_INFERENCE_CONFIG"),
+            **common,
         )
-        if not _PREFIX.match(config.name_prefix):
-            raise ConfigurationError(f"NAME_PREFIX: {config.name_prefix!r} is not a name prefix")
+        _check_common(config)
         if "VariantName" not in config.production_variant:
             raise ConfigurationError("PRODUCTION_VARIANT: VariantName is missing")
-        if not config.artifact_parameter.startswith("/"):
-            raise ConfigurationError("ARTIFACT_PARAMETER: must be a path like /project/env/name")
         vpc = config.vpc_config
         if vpc is not None and not (vpc.get("Subnets") and vpc.get("SecurityGroupIds")):
             raise ConfigurationError("VPC_CONFIG: needs Subnets and SecurityGroupIds")
@@ -171,12 +228,20 @@ class PromotionConfig:
                 "ASYNC_INFERENCE_CONFIG: SageMaker runs asynchronous inference on instance "
                 f"variants only, and PRODUCTION_VARIANT is {variant.kind}"
             )
-        prefix = config.monitoring_baseline_prefix
-        if prefix is not None and not (prefix.endswith("/") and not prefix.startswith("/")):
-            raise ConfigurationError(
-                "MONITORING_BASELINE_PREFIX: a key prefix ending with / (monitoring/baseline/)"
-            )
         return config
+
+
+def _check_common(config: PromotionConfig) -> None:
+    """What every target's settings must satisfy (each problem names its variable)."""
+    if not _PREFIX.match(config.name_prefix):
+        raise ConfigurationError(f"NAME_PREFIX: {config.name_prefix!r} is not a name prefix")
+    if not config.artifact_parameter.startswith("/"):
+        raise ConfigurationError("ARTIFACT_PARAMETER: must be a path like /project/env/name")
+    prefix = config.monitoring_baseline_prefix
+    if prefix is not None and not (prefix.endswith("/") and not prefix.startswith("/")):
+        raise ConfigurationError(
+            "MONITORING_BASELINE_PREFIX: a key prefix ending with / (monitoring/baseline/)"
+        )
 
 
 class _Reader:
@@ -221,6 +286,10 @@ class _Reader:
         if value not in ("true", "false"):
             raise ConfigurationError(f"{name}: {value!r} is not true or false")
         return value == "true"
+
+    def lambda_target(self) -> LambdaTargetConfig:
+        """Every variable of a Lambda target (the function's name starts it)."""
+        return LambdaTargetConfig(*(self.text(name) for name in LAMBDA_TARGET_VARIABLES))
 
     def deployment_policy(self, name: str) -> DeploymentPolicy:
         try:

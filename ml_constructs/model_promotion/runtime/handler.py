@@ -1,4 +1,4 @@
-"""Lambda entry point: SQS batch (size 1) of S3 upload / SageMaker state-change events.
+"""Lambda entry point: SQS batch (size 1) of S3 upload, approval and deployment-end events.
 
 Returns SQS partial batch failures: a message whose endpoint is busy (or whose
 processing hit an unexpected error) goes back to the queue and is retried after the
@@ -17,7 +17,14 @@ from serving_core.artifact import ArtifactRejectedError
 from serving_core.metric_names import METRIC_ERRORS, METRIC_RETRIED
 
 from .config import ConfigurationError, PromotionConfig
-from .messages import EndpointSettled, MessageError, PackageApproved, Request, parse_body
+from .messages import (
+    DeploymentSettled,
+    EndpointSettled,
+    MessageError,
+    PackageApproved,
+    Request,
+    parse_body,
+)
 from .promotion import (
     EndpointBusyError,
     Outcome,
@@ -35,6 +42,8 @@ def promoter() -> Promoter:
     if _promoter is None:
         config = PromotionConfig.from_env(os.environ)
         clients = {name: boto3.client(name) for name in ("s3", "sagemaker", "ssm", "sns")}
+        if config.lambda_target is not None:
+            clients |= {"lambda": boto3.client("lambda"), "codedeploy": boto3.client("codedeploy")}
         _promoter = Promoter(config, clients)
     return _promoter
 
@@ -80,7 +89,7 @@ def process_message(current: Promoter, body: str) -> list[Outcome]:
 def process_request(current: Promoter, request: Request) -> Outcome:
     """Dispatch one request; map every failure mode to an outcome."""
     try:
-        if isinstance(request, EndpointSettled):
+        if isinstance(request, EndpointSettled | DeploymentSettled):
             return current.settle(request)
         try:
             if isinstance(request, PackageApproved):

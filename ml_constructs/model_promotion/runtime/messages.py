@@ -1,9 +1,10 @@
 """What arrives on the promotion queue, parsed into typed requests with specific errors.
 
-Three kinds of message: an S3 "Object Created" event (through EventBridge, or an S3
+Four kinds of message: an S3 "Object Created" event (through EventBridge, or an S3
 event notification) and a SageMaker "Model Package State Change" (an approval in the model
-registry), which ask for a promotion, and a SageMaker endpoint state change, which asks to
-record what the endpoint serves once a deployment finishes.
+registry), which ask for a promotion, and a SageMaker endpoint state change or a CodeDeploy
+deployment state change (a Lambda-hosted model), which ask to record what serves once a
+deployment finishes.
 """
 
 from __future__ import annotations
@@ -65,7 +66,22 @@ class EndpointSettled:
     status: str
 
 
-Request = UploadedArtifact | PackageApproved | EndpointSettled
+@dataclass(frozen=True)
+class DeploymentSettled:
+    """A CodeDeploy "Deployment State-change Notification": a Lambda-hosted model's alias
+    shift ended (``SUCCESS``), failed or was stopped (the alias stays on the old version)."""
+
+    application: str
+    deployment_group: str
+    deployment_id: str
+    state: str
+
+
+#: The deployment states that end a deployment (others: START, READY, ...).
+DEPLOYMENT_ENDS = ("SUCCESS", "FAILURE", "STOP")
+DEPLOYMENT_STATE_CHANGE = "CodeDeploy Deployment State-change Notification"
+
+Request = UploadedArtifact | PackageApproved | EndpointSettled | DeploymentSettled
 
 
 def parse_body(body: str) -> list[Request]:
@@ -88,15 +104,32 @@ def parse_body(body: str) -> list[Request]:
         return [_from_eventbridge(message.get("detail-type"), detail)]
     if source == "aws.sagemaker" and message.get("detail-type") == PACKAGE_STATE_CHANGE:
         return [_from_package_event(message, detail)]
+    if source == "aws.codedeploy" and message.get("detail-type") == DEPLOYMENT_STATE_CHANGE:
+        return [_from_deployment_event(detail)]
     if source == "aws.sagemaker":
         name = detail.get("EndpointName")
         if not isinstance(name, str) or not name:
             raise MessageError("a SageMaker event without EndpointName")
         return [EndpointSettled(endpoint_name=name, status=str(detail.get("EndpointStatus", "")))]
-    raise MessageError(f"events from {source!r} are not handled (expected aws.s3 or aws.sagemaker)")
+    raise MessageError(
+        f"events from {source!r} are not handled (expected aws.s3, aws.sagemaker or aws.codedeploy)"
+    )
 
 
 PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+
+
+def _from_deployment_event(detail: dict[str, Any]) -> DeploymentSettled:
+    fields = {key: detail.get(key) for key in ("application", "deploymentGroup", "deploymentId")}
+    missing = [key for key, value in fields.items() if not isinstance(value, str) or not value]
+    if missing:
+        raise MessageError(f"a CodeDeploy deployment event without {', '.join(missing)}")
+    return DeploymentSettled(
+        application=str(fields["application"]),
+        deployment_group=str(fields["deploymentGroup"]),
+        deployment_id=str(fields["deploymentId"]),
+        state=str(detail.get("state", "")),
+    )
 
 
 def _from_package_event(message: dict[str, Any], detail: dict[str, Any]) -> PackageApproved:

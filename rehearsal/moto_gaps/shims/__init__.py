@@ -2,8 +2,8 @@
 
 Each shim creates its resource through moto's own backend API, so what the stack declares is
 what ``describe-*`` answers afterwards: :mod:`.application_autoscaling`, :mod:`.api_gateway`,
-:mod:`.awslambda`, :mod:`.cloudwatch`, :mod:`.ec2`, :mod:`.s3`, :mod:`.sagemaker`,
-:mod:`.scheduler`, :mod:`.sns`, :mod:`.sqs`. Each registers its classes with
+:mod:`.awslambda`, :mod:`.cloudwatch`, :mod:`.codedeploy`, :mod:`.ec2`, :mod:`.s3`,
+:mod:`.sagemaker`, :mod:`.scheduler`, :mod:`.sns`, :mod:`.sqs`. Each registers its classes with
 :func:`.registry.register`; :mod:`.not_emulated` records every type with no model at all.
 Importing this package imports every shim module, so :data:`SHIMS` is complete here.
 """
@@ -17,6 +17,7 @@ from rehearsal.moto_gaps.shims import (  # noqa: F401 (each registers its shims)
     application_autoscaling,
     awslambda,
     cloudwatch,
+    codedeploy,
     ec2,
     s3,
     sagemaker,

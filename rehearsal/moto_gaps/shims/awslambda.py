@@ -1,5 +1,6 @@
 """Lambda: moto 5.2.5's CloudFormation has no model for AWS::Lambda::EventInvokeConfig (the
-retraining function's retries and dead-letter queue)."""
+retraining function's retries and dead-letter queue) or AWS::Lambda::Alias (a Lambda-hosted
+model's serving alias)."""
 
 from __future__ import annotations
 
@@ -49,44 +50,28 @@ class Version(Shim):
 
 @register("AWS::Lambda::Alias")
 class Alias(Shim):
-    """-> CreateAlias (an update -> UpdateAlias: the version it names, its routing config).
-    ``ProvisionedConcurrencyConfig`` is recorded only, and the alias's CodeDeploy update policy
-    is not run: a changed version moves the alias at once (listed in the gaps)."""
+    """-> CreateAlias (an update: UpdateAlias; the CodeDeployLambdaAliasUpdate UpdatePolicy is
+    not applied: a template's new version moves the alias at once). ``Ref`` is its ARN."""
 
     @classmethod
     def create(cls, call: CfnCall) -> Alias:
         p = call.properties
-        backend = lambda_backends[call.account_id][call.region_name]
-        alias = backend.create_alias(
-            name=p["Name"],
-            function_name=_function_name(p["FunctionName"]),
-            function_version=str(p["FunctionVersion"]),
-            description=p.get("Description", ""),
-            routing_config=p.get("RoutingConfig"),  # type: ignore[arg-type]
-        )
+        backend: Any = lambda_backends[call.account_id][call.region_name]
+        function, name = str(p["FunctionName"]).split(":function:")[-1], p["Name"]
+        version, routing = str(p["FunctionVersion"]), p.get("RoutingConfig") or {}
+        weights = {
+            str(w["FunctionVersion"]): float(w["FunctionWeight"])
+            for w in routing.get("AdditionalVersionWeights", [])
+        }
+        routing_config = {"AdditionalVersionWeights": weights} if weights else {}
+        try:
+            alias = backend.get_alias(name, function)
+        except Exception:  # moto's UnknownAliasException: a new alias
+            alias = backend.create_alias(
+                name, function, version, p.get("Description", ""), routing_config
+            )
+        else:
+            alias = backend.update_alias(
+                name, function, version, p.get("Description", ""), routing_config
+            )
         return cls(alias.arn, p, {"AliasArn": alias.arn})
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> Alias:
-        p = cloudformation_json["Properties"]
-        backend = lambda_backends[account_id][region_name]
-        alias = backend.update_alias(
-            name=p["Name"],
-            function_name=_function_name(p["FunctionName"]),
-            function_version=str(p["FunctionVersion"]),
-            description=p.get("Description", ""),
-            routing_config=p.get("RoutingConfig"),  # type: ignore[arg-type]
-        )
-        return cls(alias.arn, p, {"AliasArn": alias.arn})
-
-
-def _function_name(name_or_arn: str) -> str:
-    """A function's name from its name or (unqualified) ARN, as Lambda's APIs accept both."""
-    return name_or_arn.split(":function:", 1)[-1].split(":", 1)[0]
