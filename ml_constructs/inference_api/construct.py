@@ -209,7 +209,9 @@ class InferenceApiProps:
 
 
 class InferenceApi(Construct):
-    """REST API (AWS_IAM) -> POST /predict -> validating Lambda -> sagemaker:InvokeEndpoint.
+    """REST API (AWS_IAM) -> POST /predict -> validating Lambda -> sagemaker:InvokeEndpoint;
+    with ``props.backend``, REST API -> the given function (alias), which answers itself
+    (``role`` and ``function_log_group`` are then None: the backend owns them).
 
     Attributes for callers: ``function``, ``api``, ``stage``, ``role``, ``function_name``,
     ``function_arn``, ``api_id``, ``predict_url``, ``access_log_group``, ``function_log_group``
@@ -331,7 +333,11 @@ class InferenceApi(Construct):
             self,
             "Api",
             rest_api_name=self.service_name,
-            description="POST /predict (SigV4, AWS_IAM) in front of the SageMaker endpoint",
+            description=(
+                "POST /predict (SigV4, AWS_IAM) in front of the SageMaker endpoint"
+                if props.backend is None
+                else "POST /predict (SigV4, AWS_IAM) answered by the model function's alias"
+            ),
             endpoint_configuration=self._endpoint_configuration(),
             policy=self._private_api_policy(),
             cloud_watch_role=props.manage_account_cloudwatch_role,

@@ -8,13 +8,16 @@ environment in tests/infra."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ml_constructs.lambda_model.construct import REQUIREMENTS
-from ml_constructs.lambda_model.dependencies import TargetPlatform, cache_key
+from ml_constructs.lambda_model.dependencies import (
+    TargetPlatform,
+    cache_key,
+    installed_requirements,
+)
 from tests.synth_cache import Synthesized, synth
 
 ENV = "smallmodel"
@@ -83,9 +86,12 @@ def test_the_function_is_configured_from_the_environment(synthesized: Synthesize
     assert dependencies["Properties"]["CompatibleRuntimes"] == ["python3.13"]
 
 
-def test_the_layer_holds_the_requirements_for_the_architecture() -> None:
-    folder = Path(__file__).resolve().parents[2] / "build" / "lambda-deps"
-    installed = folder / cache_key(REQUIREMENTS, TargetPlatform("arm64")) / "python"
+def test_the_layer_holds_the_requirements_for_the_architecture(synthesized: Synthesized) -> None:
+    """The synth's layer folder (cached: the same call returns it without pip)."""
+    platform = TargetPlatform("arm64")
+    folder = installed_requirements(REQUIREMENTS, platform)
+    assert folder.name == cache_key(REQUIREMENTS, platform)
+    installed = folder / "python"
     assert (installed / "onnxruntime").is_dir() and (installed / "numpy").is_dir()
     wheels = {p.name.split("-")[0] for p in installed.glob("*.dist-info")}
     assert {"onnxruntime", "numpy"} <= wheels
