@@ -178,9 +178,10 @@ class LambdaModelProps:
 
 class LambdaModel(Construct):
     """Function -> version -> ``live`` alias (provisioned concurrency, its schedules) ->
-    CodeDeploy group. Attributes: ``function``, ``version``, ``alias``, ``layer``, ``role``,
-    ``log_group``, ``deployment_group``, ``deployment_config``, ``scaling`` (None without
-    schedules), ``target``, ``function_name``, ``endpoint_name``."""
+    CodeDeploy group, which needs its rollback alarms (:meth:`add_rollback_alarms`) before
+    synth (CDK refuses alarm rollback without alarms). Attributes: ``function``, ``version``,
+    ``alias``, ``layer``, ``role``, ``log_group``, ``deployment_group``, ``deployment_config``,
+    ``scaling`` (None without schedules), ``target``, ``function_name``, ``endpoint_name``."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: LambdaModelProps) -> None:
         super().__init__(scope, construct_id)

@@ -244,3 +244,14 @@ def test_the_drift_monitor_reads_the_functions_capture(synthesized: Synthesized)
     variables = monitor["Environment"]["Variables"]
     assert variables["CAPTURE_PREFIX"] == f"data-capture/{NAME}/"
     assert variables["ENDPOINT_NAME"] == NAME
+
+
+def test_in_a_private_network_the_function_runs_in_the_vpc() -> None:
+    """The lambda kind supports the VPC: with ``network.mode: create`` the model function is
+    placed in the private subnets (and the preconditions and cdk-nag pass on the synth)."""
+    from tests.synth_cache import variant_dir
+
+    private = synth(ENV, variant_dir(ENV, {"network": {"mode": "create"}}, "vpc"))
+    _, function = model_function(private.serving_json)
+    vpc_config = function["Properties"]["VpcConfig"]
+    assert len(vpc_config["SubnetIds"]) == 2 and vpc_config["SecurityGroupIds"]
