@@ -11,6 +11,7 @@ from serving_core.variants import (
     VARIANT_CLASSES,
     AsyncVariant,
     InstanceVariant,
+    LambdaVariant,
     ServerlessVariant,
     Variant,
     VariantError,
@@ -28,6 +29,10 @@ CONFIG_FIELDS = {
     "max_concurrency": "endpoint.serverless_max_concurrency",
     "provisioned_concurrency": "endpoint.serverless_provisioned_concurrency",
     "min_capacity": "async_inference.min_capacity",
+    "architecture": "lambda_model.architecture",
+    "timeout_s": "lambda_model.timeout_s",
+    "reserved_concurrency": "lambda_model.reserved_concurrency",
+    "provisioned_concurrency_max": "lambda_model.schedules",
     "max_concurrent_invocations_per_instance": (
         "async_inference.max_concurrent_invocations_per_instance"
     ),
@@ -75,10 +80,36 @@ def _serverless(settings: Settings) -> Variant:
     )
 
 
+def _lambda(settings: Settings) -> Variant:
+    endpoint, function = settings.endpoint, settings.lambda_model
+    _no_provisioned_concurrency(settings)
+    try:
+        return LambdaVariant(
+            name=endpoint.variant_name,
+            memory_mb=function.memory_mb,
+            architecture=function.architecture,
+            timeout_s=function.timeout_s,
+            reserved_concurrency=function.reserved_concurrency,
+            provisioned_concurrency=function.provisioned_concurrency,
+            provisioned_concurrency_max=function.provisioned_concurrency_max,
+        )
+    except VariantError as error:  # the section's own fields, not the serverless ones
+        raise VariantError(
+            [(_LAMBDA_FIELDS.get(name, name), message) for name, message in error.problems]
+        ) from None
+
+
+#: A lambda variant's fields that share a name with the serverless variant's.
+_LAMBDA_FIELDS = {
+    "memory_mb": "lambda_model.memory_mb",
+    "provisioned_concurrency": "lambda_model.provisioned_concurrency",
+}
+
 BUILDERS: dict[str, Callable[[Settings], Variant]] = {
     "instance": _instance,
     "async": _async,
     "serverless": _serverless,
+    "lambda": _lambda,
 }
 
 

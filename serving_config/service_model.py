@@ -57,6 +57,9 @@ ENUMERATED_FIELDS: tuple[EnumeratedField, ...] = (
     ),
     EnumeratedField("api.architecture", "lambda", "Architecture", "CreateFunction Architectures[]"),
     EnumeratedField(
+        "lambda_model.architecture", "lambda", "Architecture", "CreateFunction Architectures[]"
+    ),
+    EnumeratedField(
         "api.endpoint_type",
         "apigateway",
         "EndpointType",

@@ -11,6 +11,7 @@ from serving_config._parsing import ConfigError, join, require
 from serving_config.api import ApiSettings
 from serving_config.async_inference import AsyncInferenceSettings
 from serving_config.capacity import CapacitySettings
+from serving_config.lambda_model import LambdaModelSettings, ProvisionedScheduleSettings
 from serving_config.model_monitoring import ModelMonitorSettings, RetrainingSettings
 from serving_config.monitoring import AlarmSettings
 from serving_config.network import NetworkSettings
@@ -18,6 +19,11 @@ from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
 from serving_config.scaling import ScheduleSettings, validate_time_zone
 from serving_config.service_model import require_enumerated
+from serving_core.deployment_policy import (
+    DeploymentPolicy,
+    DeploymentPolicyError,
+    lambda_traffic_shifting,
+)
 from serving_core.variants import SERVERLESS_MEMORY_MB, Variant
 
 __all__ = [
@@ -27,9 +33,11 @@ __all__ = [
     "CapacitySettings",
     "ConfigError",
     "EndpointSettings",
+    "LambdaModelSettings",
     "ModelMonitorSettings",
     "ModelSettings",
     "PromotionSettings",
+    "ProvisionedScheduleSettings",
     "RegistrySettings",
     "RetrainingSettings",
     "ScalingSettings",
@@ -86,11 +94,12 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class EndpointSettings:
-    """The production variant: a provisioned instance fleet, a serverless variant, or an
+    """The production variant: a provisioned instance fleet, a serverless variant, an
     instance fleet behind SageMaker's asynchronous queue (``async``: see
-    ``async_inference``)."""
+    ``async_inference``), or the model inside a Lambda function (``lambda``: see
+    ``lambda_model``)."""
 
-    kind: Literal["instance", "serverless", "async"] = "instance"
+    kind: Literal["instance", "serverless", "async", "lambda"] = "instance"
     variant_name: str = "AllTraffic"
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = 1
@@ -268,6 +277,7 @@ class Settings:
     model_monitor: ModelMonitorSettings = field(default_factory=ModelMonitorSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     async_inference: AsyncInferenceSettings = field(default_factory=AsyncInferenceSettings)
+    lambda_model: LambdaModelSettings = field(default_factory=LambdaModelSettings)
     tags: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
     deployer_trusted_roles: tuple[str, ...] = ()
@@ -368,6 +378,25 @@ class Settings:
         )
         problem = variant.traffic_shifting_problem(self.promotion.traffic_shifting)
         require(problem is None, join(path, "promotion.traffic_shifting"), problem or "")
+        if not variant.supports("sagemaker_endpoint"):
+            self._validate_codedeploy_shifting(path)
+
+    def _validate_codedeploy_shifting(self, path: str) -> None:
+        """A Lambda-hosted model's alias shifts by CodeDeploy: the promotion policy must map
+        to a CodeDeploy Lambda configuration (whole minutes between shifts)."""
+        promotion = self.promotion
+        policy = DeploymentPolicy(
+            traffic_shifting=promotion.traffic_shifting,
+            step_percent=promotion.canary_percent,
+            wait_before_shift_s=promotion.wait_before_shift_s,
+            termination_wait_s=promotion.termination_wait_s,
+            max_execution_timeout_s=promotion.max_execution_timeout_s,
+        )
+        try:
+            lambda_traffic_shifting(policy)
+        except DeploymentPolicyError as error:
+            name = str(error).split(" ", 1)[0]
+            raise ConfigError(f"{join(path, 'promotion.' + name)}: {error}") from None
 
     @property
     def scales(self) -> bool:
@@ -417,6 +446,13 @@ class Settings:
             join(path, "model_monitor.enabled"),
             f"{self.variant.why_not('monitoring')}; set it to false for "
             f"{self.variant.described} endpoint",
+        )
+        require(
+            monitor.engine == "own" or self.variant.supports("sagemaker_endpoint"),
+            join(path, "model_monitor.engine"),
+            f"SageMaker Model Monitor watches a SageMaker endpoint; "
+            f"{self.variant.why_not('sagemaker_endpoint')}: use engine 'own' (it reads the "
+            "function's capture)",
         )
         require(
             self.endpoint.data_capture_percent > 0,

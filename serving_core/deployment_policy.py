@@ -155,3 +155,68 @@ class DeploymentPolicy:
             max_execution_timeout_s=data["max_execution_timeout_s"],
             rollback_alarm_names=tuple(names),
         )
+
+
+#: CodeDeploy's predefined Lambda configurations: (type, percent, minutes) -> name.
+CODEDEPLOY_PREDEFINED = {
+    ("all_at_once", 100, 0): "CodeDeployDefault.LambdaAllAtOnce",
+    **{
+        ("canary", 10, minutes): f"CodeDeployDefault.LambdaCanary10Percent{minutes}Minutes"
+        for minutes in (5, 10, 15, 30)
+    },
+    **{
+        ("linear", 10, minutes): (
+            f"CodeDeployDefault.LambdaLinear10PercentEvery{minutes}Minute"
+            f"{'s' if minutes > 1 else ''}"
+        )
+        for minutes in (1, 2, 3, 10)
+    },
+}
+
+
+@dataclass(frozen=True)
+class LambdaTrafficShifting:
+    """How CodeDeploy shifts a Lambda alias: ``TimeBasedCanary`` (``percent`` first, the rest
+    ``minutes`` later), ``TimeBasedLinear`` (``percent`` every ``minutes``) or ``AllAtOnce``;
+    ``predefined`` names CodeDeploy's own configuration when one matches (else a custom one)."""
+
+    traffic_shifting: str
+    percent: int
+    minutes: int
+
+    @property
+    def predefined(self) -> str | None:
+        key = (self.traffic_shifting, self.percent, self.minutes)
+        return CODEDEPLOY_PREDEFINED.get(key)
+
+    @property
+    def total_minutes(self) -> int:
+        """Minutes from the first shift to all traffic on the new version."""
+        if self.traffic_shifting == "linear":
+            return math.ceil(100 / self.percent - 1) * self.minutes
+        return self.minutes
+
+
+def lambda_traffic_shifting(policy: DeploymentPolicy) -> LambdaTrafficShifting:
+    """The policy as CodeDeploy shifts a Lambda alias: the same percentage (of invocations, not
+    instances) and the baking wait in whole minutes, CodeDeploy's unit (``TimeBasedCanary``
+    ``CanaryInterval`` and ``TimeBasedLinear`` ``LinearInterval`` are integer minutes).
+
+    Raises DeploymentPolicyError naming the setting that CodeDeploy cannot express: a wait
+    that is not a whole number of minutes (at least one) for canary or linear, or a linear
+    shift that would outlast ``max_execution_timeout_s``."""
+    if policy.traffic_shifting == "all_at_once":
+        return LambdaTrafficShifting("all_at_once", 100, 0)
+    wait = policy.wait_before_shift_s
+    if wait < 60 or wait % 60:
+        raise DeploymentPolicyError(
+            f"wait_before_shift_s {wait} is not a whole number of minutes (at least 60): "
+            "CodeDeploy waits between a Lambda alias's shifts in whole minutes"
+        )
+    shifting = LambdaTrafficShifting(policy.traffic_shifting, policy.step_percent, wait // 60)
+    if shifting.total_minutes * 60 > policy.max_execution_timeout_s:
+        raise DeploymentPolicyError(
+            f"max_execution_timeout_s {policy.max_execution_timeout_s} is shorter than the "
+            f"{shifting.total_minutes} minutes the {policy.traffic_shifting} shift takes"
+        )
+    return shifting

@@ -18,8 +18,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-Kind = Literal["instance", "serverless", "async"]
+Kind = Literal["instance", "serverless", "async", "lambda"]
 Capability = Literal[
+    "sagemaker_endpoint",  # the model runs on a SageMaker endpoint (else: in a Lambda function)
     "autoscaling",  # target tracking on invocations (``scaling:``)
     "async_invocation",  # requests queued in S3, scaled on the backlog down to zero
     "data_capture",
@@ -36,6 +37,14 @@ _GPU_FAMILY = re.compile(r"^(p\d+[a-z]*|g\d+(dn|e|en)?)$")
 #: them (Inferentia and Trainium need Neuron images, g4ad has no CUDA).
 _UNSUPPORTED_FAMILY = re.compile(r"^(inf\d+[a-z]*|trn\d+[a-z]*|g4ad)$")
 _VARIANT_NAME = re.compile(r"[A-Za-z0-9](-*[A-Za-z0-9]){0,62}")
+#: Lambda's memory range (MB) and timeout limit (s); an alias's provisioned concurrency.
+LAMBDA_MEMORY_MB = (128, 10_240)
+LAMBDA_MAX_TIMEOUT_S = 900
+#: The synchronous invocation's front door: API Gateway's integration timeout (s).
+LAMBDA_API_TIMEOUT_S = 29
+#: Lambda keeps this much of the account's concurrency unreserved: reservations (reserved
+#: concurrency and provisioned concurrency alike) may use the rest.
+LAMBDA_UNRESERVED_MINIMUM = 100
 _NO_CAPTURE = "SageMaker does not support data capture on a serverless variant"
 _SERVERLESS_NO_VPC = "a serverless variant cannot run in a VPC"
 
@@ -401,10 +410,113 @@ class ServerlessVariant(HostingVariant):
         return {"VariantName": self.name, "ModelName": model_name, "ServerlessConfig": config}
 
 
-Variant = InstanceVariant | AsyncVariant | ServerlessVariant
+_NOT_ON_SAGEMAKER = (
+    "a lambda variant runs the model inside a Lambda function (onnxruntime), not on a "
+    "SageMaker endpoint"
+)
+
+
+@dataclass(frozen=True)
+class LambdaVariant(HostingVariant):
+    """The model served inside an AWS Lambda function by onnxruntime (small models): memory
+    (Lambda gives CPU in proportion), architecture, timeout, optionally reserved concurrency
+    (a cap and a guarantee) and provisioned concurrency on the ``live`` alias (warm
+    containers, billed while idle). Versions and the alias shift by CodeDeploy: canary and
+    linear percentages of invocations, not whole instances."""
+
+    kind: ClassVar[Kind] = "lambda"
+    described: ClassVar[str] = "a lambda"
+    lacks: ClassVar[dict[Capability, str]] = {
+        "sagemaker_endpoint": _NOT_ON_SAGEMAKER,
+        "autoscaling": "a Lambda function scales with its invocations (reserved_concurrency "
+        "caps it; provisioned concurrency schedules keep containers warm), not with SageMaker's "
+        "target tracking",
+        "async_invocation": "the model function answers API Gateway synchronously; there is no "
+        "SageMaker asynchronous queue",
+        "network_isolation": "network isolation is a SageMaker model setting; the function "
+        "reaches S3 and CloudWatch with its role (in the VPC when the network is private)",
+    }
+    memory_mb: int = 2048
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    timeout_s: int = 10
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int | None = None
+    #: The most provisioned concurrency any schedule sets (must fit the reservation too).
+    provisioned_concurrency_max: int | None = None
+
+    def problems(self) -> list[tuple[str, str]]:
+        problems = super().problems()
+        low, high = LAMBDA_MEMORY_MB
+        if not low <= self.memory_mb <= high:
+            problems.append(("memory_mb", f"{self.memory_mb} is outside Lambda's {low}-{high} MB"))
+        if self.architecture not in ("arm64", "x86_64"):
+            problems.append(("architecture", f"{self.architecture!r} is not arm64 or x86_64"))
+        if not 1 <= self.timeout_s <= LAMBDA_API_TIMEOUT_S:
+            problems.append(
+                (
+                    "timeout_s",
+                    f"{self.timeout_s} is outside 1-{LAMBDA_API_TIMEOUT_S} s (API Gateway's "
+                    "integration timeout; Lambda's own limit is 900 s)",
+                )
+            )
+        reserved = self.reserved_concurrency
+        if reserved is not None and reserved < 1:
+            problems.append(("reserved_concurrency", f"{reserved} must be at least 1"))
+        problems += self._provisioned_problems()
+        return problems
+
+    def _provisioned_problems(self) -> list[tuple[str, str]]:
+        """Provisioned concurrency is at least 1 and, on a function with reserved concurrency,
+        at most the reservation (Lambda: "provisioned concurrency cannot exceed reserved
+        concurrency"); every schedule's value too."""
+        problems: list[tuple[str, str]] = []
+        reserved = self.reserved_concurrency
+        for name in ("provisioned_concurrency", "provisioned_concurrency_max"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if value < 1:
+                problems.append((name, f"{value} must be at least 1"))
+            elif reserved is not None and value > reserved:
+                problems.append(
+                    (
+                        name,
+                        f"{value} is above reserved_concurrency ({reserved}): Lambda refuses "
+                        "more provisioned concurrency than the function may reserve",
+                    )
+                )
+        return problems
+
+    @property
+    def fleet_range(self) -> tuple[int, int]:
+        return 1, 1  # no instances: one unit of traffic, shifted in percentages by CodeDeploy
+
+    @property
+    def fleet_label(self) -> str:
+        return "lambda"
+
+    @property
+    def volume_key_allowed(self) -> bool:
+        return False
+
+    @property
+    def shifts_all_at_once(self) -> bool:
+        return False  # CodeDeploy shifts an alias in percentages of its invocations
+
+    @property
+    def warm_range(self) -> tuple[int, int]:
+        """The fewest and most provisioned concurrency the alias may have (0: none)."""
+        values = [v for v in (self.provisioned_concurrency, self.provisioned_concurrency_max) if v]
+        return (self.provisioned_concurrency or 0, max(values, default=0))
+
+    def production_variant(self, model_name: Any) -> dict[str, Any]:
+        raise VariantError([("kind", self.why_not("sagemaker_endpoint"))])
+
+
+Variant = InstanceVariant | AsyncVariant | ServerlessVariant | LambdaVariant
 #: Each kind's class: what a kind lacks is known before a variant is built.
 VARIANT_CLASSES: dict[Kind, type[HostingVariant]] = {
-    cls.kind: cls for cls in (InstanceVariant, AsyncVariant, ServerlessVariant)
+    cls.kind: cls for cls in (InstanceVariant, AsyncVariant, ServerlessVariant, LambdaVariant)
 }
 
 

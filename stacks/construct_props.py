@@ -9,11 +9,14 @@ from collections.abc import Sequence
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
 from ml_constructs.artifact_storage import ArtifactStorage
 from ml_constructs.drift_monitor.construct import DriftMonitorProps
-from ml_constructs.inference_api.construct import InferenceApiProps
+from ml_constructs.inference_api.construct import LOG_RETENTION, InferenceApiProps
+from ml_constructs.lambda_model.construct import LambdaModelProps, ScheduledConcurrency
 from ml_constructs.model_endpoint import ModelEndpoint
 from ml_constructs.model_monitor.construct import ModelMonitorProps
 from ml_constructs.model_promotion.construct import (
@@ -29,7 +32,8 @@ from ml_constructs.private_network.construct import (
 )
 from ml_constructs.retraining.construct import RetrainingProps
 from serving_config import PromotionSettings, Settings
-from serving_core.deployment_policy import DeploymentPolicy
+from serving_core.deployment_policy import DeploymentPolicy, lambda_traffic_shifting
+from serving_core.variants import LambdaVariant
 
 
 def network_props(
@@ -70,8 +74,10 @@ def inference_api_props(
     removal_policy: RemovalPolicy,
     network: PrivateNetwork | None = None,
     async_storage: ArtifactStorage | None = None,
+    backend: lambda_.IFunction | None = None,
 ) -> InferenceApiProps:
-    """The ``api:`` and ``model:`` sections."""
+    """The ``api:`` and ``model:`` sections; ``backend``: the model function's alias when the
+    model runs inside Lambda (the API integrates it instead of a function of its own)."""
     api = settings.api
     return InferenceApiProps(
         prefix=settings.prefix,
@@ -100,6 +106,7 @@ def inference_api_props(
         network=network,
         endpoint_type=api.endpoint_type,
         async_bucket=async_storage.bucket if async_storage is not None else None,
+        backend=backend,
     )
 
 
@@ -111,7 +118,8 @@ def monitoring_props(
     variant_name: str,
     instance_type: str | None,
 ) -> MonitoringProps:
-    """The ``alarms:`` section; ``instance_type`` None for a fleet without instance metrics."""
+    """The ``alarms:`` section; ``instance_type`` None for a fleet without instance metrics;
+    no endpoint alarms where the model runs inside Lambda."""
     return MonitoringProps(
         prefix=settings.prefix,
         alarms=settings.alarms,  # the shared thresholds type (serving_core)
@@ -119,6 +127,46 @@ def monitoring_props(
         endpoint_name=endpoint_name,
         variant_name=variant_name,
         instance_type=instance_type,
+        sagemaker_endpoint=settings.variant.supports("sagemaker_endpoint"),
+    )
+
+
+def lambda_model_props(
+    settings: Settings,
+    *,
+    model_data_url: str,
+    bucket: s3.IBucket,
+    encryption_key: kms.IKey,
+    network: PrivateNetwork | None,
+    removal_policy: RemovalPolicy,
+) -> LambdaModelProps:
+    """The ``lambda_model:`` section with the variant it describes, the request limits of
+    ``api:``/``model:``, data capture (``endpoint.data_capture_percent``) and the promotion
+    policy as CodeDeploy shifts the alias."""
+    variant, function, api = settings.variant, settings.lambda_model, settings.api
+    if not isinstance(variant, LambdaVariant):
+        raise ValueError(f"endpoint.kind: {variant.why_not('sagemaker_endpoint') or 'not lambda'}")
+    return LambdaModelProps(
+        prefix=settings.prefix,
+        variant=variant,
+        model_data_url=model_data_url,
+        bucket=bucket,
+        encryption_key=encryption_key,
+        feature_count=settings.model.feature_count,
+        feature_names=api.feature_names,
+        max_rows=api.max_rows,
+        max_payload_bytes=api.max_payload_bytes,
+        shifting=lambda_traffic_shifting(deployment_policy(settings.promotion, ())),
+        capture_percent=settings.endpoint.data_capture_percent,
+        capture_max_records=function.capture_max_records,
+        capture_max_age_s=function.capture_max_age_s,
+        schedules=tuple(
+            ScheduledConcurrency(s.name, s.cron, *s.bounds) for s in function.schedules
+        ),
+        time_zone=function.time_zone,
+        log_retention=LOG_RETENTION[api.log_retention_days],
+        network=network,
+        removal_policy=removal_policy,
     )
 
 

@@ -1,4 +1,10 @@
-"""The endpoint and everything around it; deployed once a model artifact is published."""
+"""The endpoint (or, for a small model, the function that serves it inside Lambda) and
+everything around it; deployed once a model artifact is published.
+
+Composed by capability: a variant that lacks ``sagemaker_endpoint`` gets the Lambda-hosted
+model (:class:`~ml_constructs.lambda_model.construct.LambdaModel`) instead of the SageMaker
+model, endpoint config, endpoint, serving image, endpoint autoscaling and endpoint alarms; the
+API integrates its alias, and its alarms roll CodeDeploy's shifts back."""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from ml_constructs.endpoint_autoscaling import (
 )
 from ml_constructs.framework_image import FrameworkImage
 from ml_constructs.inference_api.construct import InferenceApi
+from ml_constructs.lambda_model.construct import LambdaModel
 from ml_constructs.model_endpoint import ModelEndpoint, ModelEndpointProps
 from ml_constructs.model_monitor.construct import ModelMonitor
 from ml_constructs.model_promotion.construct import ModelPromotion
@@ -30,10 +37,12 @@ from ml_constructs.private_network.construct import (
 )
 from ml_constructs.retraining.construct import Retraining
 from serving_config import Settings
+from serving_core.variants import LambdaVariant
 from stacks.construct_props import (
     deployment_policy,
     drift_monitor_props,
     inference_api_props,
+    lambda_model_props,
     model_monitor_props,
     monitoring_props,
     promotion_props,
@@ -58,7 +67,12 @@ class ModelServingStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.add_stack_dependency(data)
         self.settings, self.data = settings, data
-        self._serve()
+        self.endpoint: ModelEndpoint | None = None
+        self.lambda_model: LambdaModel | None = None
+        if settings.variant.supports("sagemaker_endpoint"):
+            self._serve()
+        else:
+            self._serve_in_lambda()
         self._front_door()
         self._operate()
         # Watching the model on the captured traffic, against the baseline of the model that
@@ -67,7 +81,13 @@ class ModelServingStack(Stack):
         self.model_alarms: list[cloudwatch.Alarm] = []
         if settings.model_monitor.enabled:
             self._watch_the_model(settings, data)
-        self._promote()
+        self.promotion: ModelPromotion | None = None
+        if self.endpoint is not None:
+            self._promote(self.endpoint)
+        # TODO(lambda promotion): the promotion construct takes the Lambda-hosted model's
+        # LambdaTarget once it accepts one (ml_constructs/model_promotion, built in parallel):
+        # there the call becomes ModelPromotion(..., lambda_target=self.lambda_model.target).
+        # Until then a lambda environment synthesizes without promotions (the README says so).
         self._retrain()
         self.monitoring.add_alarm_overview()
         self.outputs = self._outputs()
@@ -84,24 +104,55 @@ class ModelServingStack(Stack):
         # Resolved in this stack too (a mapping of its own), not imported from the data stack.
         image = FrameworkImage(self, "ServingImage", spec=data.serving_image_spec)
         self.endpoint = self._endpoint(settings, data, image.image_uri, model_data_url)
-        self._scale(settings)
+        self._scale(settings, self.endpoint)
+
+    def _serve_in_lambda(self) -> None:
+        """The model inside a Lambda function: its version, alias and CodeDeploy group; the
+        model it loads is what the SSM parameter names at deploy time, as for an endpoint."""
+        settings, data = self.settings, self.data
+        model_data_url = ssm.StringParameter.value_for_string_parameter(
+            self, settings.artifact_parameter
+        )
+        self.lambda_model = LambdaModel(
+            self,
+            "LambdaModel",
+            props=lambda_model_props(
+                settings,
+                model_data_url=model_data_url,
+                bucket=data.storage.bucket,
+                encryption_key=data.encryption.key,
+                network=data.network,
+                removal_policy=removal_policy(settings),
+            ),
+        )
+
+    @property
+    def model_name(self) -> str:
+        """The name the served model is known by (the endpoint's, or the model function's):
+        the capture folder the monitors read, the alarms' dimensions."""
+        if self.endpoint is not None:
+            return self.endpoint.endpoint_name
+        assert self.lambda_model is not None
+        return self.lambda_model.endpoint_name
 
     def _front_door(self) -> None:
         """IAM-authenticated REST API -> validating function -> this endpoint."""
         settings, data = self.settings, self.data
+        model = self.lambda_model
         self.inference_api = InferenceApi(
             self,
             "InferenceApi",
             props=inference_api_props(
                 settings,
-                endpoint_name=self.endpoint.endpoint_name,
-                endpoint_arn=self.endpoint.endpoint_arn,
+                endpoint_name=self.model_name,
+                endpoint_arn=self.endpoint.endpoint_arn if self.endpoint is not None else "",
                 encryption_key=data.encryption.key,
                 removal_policy=removal_policy(settings),
                 network=data.network,
                 async_storage=(
                     data.storage if settings.variant.supports("async_invocation") else None
                 ),
+                backend=model.alias if model is not None else None,
             ),
         )
         # The deployer role checks a deployment by predicting through this API (the delivery
@@ -109,29 +160,45 @@ class ModelServingStack(Stack):
         self.inference_api.allow_predict(data.operators.role)
 
     def _operate(self) -> None:
-        """Alarms (endpoint, function, API, promotions) on one encrypted topic, a dashboard."""
-        settings = self.settings
+        """Alarms (endpoint or model function, API, promotions) on one encrypted topic, a
+        dashboard. The model function's alias alarms roll its CodeDeploy shifts back."""
+        settings, variant = self.settings, self.settings.variant
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             props=monitoring_props(
                 settings,
                 encryption_key=self.data.encryption.key,
-                endpoint_name=self.endpoint.endpoint_name,
-                variant_name=self.endpoint.variant_name,
-                instance_type=settings.variant.instance_metrics_type,
+                endpoint_name=self.model_name,
+                variant_name=variant.name,
+                instance_type=variant.instance_metrics_type,
             ),
         )
+        if self.lambda_model is None:
+            self.monitoring.add_inference_api(
+                self.inference_api, function_timeout_s=settings.api.function_timeout_s
+            )
+            return
+        assert isinstance(variant, LambdaVariant)
         self.monitoring.add_inference_api(
-            self.inference_api, function_timeout_s=settings.api.function_timeout_s
+            self.inference_api,
+            function_timeout_s=variant.timeout_s,
+            reservation_setting="lambda_model.reserved_concurrency",
+        )
+        self.lambda_model.add_rollback_alarms(
+            self.monitoring.add_model_function(
+                self.lambda_model,
+                reserved_concurrency=variant.reserved_concurrency,
+                provisioned_concurrency=variant.provisioned_concurrency,
+            )
         )
 
-    def _promote(self) -> None:
+    def _promote(self, endpoint: ModelEndpoint) -> None:
         """Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
         the same policy and rollback alarms, and keeps the fleet autoscaling set; uploads and
         approvals are promoted, guarded by the endpoint alarms."""
         settings, data = self.settings, self.data
-        self.endpoint.use_deployment_policy(
+        endpoint.use_deployment_policy(
             deployment_policy(settings.promotion, self.monitoring.rollback_alarms),
             autoscaled=settings.scales,
         )
@@ -140,7 +207,7 @@ class ModelServingStack(Stack):
             "Promotion",
             props=promotion_props(
                 settings,
-                endpoint=self.endpoint,
+                endpoint=endpoint,
                 storage=data.storage,
                 encryption_key=data.encryption.key,
                 alarm_topic=self.monitoring.topic,
@@ -180,6 +247,8 @@ class ModelServingStack(Stack):
 
     def _outputs(self) -> dict[str, CfnOutput]:
         """What a pipeline step and an operator read back from the stack."""
+        if self.endpoint is None or self.promotion is None:
+            return self._lambda_outputs()
         return add_outputs(
             self,
             {
@@ -210,6 +279,40 @@ class ModelServingStack(Stack):
                 ),
             },
         )
+
+    def _lambda_outputs(self) -> dict[str, CfnOutput]:
+        """The Lambda-hosted model's outputs: no EndpointName (there is no endpoint)."""
+        model = self.lambda_model
+        assert model is not None
+        outputs = {
+            "InferenceApiUrl": (
+                self.inference_api.predict_url,
+                "POST /predict, SigV4-signed (python -m client.predict_client)",
+            ),
+            "InferenceFunctionName": (
+                model.function.function_name,
+                "Lambda function that serves the model (the API invokes its live alias)",
+            ),
+            "ModelAliasArn": (model.alias.function_arn, "The alias API Gateway invokes"),
+            "DeploymentGroupName": (
+                model.deployment_group.deployment_group_name,
+                "CodeDeploy group that shifts the alias to a new version",
+            ),
+            "AlarmTopicArn": (
+                self.monitoring.topic_arn,
+                "SNS topic of all alarms and promotion reports (KMS-encrypted)",
+            ),
+            "DashboardName": (
+                self.monitoring.dashboard_name,
+                "CloudWatch dashboard of the model function, API and promotions",
+            ),
+        }
+        if self.promotion is not None:
+            outputs["PromotionQueueUrl"] = (
+                self.promotion.queue_url,
+                "Promotion requests (S3 uploads under models/ arrive here)",
+            )
+        return add_outputs(self, outputs)
 
     def _endpoint(
         self, settings: Settings, data: ModelDataStack, image_uri: str, model_data_url: str
@@ -248,7 +351,7 @@ class ModelServingStack(Stack):
             endpoint.endpoint_config.node.add_dependency(self.async_notifications.role_policy)
         return endpoint
 
-    def _scale(self, settings: Settings) -> None:
+    def _scale(self, settings: Settings, endpoint: ModelEndpoint) -> None:
         """Target tracking (``scaling:``), or an asynchronous endpoint's backlog scaling."""
         self.autoscaling: EndpointAutoscaling | None = None
         self.async_autoscaling: AsyncAutoscaling | None = None
@@ -259,7 +362,7 @@ class ModelServingStack(Stack):
                 "AsyncAutoscaling",
                 props=AsyncAutoscalingProps(
                     prefix=settings.prefix,
-                    endpoint_name=self.endpoint.endpoint_name,
+                    endpoint_name=endpoint.endpoint_name,
                     variant=settings.variant,
                     target_backlog_per_instance=backlog.target_backlog_per_instance,
                     scale_in_cooldown_s=backlog.scale_in_cooldown_s,
@@ -267,7 +370,7 @@ class ModelServingStack(Stack):
                     wake_cooldown_s=backlog.wake_cooldown_s,
                     wake_evaluation_periods=backlog.wake_evaluation_periods,
                 ),
-                endpoint=self.endpoint.endpoint,
+                endpoint=endpoint.endpoint,
             )
         if settings.scaling is not None:
             scaling = settings.scaling
@@ -275,7 +378,7 @@ class ModelServingStack(Stack):
                 self,
                 "Autoscaling",
                 props=EndpointAutoscalingProps(
-                    endpoint_name=self.endpoint.endpoint_name,
+                    endpoint_name=endpoint.endpoint_name,
                     variant=settings.variant,
                     min_capacity=scaling.min_capacity,
                     max_capacity=scaling.max_capacity,
@@ -290,7 +393,7 @@ class ModelServingStack(Stack):
                         for s in scaling.schedules
                     ),
                 ),
-                endpoint=self.endpoint.endpoint,
+                endpoint=endpoint.endpoint,
             )
 
     def _watch_the_model(self, settings: Settings, data: ModelDataStack) -> None:
@@ -303,7 +406,7 @@ class ModelServingStack(Stack):
                 "DriftMonitor",
                 props=drift_monitor_props(
                     settings,
-                    endpoint_name=self.endpoint.endpoint_name,
+                    endpoint_name=self.model_name,
                     storage=data.storage,
                     encryption_key=data.encryption.key,
                     topic=self.monitoring.topic,
@@ -312,6 +415,7 @@ class ModelServingStack(Stack):
                 ),
             )
         else:
+            assert self.endpoint is not None  # configuration: Model Monitor needs an endpoint
             self.model_monitor = ModelMonitor(
                 self,
                 "ModelMonitor",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from deploy_tools.cost.lambda_cost import LambdaUse, lambda_lines
 from deploy_tools.cost.lines import (
     GB,
     HOURS_PER_MONTH,
@@ -23,7 +24,13 @@ from deploy_tools.cost.lines import (
 )
 from deploy_tools.cost.schedule import bounds_over_year
 from serving_config.settings import Settings
-from serving_core.variants import AsyncVariant, HostingVariant, InstanceVariant, ServerlessVariant
+from serving_core.variants import (
+    AsyncVariant,
+    HostingVariant,
+    InstanceVariant,
+    LambdaVariant,
+    ServerlessVariant,
+)
 
 
 @dataclass(frozen=True)
@@ -201,3 +208,22 @@ def price_serverless(variant: HostingVariant, context: HostingContext) -> Hostin
         lines.append(quote.line("SageMaker Serverless inference on provisioned", served))
     lines.append(data_processed(context))
     return Hosting(lines=tuple(lines), front_door=_synchronous(a))
+
+
+@pricer(LambdaVariant)
+def price_lambda(variant: HostingVariant, context: HostingContext) -> Hosting:
+    """The model inside a Lambda function: one invocation per prediction (the API integrates
+    the function's alias: no separate inference function), each as long as the model's
+    latency, GB-seconds by architecture; provisioned concurrency at its level between
+    schedules (the schedules' extra hours are not added). No SageMaker charges."""
+    assert isinstance(variant, LambdaVariant)
+    a = context.assumptions
+    use = LambdaUse(
+        name="model function",
+        memory_mb=variant.memory_mb,
+        architecture=variant.architecture,
+        invocations=a.requests_per_month,
+        duration_ms=a.model_latency_ms,
+        provisioned_concurrency=variant.provisioned_concurrency or 0,
+    )
+    return Hosting(lines=tuple(lambda_lines(context.quote, use)), front_door=FrontDoor(1.0, None))

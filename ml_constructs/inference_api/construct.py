@@ -75,7 +75,7 @@ ACCESS_LOG_FIELDS = {
     "errorMessage": "$context.error.message",
 }
 
-_RETENTION = {
+LOG_RETENTION = _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
     3: logs.RetentionDays.THREE_DAYS,
     5: logs.RetentionDays.FIVE_DAYS,
@@ -135,6 +135,10 @@ class InferenceApiProps:
     #: An asynchronous endpoint's bucket: the API then serves POST /predict-async and
     #: GET /predict-async/{id} (InvokeEndpointAsync) instead of POST /predict.
     async_bucket: s3.IBucket | None = None
+    #: A function (an alias) that answers POST /predict itself (the model served inside
+    #: Lambda): API Gateway integrates it directly and the API creates no function of its own
+    #: (``endpoint_arn`` is then empty: there is no SageMaker endpoint to call).
+    backend: lambda_.IFunction | None = None
 
     @property
     def is_async(self) -> bool:
@@ -161,8 +165,13 @@ class InferenceApiProps:
                 f"max_payload_bytes {self.max_payload_bytes} is outside "
                 f"1-{env.SAGEMAKER_MAX_PAYLOAD_BYTES}"
             )
+        if self.backend is not None and (self.is_async or self.endpoint_arn):
+            problems.append(
+                "backend: a function that answers itself is integrated instead of an endpoint "
+                "(no endpoint_arn, no async_bucket)"
+            )
         budget = env.invoke_budget_s(self.connect_timeout_s, self.read_timeout_s, self.max_attempts)
-        if not budget < self.function_timeout_s <= API_GATEWAY_TIMEOUT_S:
+        if self.backend is None and not budget < self.function_timeout_s <= API_GATEWAY_TIMEOUT_S:
             problems.append(
                 f"function_timeout_s {self.function_timeout_s} must exceed the SageMaker "
                 f"client's worst case {budget:g} s and be at most {API_GATEWAY_TIMEOUT_S} s"
@@ -200,7 +209,9 @@ class InferenceApiProps:
 
 
 class InferenceApi(Construct):
-    """REST API (AWS_IAM) -> POST /predict -> validating Lambda -> sagemaker:InvokeEndpoint.
+    """REST API (AWS_IAM) -> POST /predict -> validating Lambda -> sagemaker:InvokeEndpoint;
+    with ``props.backend``, REST API -> the given function (alias), which answers itself
+    (``role`` and ``function_log_group`` are then None: the backend owns them).
 
     Attributes for callers: ``function``, ``api``, ``stage``, ``role``, ``function_name``,
     ``function_arn``, ``api_id``, ``predict_url``, ``access_log_group``, ``function_log_group``
@@ -211,10 +222,16 @@ class InferenceApi(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         self.service_name = f"{props.prefix}-inference"
-        setup = FunctionSetup(self, props, FUNCTION, _RETENTION[props.log_retention_days])
-        self.function_log_group, self.role = setup.log_group, setup.role
-        self._grant()
-        self.function = self._function(setup)
+        self.function_log_group: logs.ILogGroup | None = None
+        self.role: iam.IRole | None = None
+        self.function: lambda_.IFunction
+        if props.backend is None:
+            setup = FunctionSetup(self, props, FUNCTION, _RETENTION[props.log_retention_days])
+            self.function_log_group, self.role = setup.log_group, setup.role
+            self._grant(setup.role)
+            self.function = self._function(setup)
+        else:
+            self.function = props.backend
         self.access_log_group = logs.LogGroup(
             self,
             "AccessLogs",
@@ -234,10 +251,10 @@ class InferenceApi(Construct):
 
     # -- the function ------------------------------------------------------------------------------
 
-    def _grant(self) -> None:
+    def _grant(self, role: iam.Role) -> None:
         """Invoke this endpoint only (asynchronously: its request and result objects too)."""
         props = self.props
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 sid="InvokeThisEndpointOnly",
                 actions=[f"sagemaker:InvokeEndpoint{'Async' if props.is_async else ''}"],
@@ -245,7 +262,7 @@ class InferenceApi(Construct):
             )
         )
         if props.is_async:
-            self._grant_async_storage()
+            self._grant_async_storage(role)
 
     def _layers(self) -> list[lambda_.ILayerVersion]:
         """Powertools for AWS Lambda, the layer of its version for the function's runtime and
@@ -300,7 +317,7 @@ class InferenceApi(Construct):
         # Active tracing needs xray:PutTraceSegments/PutTelemetryRecords, which X-Ray only
         # supports on Resource "*": the one wildcard, acknowledged on this role alone.
         acknowledge(
-            self.role,
+            setup.role,
             "AwsSolutions-IAM5",
             "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level "
             "permissions; Lambda active tracing requires them on '*'.",
@@ -316,7 +333,11 @@ class InferenceApi(Construct):
             self,
             "Api",
             rest_api_name=self.service_name,
-            description="POST /predict (SigV4, AWS_IAM) in front of the SageMaker endpoint",
+            description=(
+                "POST /predict (SigV4, AWS_IAM) in front of the SageMaker endpoint"
+                if props.backend is None
+                else "POST /predict (SigV4, AWS_IAM) answered by the model function's alias"
+            ),
             endpoint_configuration=self._endpoint_configuration(),
             policy=self._private_api_policy(),
             cloud_watch_role=props.manage_account_cloudwatch_role,
@@ -427,7 +448,7 @@ class InferenceApi(Construct):
                 ],
             )
 
-    def _grant_async_storage(self) -> None:
+    def _grant_async_storage(self, role: iam.Role) -> None:
         """Exactly the async prefixes: write requests and records, read records, results and
         failures; list only those prefixes (S3 answers a missing key with 404 only to a caller
         that may list); the key for SSE-KMS objects."""
@@ -435,7 +456,7 @@ class InferenceApi(Construct):
         bucket, key = props.async_bucket, props.encryption_key
         assert bucket is not None and key is not None
         bucket_arn, bucket_ref = bucket_arn_in(self, bucket)
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteAsyncRequests",
                 actions=["s3:PutObject"],
@@ -446,14 +467,14 @@ class InferenceApi(Construct):
             )
         )
         readable = (env.ASYNC_REQUESTS_PREFIX, env.ASYNC_OUTPUT_PREFIX, env.ASYNC_FAILURES_PREFIX)
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadAsyncOutcomes",
                 actions=["s3:GetObject"],
                 resources=[f"{bucket_arn}/{p}*" for p in readable],
             )
         )
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 sid="ListAsyncOutcomes",
                 actions=["s3:ListBucket"],
@@ -463,13 +484,13 @@ class InferenceApi(Construct):
         )
         prefixes = {env.ASYNC_INPUT_PREFIX, *readable}
         acknowledge(
-            self.role.node.find_child("DefaultPolicy"),
+            role.node.find_child("DefaultPolicy"),
             "AwsSolutions-IAM5",
             "Each asynchronous request has its own objects, named per request (the API's id, "
             "SageMaker's result names): the statements are scoped to the async prefixes.",
             [f"Resource::{bucket_ref}/{p}*" for p in sorted(prefixes)],
         )
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 sid="AsyncObjectsEncryption",
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],

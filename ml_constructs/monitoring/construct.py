@@ -65,6 +65,13 @@ class ModelMonitorMetrics(Protocol):
     def metric_failed_executions(self, period: Duration) -> cloudwatch.IMetric: ...
 
 
+class ModelFunctionMetrics(Protocol):
+    """What the Lambda-hosted model exposes for monitoring beyond the API's function metrics."""
+
+    def metric_concurrency(self, period: Duration) -> cloudwatch.Metric: ...
+    def metric_spillover(self, period: Duration) -> cloudwatch.Metric: ...
+
+
 class PromotionMetrics(Protocol):
     """What the promotion construct exposes for monitoring."""
 
@@ -94,6 +101,9 @@ class MonitoringProps:
     endpoint_name: str
     variant_name: str
     instance_type: str | None = None  # None for a serverless variant (no instance metrics)
+    #: False when the model runs inside Lambda: no endpoint alarms; the function's alarms
+    #: (:meth:`Monitoring.add_inference_api`, :meth:`Monitoring.add_model_function`) watch it.
+    sagemaker_endpoint: bool = True
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -151,10 +161,13 @@ class Monitoring(Construct):
             default_interval=Duration.hours(6),
         )
         self.dashboard_name = f"{props.prefix}-operations"
-        self._add_endpoint_alarms()
-        self.rollback_alarms: list[cloudwatch.IAlarm] = [
-            self.alarms[name] for name in ("endpoint-5xx", "endpoint-4xx-rate", "model-latency-p99")
-        ]
+        self.rollback_alarms: list[cloudwatch.IAlarm] = []
+        if props.sagemaker_endpoint:
+            self._add_endpoint_alarms()
+            self.rollback_alarms = [
+                self.alarms[name]
+                for name in ("endpoint-5xx", "endpoint-4xx-rate", "model-latency-p99")
+            ]
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -340,8 +353,15 @@ class Monitoring(Construct):
 
     # -- inference function and API ----------------------------------------------------------
 
-    def add_inference_api(self, api: InferenceApiMetrics, function_timeout_s: int) -> None:
-        """Alarms and widgets of the inference function and its REST API."""
+    def add_inference_api(
+        self,
+        api: InferenceApiMetrics,
+        function_timeout_s: int,
+        reservation_setting: str = "api.reserved_concurrency",
+    ) -> None:
+        """Alarms and widgets of the inference function (the model function's alias when the
+        model runs inside Lambda; ``reservation_setting`` names its reservation) and its REST
+        API."""
         thresholds = self.props.alarms
         not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
         period = self.period
@@ -364,7 +384,7 @@ class Monitoring(Construct):
             threshold=thresholds.function_throttles,
             description=(
                 "The inference function was throttled: its reserved concurrency "
-                "(api.reserved_concurrency) or the account's concurrency quota is exhausted. "
+                f"({reservation_setting}) or the account's concurrency quota is exhausted. "
                 "Raise the reservation or the quota, or lower the API's throttling limits."
             ),
             missing=not_breaching,
@@ -431,6 +451,50 @@ class Monitoring(Construct):
                 width=8,
             ),
         )
+
+    # -- the model inside Lambda ----------------------------------------------------------------
+
+    def add_model_function(
+        self,
+        model: ModelFunctionMetrics,
+        reserved_concurrency: int | None,
+        provisioned_concurrency: int | None,
+        concurrency_percent: float = 80.0,
+    ) -> list[cloudwatch.IAlarm]:
+        """The Lambda-hosted model's alarms beyond the API function's: concurrency near its
+        reservation, invocations spilling over the provisioned concurrency; returns the
+        rollback alarms of its CodeDeploy group (the alias's errors, throttles and duration,
+        added by :meth:`add_inference_api`), which become ``rollback_alarms``."""
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        if reserved_concurrency is not None:
+            self._alarm(
+                "function-concurrency",
+                model.metric_concurrency(self.period),
+                threshold=reserved_concurrency * concurrency_percent / 100,
+                description=(
+                    f"The model function's concurrency reached {concurrency_percent:g}% of its "
+                    f"reserved {reserved_concurrency} (lambda_model.reserved_concurrency): "
+                    "throttling is near. Raise the reservation or lower the API's throttling."
+                ),
+                missing=not_breaching,
+            )
+        if provisioned_concurrency is not None:
+            self._alarm(
+                "provisioned-spillover",
+                model.metric_spillover(self.period),
+                threshold=1,
+                description=(
+                    "Invocations of the live alias ran beyond its provisioned concurrency "
+                    "(cold starts). Raise lambda_model.provisioned_concurrency or a schedule's "
+                    "value for these hours."
+                ),
+                missing=not_breaching,
+            )
+        self.rollback_alarms = [
+            self.alarms[name]
+            for name in ("function-errors", "function-throttles", "function-duration-p99")
+        ]
+        return self.rollback_alarms
 
     # -- promotions --------------------------------------------------------------------------
 

@@ -55,3 +55,13 @@ LAMBDA_SQS_POLLER_ACTIONS: tuple[str, ...] = (
     "sqs:GetQueueAttributes",
     "sqs:ChangeMessageVisibility",
 )
+
+#: Provisioned concurrency is configured on a published version or an alias, never on
+#: ``$LATEST``, and a function's provisioned concurrency cannot exceed its reserved concurrency
+#: (when it has one); Application Auto Scaling's bounds for it are provisioned concurrency too.
+#: Lambda also keeps 100 of the account's concurrency unreserved, so reservations need an
+#: account limit above 100 plus them (not visible in a template). Sources: Lambda developer
+#: guide, "Configuring provisioned concurrency for a function"; "Configuring reserved
+#: concurrency for a function".
+LAMBDA_PROVISIONED_QUALIFIER_FORBIDDEN = "$LATEST"
+LAMBDA_PROVISIONED_DIMENSION = "lambda:function:ProvisionedConcurrency"

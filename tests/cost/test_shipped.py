@@ -24,7 +24,11 @@ def test_every_shipped_environment_is_priced(env: str) -> None:
     cost = price_environment(load_settings(env))
     assert cost.fixed > 0 and cost.usage > 0 and cost.per_million > 0
     assert cost.region == "us-east-1"  # named, or the stated default
-    hosting = [line for line in cost.lines if line.item.startswith("SageMaker hosting")]
+    hosting = [
+        line
+        for line in cost.lines
+        if line.item.startswith(("SageMaker hosting", "model function: Lambda requests"))
+    ]
     serverless = [line for line in cost.lines if line.item.startswith("SageMaker Serverless")]
     assert [line.unpriced for line in hosting + serverless] == [None]
     for line in cost.lines:

@@ -348,6 +348,43 @@ def endpoints(app: App) -> None:
     )
 
 
+def provisioned(app: App) -> None:
+    """Provisioned concurrency within the reservation (ok), and above it or on $LATEST."""
+    for name, reserved, version, alias_value, bounds in (
+        ("ProvisionedOk", 5, "1", 2, (2, 5)),
+        ("ProvisionedBad", 3, "$LATEST", 4, (1, 6)),
+    ):
+        stack = Stack(app, name)
+        fn = function(stack, "Fn", role(stack, "Role", [])[0], None)
+        fn.add_property_override("ReservedConcurrentExecutions", reserved)
+        alias = resource(
+            stack,
+            "Alias",
+            "AWS::Lambda::Alias",
+            FunctionName=ref(fn),
+            FunctionVersion=version,
+            Name="live",
+            ProvisionedConcurrencyConfig={"ProvisionedConcurrentExecutions": alias_value},
+        )
+        resource(
+            stack,
+            "Target",
+            "AWS::ApplicationAutoScaling::ScalableTarget",
+            ServiceNamespace="lambda",
+            ScalableDimension="lambda:function:ProvisionedConcurrency",
+            ResourceId={"Fn::Join": ["", ["function:", ref(alias)]]},
+            MinCapacity=bounds[0],
+            MaxCapacity=bounds[1],
+            ScheduledActions=[
+                {
+                    "ScheduledActionName": "day",
+                    "Schedule": "cron(0 8 ? * * *)",
+                    "ScalableTargetAction": {"MinCapacity": bounds[1], "MaxCapacity": bounds[1]},
+                }
+            ],
+        )
+
+
 def acknowledged(app: App) -> None:
     stack = Stack(app, "Acknowledged")
     _, subnet = network(stack)
@@ -367,7 +404,16 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, set[
     """rule -> construct path -> finding ids, of one synth of every stack above."""
     outdir = tmp_path_factory.mktemp("preconditions")
     app = App(outdir=str(outdir))
-    for build in (lambda_vpc, sagemaker_vpc, depends_on, gateway, key, endpoints, acknowledged):
+    for build in (
+        lambda_vpc,
+        sagemaker_vpc,
+        depends_on,
+        gateway,
+        key,
+        endpoints,
+        provisioned,
+        acknowledged,
+    ):
         build(app)
     Validations.of(app).add_plugins(DeployPreconditionChecks(app))
     with pytest.raises(Exception, match="ValidationFailed"):
@@ -392,7 +438,7 @@ def of_stacks(found: dict[str, set[str]], prefix: str) -> dict[str, set[str]]:
 
 def test_the_pack_has_one_rule_per_module() -> None:
     names = [rule.name for rule in RULES]
-    assert len(names) == len(set(names)) == 6
+    assert len(names) == len(set(names)) == 7
     modules = {p.stem for p in Path("ml_constructs/preconditions/rules").glob("*.py")} - {
         "__init__"
     }
@@ -404,6 +450,14 @@ def test_lambda_vpc_permissions(report: dict[str, dict[str, set[str]]]) -> None:
     assert {p.split("/")[0] for p in found} == {"LambdaVpcBad"}
     assert found["LambdaVpcBad/NoEni"] == {f"Missing::{a}" for a in LAMBDA_VPC_ACTIONS}
     assert found["LambdaVpcBad/NotAfterThePolicy"] == {"NotDependedOn::EniRolePolicy"}
+
+
+def test_provisioned_concurrency_fits(report: dict[str, dict[str, set[str]]]) -> None:
+    found = of_stacks(report["ProvisionedConcurrencyFits"], "Provisioned")
+    assert found == {
+        "ProvisionedBad/Alias": {"OnLatest", "AboveReserved::4>3"},
+        "ProvisionedBad/Target": {"AboveReserved::6>3"},
+    }
 
 
 def test_sagemaker_vpc_permissions(report: dict[str, dict[str, set[str]]]) -> None:

@@ -20,6 +20,7 @@ from serving_core.variants import (
     AsyncVariant,
     DataCapture,
     InstanceVariant,
+    LambdaVariant,
     ServerlessVariant,
     VariantError,
     variant_from_api_shape,
@@ -28,7 +29,9 @@ from tests.synth_cache import synth
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("stacks", "ml_constructs", "serving_config", "serving_core", "deploy_tools", "rehearsal")
-KINDS = {"instance", "serverless", "async"}
+KINDS = {"instance", "serverless", "async", "lambda"}
+#: The kinds served by a SageMaker endpoint (they render its API shapes).
+ENDPOINT_KINDS = sorted(KINDS - {"lambda"})
 
 # What each kind supports, with the AWS statement behind each "no" (pinned: a change of a
 # variant's capabilities must be a change of this table).
@@ -36,6 +39,7 @@ SUPPORT = {
     # "Feature exclusions" (Serverless Inference): no data capture, no VPC, no network
     # isolation, no Model Monitor; no instances to autoscale or to step traffic by.
     "serverless": {
+        "sagemaker_endpoint": True,
         "autoscaling": False,
         "async_invocation": False,
         "data_capture": False,
@@ -47,6 +51,7 @@ SUPPORT = {
     # Asynchronous inference runs on instance variants, scales on its backlog (to zero),
     # and this project captures and monitors real-time traffic only.
     "async": {
+        "sagemaker_endpoint": True,
         "autoscaling": False,
         "async_invocation": True,
         "data_capture": False,
@@ -56,6 +61,7 @@ SUPPORT = {
         "stepped_traffic_shifting": False,
     },
     "instance": {
+        "sagemaker_endpoint": True,
         "autoscaling": True,
         "async_invocation": False,
         "data_capture": True,
@@ -64,12 +70,33 @@ SUPPORT = {
         "network_isolation": True,
         "stepped_traffic_shifting": True,
     },
+    # The model inside a Lambda function: no SageMaker endpoint, so no SageMaker target
+    # tracking, asynchronous queue or network isolation (a SageMaker model setting); it writes
+    # SageMaker-format capture (monitored), runs in the VPC like any function, and CodeDeploy
+    # shifts its alias in canary or linear percentages ("Working with deployment
+    # configurations in CodeDeploy", Lambda compute platform).
+    "lambda": {
+        "sagemaker_endpoint": False,
+        "autoscaling": False,
+        "async_invocation": False,
+        "data_capture": True,
+        "monitoring": True,
+        "vpc": True,
+        "network_isolation": False,
+        "stepped_traffic_shifting": True,
+    },
 }
 VARIANTS = {
     "instance": InstanceVariant(instance_type="ml.c5.xlarge", initial_instance_count=2),
     "serverless": ServerlessVariant(memory_mb=3072, max_concurrency=7, provisioned_concurrency=2),
     "async": AsyncVariant(
         instance_type="ml.m5.large", max_capacity=3, max_concurrent_invocations_per_instance=4
+    ),
+    "lambda": LambdaVariant(
+        memory_mb=1024,
+        reserved_concurrency=10,
+        provisioned_concurrency=2,
+        provisioned_concurrency_max=5,
     ),
 }
 
@@ -109,6 +136,18 @@ def test_a_burstable_fleet_cannot_autoscale_wherever_it_is_asked() -> None:
         (lambda: ServerlessVariant(max_concurrency=201), "max_concurrency"),
         (lambda: ServerlessVariant(provisioned_concurrency=6), "provisioned_concurrency"),
         (lambda: AsyncVariant(min_capacity=-1), "min_capacity"),
+        (lambda: LambdaVariant(memory_mb=127), "memory_mb"),
+        (lambda: LambdaVariant(memory_mb=10_241), "memory_mb"),
+        (lambda: LambdaVariant(timeout_s=30), "timeout_s"),
+        (lambda: LambdaVariant(reserved_concurrency=0), "reserved_concurrency"),
+        (
+            lambda: LambdaVariant(reserved_concurrency=2, provisioned_concurrency=3),
+            "provisioned_concurrency",
+        ),
+        (
+            lambda: LambdaVariant(reserved_concurrency=2, provisioned_concurrency_max=3),
+            "provisioned_concurrency_max",
+        ),
     ],
 )
 def test_a_broken_rule_names_its_field(build: Any, field: str) -> None:
@@ -129,11 +168,14 @@ def test_fleet_ranges_and_endpoint_identity() -> None:
     assert InstanceVariant(fleet=(1, 8)).fleet_range == (1, 8)
     assert VARIANTS["async"].fleet_range == (0, 3)
     assert VARIANTS["serverless"].fleet_range == (1, 1)
+    assert VARIANTS["lambda"].fleet_range == (1, 1)
+    assert VARIANTS["lambda"].warm_range == (2, 5)  # type: ignore[attr-defined]
     labels = {kind: v.fleet_label for kind, v in VARIANTS.items()}
     assert labels == {
         "instance": "c5-xlarge",
         "serverless": "serverless",
         "async": "async-m5-large",
+        "lambda": "lambda",
     }
 
 
@@ -183,7 +225,15 @@ def test_the_shapes_are_sagemakers() -> None:
     assert capture is not None and capture["InitialSamplingPercentage"] == 20
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_lambda_variant_has_no_sagemaker_shape() -> None:
+    variant = VARIANTS["lambda"]
+    with pytest.raises(VariantError, match="kind: a lambda variant runs the model inside"):
+        variant.production_variant("m")
+    assert variant.async_inference_config(None) is None
+    assert not variant.shifts_all_at_once  # CodeDeploy shifts the alias in percentages
+
+
+@pytest.mark.parametrize("kind", ENDPOINT_KINDS)
 def test_a_variant_is_read_back_from_its_shapes(kind: str) -> None:
     variant = VARIANTS[kind]
     shape = variant.production_variant("m")
@@ -223,6 +273,9 @@ def test_an_environment_moves_to_any_kind_and_stays_valid(kind: str, tmp_path: P
     for name, value in kind_overrides(kind).items():
         merge = isinstance(value, dict) and isinstance(data.get(name), dict)
         data[name] = {**data[name], **value} if merge else value
+    if "sagemaker_endpoint" in VARIANT_CLASSES[kind].lacks:  # type: ignore[index]
+        # local promotes without waiting (0 s); CodeDeploy waits between shifts in minutes.
+        data["promotion"]["wait_before_shift_s"] = 60
     (tmp_path / "local.yaml").write_text(yaml.safe_dump(data))
     variant = load_settings("local", tmp_path).variant
     assert variant.kind == kind

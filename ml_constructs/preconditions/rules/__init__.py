@@ -8,6 +8,7 @@ from ml_constructs.preconditions.rules import (
     gateway_endpoint_admits_s3_access,
     key_admits_encrypting_services,
     lambda_vpc_permissions,
+    provisioned_concurrency_fits,
     sagemaker_vpc_permissions,
     vpc_calls_have_endpoints,
 )
@@ -19,4 +20,5 @@ RULES: tuple[Rule, ...] = (
     gateway_endpoint_admits_s3_access.RULE,
     key_admits_encrypting_services.RULE,
     vpc_calls_have_endpoints.RULE,
+    provisioned_concurrency_fits.RULE,
 )
