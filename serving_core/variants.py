@@ -147,6 +147,12 @@ class HostingVariant:
         """Whether the endpoint config may name a KMS key for the variant's storage."""
         return True
 
+    @property
+    def promotion_services(self) -> dict[str, str]:
+        """AWS services a promotion of this variant calls beyond the endpoint's (an interface
+        endpoint each where the network is private): service -> why."""
+        return {}
+
     def production_variant(self, model_name: Any) -> dict[str, Any]:
         """``ProductionVariant`` in the SageMaker API's shape (CloudFormation's is the same)."""
         raise NotImplementedError
@@ -439,6 +445,14 @@ class LambdaVariant(HostingVariant):
     memory_mb: int = 2048
     architecture: Literal["arm64", "x86_64"] = "arm64"
     timeout_s: int = 10
+
+    @property
+    def promotion_services(self) -> dict[str, str]:
+        return {
+            "lambda": "the promotion function: the model function's configuration, versions, alias",
+            "codedeploy": "the promotion function: the alias's deployments",
+        }
+
     reserved_concurrency: int | None = None
     provisioned_concurrency: int | None = None
     #: The most provisioned concurrency any schedule sets (must fit the reservation too).

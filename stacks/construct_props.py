@@ -24,6 +24,7 @@ from ml_constructs.model_promotion.construct import (
     RegistryApprovals,
     source_artifact_arns,
 )
+from ml_constructs.model_promotion.lambda_target import LambdaTarget
 from ml_constructs.monitoring.construct import MonitoringProps
 from ml_constructs.private_network.construct import (
     ImportedSubnet,
@@ -60,6 +61,7 @@ def network_props(
         security_group_ids=network.security_group_ids,
         create_endpoints=network.create_endpoints,
         private_api=settings.api.endpoint_type == "private",
+        extra_endpoints=tuple(settings.variant.promotion_services.items()),
         removal_policy=removal_policy,
         external_reads=source_artifact_arns(settings.registry.source_bucket),
     )
@@ -202,7 +204,8 @@ def registry_approvals(settings: Settings) -> RegistryApprovals | None:
 def promotion_props(
     settings: Settings,
     *,
-    endpoint: ModelEndpoint,
+    endpoint: ModelEndpoint | None,
+    lambda_target: LambdaTarget | None,
     storage: ArtifactStorage,
     encryption_key: kms.IKey,
     alarm_topic: sns.ITopic,
@@ -216,6 +219,7 @@ def promotion_props(
     return ModelPromotionProps(
         prefix=settings.prefix,
         endpoint=endpoint,
+        lambda_target=lambda_target,
         bucket=storage.bucket,
         encryption_key=encryption_key,
         artifact_parameter=settings.artifact_parameter,

@@ -81,13 +81,7 @@ class ModelServingStack(Stack):
         self.model_alarms: list[cloudwatch.Alarm] = []
         if settings.model_monitor.enabled:
             self._watch_the_model(settings, data)
-        self.promotion: ModelPromotion | None = None
-        if self.endpoint is not None:
-            self._promote(self.endpoint)
-        # TODO(lambda promotion): the promotion construct takes the Lambda-hosted model's
-        # LambdaTarget once it accepts one (ml_constructs/model_promotion, built in parallel):
-        # there the call becomes ModelPromotion(..., lambda_target=self.lambda_model.target).
-        # Until then a lambda environment synthesizes without promotions (the README says so).
+        self._promote()
         self._retrain()
         self.monitoring.add_alarm_overview()
         self.outputs = self._outputs()
@@ -193,21 +187,24 @@ class ModelServingStack(Stack):
             )
         )
 
-    def _promote(self, endpoint: ModelEndpoint) -> None:
-        """Every update of the endpoint, by `cdk deploy` or by a promotion, is blue/green with
-        the same policy and rollback alarms, and keeps the fleet autoscaling set; uploads and
-        approvals are promoted, guarded by the endpoint alarms."""
+    def _promote(self) -> None:
+        """Every update of what serves, by `cdk deploy` or by a promotion, moves with the same
+        policy and rollback alarms: an endpoint blue/green (keeping the fleet autoscaling set),
+        a Lambda-hosted model's alias through its CodeDeploy group. Uploads and approvals are
+        promoted into it."""
         settings, data = self.settings, self.data
-        endpoint.use_deployment_policy(
-            deployment_policy(settings.promotion, self.monitoring.rollback_alarms),
-            autoscaled=settings.scales,
-        )
+        if self.endpoint is not None:
+            self.endpoint.use_deployment_policy(
+                deployment_policy(settings.promotion, self.monitoring.rollback_alarms),
+                autoscaled=settings.scales,
+            )
         self.promotion = ModelPromotion(
             self,
             "Promotion",
             props=promotion_props(
                 settings,
-                endpoint=endpoint,
+                endpoint=self.endpoint,
+                lambda_target=self.lambda_model.target if self.lambda_model else None,
                 storage=data.storage,
                 encryption_key=data.encryption.key,
                 alarm_topic=self.monitoring.topic,
@@ -247,8 +244,9 @@ class ModelServingStack(Stack):
 
     def _outputs(self) -> dict[str, CfnOutput]:
         """What a pipeline step and an operator read back from the stack."""
-        if self.endpoint is None or self.promotion is None:
+        if self.endpoint is None:
             return self._lambda_outputs()
+        assert self.promotion is not None
         return add_outputs(
             self,
             {
@@ -307,11 +305,11 @@ class ModelServingStack(Stack):
                 "CloudWatch dashboard of the model function, API and promotions",
             ),
         }
-        if self.promotion is not None:
-            outputs["PromotionQueueUrl"] = (
-                self.promotion.queue_url,
-                "Promotion requests (S3 uploads under models/ arrive here)",
-            )
+        assert self.promotion is not None
+        outputs["PromotionQueueUrl"] = (
+            self.promotion.queue_url,
+            "Promotion requests (S3 uploads under models/ arrive here)",
+        )
         return add_outputs(self, outputs)
 
     def _endpoint(

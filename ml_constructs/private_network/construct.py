@@ -105,6 +105,9 @@ class PrivateNetworkProps:
     #: False: the imported VPC has the endpoints already (with private DNS).
     create_endpoints: bool = True
     private_api: bool = False
+    #: Interface endpoints beyond INTERFACE_ENDPOINTS (service -> who calls it from inside):
+    #: what the hosting variant's promotions call (a Lambda-hosted model: lambda, codedeploy).
+    extra_endpoints: tuple[tuple[str, str], ...] = ()
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     #: Objects of other accounts' buckets that code in the VPC reads (the promotion's source
     #: artifacts, ``registry.source_bucket``): the S3 gateway endpoint must let them through.
@@ -359,7 +362,7 @@ class PrivateNetwork(Construct):
                 resources=[f"arn:{Aws.PARTITION}:s3:::prod-{Aws.REGION}-starport-layer-bucket/*"],
             )
         )
-        names = dict(INTERFACE_ENDPOINTS)
+        names = {**INTERFACE_ENDPOINTS, **dict(props.extra_endpoints)}
         if props.private_api:
             names["execute-api"] = "clients of the private REST API"
         for name in names:
@@ -488,7 +491,7 @@ def acknowledge_imported_endpoints(network: PrivateNetwork | None, scope: Constr
     call to any other service still fails the synth)."""
     if network is None or network.props.create_endpoints:
         return
-    services = (*INTERFACE_ENDPOINTS, *GATEWAY_ENDPOINTS)
+    services = (*INTERFACE_ENDPOINTS, *dict(network.props.extra_endpoints), *GATEWAY_ENDPOINTS)
     acknowledge(
         scope,
         "DeployPreconditions-VpcCallsHaveEndpoints",

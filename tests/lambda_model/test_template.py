@@ -231,8 +231,32 @@ def test_the_outputs(synthesized: Synthesized) -> None:
         "DashboardName",
     } <= outputs
     assert "EndpointName" not in outputs
-    # No promotion until the promotion construct takes the LambdaTarget (README).
-    assert "PromotionQueueUrl" not in outputs
+    assert "PromotionQueueUrl" in outputs  # uploads and approvals promote into the alias
+
+
+def test_promotions_target_the_alias_through_its_deployment_group(
+    synthesized: Synthesized,
+) -> None:
+    """The promotion function is configured for the Lambda target (no endpoint variables) and
+    settles on CodeDeploy's state changes of this group, not SageMaker's endpoint events."""
+    template = synthesized.serving_json
+    (promotion,) = [
+        r["Properties"]
+        for r in of_type(template, "AWS::Lambda::Function").values()
+        if r["Properties"].get("FunctionName") == "mlserving-smallmodel-model-promotion"
+    ]
+    variables = promotion["Environment"]["Variables"]
+    assert {"LAMBDA_FUNCTION_NAME", "LAMBDA_ALIAS_NAME", "CODEDEPLOY_APPLICATION"} <= set(variables)
+    assert variables["ENDPOINT_NAME"] == "mlserving-smallmodel-model"  # the model's name
+    assert "PRODUCTION_VARIANT" not in variables and "IMAGE_URI" not in variables
+    patterns = [
+        r["Properties"]["EventPattern"] for r in of_type(template, "AWS::Events::Rule").values()
+    ]
+    assert any(p.get("source") == ["aws.codedeploy"] for p in patterns)
+    assert not any(
+        p.get("source") == ["aws.sagemaker"] and "detail" in p and "EndpointName" in p["detail"]
+        for p in patterns
+    )
 
 
 def test_the_drift_monitor_reads_the_functions_capture(synthesized: Synthesized) -> None:
@@ -255,3 +279,15 @@ def test_in_a_private_network_the_function_runs_in_the_vpc() -> None:
     _, function = model_function(private.serving_json)
     vpc_config = function["Properties"]["VpcConfig"]
     assert len(vpc_config["SubnetIds"]) == 2 and vpc_config["SecurityGroupIds"]
+    # The promotion function calls Lambda and CodeDeploy from inside: their interface endpoints
+    # (the synth's VpcCallsHaveEndpoints rule fails without them).
+    services = {
+        str(r["Properties"]["ServiceName"]).rsplit(".", 1)[-1]
+        for r in of_type(private.data_json, "AWS::EC2::VPCEndpoint").values()
+        if isinstance(r["Properties"]["ServiceName"], str)
+    } | {
+        str(r["Properties"]["ServiceName"]["Fn::Join"][1][-1]).rsplit(".", 1)[-1]
+        for r in of_type(private.data_json, "AWS::EC2::VPCEndpoint").values()
+        if not isinstance(r["Properties"]["ServiceName"], str)
+    }
+    assert {"lambda", "codedeploy"} <= services, services
