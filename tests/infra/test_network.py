@@ -205,7 +205,12 @@ def test_endpoints_for_every_service_called_from_inside(prod: Synthesized) -> No
 
 
 def test_no_in_vpc_caller_calls_a_service_without_an_endpoint() -> None:
-    reachable = set(INTERFACE_ENDPOINTS) | set(GATEWAY_ENDPOINTS)
+    """Every service called from inside has an endpoint: the network's own, or the ones a
+    hosting kind adds for its promotions (a Lambda-hosted model's: lambda, codedeploy)."""
+    from serving_core.variants import VARIANT_CLASSES
+
+    by_kind = {name for cls in VARIANT_CLASSES.values() for name in cls().promotion_services}
+    reachable = set(INTERFACE_ENDPOINTS) | set(GATEWAY_ENDPOINTS) | by_kind
     for caller, operations in RUNTIME_OPERATIONS.items():
         if not caller.startswith(IN_VPC_CALLERS):
             continue
