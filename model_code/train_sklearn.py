@@ -1,0 +1,182 @@
+"""Train the example classifier with scikit-learn (same data, splits, contract and baseline as
+``train.py``): a Pipeline of a scaler and a regularized logistic regression.
+
+Two members hold the model:
+
+- ``model.joblib``: the fitted Pipeline, which SageMaker's scikit-learn image loads
+  (``joblib.load``, a pickle) with the versions pinned in ``code/requirements.txt``;
+- ``model.onnx``: the same pipeline converted by skl2onnx (opset 17), checked against the
+  pipeline's probabilities on the held-out rows. It is the declared, non-executable format the
+  promotion's validator trusts: a pickle runs code when it is loaded, so the validator never
+  loads ``model.joblib``; it checks the ONNX graph by structure (input width = feature count),
+  the packaging step's evidence that it gives the pipeline's probabilities (metrics.json
+  ``onnx``), and that ``model.joblib`` is the very file that evidence was measured on
+  (``framework.model_sha256``). So ``model.onnx`` is required here (``--onnx false`` is an
+  error), and the Lambda kind can serve it.
+
+The estimator differs from the baseline (plain ``LogisticRegression()``) by its
+regularization (``--c``) and class weights (``--class-weight balanced``).
+
+``python -m model_code.train_sklearn`` (locally) or ``python train.py --framework sklearn``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model_code import training_common as common
+from model_code.training_common import CommonConfig, Fitted, Say, Splits, TrainResult
+
+MODEL_FILE = "model.joblib"
+ONNX_OPSET = 17
+#: What code/requirements.txt pins for the serving image: the versions that wrote the pickle.
+SERVING_REQUIREMENTS = ("scikit-learn", "joblib", "numpy", "scipy")
+
+
+@dataclass(frozen=True)
+class SklearnConfig(CommonConfig):
+    FRAMEWORK_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = ("c", "class_weight", "max_iter")
+
+    c: float = 0.1
+    class_weight: str = "balanced"
+    max_iter: int = 5000
+
+    def problems(self) -> list[str]:
+        problems = super().problems()
+        if self.c <= 0 or self.max_iter < 1:
+            problems.append("--c must be positive and --max-iter at least 1")
+        if self.class_weight not in ("balanced", "none"):
+            problems.append("--class-weight must be balanced or none")
+        if self.onnx == "false":
+            problems.append(
+                "--onnx false: a scikit-learn model needs model.onnx (the promotion validates "
+                "it instead of the pickle)"
+            )
+        return problems
+
+
+def build_parser() -> Any:
+    default = SklearnConfig()
+    parser, flag = common.common_parser(
+        "python -m model_code.train_sklearn",
+        "Train the binary classifier with scikit-learn (SageMaker training contract).",
+        default,
+    )
+    flag("c", type=float, default=default.c, help="inverse regularization strength")
+    flag("class-weight", choices=("balanced", "none"), default=default.class_weight)
+    flag("max-iter", type=int, default=default.max_iter)
+    return parser
+
+
+def parse_args(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> SklearnConfig:
+    return common.parse_config(SklearnConfig, build_parser(), argv, environ)
+
+
+def predict_probabilities(pipeline: Any, rows: NDArray[Any]) -> NDArray[Any]:
+    return np.asarray(pipeline.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1])
+
+
+class Sklearn:
+    name = "sklearn"
+    model_member = MODEL_FILE
+    model_format = "joblib"
+    display_name = "scikit-learn pipeline"
+
+    def version(self) -> str:
+        return metadata.version("scikit-learn")
+
+    def fit(self, config: SklearnConfig, splits: Splits, say: Say) -> Fitted:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        pipeline = Pipeline(
+            [
+                ("scale", StandardScaler()),
+                (
+                    "classify",
+                    LogisticRegression(
+                        C=config.c,
+                        class_weight=None if config.class_weight == "none" else "balanced",
+                        max_iter=config.max_iter,
+                        random_state=config.seed,
+                    ),
+                ),
+            ]
+        )
+        started = time.perf_counter()
+        pipeline.fit(splits.fit.features.astype(np.float64), splits.fit.labels)
+        train_seconds = time.perf_counter() - started
+        iterations = int(np.max(pipeline.named_steps["classify"].n_iter_))
+        say(f"trained in {iterations} iterations, {train_seconds:.2f} s")
+        return Fitted(
+            model=pipeline,
+            predict=lambda rows: predict_probabilities(pipeline, rows),
+            training={"iterations": iterations},
+            train_seconds=train_seconds,
+        )
+
+    def save(
+        self, config: SklearnConfig, fitted: Fitted, model_dir: Path, splits: Splits, say: Say
+    ) -> dict[str, Any]:
+        import joblib
+
+        joblib.dump(fitted.model, model_dir / MODEL_FILE)
+        return common.export_onnx(
+            config,
+            model_dir,
+            splits.test.features,
+            fitted.predict,
+            ("skl2onnx", "onnx", "onnxruntime"),
+            lambda: pipeline_to_onnx(fitted.model, splits.test.features.shape[1]),
+            ONNX_OPSET,
+            "the scikit-learn pipeline",
+            say,
+            required=True,
+        )
+
+    def write_code(self, code_dir: Path) -> None:
+        pins = [f"{name}=={metadata.version(name)}" for name in SERVING_REQUIREMENTS]
+        common.write_script_mode_code(code_dir, "inference_sklearn.py", pins)
+
+
+def pipeline_to_onnx(pipeline: Any, n_features: int) -> bytes:
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+
+    from model_code.onnx_export import INPUT_NAME, class_one_probability
+
+    classifier = pipeline.steps[-1][1]
+    proto = to_onnx(
+        pipeline,
+        initial_types=[(INPUT_NAME, FloatTensorType([None, n_features]))],
+        target_opset=ONNX_OPSET,
+        options={id(classifier): {"zipmap": False}},
+    )
+    return class_one_probability(proto, ONNX_OPSET)
+
+
+def run(
+    config: SklearnConfig | Sequence[str] | None = None,
+    print_line: Callable[[str], None] | None = None,
+) -> TrainResult:
+    chosen = common.config_from(SklearnConfig, config, parse_args)
+    return common.run_training(Sklearn(), chosen, print_line)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return common.main_for(parse_args, run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
