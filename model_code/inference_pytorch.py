@@ -22,7 +22,7 @@ input_fn, output_fn, check_width = _shared["input_fn"], _shared["output_fn"], _s
 def model_fn(model_dir: str, context: Any = None) -> Any:
     import torch
 
-    model = torch.jit.load(str(Path(model_dir) / MODEL_FILE), map_location="cpu")
+    model = torch.jit.load(str(Path(model_dir) / MODEL_FILE), map_location="cpu")  # type: ignore[no-untyped-call]
     model.eval()
     check_width(int(model.n_features))
     return model

@@ -111,7 +111,7 @@ def build_model(features: NDArray[Any], hidden_units: Sequence[int], dropout: fl
             self.layers = nn.Sequential(*layers)
 
         def logits(self, x: torch.Tensor) -> torch.Tensor:
-            return self.layers((x - self.mean) / self.scale)
+            return self.layers((x - self.mean) / self.scale)  # type: ignore[no-any-return,operator]
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.sigmoid(self.logits(x))
@@ -170,7 +170,8 @@ class PyTorch:
         for epoch in range(1, config.epochs + 1):
             model.train()
             total = 0.0
-            for batch in torch.randperm(len(x), generator=generator).split(config.batch_size):
+            order = torch.randperm(len(x), generator=generator)
+            for batch in torch.split(order, config.batch_size):
                 optimizer.zero_grad()
                 loss = loss_fn(model.logits(x[batch]), y[batch])
                 loss.backward()
@@ -238,7 +239,7 @@ def torch_to_onnx(model: Any, n_features: int) -> bytes:
         torch.onnx.export(
             model,
             (torch.zeros(1, n_features),),
-            buffer,
+            buffer,  # type: ignore[arg-type]
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
