@@ -292,6 +292,7 @@ def class_one_probability(proto: Any, opset: int) -> bytes:
     graph.output.append(helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", 1]))
     for dim in graph.input[0].type.tensor_type.shape.dim[:1]:
         dim.dim_param = "batch"
+    graph.name = "classifier"  # onnxmltools names it with a random UUID: bytes reproducible
     defaults = [o for o in proto.opset_import if o.domain in ("", "ai.onnx")]
     if not defaults:
         proto.opset_import.append(helper.make_opsetid("", opset))

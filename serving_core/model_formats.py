@@ -224,6 +224,12 @@ def _check_torchscript(handle: IO[bytes]) -> dict[str, Any]:
             if len(roots) != 1 or any("/" not in name for name in names):
                 raise reject("is not a TorchScript archive (its entries are not under one folder)")
             root = roots.pop()
+            code = [n for n in names if n.startswith(f"{root}/code/") and n.endswith(".py")]
+            if not code:
+                raise reject(
+                    f"has no compiled code ({root}/code/*.py): a state dict or a pickled module "
+                    "is not TorchScript (save it with torch.jit.save)"
+                )
             missing = [
                 f"{root}/{entry}"
                 for entry in ("data.pkl", "constants.pkl", "version")
@@ -231,12 +237,6 @@ def _check_torchscript(handle: IO[bytes]) -> dict[str, Any]:
             ]
             if missing:
                 raise reject(f"is not a TorchScript archive (it lacks {', '.join(missing)})")
-            code = [n for n in names if n.startswith(f"{root}/code/") and n.endswith(".py")]
-            if not code:
-                raise reject(
-                    f"has no compiled code ({root}/code/*.py): a state dict or a pickled module "
-                    "is not TorchScript (save it with torch.jit.save)"
-                )
             info = archive.getinfo(f"{root}/version")
             if info.file_size > 16:
                 raise reject("has a version entry that is not a number")
