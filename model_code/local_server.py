@@ -117,8 +117,35 @@ class InvocationResult:
     error_message: str | None = None
 
 
+class _Invocable:
+    """Runs one request through a served model's handlers; an exception in them is answered
+    like the container answers it (:func:`_error_result`)."""
+
+    container_errors: bool
+
+    def handle(
+        self, body: bytes, content_type: str | None, accept: str | None, attributes: str | None
+    ) -> tuple[Any, str]:
+        """``(body, content_type)`` from the handlers; raises what they raise."""
+        raise NotImplementedError
+
+    def invoke(
+        self,
+        body: bytes,
+        content_type: str | None,
+        accept: str | None,
+        custom_attributes: str | None = None,
+    ) -> InvocationResult:
+        try:
+            out, out_type = self.handle(body, content_type, accept, custom_attributes)
+        except Exception as exc:
+            return _error_result(exc, self.container_errors)
+        data = out.encode("utf-8") if isinstance(out, str) else bytes(out)
+        return InvocationResult(200, data, str(out_type))
+
+
 @dataclass
-class ServedModel:
+class ServedModel(_Invocable):
     """One loaded model: its signature and its own instance of the inference handlers."""
 
     root: Path
@@ -155,13 +182,9 @@ class ServedModel:
         predictions = np.asarray(outputs[self.output_name]).tolist()
         return TFServingResponse(200, json.dumps({"predictions": predictions}).encode())
 
-    def invoke(
-        self,
-        body: bytes,
-        content_type: str | None,
-        accept: str | None,
-        custom_attributes: str | None = None,
-    ) -> InvocationResult:
+    def handle(
+        self, body: bytes, content_type: str | None, accept: str | None, attributes: str | None
+    ) -> tuple[Any, str]:
         """Run ``input_handler`` -> signature -> ``output_handler`` like the container does."""
         context = RequestContext(
             model_name="model",
@@ -170,23 +193,19 @@ class ServedModel:
             rest_uri="local-signature://model:predict",
             grpc_port="",
             channel=None,
-            custom_attributes=custom_attributes,
+            custom_attributes=attributes,
             request_content_type=content_type,
             accept_header=accept,
             content_length=len(body),
         )
-        try:
-            request = self.handlers.input_handler(io.BytesIO(body), context)
-            response = self.predict_rest(request)
-            out, out_type = self.handlers.output_handler(response, context)
-        except Exception as exc:
-            return _error_result(exc, self.container_errors)
-        data = out.encode("utf-8") if isinstance(out, str) else bytes(out)
-        return InvocationResult(200, data, str(out_type))
+        request = self.handlers.input_handler(io.BytesIO(body), context)
+        response = self.predict_rest(request)
+        out, out_type = self.handlers.output_handler(response, context)
+        return out, str(out_type)
 
 
 @dataclass
-class ScriptModeModel:
+class ScriptModeModel(_Invocable):
     """One model served the way SageMaker's PyTorch, XGBoost and scikit-learn images serve it:
     ``model_fn`` once, then ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per request."""
 
@@ -203,24 +222,15 @@ class ScriptModeModel:
         """``predict_fn`` on already parsed rows (what the benchmark times in-process)."""
         return list(self.handlers.predict_fn(rows, self.model))
 
-    def invoke(
-        self,
-        body: bytes,
-        content_type: str | None,
-        accept: str | None,
-        custom_attributes: str | None = None,
-    ) -> InvocationResult:
-        try:
-            data = self.handlers.input_fn(body, content_type)
-            prediction = self.handlers.predict_fn(data, self.model)
-            out = self.handlers.output_fn(prediction, accept)
-        except Exception as exc:
-            return _error_result(exc, self.container_errors)
-        out_type = accept or "application/json"
-        if isinstance(out, tuple):  # (body, content type), as the toolkits accept
-            out, out_type = out
-        data = out.encode("utf-8") if isinstance(out, str) else bytes(out)
-        return InvocationResult(200, data, str(out_type))
+    def handle(
+        self, body: bytes, content_type: str | None, accept: str | None, attributes: str | None
+    ) -> tuple[Any, str]:
+        data = self.handlers.input_fn(body, content_type)
+        prediction = self.handlers.predict_fn(data, self.model)
+        out = self.handlers.output_fn(prediction, accept)
+        if isinstance(out, tuple):  # (body, content type), which the toolkits accept
+            return out[0], str(out[1])
+        return out, accept or "application/json"
 
 
 def _load_handlers(root: Path, n_features: int) -> ModuleType:

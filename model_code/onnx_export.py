@@ -69,7 +69,6 @@ class OnnxExport:
             "max_abs_diff": self.max_abs_diff,
             "max_abs_diff_bound": self.bound,
             "checked_rows": self.checked_rows,
-            "reference": self.reference,
         }
 
     def summary(self) -> str:

@@ -83,6 +83,21 @@ FRAMEWORK_TRAINERS = {
 }
 FRAMEWORKS = ("tensorflow", *FRAMEWORK_TRAINERS)
 
+
+def run_framework(
+    framework: str,
+    config: Any = None,
+    print_line: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train with ``framework``'s trainer in this process (its config, or flags)."""
+    if framework == "tensorflow":
+        return run(config, print_line)
+    import importlib
+
+    trainer = importlib.import_module(FRAMEWORK_TRAINERS[framework])
+    return trainer.run(config, print_line)  # type: ignore[no-any-return]
+
+
 __all__ = [
     "EXIT_BAD_DATA",
     "EXIT_EXPORT_FAILED",
@@ -98,21 +113,36 @@ __all__ = [
     "main",
     "parse_args",
     "run",
+    "run_framework",
 ]
+
+
+def units(text: str) -> tuple[int, ...]:
+    """``32`` or ``64,32``: the hidden layer sizes of an MLP (Keras here, PyTorch too)."""
+    try:
+        sizes = tuple(int(u) for u in str(text).replace(" ", "").split(",") if u)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of ints"
+        ) from None
+    if not sizes or any(u < 1 for u in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: need one or more positive layer sizes")
+    return sizes
 
 
 @dataclass(frozen=True)
 class TrainConfig(CommonConfig):
-    """Everything a run needs; ``parse_args`` builds it from flags and SageMaker variables."""
+    """Everything a run needs; ``parse_args`` builds it from flags and SageMaker variables.
+    The MLP's hyperparameters (PyTorch's MLP takes the same)."""
 
-    FRAMEWORK_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = (
-        "hidden_units",
-        "dropout",
-        "optimizer",
-        "learning_rate",
-        "epochs",
-        "batch_size",
-        "patience",
+    FRAMEWORK_FLAGS: ClassVar[tuple[common.FlagSpec, ...]] = (
+        ("hidden-units", units, "comma-separated layer sizes, e.g. 32 or 64,32"),
+        ("dropout", float, ""),
+        ("optimizer", ("adam", "sgd"), ""),
+        ("learning-rate", float, ""),
+        ("epochs", int, ""),
+        ("batch-size", int, ""),
+        ("patience", int, "early-stopping patience"),
     )
 
     hidden_units: tuple[int, ...] = (32,)
@@ -140,55 +170,15 @@ class TrainConfig(CommonConfig):
         return problems
 
 
-def units(text: str) -> tuple[int, ...]:
-    """``32`` or ``64,32``: the hidden layer sizes of an MLP (Keras here, PyTorch too)."""
-    try:
-        sizes = tuple(int(u) for u in str(text).replace(" ", "").split(",") if u)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of ints"
-        ) from None
-    if not sizes or any(u < 1 for u in sizes):
-        raise argparse.ArgumentTypeError(f"{text!r}: need one or more positive layer sizes")
-    return sizes
-
-
 def build_parser() -> argparse.ArgumentParser:
-    default = TrainConfig()
-    parser, flag = common.common_parser(
-        "python -m model_code.train",
-        "Train the binary classifier (SageMaker training contract).",
-        default,
-    )
-    flag(
-        "hidden-units",
-        type=units,
-        default=default.hidden_units,
-        help="comma-separated layer sizes, e.g. 32 or 64,32",
-    )
-    flag("dropout", type=float, default=default.dropout)
-    flag("optimizer", choices=("adam", "sgd"), default=default.optimizer)
-    flag("learning-rate", type=float, default=default.learning_rate)
-    flag("epochs", type=int, default=default.epochs)
-    flag("batch-size", type=int, default=default.batch_size)
-    flag("patience", type=int, default=default.patience, help="early-stopping patience")
-    return parser
+    return common.build_parser(TrainConfig)
 
 
 def parse_args(
     argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> TrainConfig:
     """Flags over SageMaker variables over local defaults. Unknown flags are ignored."""
-    return common.parse_config(TrainConfig, build_parser(), argv, environ)
-
-
-def write_serving_code(code_dir: Path, feature_names: Sequence[str], config: TrainConfig) -> None:
-    """``code/inference.py`` (this package's file) and ``code/serving_config.json``."""
-    from model_code import inference
-
-    code_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(inference.__file__), code_dir / "inference.py")
-    common.write_serving_config(code_dir, feature_names, config)
+    return common.parse_config(TrainConfig, argv, environ)
 
 
 def _export_onnx(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import io
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,63 +32,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model_code import training_common as common
-from model_code.training_common import CommonConfig, Fitted, Say, Splits, TrainResult
+from model_code.train import TrainConfig
+from model_code.training_common import Fitted, Say, Splits
 
 MODEL_FILE = "model.pt"
 ONNX_OPSET = 17
 
 
 @dataclass(frozen=True)
-class PyTorchConfig(CommonConfig):
-    FRAMEWORK_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = (
-        "hidden_units",
-        "dropout",
-        "learning_rate",
-        "epochs",
-        "batch_size",
-        "patience",
-    )
+class PyTorchConfig(TrainConfig):
+    """The Keras trainer's MLP hyperparameters, ``--optimizer adam|sgd`` included."""
 
-    hidden_units: tuple[int, ...] = (32,)
-    dropout: float = 0.2
-    learning_rate: float = 0.003
-    epochs: int = 200
-    batch_size: int = 32
-    patience: int = 15
-
-    def problems(self) -> list[str]:
-        problems = super().problems()
-        if self.epochs < 1 or self.batch_size < 1 or self.patience < 0:
-            problems.append("--epochs and --batch-size must be at least 1, --patience 0 or more")
-        if not 0.0 <= self.dropout < 1.0:
-            problems.append("--dropout must be in [0, 1)")
-        if self.learning_rate <= 0:
-            problems.append("--learning-rate must be positive")
-        return problems
-
-
-def build_parser() -> Any:
-    from model_code.train import units
-
-    default = PyTorchConfig()
-    parser, flag = common.common_parser(
-        "python -m model_code.train_pytorch",
-        "Train the binary classifier in PyTorch (SageMaker training contract).",
-        default,
-    )
-    flag("hidden-units", type=units, default=default.hidden_units, help="e.g. 32 or 64,32")
-    flag("dropout", type=float, default=default.dropout)
-    flag("learning-rate", type=float, default=default.learning_rate)
-    flag("epochs", type=int, default=default.epochs)
-    flag("batch-size", type=int, default=default.batch_size)
-    flag("patience", type=int, default=default.patience, help="early-stopping patience")
-    return parser
-
-
-def parse_args(
-    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
-) -> PyTorchConfig:
-    return common.parse_config(PyTorchConfig, build_parser(), argv, environ)
+    PROG: ClassVar[str] = "python -m model_code.train_pytorch"
 
 
 def build_model(features: NDArray[Any], hidden_units: Sequence[int], dropout: float) -> Any:
@@ -130,16 +85,15 @@ def predict_probabilities(model: Any, rows: NDArray[Any]) -> NDArray[Any]:
     return np.asarray(output.numpy(), dtype=np.float32).reshape(-1)
 
 
-class PyTorch:
+class PyTorch(common.ScriptModeFramework):
     name = "pytorch"
     model_member = MODEL_FILE
     model_format = "torchscript"
     display_name = "PyTorch MLP"
-
-    def version(self) -> str:
-        import torch
-
-        return str(torch.__version__)
+    module = "torch"
+    script = "inference_pytorch.py"
+    onnx_modules = ("torch", "onnx", "onnxruntime")
+    onnx_opset = ONNX_OPSET
 
     def fit(self, config: PyTorchConfig, splits: Splits, say: Say) -> Fitted:
         import torch
@@ -159,7 +113,8 @@ class PyTorch:
 
         torch.manual_seed(config.seed)
         model = build_model(splits.fit.features, config.hidden_units, config.dropout)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        optimizers = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+        optimizer = optimizers[config.optimizer](model.parameters(), lr=config.learning_rate)
         loss_fn = torch.nn.BCEWithLogitsLoss()
         x = torch.as_tensor(splits.fit.features, dtype=torch.float32)
         y = torch.as_tensor(splits.fit.labels, dtype=torch.float32).reshape(-1, 1)
@@ -203,29 +158,16 @@ class PyTorch:
             train_seconds=train_seconds,
         )
 
-    def save(
-        self, config: PyTorchConfig, fitted: Fitted, model_dir: Path, splits: Splits, say: Say
-    ) -> dict[str, Any]:
+    def save_model(self, model: Any, path: Path) -> None:
+        """TorchScript (``torch.jit.script`` of the eval-mode module)."""
         import torch
 
-        scripted = torch.jit.script(fitted.model)
         buffer = io.BytesIO()
-        torch.jit.save(scripted, buffer)
-        (model_dir / MODEL_FILE).write_bytes(buffer.getvalue())
-        return common.export_onnx(
-            config,
-            model_dir,
-            splits.test.features,
-            fitted.predict,
-            ("torch", "onnx", "onnxruntime"),
-            lambda: torch_to_onnx(fitted.model, splits.test.features.shape[1]),
-            ONNX_OPSET,
-            "the TorchScript model",
-            say,
-        )
+        torch.jit.save(torch.jit.script(model), buffer)
+        path.write_bytes(buffer.getvalue())
 
-    def write_code(self, code_dir: Path) -> None:
-        common.write_script_mode_code(code_dir, "inference_pytorch.py")
+    def to_onnx(self, model: Any, n_features: int) -> bytes:
+        return torch_to_onnx(model, n_features)
 
 
 def torch_to_onnx(model: Any, n_features: int) -> bytes:
@@ -251,16 +193,13 @@ def torch_to_onnx(model: Any, n_features: int) -> bytes:
     return buffer.getvalue()
 
 
-def run(
-    config: PyTorchConfig | Sequence[str] | None = None,
-    print_line: Callable[[str], None] | None = None,
-) -> TrainResult:
-    chosen = common.config_from(PyTorchConfig, config, parse_args)
-    return common.run_training(PyTorch(), chosen, print_line)
+run, main = common.entry_points(PyTorch(), PyTorchConfig)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return common.main_for(parse_args, run, argv)
+def parse_args(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> PyTorchConfig:
+    return common.parse_config(PyTorchConfig, argv, environ)
 
 
 if __name__ == "__main__":

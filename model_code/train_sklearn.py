@@ -23,7 +23,7 @@ regularization (``--c``) and class weights (``--class-weight balanced``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model_code import training_common as common
-from model_code.training_common import CommonConfig, Fitted, Say, Splits, TrainResult
+from model_code.training_common import CommonConfig, Fitted, FlagSpec, Say, Splits
 
 MODEL_FILE = "model.joblib"
 ONNX_OPSET = 17
@@ -43,7 +43,12 @@ SERVING_REQUIREMENTS = ("scikit-learn", "joblib", "numpy", "scipy")
 
 @dataclass(frozen=True)
 class SklearnConfig(CommonConfig):
-    FRAMEWORK_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = ("c", "class_weight", "max_iter")
+    PROG: ClassVar[str] = "python -m model_code.train_sklearn"
+    FRAMEWORK_FLAGS: ClassVar[tuple[FlagSpec, ...]] = (
+        ("c", float, "inverse regularization strength"),
+        ("class-weight", ("balanced", "none"), ""),
+        ("max-iter", int, ""),
+    )
 
     c: float = 0.1
     class_weight: str = "balanced"
@@ -63,37 +68,20 @@ class SklearnConfig(CommonConfig):
         return problems
 
 
-def build_parser() -> Any:
-    default = SklearnConfig()
-    parser, flag = common.common_parser(
-        "python -m model_code.train_sklearn",
-        "Train the binary classifier with scikit-learn (SageMaker training contract).",
-        default,
-    )
-    flag("c", type=float, default=default.c, help="inverse regularization strength")
-    flag("class-weight", choices=("balanced", "none"), default=default.class_weight)
-    flag("max-iter", type=int, default=default.max_iter)
-    return parser
-
-
-def parse_args(
-    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
-) -> SklearnConfig:
-    return common.parse_config(SklearnConfig, build_parser(), argv, environ)
-
-
 def predict_probabilities(pipeline: Any, rows: NDArray[Any]) -> NDArray[Any]:
     return np.asarray(pipeline.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1])
 
 
-class Sklearn:
+class Sklearn(common.ScriptModeFramework):
     name = "sklearn"
     model_member = MODEL_FILE
     model_format = "joblib"
     display_name = "scikit-learn pipeline"
-
-    def version(self) -> str:
-        return metadata.version("scikit-learn")
+    module = "sklearn"
+    script = "inference_sklearn.py"
+    onnx_modules = ("skl2onnx", "onnx", "onnxruntime")
+    onnx_opset = ONNX_OPSET
+    onnx_required = True  # the declared format the validator checks instead of the pickle
 
     def fit(self, config: SklearnConfig, splits: Splits, say: Say) -> Fitted:
         from sklearn.linear_model import LogisticRegression
@@ -126,28 +114,16 @@ class Sklearn:
             train_seconds=train_seconds,
         )
 
-    def save(
-        self, config: SklearnConfig, fitted: Fitted, model_dir: Path, splits: Splits, say: Say
-    ) -> dict[str, Any]:
+    def save_model(self, model: Any, path: Path) -> None:
         import joblib
 
-        joblib.dump(fitted.model, model_dir / MODEL_FILE)
-        return common.export_onnx(
-            config,
-            model_dir,
-            splits.test.features,
-            fitted.predict,
-            ("skl2onnx", "onnx", "onnxruntime"),
-            lambda: pipeline_to_onnx(fitted.model, splits.test.features.shape[1]),
-            ONNX_OPSET,
-            "the scikit-learn pipeline",
-            say,
-            required=True,
-        )
+        joblib.dump(model, path)
 
-    def write_code(self, code_dir: Path) -> None:
-        pins = [f"{name}=={metadata.version(name)}" for name in SERVING_REQUIREMENTS]
-        common.write_script_mode_code(code_dir, "inference_sklearn.py", pins)
+    def to_onnx(self, model: Any, n_features: int) -> bytes:
+        return pipeline_to_onnx(model, n_features)
+
+    def requirements(self) -> list[str]:
+        return [f"{name}=={metadata.version(name)}" for name in SERVING_REQUIREMENTS]
 
 
 def pipeline_to_onnx(pipeline: Any, n_features: int) -> bytes:
@@ -166,16 +142,13 @@ def pipeline_to_onnx(pipeline: Any, n_features: int) -> bytes:
     return class_one_probability(proto, ONNX_OPSET)
 
 
-def run(
-    config: SklearnConfig | Sequence[str] | None = None,
-    print_line: Callable[[str], None] | None = None,
-) -> TrainResult:
-    chosen = common.config_from(SklearnConfig, config, parse_args)
-    return common.run_training(Sklearn(), chosen, print_line)
+run, main = common.entry_points(Sklearn(), SklearnConfig)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return common.main_for(parse_args, run, argv)
+def parse_args(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> SklearnConfig:
+    return common.parse_config(SklearnConfig, argv, environ)
 
 
 if __name__ == "__main__":

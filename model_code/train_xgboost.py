@@ -16,7 +16,7 @@ Deterministic: ``seed``, the ``hist`` tree method and no row or column sampling 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,21 +25,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model_code import training_common as common
-from model_code.training_common import CommonConfig, Fitted, Say, Splits, TrainResult, fraction
+from model_code.training_common import CommonConfig, Fitted, FlagSpec, Say, Splits, fraction
 
 MODEL_FILE = "model.json"
 ONNX_OPSET = 15
 
 
+def _sample_fraction(text: str) -> float:
+    return 1.0 if float(text) == 1.0 else fraction(text)
+
+
 @dataclass(frozen=True)
 class XGBoostConfig(CommonConfig):
-    FRAMEWORK_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = (
-        "num_round",
-        "max_depth",
-        "eta",
-        "subsample",
-        "min_child_weight",
-        "early_stopping_rounds",
+    PROG: ClassVar[str] = "python -m model_code.train_xgboost"
+    FRAMEWORK_FLAGS: ClassVar[tuple[FlagSpec, ...]] = (
+        ("num-round", int, "boosting rounds at most"),
+        ("max-depth", int, ""),
+        ("eta", float, "learning rate"),
+        ("subsample", _sample_fraction, "row sampling per tree (1: none)"),
+        ("min-child-weight", float, ""),
+        ("early-stopping-rounds", int, "on the validation log loss (0: none)"),
     )
 
     num_round: int = 300
@@ -60,42 +65,19 @@ class XGBoostConfig(CommonConfig):
         return problems
 
 
-def build_parser() -> Any:
-    default = XGBoostConfig()
-    parser, flag = common.common_parser(
-        "python -m model_code.train_xgboost",
-        "Train the binary classifier with XGBoost (SageMaker training contract).",
-        default,
-    )
-    flag("num-round", type=int, default=default.num_round)
-    flag("max-depth", type=int, default=default.max_depth)
-    flag("eta", type=float, default=default.eta)
-    flag("subsample", type=lambda t: 1.0 if float(t) == 1.0 else fraction(t), default=1.0)
-    flag("min-child-weight", type=float, default=default.min_child_weight)
-    flag("early-stopping-rounds", type=int, default=default.early_stopping_rounds)
-    return parser
-
-
-def parse_args(
-    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
-) -> XGBoostConfig:
-    return common.parse_config(XGBoostConfig, build_parser(), argv, environ)
-
-
 def predict_probabilities(booster: Any, rows: NDArray[Any]) -> NDArray[Any]:
     return np.asarray(booster.inplace_predict(np.asarray(rows, dtype=np.float32))).reshape(-1)
 
 
-class XGBoost:
+class XGBoost(common.ScriptModeFramework):
     name = "xgboost"
     model_member = MODEL_FILE
     model_format = "xgboost-json"
-    display_name = "XGBoost"
-
-    def version(self) -> str:
-        import xgboost
-
-        return str(xgboost.__version__)
+    display_name = "XGBoost booster"
+    module = "xgboost"
+    script = "inference_xgboost.py"
+    onnx_modules = ("onnxmltools", "onnx", "onnxruntime")
+    onnx_opset = ONNX_OPSET
 
     def fit(self, config: XGBoostConfig, splits: Splits, say: Say) -> Fitted:
         import xgboost
@@ -143,24 +125,11 @@ class XGBoost:
             train_seconds=train_seconds,
         )
 
-    def save(
-        self, config: XGBoostConfig, fitted: Fitted, model_dir: Path, splits: Splits, say: Say
-    ) -> dict[str, Any]:
-        fitted.model.save_model(str(model_dir / MODEL_FILE))
-        return common.export_onnx(
-            config,
-            model_dir,
-            splits.test.features,
-            fitted.predict,
-            ("onnxmltools", "onnx", "onnxruntime"),
-            lambda: booster_to_onnx(fitted.model, splits.test.features.shape[1]),
-            ONNX_OPSET,
-            "the XGBoost booster",
-            say,
-        )
+    def save_model(self, model: Any, path: Path) -> None:
+        model.save_model(str(path))  # XGBoost JSON (the .json suffix picks the format)
 
-    def write_code(self, code_dir: Path) -> None:
-        common.write_script_mode_code(code_dir, "inference_xgboost.py")
+    def to_onnx(self, model: Any, n_features: int) -> bytes:
+        return booster_to_onnx(model, n_features)
 
 
 def booster_to_onnx(booster: Any, n_features: int) -> bytes:
@@ -179,16 +148,13 @@ def booster_to_onnx(booster: Any, n_features: int) -> bytes:
     return class_one_probability(proto, ONNX_OPSET)
 
 
-def run(
-    config: XGBoostConfig | Sequence[str] | None = None,
-    print_line: Callable[[str], None] | None = None,
-) -> TrainResult:
-    chosen = common.config_from(XGBoostConfig, config, parse_args)
-    return common.run_training(XGBoost(), chosen, print_line)
+run, main = common.entry_points(XGBoost(), XGBoostConfig)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return common.main_for(parse_args, run, argv)
+def parse_args(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> XGBoostConfig:
+    return common.parse_config(XGBoostConfig, argv, environ)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -56,12 +57,49 @@ SCRIPT_MODE_CODE = "script_mode.py"
 Say = Callable[[str], None]
 
 
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def boolean(text: str) -> bool:
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not a boolean")
+
+
+Flag = Callable[..., None]
+#: A hyperparameter's flag: name, type (or a tuple of choices) and help; its default is the
+#: config field of the same name.
+FlagSpec = tuple[str, Any, str]
+COMMON_FLAGS: tuple[FlagSpec, ...] = (
+    ("label-column", str, ""),
+    ("seed", int, ""),
+    ("threshold", float, "decision threshold"),
+    ("test-size", fraction, ""),
+    ("validation-size", fraction, ""),
+    ("max-batch-rows", int, ""),
+    ("drift-threshold", fraction, "baseline: distance at which a feature counts as drifted"),
+    ("quality-margin", fraction, "baseline: how far below the held-out metric is a violation"),
+    ("save-plots", boolean, ""),
+    ("quiet", boolean, ""),
+    ("onnx", ONNX_CHOICES, "export model.onnx, checked against the model: auto where possible"),
+)
+
+
 @dataclass(frozen=True)
 class CommonConfig:
     """What every trainer takes; a framework's config adds its own hyperparameters."""
 
-    #: The framework's hyperparameters (its own fields), recorded in metrics.json.
-    FRAMEWORK_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = ()
+    #: The trainer's command and its own hyperparameters' flags (their fields of the same
+    #: name; recorded in metrics.json with the common ones).
+    PROG: ClassVar[str] = "python -m model_code.train"
+    FRAMEWORK_FLAGS: ClassVar[tuple[FlagSpec, ...]] = ()
     COMMON_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = (
         "label_column",
         "seed",
@@ -95,9 +133,14 @@ class CommonConfig:
     #: (fail without it) or ``false``. Packaging, not training: not a recorded hyperparameter.
     onnx: str = "auto"
 
+    @classmethod
+    def hyperparameter_names(cls) -> tuple[str, ...]:
+        framework = (name.replace("-", "_") for name, _, _ in cls.FRAMEWORK_FLAGS)
+        return (*cls.COMMON_HYPERPARAMETERS, *framework)
+
     def hyperparameters(self) -> dict[str, Any]:
         values = asdict(self)
-        keys = (*self.COMMON_HYPERPARAMETERS, *self.FRAMEWORK_HYPERPARAMETERS)
+        keys = self.hyperparameter_names()
         return {k: list(values[k]) if isinstance(values[k], tuple) else values[k] for k in keys}
 
     def problems(self) -> list[str]:
@@ -120,31 +163,23 @@ class CommonConfig:
 ConfigT = TypeVar("ConfigT", bound=CommonConfig)
 
 
-def fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
-    return value
+def add_flags(flag: Flag, default: Any, specs: Sequence[FlagSpec]) -> None:
+    """One flag per spec, its default read from ``default``'s field of the same name."""
+    for name, kind, text in specs:
+        value = getattr(default, name.replace("-", "_"))
+        if isinstance(kind, tuple):
+            flag(name, choices=kind, default=value, help=text or None)
+        else:
+            flag(name, type=kind, default=value, help=text or None)
 
 
-def boolean(text: str) -> bool:
-    lowered = str(text).strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"{text!r} is not a boolean")
-
-
-Flag = Callable[..., None]
-
-
-def common_parser(
-    prog: str, description: str, default: CommonConfig
-) -> tuple[argparse.ArgumentParser, Flag]:
-    """The parser with the channels and the common flags, and ``flag(name, **kwargs)`` that
-    adds a flag under both spellings (``--learning-rate`` and ``--learning_rate``)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+def build_parser(cls: type[CommonConfig], description: str = "") -> argparse.ArgumentParser:
+    """The trainer's parser: the channels, the common flags and ``cls``'s own, each under both
+    spellings (``--learning-rate`` and ``--learning_rate``, as SageMaker passes them)."""
+    parser = argparse.ArgumentParser(
+        prog=cls.PROG,
+        description=description or "Train the binary classifier (SageMaker training contract).",
+    )
 
     def flag(name: str, **kwargs: Any) -> None:
         names = {f"--{name}", f"--{name.replace('-', '_')}"}
@@ -166,50 +201,21 @@ def common_parser(
         dest="package_output",
         help=f"also write model.tar.gz here ('' for none; default locally: {LOCAL_PACKAGE})",
     )
-    flag(
-        "framework",
-        default=None,
-        help="the trainer (python train.py --framework pytorch runs model_code.train_pytorch)",
-    )
-    flag("label-column", default=default.label_column)
-    flag("seed", type=int, default=default.seed)
-    flag("threshold", type=float, default=default.threshold, help="decision threshold")
-    flag("test-size", type=fraction, default=default.test_size)
-    flag("validation-size", type=fraction, default=default.validation_size)
-    flag("max-batch-rows", type=int, default=default.max_batch_rows)
-    flag(
-        "drift-threshold",
-        type=fraction,
-        default=default.drift_threshold,
-        help="baseline: distance at which a feature's distribution counts as drifted",
-    )
-    flag(
-        "quality-margin",
-        type=fraction,
-        default=default.quality_margin,
-        help="baseline: a monitored metric this far below the held-out one is a violation",
-    )
-    flag("save-plots", type=boolean, default=default.save_plots)
-    flag("quiet", type=boolean, default=default.quiet)
-    flag(
-        "onnx",
-        choices=ONNX_CHOICES,
-        default=default.onnx,
-        help="export model.onnx (checked against the model on the held-out rows): auto "
-        "exports where the converter is installed",
-    )
-    return parser, flag
+    flag("framework", default=None, help="the trainer: python train.py --framework pytorch")
+    default = cls()
+    add_flags(flag, default, COMMON_FLAGS)
+    add_flags(flag, default, cls.FRAMEWORK_FLAGS)
+    return parser
 
 
 def parse_config(
     cls: type[ConfigT],
-    parser: argparse.ArgumentParser,
     argv: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ConfigT:
     """Flags over SageMaker variables over local defaults. Unknown flags are ignored."""
     env = os.environ if environ is None else environ
-    args, unknown = parser.parse_known_args(argv)
+    args, unknown = build_parser(cls).parse_known_args(argv)
     if unknown:
         print(f"ignoring unknown arguments: {' '.join(unknown)}", file=sys.stderr)
     on_sagemaker = "SM_MODEL_DIR" in env or "SM_CHANNEL_TRAIN" in env
@@ -225,7 +231,7 @@ def parse_config(
     if package_output is None:
         package_output = None if on_sagemaker else str(LOCAL_PACKAGE)
     values = vars(args)
-    keys = (*cls.COMMON_HYPERPARAMETERS, *cls.FRAMEWORK_HYPERPARAMETERS)
+    keys = cls.hyperparameter_names()
     return cls(
         train=train or str(LOCAL_DATA_DIR / "train.csv"),
         validation=args.validation or env.get("SM_CHANNEL_VALIDATION"),
@@ -374,6 +380,59 @@ class Framework(Protocol):
         ...
 
 
+class ScriptModeFramework:
+    """A framework served by a script-mode image (PyTorch, XGBoost, scikit-learn): its model
+    member at the artifact root, ``code/inference.py`` its script with the shared handlers,
+    ``model.onnx`` converted from the model and checked against its probabilities."""
+
+    name: str
+    model_member: str
+    model_format: str
+    display_name: str
+    #: The module whose ``__version__`` is the framework's version.
+    module: str
+    #: ``model_code/<script>`` becomes ``code/inference.py``.
+    script: str
+    #: What the ONNX conversion needs, at which opset; whether the artifact needs model.onnx.
+    onnx_modules: tuple[str, ...]
+    onnx_opset: int
+    onnx_required = False
+
+    def version(self) -> str:
+        return str(importlib.import_module(self.module).__version__)
+
+    def save_model(self, model: Any, path: Path) -> None:
+        raise NotImplementedError
+
+    def to_onnx(self, model: Any, n_features: int) -> bytes:
+        raise NotImplementedError
+
+    def requirements(self) -> list[str]:
+        """``code/requirements.txt`` lines the serving image must install (none by default)."""
+        return []
+
+    def save(
+        self, config: Any, fitted: Fitted, model_dir: Path, splits: Splits, say: Say
+    ) -> dict[str, Any]:
+        self.save_model(fitted.model, model_dir / self.model_member)
+        rows = splits.test.features
+        return export_onnx(
+            config,
+            model_dir,
+            rows,
+            fitted.predict,
+            self.onnx_modules,
+            lambda: self.to_onnx(fitted.model, int(rows.shape[1])),
+            self.onnx_opset,
+            f"the {self.display_name}",
+            say,
+            required=self.onnx_required,
+        )
+
+    def write_code(self, code_dir: Path) -> None:
+        write_script_mode_code(code_dir, self.script, self.requirements())
+
+
 def evaluate(
     config: CommonConfig, splits: Splits, fitted: Fitted, framework: Framework
 ) -> tuple[dict[str, Any], NDArray[Any], NDArray[Any]]:
@@ -418,11 +477,8 @@ def evaluate(
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def write_serving_config(code_dir: Path, feature_names: Sequence[str], config: Any) -> None:
@@ -621,6 +677,41 @@ def config_from(
     if isinstance(config, cls):
         return config
     return parse([] if config is None else list(config))  # type: ignore[arg-type]
+
+
+def local_flags(data_dir: Path, root: Path, *extra: str) -> list[str]:
+    """Flags of a local run on ``data_dir``'s train.csv and test.csv that writes everything
+    under ``root`` (``model/``, ``output/``, ``model.tar.gz``)."""
+    return [
+        f"--train={data_dir / 'train.csv'}",
+        f"--test={data_dir / 'test.csv'}",
+        f"--model-dir={root / 'model'}",
+        f"--output-data-dir={root / 'output'}",
+        f"--package-output={root / 'model.tar.gz'}",
+        *extra,
+    ]
+
+
+Run = Callable[..., TrainResult]
+
+
+def entry_points(framework: Framework, cls: type[ConfigT]) -> tuple[Run, Callable[..., int]]:
+    """A trainer's ``run(config_or_flags, print_line)`` and its CLI ``main(argv)``."""
+
+    def parse(argv: Sequence[str] | None) -> ConfigT:
+        return parse_config(cls, argv)
+
+    def run(
+        config: ConfigT | Sequence[str] | None = None, print_line: Say | None = None
+    ) -> TrainResult:
+        """Train, evaluate, export and (optionally) package in this process; ``config`` is
+        the config or command-line flags. Raises DataValidationError on bad data."""
+        return run_training(framework, config_from(cls, config, parse), print_line)
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        return main_for(parse, run, argv)
+
+    return run, main
 
 
 def write_failure(config: CommonConfig | None, message: str) -> None:

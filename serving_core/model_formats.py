@@ -104,14 +104,8 @@ class ModelReport:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "framework": self.framework,
-            "member": self.member,
-            "model_format": self.model_format,
-            "sha256": self.sha256,
-            "size_bytes": self.size_bytes,
-            **self.details,
-        }
+        fields = {k: v for k, v in vars(self).items() if k != "details"}
+        return fields | self.details
 
 
 @dataclass
@@ -257,13 +251,11 @@ def _check_xgboost(
     if member.size > MAX_MODEL_JSON_BYTES:
         raise reject("invalid-xgboost-model", f"is larger than {MAX_MODEL_JSON_BYTES} bytes")
     member.handle.seek(0)
-    data = member.handle.read()
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise reject(
-            "invalid-xgboost-model", f"is not XGBoost JSON ({error}; UBJSON is not accepted)"
-        ) from None
+    try:  # json.loads detects UTF-8/16/32; UnicodeDecodeError is a ValueError too
+        document = json.loads(member.handle.read())
+    except ValueError as error:
+        message = f"is not XGBoost JSON ({error}; UBJSON is not accepted)"
+        raise reject("invalid-xgboost-model", message) from None
     learner = document.get("learner") if isinstance(document, dict) else None
     if not isinstance(learner, dict):
         raise reject("invalid-xgboost-model", "has no 'learner' (not an XGBoost JSON model)")

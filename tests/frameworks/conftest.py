@@ -4,7 +4,6 @@ bundled data set (``data_dir``, tests/conftest.py), and one local server for the
 from __future__ import annotations
 
 import gzip
-import importlib
 import io
 import tarfile
 import time
@@ -17,27 +16,16 @@ import pytest
 FRAMEWORKS = ("pytorch", "xgboost", "sklearn")
 
 
-def train(framework: str, root: Path, data_dir: Path, **overrides: Any) -> Any:
-    trainer = importlib.import_module(f"model_code.train_{framework}")
-    config_class = next(
-        value
-        for name, value in vars(trainer).items()
-        if name.endswith("Config") and name != "CommonConfig"
-    )
-    config = config_class(
-        train=str(data_dir / "train.csv"),
-        test=str(data_dir / "test.csv"),
-        model_dir=str(root / "model"),
-        output_data_dir=str(root / "output"),
-        package_output=str(root / "model.tar.gz"),
-        prepare_default_data=False,
-        save_plots=False,
-        quiet=True,
-        **overrides,
-    )
+def train(framework: str, root: Path, data_dir: Path) -> Any:
+    """One run of ``framework``'s trainer with its defaults, everything under ``root``."""
+    from model_code.train import run_framework
+    from model_code.training_common import local_flags
+
     started = time.perf_counter()
-    result = trainer.run(config)
-    result.wall_seconds = time.perf_counter() - started
+    result = run_framework(
+        framework, local_flags(data_dir, root, "--save-plots=false", "--quiet=true")
+    )
+    result.wall_seconds = time.perf_counter() - started  # type: ignore[attr-defined]
     return result
 
 

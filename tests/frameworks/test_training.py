@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +17,8 @@ import pytest
 from model_code import metrics as metrics_module
 from model_code import package
 from tests.frameworks.conftest import FRAMEWORKS, read_archive, train
+from tests.model_code.conftest import MODEL_CODE_DIR, sagemaker_environment
 
-MODEL_CODE_DIR = Path(__file__).resolve().parents[2] / "model_code"
 FORMATS = {"pytorch": "torchscript", "xgboost": "xgboost-json", "sklearn": "joblib"}
 
 
@@ -117,20 +116,7 @@ def test_train_py_runs_each_framework_as_sagemaker_does(
 ) -> None:
     """``python train.py --framework sklearn`` from inside model_code/ with SageMaker's
     variables (one framework, the cheapest: the dispatch is the same for all)."""
-    train_ch, test_ch = tmp_path / "input" / "train", tmp_path / "input" / "test"
-    train_ch.mkdir(parents=True)
-    test_ch.mkdir(parents=True)
-    (train_ch / "train.csv").write_bytes((data_dir / "train.csv").read_bytes())
-    (test_ch / "test.csv").write_bytes((data_dir / "test.csv").read_bytes())
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SM_")},
-        "SM_CHANNEL_TRAIN": str(train_ch),
-        "SM_CHANNEL_TEST": str(test_ch),
-        "SM_MODEL_DIR": str(tmp_path / "model"),
-        "SM_OUTPUT_DATA_DIR": str(tmp_path / "output" / "data"),
-        "SM_OUTPUT_DIR": str(tmp_path / "output"),
-    }
-    env.pop("PYTHONPATH", None)
+    env = sagemaker_environment(tmp_path, data_dir)
     flags = ["--framework", "sklearn", "--save_plots", "false", "--model_dir", "s3://b/k"]
     proc = subprocess.run(
         [sys.executable, "train.py", *flags],
