@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import io
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -194,12 +194,6 @@ def torch_to_onnx(model: Any, n_features: int) -> bytes:
 
 
 run, main = common.entry_points(PyTorch(), PyTorchConfig)
-
-
-def parse_args(
-    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
-) -> PyTorchConfig:
-    return common.parse_config(PyTorchConfig, argv, environ)
 
 
 if __name__ == "__main__":

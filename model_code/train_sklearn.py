@@ -23,7 +23,6 @@ regularization (``--c``) and class weights (``--class-weight balanced``).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -143,12 +142,6 @@ def pipeline_to_onnx(pipeline: Any, n_features: int) -> bytes:
 
 
 run, main = common.entry_points(Sklearn(), SklearnConfig)
-
-
-def parse_args(
-    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
-) -> SklearnConfig:
-    return common.parse_config(SklearnConfig, argv, environ)
 
 
 if __name__ == "__main__":

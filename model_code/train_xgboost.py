@@ -16,7 +16,6 @@ Deterministic: ``seed``, the ``hist`` tree method and no row or column sampling 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -149,12 +148,6 @@ def booster_to_onnx(booster: Any, n_features: int) -> bytes:
 
 
 run, main = common.entry_points(XGBoost(), XGBoostConfig)
-
-
-def parse_args(
-    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
-) -> XGBoostConfig:
-    return common.parse_config(XGBoostConfig, argv, environ)
 
 
 if __name__ == "__main__":

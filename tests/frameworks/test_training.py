@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 from model_code import metrics as metrics_module
 from model_code import package
 from tests.frameworks.conftest import FRAMEWORKS, read_archive, train
-from tests.model_code.conftest import MODEL_CODE_DIR, sagemaker_environment
+from tests.model_code.conftest import MODEL_CODE_DIR, run_train_script, sagemaker_environment
 
 FORMATS = {"pytorch": "torchscript", "xgboost": "xgboost-json", "sklearn": "joblib"}
 
@@ -118,14 +116,7 @@ def test_train_py_runs_each_framework_as_sagemaker_does(
     variables (one framework, the cheapest: the dispatch is the same for all)."""
     env = sagemaker_environment(tmp_path, data_dir)
     flags = ["--framework", "sklearn", "--save_plots", "false", "--model_dir", "s3://b/k"]
-    proc = subprocess.run(
-        [sys.executable, "train.py", *flags],
-        env=env,
-        cwd=MODEL_CODE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_train_script(flags, env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     written = json.loads((tmp_path / "model" / "metrics.json").read_text())
     assert written == framework_runs["sklearn"].metrics

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +56,18 @@ def sagemaker_environment(tmp_path: Path, data_dir: Path) -> dict[str, str]:
         "SM_OUTPUT_DIR": str(tmp_path / "output"),
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
+
+
+def run_train_script(flags: list[str], env: dict[str, str], script: str = "train.py") -> Any:
+    """``python train.py FLAGS`` from inside model_code/, as SageMaker runs the entry point."""
+    return subprocess.run(
+        [sys.executable, script, *flags],
+        env=env,
+        cwd=MODEL_CODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 @pytest.fixture(scope="session")
