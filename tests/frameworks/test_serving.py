@@ -4,7 +4,11 @@ are refused with the same statuses and messages as the TensorFlow handlers'."""
 
 from __future__ import annotations
 
+import ast
 import json
+import runpy
+import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -12,6 +16,7 @@ import pytest
 
 from model_code.local_server import ScriptModeModel, runtime_endpoint_client
 from tests.frameworks.conftest import FRAMEWORKS
+from tests.model_code.conftest import MODEL_CODE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -67,3 +72,47 @@ def test_runtime_route_reports_a_model_error_like_sagemaker(framework_server: An
         client.invoke_endpoint(EndpointName="xgboost", Body="1,2", ContentType="text/csv")
     assert raised.value.response["OriginalStatusCode"] == 400
     assert "the model expects 30 features" in raised.value.response["OriginalMessage"]
+
+
+SCRIPTS = ("script_mode.py", *(f"inference_{f}.py" for f in FRAMEWORKS))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_scripts_import_only_the_standard_library_at_module_level(script: str) -> None:
+    """The images import code/inference.py as a file: no model_code, no relative imports, and
+    the framework itself only inside the handlers."""
+    tree = ast.parse((MODEL_CODE_DIR / script).read_text())
+    imported = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0
+            imported.add((node.module or "").split(".")[0])
+    imported.discard("__future__")
+    assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
+
+
+def test_the_pytorch_toolkit_gets_its_own_error_with_the_status(
+    framework_runs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the PyTorch image, a bad request is the toolkit's GenericInferenceToolkitError with
+    the status (the toolkit answers any other exception with 500)."""
+
+    class GenericInferenceToolkitError(Exception):
+        def __init__(self, status_code: int, message: str | None = None) -> None:
+            super().__init__(message)
+            self.status_code, self.message = status_code, message
+
+    errors = types.ModuleType("sagemaker_inference.errors")
+    errors.GenericInferenceToolkitError = GenericInferenceToolkitError  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sagemaker_inference", types.ModuleType("sagemaker_inference"))
+    monkeypatch.setitem(sys.modules, "sagemaker_inference.errors", errors)
+    code = framework_runs["pytorch"].model_dir / "code"
+    shared = runpy.run_path(str(code / "script_mode.py"))
+    with pytest.raises(GenericInferenceToolkitError) as raised:
+        shared["input_fn"](b"1,2", "text/csv")
+    assert raised.value.status_code == 400 and "expects 30 features" in str(raised.value.message)
+    with pytest.raises(GenericInferenceToolkitError) as raised:
+        shared["output_fn"]([0.5], "image/png")
+    assert raised.value.status_code == 406
