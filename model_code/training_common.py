@@ -5,7 +5,7 @@
 :class:`Framework`); everything else is here, once:
 
 - the SageMaker contract: flags over ``SM_*`` variables over local defaults
-  (:func:`common_parser`, :func:`parse_config`), the data channels and the stratified splits
+  (:func:`build_parser`, :func:`parse_config`), the data channels and the stratified splits
   (:func:`load_splits`, all data checked before any framework is imported);
 - evaluation on the held-out rows against the same baseline (:func:`evaluate`), and
   ``metrics.json`` with a ``framework`` section naming the framework, the model member and
@@ -84,12 +84,27 @@ COMMON_FLAGS: tuple[FlagSpec, ...] = (
     ("test-size", fraction, ""),
     ("validation-size", fraction, ""),
     ("max-batch-rows", int, ""),
-    ("drift-threshold", fraction, "baseline: distance at which a feature counts as drifted"),
-    ("quality-margin", fraction, "baseline: how far below the held-out metric is a violation"),
+    (
+        "drift-threshold",
+        fraction,
+        "baseline: distance at which a feature's distribution counts as drifted",
+    ),
+    (
+        "quality-margin",
+        fraction,
+        "baseline: a monitored metric this far below the held-out one is a violation",
+    ),
     ("save-plots", boolean, ""),
     ("quiet", boolean, ""),
-    ("onnx", ONNX_CHOICES, "export model.onnx, checked against the model: auto where possible"),
+    (
+        "onnx",
+        ONNX_CHOICES,
+        "export model.onnx (checked against the model on the held-out rows): auto exports "
+        "where the converter is installed",
+    ),
 )
+#: The common flags that are not hyperparameters (how a run reports, not what it trains).
+NOT_HYPERPARAMETERS = frozenset({"save-plots", "quiet", "onnx"})
 
 
 @dataclass(frozen=True)
@@ -100,16 +115,6 @@ class CommonConfig:
     #: name; recorded in metrics.json with the common ones).
     PROG: ClassVar[str] = "python -m model_code.train"
     FRAMEWORK_FLAGS: ClassVar[tuple[FlagSpec, ...]] = ()
-    COMMON_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = (
-        "label_column",
-        "seed",
-        "threshold",
-        "test_size",
-        "validation_size",
-        "max_batch_rows",
-        "drift_threshold",
-        "quality_margin",
-    )
 
     train: str = str(LOCAL_DATA_DIR / "train.csv")
     validation: str | None = None
@@ -135,8 +140,9 @@ class CommonConfig:
 
     @classmethod
     def hyperparameter_names(cls) -> tuple[str, ...]:
-        framework = (name.replace("-", "_") for name, _, _ in cls.FRAMEWORK_FLAGS)
-        return (*cls.COMMON_HYPERPARAMETERS, *framework)
+        """The fields recorded as ``hyperparameters`` in metrics.json."""
+        flags = [name for name, _, _ in (*COMMON_FLAGS, *cls.FRAMEWORK_FLAGS)]
+        return tuple(n.replace("-", "_") for n in flags if n not in NOT_HYPERPARAMETERS)
 
     def hyperparameters(self) -> dict[str, Any]:
         values = asdict(self)
@@ -577,6 +583,20 @@ class TrainResult:
         return self.model_path
 
 
+#: What a run writes into the model directory that another framework's run would not: removed
+#: first, so that a directory reused across frameworks packages one model.
+_FRAMEWORK_OUTPUTS = ("1", "model.pt", "model.json", "model.joblib", "code")
+
+
+def remove_stale_members(model_dir: Path) -> None:
+    for name in _FRAMEWORK_OUTPUTS:
+        path = model_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def make_say(config: CommonConfig, print_line: Say | None) -> Say:
     def say(line: str) -> None:
         if print_line is not None:
@@ -602,6 +622,7 @@ def run_training(framework: Framework, config: CommonConfig, print_line: Say | N
 
     model_dir = Path(config.model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_members(model_dir)
     model_path = model_dir / framework.model_member
     metrics.update(framework.save(config, fitted, model_dir, splits, say))
     if model_path.is_file():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,24 @@ def test_unknown_framework_and_sklearn_without_onnx_are_refused(tmp_path: Path) 
         ["--framework", "sklearn", "--onnx", "false", "--train", str(tmp_path / "x.csv")]
     )
     assert code == 2
+
+
+@pytest.mark.slow
+def test_a_model_dir_reused_across_frameworks_packages_one_model(
+    framework_runs: dict[str, Any], tmp_path: Path, data_dir: Path
+) -> None:
+    shutil.copytree(framework_runs["pytorch"].model_dir, tmp_path / "model")
+    run = train("sklearn", tmp_path, data_dir)
+    members = set(read_archive(run.package_path))
+    assert "model.joblib" in members and "model.pt" not in members
+    code = {m for m in members if m.startswith("code/")}
+    assert code == {
+        f"code/{n}"
+        for n in (
+            "inference.py",
+            "script_mode.py",
+            "serving_io.py",
+            "serving_config.json",
+            "requirements.txt",
+        )
+    }
