@@ -105,6 +105,7 @@ class ArtifactReport:
     sha256: str
     size_bytes: int
     member_count: int
+    #: The SavedModel version directory (TensorFlow) or the model member (the others).
     model_version: str
     roc_auc: float | None
     feature_count: int | None

@@ -44,9 +44,8 @@ from typing import IO, Any
 
 from serving_core.errors import ArtifactRejectedError
 
-FRAMEWORKS = ("tensorflow", "pytorch", "xgboost", "sklearn")
 _SCRIPT_MODE_CODE = ("code/inference.py", "code/script_mode.py", "code/serving_io.py")
-#: XGBoost JSON is parsed in memory; the example model is about 300 KB.
+#: XGBoost JSON is parsed in memory; the example model is about 200 KB.
 MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024
 _TORCHSCRIPT_VERSION = re.compile(rb"^\s*[0-9]{1,4}\s*$")
 
@@ -84,6 +83,9 @@ LAYOUTS = {
         requires_onnx=True,
     ),
 }
+
+
+FRAMEWORKS = tuple(LAYOUTS)
 
 
 def layout_for(framework: str) -> FrameworkLayout:
