@@ -267,7 +267,7 @@ def warm_latencies(setup: dict[str, Any], iterations: int) -> dict[str, NDArray[
 
     from ml_constructs.inference_api.runtime import handler as front_door
     from ml_constructs.lambda_model.runtime import handler as lambda_model
-    from model_code.local_server import runtime_endpoint_client, start_server
+    from model_code.local_server import ServedModel, runtime_endpoint_client, start_server
 
     for key, value in function_env(setup["package"]).items():
         os.environ[key] = value
@@ -276,7 +276,7 @@ def warm_latencies(setup: dict[str, Any], iterations: int) -> dict[str, NDArray[
     front_door.reset()
     server = start_server(setup["package"])
     served = server.default_model
-    assert served is not None
+    assert isinstance(served, ServedModel)  # the TensorFlow model
     front_door._client = runtime_endpoint_client(server.url)
     model, _ = lambda_model.get_model(lambda_model.get_config())
     keras_model = keras.models.load_model(setup["keras"])

@@ -74,7 +74,7 @@ def main() -> int:
     import keras
     import tensorflow as tf
 
-    from model_code.local_server import runtime_endpoint_client, start_server
+    from model_code.local_server import ServedModel, runtime_endpoint_client, start_server
 
     started = time.perf_counter()
     if args.artifacts:
@@ -118,7 +118,7 @@ def main() -> int:
 
     server = start_server(model_dir)
     served = server.default_model
-    assert served is not None
+    assert isinstance(served, ServedModel)  # the TensorFlow model
     body = json.dumps({"instances": row.tolist()}).encode()
     tensor = tf.constant(row)
 

@@ -1,9 +1,18 @@
-"""A local stand-in for a SageMaker TensorFlow Serving endpoint (no docker).
+"""A local stand-in for a SageMaker endpoint (no docker), for each framework's artifact.
 
-It loads the SavedModel's ``serving_default`` signature once and answers requests through the
-very ``code/inference.py`` shipped in the artifact: ``input_handler`` builds the TensorFlow
-Serving REST request, the signature is called directly (never ``model.predict``), the result is
-wrapped as TensorFlow Serving's REST response and handed to ``output_handler``.
+It answers requests through the very ``code/inference.py`` shipped in the artifact, the way
+the framework's serving image does; a small loader per framework (:data:`LOADERS`) loads it:
+
+- ``tensorflow`` (TensorFlow Serving image): the SavedModel's ``serving_default`` signature is
+  loaded once; ``input_handler`` builds the TensorFlow Serving REST request, the signature is
+  called directly (never ``model.predict``), the result is wrapped as TensorFlow Serving's REST
+  response and handed to ``output_handler``;
+- ``pytorch``, ``xgboost``, ``sklearn`` (the script-mode inference images): ``model_fn(model_dir)``
+  once, then per request ``input_fn(body, content_type)``, ``predict_fn(data, model)`` and
+  ``output_fn(prediction, accept)``.
+
+The framework is the one ``metrics.json`` declares (``framework.name``), else the one whose
+model member is present (a SavedModel: TensorFlow).
 
 Routes:
 
@@ -63,6 +72,17 @@ class ModelLoadError(ValueError):
     """The path given is not a SavedModel, a model directory or a model.tar.gz."""
 
 
+def _error_result(exc: BaseException, container_errors: bool) -> InvocationResult:
+    """A handler's exception as the container answers it: its status code (400/406/413/415)
+    and message, or with ``container_errors`` HTTP 500 and ``{"error": message}``."""
+    message = str(getattr(exc, "message", exc))
+    error = json.dumps({"error": message}).encode()
+    if container_errors:  # what the real containers do with any exception
+        return InvocationResult(500, error, "application/json", error.decode())
+    status = getattr(exc, "status_code", 500)
+    return InvocationResult(int(status), error, "application/json", message)
+
+
 class RequestContext(NamedTuple):
     """The fields of the TensorFlow Serving container's ``Context`` passed to the handlers."""
 
@@ -97,8 +117,35 @@ class InvocationResult:
     error_message: str | None = None
 
 
+class _Invocable:
+    """Runs one request through a served model's handlers; an exception in them is answered
+    like the container answers it (:func:`_error_result`)."""
+
+    container_errors: bool
+
+    def handle(
+        self, body: bytes, content_type: str | None, accept: str | None, attributes: str | None
+    ) -> tuple[Any, str]:
+        """``(body, content_type)`` from the handlers; raises what they raise."""
+        raise NotImplementedError
+
+    def invoke(
+        self,
+        body: bytes,
+        content_type: str | None,
+        accept: str | None,
+        custom_attributes: str | None = None,
+    ) -> InvocationResult:
+        try:
+            out, out_type = self.handle(body, content_type, accept, custom_attributes)
+        except Exception as exc:
+            return _error_result(exc, self.container_errors)
+        data = out.encode("utf-8") if isinstance(out, str) else bytes(out)
+        return InvocationResult(200, data, str(out_type))
+
+
 @dataclass
-class ServedModel:
+class ServedModel(_Invocable):
     """One loaded model: its signature and its own instance of the inference handlers."""
 
     root: Path
@@ -135,13 +182,9 @@ class ServedModel:
         predictions = np.asarray(outputs[self.output_name]).tolist()
         return TFServingResponse(200, json.dumps({"predictions": predictions}).encode())
 
-    def invoke(
-        self,
-        body: bytes,
-        content_type: str | None,
-        accept: str | None,
-        custom_attributes: str | None = None,
-    ) -> InvocationResult:
+    def handle(
+        self, body: bytes, content_type: str | None, accept: str | None, attributes: str | None
+    ) -> tuple[Any, str]:
         """Run ``input_handler`` -> signature -> ``output_handler`` like the container does."""
         context = RequestContext(
             model_name="model",
@@ -150,35 +193,50 @@ class ServedModel:
             rest_uri="local-signature://model:predict",
             grpc_port="",
             channel=None,
-            custom_attributes=custom_attributes,
+            custom_attributes=attributes,
             request_content_type=content_type,
             accept_header=accept,
             content_length=len(body),
         )
-        try:
-            request = self.handlers.input_handler(io.BytesIO(body), context)
-            response = self.predict_rest(request)
-            out, out_type = self.handlers.output_handler(response, context)
-        except Exception as exc:
-            message = str(getattr(exc, "message", exc))
-            error = json.dumps({"error": message}).encode()
-            if self.container_errors:  # what the real TFS container does with any exception
-                return InvocationResult(500, error, "application/json", error.decode())
-            status = getattr(exc, "status_code", 500)
-            return InvocationResult(int(status), error, "application/json", message)
-        data = out.encode("utf-8") if isinstance(out, str) else bytes(out)
-        return InvocationResult(200, data, str(out_type))
+        request = self.handlers.input_handler(io.BytesIO(body), context)
+        response = self.predict_rest(request)
+        out, out_type = self.handlers.output_handler(response, context)
+        return out, str(out_type)
+
+
+@dataclass
+class ScriptModeModel(_Invocable):
+    """One model served the way SageMaker's PyTorch, XGBoost and scikit-learn images serve it:
+    ``model_fn`` once, then ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per request."""
+
+    root: Path
+    framework: str
+    handlers: ModuleType
+    model: Any = field(repr=False)
+    n_features: int
+    variant_name: str = DEFAULT_VARIANT
+    scratch: Path | None = None
+    container_errors: bool = False
+
+    def predict(self, rows: Any) -> list[float]:
+        """``predict_fn`` on already parsed rows (what the benchmark times in-process)."""
+        return list(self.handlers.predict_fn(rows, self.model))
+
+    def handle(
+        self, body: bytes, content_type: str | None, accept: str | None, attributes: str | None
+    ) -> tuple[Any, str]:
+        data = self.handlers.input_fn(body, content_type)
+        prediction = self.handlers.predict_fn(data, self.model)
+        out = self.handlers.output_fn(prediction, accept)
+        if isinstance(out, tuple):  # (body, content type), which the toolkits accept
+            return out[0], str(out[1])
+        return out, accept or "application/json"
 
 
 def _load_handlers(root: Path, n_features: int) -> ModuleType:
     script = root / "code" / "inference.py"
     path = script if script.is_file() else PACKAGED_INFERENCE
-    name = f"_local_server_inference_{next(_module_counter)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ModelLoadError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _import_script(path)
     if not script.is_file():  # a bare SavedModel: generic feature names, threshold 0.5
         module.configure({"feature_names": [f"f{i}" for i in range(n_features)]})
     config = module.get_config()
@@ -204,28 +262,27 @@ def _find_saved_model(path: Path) -> tuple[Path, Path]:
     return path, max(versions, key=lambda p: int(p.name))
 
 
-def load_served_model(
-    path: str | Path, variant_name: str = DEFAULT_VARIANT, container_errors: bool = False
-) -> ServedModel:
-    """Load a model.tar.gz, an unpacked artifact root, or a SavedModel (version) directory.
+def _import_script(path: Path) -> ModuleType:
+    """Import an artifact's handler script as its container does, not put in sys.modules."""
+    name = f"_local_server_inference_{next(_module_counter)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ModelLoadError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    ``container_errors=True`` answers handler errors the way SageMaker's TensorFlow Serving
-    container really does (HTTP 500, body ``{"error": "<message>"}``, which SageMaker passes
-    on as ``OriginalStatusCode`` 500 and ``OriginalMessage``); by default the handler's own
-    status code (400/406/413/415) and plain message are used.
-    """
-    import tensorflow as tf
 
-    source = Path(path)
-    scratch = None
-    if source.is_file():
-        from model_code import package
+class TensorFlowLoader:
+    """The TensorFlow Serving image: a SavedModel and ``input_handler``/``output_handler``."""
 
-        scratch = Path(tempfile.mkdtemp(prefix="local-model-"))
-        source = package.extract(source, scratch)
-    elif not source.is_dir():
-        raise ModelLoadError(f"{source} does not exist")
-    try:
+    framework = "tensorflow"
+
+    def load(
+        self, source: Path, variant_name: str, container_errors: bool, scratch: Path | None
+    ) -> ServedModel:
+        import tensorflow as tf
+
         root, saved_model_dir = _find_saved_model(source)
         loaded = tf.saved_model.load(str(saved_model_dir))
         if "serving_default" not in loaded.signatures:
@@ -240,26 +297,104 @@ def load_served_model(
             raise ModelLoadError(f"serving_default input must be [None, n], got {spec.shape}")
         n_features = int(spec.shape[1])
         handlers = _load_handlers(root, n_features)
+        served = ServedModel(
+            root=root,
+            saved_model_dir=saved_model_dir,
+            handlers=handlers,
+            signature=signature,
+            input_name=input_name,
+            output_name=next(iter(outputs)),
+            n_features=n_features,
+            variant_name=variant_name,
+            loaded=loaded,
+            scratch=scratch,
+            container_errors=container_errors,
+        )
+        # Warm up: trace-free call so the first request is as fast as the others.
+        served.predict_rest(json.dumps({"instances": [[0.0] * n_features]}))
+        return served
+
+
+class ScriptModeLoader:
+    """A script-mode image (PyTorch, XGBoost, scikit-learn): ``code/inference.py``'s
+    ``model_fn`` loads the model member from the artifact root."""
+
+    def __init__(self, framework: str, model_member: str) -> None:
+        self.framework = framework
+        self.model_member = model_member
+
+    def load(
+        self, source: Path, variant_name: str, container_errors: bool, scratch: Path | None
+    ) -> ScriptModeModel:
+        script = source / "code" / "inference.py"
+        if not (source / self.model_member).is_file() or not script.is_file():
+            raise ModelLoadError(
+                f"{source} is not a {self.framework} artifact ({self.model_member} and "
+                "code/inference.py)"
+            )
+        handlers = _import_script(script)
+        model = handlers.model_fn(str(source))
+        config = json.loads((source / "code" / "serving_config.json").read_text("utf-8"))
+        served = ScriptModeModel(
+            root=source,
+            framework=self.framework,
+            handlers=handlers,
+            model=model,
+            n_features=int(config["n_features"]),
+            variant_name=variant_name,
+            scratch=scratch,
+            container_errors=container_errors,
+        )
+        served.predict([[0.0] * served.n_features])  # warm up
+        return served
+
+
+#: One loader per framework (the key is metrics.json's ``framework.name``).
+LOADERS: dict[str, TensorFlowLoader | ScriptModeLoader] = {
+    "tensorflow": TensorFlowLoader(),
+    "pytorch": ScriptModeLoader("pytorch", "model.pt"),
+    "xgboost": ScriptModeLoader("xgboost", "model.json"),
+    "sklearn": ScriptModeLoader("sklearn", "model.joblib"),
+}
+
+
+def framework_of(source: Path) -> str:
+    """The framework of an unpacked artifact (or a bare SavedModel directory)."""
+    from model_code.package import detect_framework
+
+    if (source / "saved_model.pb").is_file():
+        return "tensorflow"
+    metrics = source / "metrics.json"
+    names = [p.relative_to(source).as_posix() for p in source.iterdir()]
+    return detect_framework(names, metrics.read_bytes() if metrics.is_file() else None)
+
+
+def load_served_model(
+    path: str | Path, variant_name: str = DEFAULT_VARIANT, container_errors: bool = False
+) -> ServedModel | ScriptModeModel:
+    """Load a model.tar.gz, an unpacked artifact root, or a SavedModel (version) directory.
+
+    ``container_errors=True`` answers handler errors the way SageMaker's containers really do
+    (HTTP 500, body ``{"error": "<message>"}``, which SageMaker passes on as
+    ``OriginalStatusCode`` 500 and ``OriginalMessage``); by default the handler's own
+    status code (400/406/413/415) and plain message are used.
+    """
+    source = Path(path)
+    scratch = None
+    if source.is_file():
+        from model_code import package
+
+        scratch = Path(tempfile.mkdtemp(prefix="local-model-"))
+        source = package.extract(source, scratch)
+    elif not source.is_dir():
+        raise ModelLoadError(f"{source} does not exist")
+    try:
+        loader = LOADERS[framework_of(source)]
+        return loader.load(source, variant_name, container_errors, scratch)
     except BaseException:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
         raise
-    served = ServedModel(
-        root=root,
-        saved_model_dir=saved_model_dir,
-        handlers=handlers,
-        signature=signature,
-        input_name=input_name,
-        output_name=next(iter(outputs)),
-        n_features=n_features,
-        variant_name=variant_name,
-        loaded=loaded,
-        scratch=scratch,
-        container_errors=container_errors,
-    )
-    # Warm up: trace-free call so the first request is as fast as the others.
-    served.predict_rest(json.dumps({"instances": [[0.0] * n_features]}))
-    return served
 
 
 def model_error_body(status: int, message: str, endpoint: str) -> dict[str, Any]:
@@ -391,8 +526,8 @@ class LocalModelServer:
         self.verbose = verbose
         self.container_errors = container_errors
         self._lock = threading.Lock()
-        self.default_model: ServedModel | None = None
-        self.endpoints: dict[str, ServedModel] = {}
+        self.default_model: ServedModel | ScriptModeModel | None = None
+        self.endpoints: dict[str, ServedModel | ScriptModeModel] = {}
         if model_dir is not None:
             self.load_model(model_dir, variant_name=variant_name)
         for name, directory in (endpoints or {}).items():
@@ -414,7 +549,7 @@ class LocalModelServer:
         """Base URL; also the ``endpoint_url`` for boto3's ``sagemaker-runtime`` client."""
         return f"http://{self.host}:{self.port}"
 
-    def model_for(self, endpoint_name: str) -> ServedModel | None:
+    def model_for(self, endpoint_name: str) -> ServedModel | ScriptModeModel | None:
         return self.endpoints.get(endpoint_name, self.default_model)
 
     def load_model(
@@ -422,7 +557,7 @@ class LocalModelServer:
         model_dir: str | Path,
         endpoint_name: str | None = None,
         variant_name: str = DEFAULT_VARIANT,
-    ) -> ServedModel:
+    ) -> ServedModel | ScriptModeModel:
         """Load a model (fully, before swapping it in) as the default or for one endpoint."""
         served = load_served_model(model_dir, variant_name, self.container_errors)
         with self._lock:
@@ -513,7 +648,7 @@ def _endpoint_pair(text: str) -> tuple[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m model_code.local_server",
-        description="Serve a model like SageMaker's TensorFlow Serving endpoint, locally.",
+        description="Serve a model like its SageMaker endpoint would, locally.",
     )
     parser.add_argument(
         "--model-dir",
@@ -535,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--container-errors",
         action="store_true",
-        help="answer handler errors with HTTP 500 like the real TFS container",
+        help="answer handler errors with HTTP 500 like the real containers",
     )
     args = parser.parse_args(argv)
     server = LocalModelServer(

@@ -55,6 +55,8 @@ class OnnxExport:
     checked_rows: int
     bound: float = MAX_ABS_DIFF
     opset: int = OPSET
+    #: What the ONNX copy was checked against (the model the serving container loads).
+    reference: str = "the SavedModel"
 
     def to_metrics(self) -> dict[str, Any]:
         return {
@@ -72,15 +74,16 @@ class OnnxExport:
     def summary(self) -> str:
         return (
             f"onnx: {ONNX_MEMBER} ({self.size_bytes} bytes, opset {self.opset}); max abs "
-            f"difference from the SavedModel on {self.checked_rows} held-out rows "
+            f"difference from {self.reference} on {self.checked_rows} held-out rows "
             f"{self.max_abs_diff:.3g} (bound {self.bound:g}); onnx_max_abs_diff="
             f"{self.max_abs_diff:.9g};"
         )
 
 
-def available() -> bool:
-    """Whether tf2onnx, onnx and onnxruntime are installed (not so in SageMaker's image)."""
-    return all(importlib.util.find_spec(name) is not None for name in REQUIRED_MODULES)
+def available(modules: tuple[str, ...] = REQUIRED_MODULES) -> bool:
+    """Whether ``modules`` (default: tf2onnx, onnx and onnxruntime) are all installed (not so
+    in SageMaker's training images)."""
+    return all(importlib.util.find_spec(name) is not None for name in modules)
 
 
 class _DropKnownRewriterError(logging.Filter):
@@ -209,9 +212,23 @@ def export(
     :class:`OnnxExportError` (and writes nothing) above ``bound``."""
     data = convert(saved_model_dir, int(np.asarray(rows).shape[1]))
     difference = check(data, saved_model_dir, rows)
+    return write_checked(data, destination, difference, len(rows), bound)
+
+
+def write_checked(
+    data: bytes,
+    destination: Path,
+    difference: float,
+    checked_rows: int,
+    bound: float = MAX_ABS_DIFF,
+    opset: int = OPSET,
+    reference: str = "the SavedModel",
+) -> OnnxExport:
+    """Write ``data`` when its largest difference from ``reference`` is within ``bound``;
+    raises :class:`OnnxExportError` (and writes nothing) above it."""
     if not difference <= bound:  # NaN fails too
         raise OnnxExportError(
-            f"the ONNX export differs from the SavedModel by up to {difference:.3g} on the "
+            f"the ONNX export differs from {reference} by up to {difference:.3g} on the "
             f"held-out rows (bound {bound:g}); not packaged"
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +237,63 @@ def export(
         sha256=hashlib.sha256(data).hexdigest(),
         size_bytes=len(data),
         max_abs_diff=difference,
-        checked_rows=len(rows),
+        checked_rows=checked_rows,
         bound=bound,
+        opset=opset,
+        reference=reference,
     )
+
+
+def export_checked(
+    data: bytes,
+    destination: Path,
+    rows: NDArray[Any],
+    reference_probabilities: NDArray[Any],
+    opset: int,
+    reference: str,
+    bound: float = MAX_ABS_DIFF,
+) -> OnnxExport:
+    """A converted model (any framework's) checked on the held-out ``rows`` against the
+    probabilities its own framework gives them, then written (see :func:`write_checked`)."""
+    if len(rows) == 0:
+        raise OnnxExportError("no held-out rows to check the ONNX export on")
+    ours = onnx_probabilities(data, rows).astype(np.float64)
+    theirs = np.asarray(reference_probabilities, dtype=np.float64).reshape(-1)
+    if ours.shape != theirs.shape:
+        raise OnnxExportError(f"ONNX gives {ours.shape} probabilities, {reference} {theirs.shape}")
+    difference = float(np.max(np.abs(ours - theirs)))
+    return write_checked(data, destination, difference, len(rows), bound, opset, reference)
+
+
+def class_one_probability(proto: Any, opset: int) -> bytes:
+    """A converted classifier (skl2onnx, onnxmltools: outputs ``label`` and ``probabilities``
+    [batch, 2]) reduced to the serving interface: ``probability`` = column 1, [batch, 1]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = proto.graph
+    sources = [o.name for o in graph.output if o.name != "label"]
+    if len(sources) != 1:
+        raise OnnxExportError(f"the converted classifier's outputs are {sources}, not one")
+    if [i.name for i in graph.input] != [INPUT_NAME]:
+        raise OnnxExportError(f"the converted model's inputs are not [{INPUT_NAME!r}]")
+    del graph.output[:]
+    for name, value in (("class_one_start", 1), ("class_one_end", 2), ("class_one_axis", 1)):
+        graph.initializer.append(numpy_helper.from_array(np.array([value], np.int64), name))
+    graph.node.append(
+        helper.make_node(
+            "Slice",
+            [sources[0], "class_one_start", "class_one_end", "class_one_axis"],
+            [OUTPUT_NAME],
+            name="class_one_probability",
+        )
+    )
+    graph.output.append(helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", 1]))
+    for dim in graph.input[0].type.tensor_type.shape.dim[:1]:
+        dim.dim_param = "batch"
+    graph.name = "classifier"  # onnxmltools names it with a random UUID: bytes reproducible
+    defaults = [o for o in proto.opset_import if o.domain in ("", "ai.onnx")]
+    if not defaults:
+        proto.opset_import.append(helper.make_opsetid("", opset))
+    onnx.checker.check_model(proto, full_check=True)
+    return bytes(proto.SerializeToString())

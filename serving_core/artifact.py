@@ -1,10 +1,13 @@
 """Validation of an uploaded ``model.tar.gz`` before anything about the endpoint changes.
 
 The archive is read, never extracted: every member is checked for a safe relative
-path and a plain file/directory type, then the layout SageMaker's TensorFlow Serving
-container needs (``<N>/saved_model.pb``, ``code/inference.py``) and the quality
-evidence that may come with it (``metrics.json``, ``code/serving_config.json``), and the ONNX
-copy that a Lambda-hosted variant serves (``model.onnx``: ``serving_core.onnx_member``).
+path and a plain file/directory type, then the layout the configured framework's SageMaker
+container needs (``ArtifactRules.framework``: TensorFlow Serving's ``<N>/saved_model.pb`` and
+``code/inference.py``; PyTorch's, XGBoost's and scikit-learn's model member and script-mode
+code, checked by structure and declared format in ``serving_core.model_formats``, never
+loaded) and the quality evidence that may come with it (``metrics.json``,
+``code/serving_config.json``), and the ONNX copy that a Lambda-hosted variant serves
+(``model.onnx``: ``serving_core.onnx_member``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import math
 import re
 import tarfile
+import tempfile
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
@@ -23,6 +27,17 @@ from typing import IO, Any
 
 from serving_core.baseline import ALL_MEMBERS, MAX_MEMBER_BYTES, check_baseline
 from serving_core.errors import ArtifactRejectedError
+from serving_core.model_formats import (
+    FRAMEWORKS,
+    FrameworkLayout,
+    ModelReport,
+    SpooledMember,
+    check_code,
+    check_declared,
+    check_model,
+    layout_for,
+    spool_digest,
+)
 from serving_core.onnx_member import (
     MAX_ABS_DIFF,
     MAX_ONNX_BYTES,
@@ -32,7 +47,13 @@ from serving_core.onnx_member import (
     check_size,
 )
 
-__all__ = ["ArtifactRejectedError", "ArtifactReport", "ArtifactRules", "validate_artifact"]
+__all__ = [
+    "FRAMEWORKS",
+    "ArtifactRejectedError",
+    "ArtifactReport",
+    "ArtifactRules",
+    "validate_artifact",
+]
 
 GZIP_MAGIC = b"\x1f\x8b"
 _VERSION_DIR = re.compile(r"^[0-9]+$")
@@ -46,6 +67,8 @@ DEFAULT_MAX_BATCH_ROWS = 1000
 # Unicode categories refused in member names: control characters (C0, DEL, C1) and line or
 # paragraph separators. They forge log lines and break the tools that list or unpack archives.
 _FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+#: The model member is copied to disk past this size while it is read (Lambda's /tmp).
+_SPOOL_IN_MEMORY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -63,6 +86,12 @@ class ArtifactRules:
     require_onnx: bool = False
     max_onnx_bytes: int = MAX_ONNX_BYTES
     onnx_max_abs_diff: float = MAX_ABS_DIFF
+    #: The framework the endpoint's serving image runs (``serving_core.model_formats``):
+    #: ``tensorflow``, ``pytorch``, ``xgboost`` or ``sklearn``.
+    framework: str = "tensorflow"
+
+    def __post_init__(self) -> None:
+        layout_for(self.framework)  # ValueError for an unknown framework
 
     @property
     def max_uncompressed_bytes(self) -> int:
@@ -76,6 +105,7 @@ class ArtifactReport:
     sha256: str
     size_bytes: int
     member_count: int
+    #: The SavedModel version directory (TensorFlow) or the model member (the others).
     model_version: str
     roc_auc: float | None
     feature_count: int | None
@@ -83,6 +113,9 @@ class ArtifactReport:
     baseline: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
     #: ``model.onnx`` as checked (None when the archive has none).
     onnx: OnnxReport | None = None
+    framework: str = "tensorflow"
+    #: The model member as checked (script-mode frameworks; None for TensorFlow).
+    model: ModelReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +127,8 @@ class ArtifactReport:
             "feature_count": self.feature_count,
             "baseline": bool(self.baseline),
             "onnx": self.onnx.as_dict() if self.onnx is not None else None,
+            "framework": self.framework,
+            "model": self.model.as_dict() if self.model is not None else None,
         }
 
 
@@ -111,25 +146,30 @@ def validate_artifact(path: str, rules: ArtifactRules) -> ArtifactReport:
         )
     if head != GZIP_MAGIC:
         raise ArtifactRejectedError("not-gzip", "the object does not start with the gzip signature")
-    members, documents = _read_members(path, rules)
-    names = {_normalized(m.name) for m in members}
-    version = _saved_model_version(names)
-    if "code/inference.py" not in names:
-        raise ArtifactRejectedError(
-            "missing-inference-code",
-            "code/inference.py is missing (SageMaker's TensorFlow Serving handlers)",
+    layout = layout_for(rules.framework)
+    with tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY_BYTES) as spool:
+        members, documents, model_member = _read_members(path, rules, layout, spool)
+        names = {_normalized(m.name) for m in members}
+        if layout.model_member is None:
+            version = _saved_model_version(names)
+        else:
+            version = layout.model_member
+        check_code(layout, names)
+        auc = _check_metrics(documents.get("metrics.json"), rules)
+        features = _check_feature_count(documents, rules)
+        _check_serving_limits(documents.get("code/serving_config.json"), rules)
+        metrics = _metrics_document(documents)
+        check_declared(layout, metrics)
+        baseline = check_baseline(documents, _feature_names(documents))
+        width = features if features is not None else rules.feature_count
+        onnx = check_onnx(
+            documents.get(ONNX_MEMBER),
+            metrics,
+            required=rules.require_onnx or layout.requires_onnx,
+            feature_count=width,
+            max_abs_diff=rules.onnx_max_abs_diff,
         )
-    auc = _check_metrics(documents.get("metrics.json"), rules)
-    features = _check_feature_count(documents, rules)
-    _check_serving_limits(documents.get("code/serving_config.json"), rules)
-    baseline = check_baseline(documents, _feature_names(documents))
-    onnx = check_onnx(
-        documents.get(ONNX_MEMBER),
-        _metrics_document(documents),
-        required=rules.require_onnx,
-        feature_count=features if features is not None else rules.feature_count,
-        max_abs_diff=rules.onnx_max_abs_diff,
-    )
+        model = check_model(layout, model_member, metrics, width, _feature_names(documents))
     return ArtifactReport(
         sha256=_sha256(path),
         size_bytes=size,
@@ -139,17 +179,21 @@ def validate_artifact(path: str, rules: ArtifactRules) -> ArtifactReport:
         feature_count=features,
         baseline=baseline,
         onnx=onnx,
+        framework=layout.name,
+        model=model,
     )
 
 
 def _read_members(
-    path: str, rules: ArtifactRules
-) -> tuple[list[tarfile.TarInfo], dict[str, bytes]]:
+    path: str, rules: ArtifactRules, layout: FrameworkLayout, spool: IO[bytes]
+) -> tuple[list[tarfile.TarInfo], dict[str, bytes], SpooledMember | None]:
     """Walk the whole archive (detects truncation) and keep the members checked below (the
-    small JSON documents, the monitoring baseline and model.onnx)."""
+    small JSON documents, the monitoring baseline and model.onnx; the framework's model
+    member is copied into ``spool`` with its digest, to be listed or parsed, never loaded)."""
     wanted = {"metrics.json", "code/serving_config.json", ONNX_MEMBER, *ALL_MEMBERS}
     members: list[tarfile.TarInfo] = []
     documents: dict[str, bytes] = {}
+    model_member: SpooledMember | None = None
     seen: set[str] = set()
     total = 0
     try:
@@ -183,6 +227,12 @@ def _read_members(
                         check_size(member.size, rules.max_onnx_bytes)
                         limit = rules.max_onnx_bytes
                     documents[name] = _read_document(archive.extractfile(member), name, limit)
+                elif name == layout.model_member and member.isfile():
+                    handle = archive.extractfile(member)
+                    if handle is None:
+                        raise ArtifactRejectedError("invalid-document", f"{name} cannot be read")
+                    size, digest = spool_digest(handle, spool)
+                    model_member = SpooledMember(spool, size, digest)
     except ArtifactRejectedError:
         raise
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:
@@ -197,7 +247,7 @@ def _read_members(
         raise ArtifactRejectedError("not-a-tar", f"not a readable tar archive ({error})") from None
     if not members:
         raise ArtifactRejectedError("empty", "the archive has no members")
-    return members, documents
+    return members, documents, model_member
 
 
 def _check_member(member: tarfile.TarInfo) -> None:

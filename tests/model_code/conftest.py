@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +36,38 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Any:
         quiet=True,
     )
     return run(config)
+
+
+def sagemaker_environment(tmp_path: Path, data_dir: Path) -> dict[str, str]:
+    """This process's environment as a SageMaker training job sees it: the train and test
+    channels (copies of the bundled data under ``tmp_path/input``) and its output folders."""
+    channels = {}
+    for channel in ("train", "test"):
+        folder = tmp_path / "input" / channel
+        folder.mkdir(parents=True)
+        (folder / f"{channel}.csv").write_bytes((data_dir / f"{channel}.csv").read_bytes())
+        channels[f"SM_CHANNEL_{channel.upper()}"] = str(folder)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SM_") and k != "PYTHONPATH"}
+    return {
+        **env,
+        **channels,
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+        "SM_OUTPUT_DATA_DIR": str(tmp_path / "output" / "data"),
+        "SM_OUTPUT_DIR": str(tmp_path / "output"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+
+
+def run_train_script(flags: list[str], env: dict[str, str], script: str = "train.py") -> Any:
+    """``python train.py FLAGS`` from inside model_code/, as SageMaker runs the entry point."""
+    return subprocess.run(
+        [sys.executable, script, *flags],
+        env=env,
+        cwd=MODEL_CODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import numpy as np
 
 from model_code import metrics as metrics_module
 
-from .conftest import MODEL_CODE_DIR
+from .conftest import MODEL_CODE_DIR, sagemaker_environment
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -74,21 +73,7 @@ def test_same_seed_same_metrics_across_processes_and_fresh_savedmodel_load(
     """One fresh interpreter: loads the session's SavedModel (probabilities must match the
     in-memory Keras model) and re-runs the tiny training as ``python train.py`` inside
     model_code/ with SageMaker variables; its metrics.json must equal the in-process one."""
-    train_ch, test_ch = tmp_path / "input" / "train", tmp_path / "input" / "test"
-    train_ch.mkdir(parents=True)
-    test_ch.mkdir(parents=True)
-    (train_ch / "train.csv").write_bytes((data_dir / "train.csv").read_bytes())
-    (test_ch / "test.csv").write_bytes((data_dir / "test.csv").read_bytes())
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SM_")},
-        "SM_CHANNEL_TRAIN": str(train_ch),
-        "SM_CHANNEL_TEST": str(test_ch),
-        "SM_MODEL_DIR": str(tmp_path / "model"),
-        "SM_OUTPUT_DATA_DIR": str(tmp_path / "output" / "data"),
-        "SM_OUTPUT_DIR": str(tmp_path / "output"),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    env.pop("PYTHONPATH", None)
+    env = sagemaker_environment(tmp_path, data_dir)
     rows = trained.test_features[:20].tolist()
     # SageMaker-style hyperparameters: underscores, all values as strings.
     flags = ["--epochs", "3", "--seed", "7", "--save_plots", "false", "--model_dir", "s3://b/k"]
