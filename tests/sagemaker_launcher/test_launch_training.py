@@ -548,3 +548,33 @@ def test_the_framework_flag() -> None:
     assert launch_training.config_from_args(pinned).training_version == "2.5"
     with pytest.raises(SystemExit):
         parser.parse_args([*required, "--framework=mxnet"])
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "xgboost", "sklearn"])
+def test_the_container_environment_is_the_sdks_for_code_in_an_isolated_artifact(
+    framework: str,
+) -> None:
+    """serving_core.frameworks.container_environment is what the SDK's own ModelBuilder sets
+    for a script-mode model whose code is in the artifact: network isolation (the stack's
+    instance variants) makes the SDK point SAGEMAKER_SUBMIT_DIRECTORY at /opt/ml/model/code."""
+    import logging
+    import types
+
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    from serving_core.frameworks import container_environment
+
+    builder = types.SimpleNamespace(
+        env_vars={},
+        uploaded_code=types.SimpleNamespace(
+            script_name="inference.py", s3_prefix=f"s3://{BUCKET}/code/sourcedir.tar.gz"
+        ),
+        repacked_model_data=None,
+        enable_network_isolation=lambda: True,
+        container_log_level=logging.INFO,
+        region="eu-west-1",
+        to_string=str,
+    )
+    sdk = ModelBuilder._script_mode_env_vars(builder)
+    assert container_environment(framework, "eu-west-1") == sdk
+    assert sdk["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
