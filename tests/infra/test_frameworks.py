@@ -291,3 +291,16 @@ def test_checkov_finds_nothing_unacknowledged_in_any_frameworks_templates() -> N
         for f in output["results"]["failed_checks"]
     ]
     assert failed == []
+
+
+@pytest.mark.parametrize("framework", OTHERS)
+def test_retraining_runs_the_frameworks_script_in_its_training_image(framework: str) -> None:
+    functions = [
+        r["Properties"]
+        for r in synth_framework(framework).serving_json["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("FunctionName", "").endswith("-retraining")
+    ]
+    (variables,) = [f["Environment"]["Variables"] for f in functions]
+    assert variables["ENTRY_SCRIPT"] == FRAMEWORKS[framework].entry_script  # type: ignore[index]
+    assert _uri(variables["TRAINING_IMAGE_URI"]) == IMAGES[framework][1]
