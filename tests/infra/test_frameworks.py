@@ -304,3 +304,11 @@ def test_retraining_runs_the_frameworks_script_in_its_training_image(framework: 
     (variables,) = [f["Environment"]["Variables"] for f in functions]
     assert variables["ENTRY_SCRIPT"] == FRAMEWORKS[framework].entry_script  # type: ignore[index]
     assert _uri(variables["TRAINING_IMAGE_URI"]) == IMAGES[framework][1]
+
+
+@pytest.mark.parametrize("framework", OTHERS)
+def test_each_frameworks_policies_lint_clean(framework: str) -> None:
+    from deploy_tools import iam_lint
+
+    findings = iam_lint.failures(iam_lint.lint_assembly(synth_framework(framework).outdir))
+    assert [str(f) for f in findings] == []
