@@ -13,7 +13,7 @@ role may use: it reads ``datasets/`` and writes ``models/``.
   training version (``serving_core.frameworks``: tensorflow-training 2.19, pytorch-training
   2.6, sagemaker-xgboost 3.2-0, sagemaker-scikit-learn 1.9-0; CPU or GPU by the instance type,
   scikit-learn CPU only) and its entry script: ``train.py`` for TensorFlow,
-  ``train_<framework>.py`` for the others. The TensorFlow SDK knows training images 2.19 and
+  ``train_<framework>.py`` for the others. The SDK knows TensorFlow training images 2.19 and
   2.21 but no 2.20, and serving runs on ``tensorflow-inference:2.20``. We train on **2.19**: a
   SavedModel written by an older TensorFlow loads in a newer TensorFlow Serving, while 2.21
   could write ops or attributes that 2.20 does not know (each framework's default training

@@ -18,7 +18,13 @@ from serving_config.promotion import PromotionSettings
 from serving_config.registry import RegistrySettings
 from serving_config.scaling import ScheduleSettings, validate_time_zone
 from serving_config.service_model import require_enumerated
-from serving_core.frameworks import DEFAULT_FRAMEWORK, FRAMEWORKS, Framework, FrameworkFacts
+from serving_core.frameworks import (
+    DEFAULT_FRAMEWORK,
+    FRAMEWORKS,
+    Framework,
+    FrameworkFacts,
+    framework_facts,
+)
 from serving_core.image_tables import (
     SDK_DISTRIBUTION,
     ImageScope,
@@ -69,7 +75,7 @@ class ModelSettings:
     artifact_parameter_name: str = ""
 
     def __post_init__(self) -> None:
-        facts = FRAMEWORKS[self.framework]
+        facts = framework_facts(self.framework)
         if not self.framework_version:
             object.__setattr__(self, "framework_version", facts.serving_version)
         if not self.training_framework_version:
