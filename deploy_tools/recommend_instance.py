@@ -108,11 +108,11 @@ def build_request(
     job: JobInput, settings: Settings, payload_url: str, key_arn: str
 ) -> dict[str, Any]:
     """The CreateInferenceRecommendationsJob request: a Default job for the real-time
-    variant this stack deploys (TensorFlow Serving, JSON in and out)."""
+    variant this stack deploys (the configured framework's container, JSON in and out)."""
     container: dict[str, Any] = {
         "Domain": "MACHINE_LEARNING",
         "Task": "CLASSIFICATION",
-        "Framework": "TENSORFLOW",
+        "Framework": settings.model.facts.recommender_framework,
         "FrameworkVersion": settings.model.framework_version,
         "PayloadConfig": {"SamplePayloadUrl": payload_url, "SupportedContentTypes": [JSON]},
         "SupportedEndpointType": "RealTime",

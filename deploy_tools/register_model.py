@@ -38,6 +38,7 @@ from model_code.package import (
 )
 from serving_config import ConfigError, Settings, load_settings
 from serving_core.artifact import ArtifactRejectedError, validate_artifact
+from serving_core.frameworks import container_environment
 from serving_core.tags import tag_value
 
 IMAGE_OUTPUT = "ServingImageUri"
@@ -48,7 +49,6 @@ JSON = "application/json"
 #: What inference.py's input_handler and output_handler speak.
 REQUEST_CONTENT_TYPES = ("application/json", "text/csv")
 RESPONSE_CONTENT_TYPES = ("application/json",)
-FRAMEWORK, FRAMEWORK_VERSION = "TENSORFLOW", "2.20"
 #: ModelPackageDescription: at most 1,024 characters, no control characters.
 DESCRIPTION_LIMIT = 1024
 #: Members carried to the registry beside the artifact, read from the validated archive.
@@ -230,15 +230,21 @@ class Registrar:
     ) -> dict[str, Any]:
         """The CreateModelPackage request."""
         settings = self.settings
+        container: dict[str, Any] = {
+            "Image": self.target.image_uri,
+            "ModelDataUrl": artifact_uri,
+            "Framework": settings.model.facts.recommender_framework,
+            "FrameworkVersion": settings.model.framework_version,
+        }
+        # A script-mode container (PyTorch, XGBoost, scikit-learn) runs the artifact's
+        # code/inference.py by these variables; TensorFlow Serving needs none.
+        environment = container_environment(
+            settings.model.framework, self.sagemaker.meta.region_name
+        )
+        if environment:
+            container["Environment"] = environment
         inference: dict[str, Any] = {
-            "Containers": [
-                {
-                    "Image": self.target.image_uri,
-                    "ModelDataUrl": artifact_uri,
-                    "Framework": FRAMEWORK,
-                    "FrameworkVersion": FRAMEWORK_VERSION,
-                }
-            ],
+            "Containers": [container],
             "SupportedContentTypes": list(REQUEST_CONTENT_TYPES),
             "SupportedResponseMIMETypes": list(RESPONSE_CONTENT_TYPES),
         }

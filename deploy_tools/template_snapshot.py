@@ -2,7 +2,8 @@
 refactoring that must not change what CloudFormation deploys.
 
 ``save DIR`` synthesizes every environment, the delivery pipeline (its stages' stacks too) and
-the rehearsal's variants (``--network --engine sagemaker``, ``--kind async``) and writes each
+the rehearsal's variants (``--network --engine sagemaker``, ``--kind async``, ``--framework
+NAME`` for each framework other than tensorflow) and writes each
 template as synthesized. ``compare OLD NEW`` reports each template that differs: byte for byte,
 with the content hashes of assets masked, and with functions' handler settings masked too, so
 that "only the bundled code changed" (a function's code asset, whose hash follows its files, and
@@ -29,7 +30,9 @@ import yaml
 
 from app_factory import build_app
 from serving_config import ENVIRONMENTS_DIR, available_environments, available_pipelines
+from serving_config.frameworks import framework_overrides
 from serving_config.hosting import kind_overrides
+from serving_core.frameworks import DEFAULT_FRAMEWORK, FRAMEWORK_NAMES
 
 #: The rehearsal's variants of the local environment (see rehearsal/variants.py).
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -38,6 +41,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model_monitor": {"engine": "sagemaker"},
     },
     "local-async": kind_overrides("async"),
+    **{
+        f"local-{name}": framework_overrides(name)
+        for name in FRAMEWORK_NAMES
+        if name != DEFAULT_FRAMEWORK
+    },
 }
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 #: A function's handler setting: where its package puts ``handler.py``.

@@ -1,89 +1,26 @@
 """SageMaker framework image URIs derived from the SageMaker SDK's own image configuration.
 
 The SDK (``sagemaker-core``) ships ``image_uri_config/<framework>.json`` with the
-registry account of every region. We read that file (without importing the SDK,
-which costs over a second at synth) and emit a CloudFormation mapping keyed by
-``AWS::Region``, so an environment-agnostic template resolves the right image in
-whatever region it is deployed to.
+registry account of every region; ``serving_core.image_tables`` reads it (and builds the tag as
+the SDK does), and we emit a CloudFormation mapping keyed by ``AWS::Region``, so an
+environment-agnostic template resolves the right image in whatever region it is deployed to.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from functools import cache
-from importlib import metadata
-from typing import Any, Literal
-
 from aws_cdk import CfnMapping, Stack, Token
 from constructs import Construct
 
-ImageScope = Literal["inference", "training"]
+from serving_core.image_tables import ImageScope, ImageSpec, sdk_image_config
 
-_SDK_DISTRIBUTION = "sagemaker-core"
-
-
-@cache
-def sdk_image_config(framework: str) -> dict[str, Any]:
-    """The SDK's image configuration for ``framework`` (e.g. ``tensorflow``)."""
-    path = metadata.distribution(_SDK_DISTRIBUTION).locate_file(
-        f"sagemaker/core/image_uri_config/{framework}.json"
-    )
-    with open(str(path), encoding="utf-8") as handle:
-        config: dict[str, Any] = json.load(handle)
-    return config
-
-
-@dataclass(frozen=True)
-class ImageSpec:
-    """Which image: framework, MAJOR.MINOR version, scope and processor."""
-
-    framework: str
-    version: str
-    scope: ImageScope
-    processor: Literal["cpu", "gpu"] = "cpu"
-
-    def version_config(self) -> dict[str, Any]:
-        """The SDK's entry for this version, following its aliases (2.20 -> 2.20.0); raises
-        when the SDK lists no such version, or none for this processor."""
-        scoped = sdk_image_config(self.framework).get(self.scope)
-        if scoped is None:
-            raise ValueError(f"the SDK knows no {self.scope} images for {self.framework}")
-        full = scoped.get("version_aliases", {}).get(self.version, self.version)
-        versions = scoped["versions"]
-        if full not in versions:
-            known = ", ".join(sorted(scoped.get("version_aliases", {})))
-            raise ValueError(
-                f"{self.framework} {self.scope} image {self.version} is unknown to "
-                f"{_SDK_DISTRIBUTION} {metadata.version(_SDK_DISTRIBUTION)}; known: {known}"
-            )
-        version_config: dict[str, Any] = versions[full]
-        # As the SDK's image_uris.retrieve: the scope's processors, else the version's.
-        processors = scoped.get("processors") or version_config.get("processors") or ["cpu"]
-        if self.processor not in processors:
-            raise ValueError(
-                f"{self.framework} {self.scope} {self.version} has no {self.processor} image "
-                f"in {_SDK_DISTRIBUTION} {metadata.version(_SDK_DISTRIBUTION)} (only "
-                f"{', '.join(processors)})"
-            )
-        return version_config
-
-    @property
-    def repository(self) -> str:
-        return str(self.version_config()["repository"])
-
-    @property
-    def tag(self) -> str:
-        config = self.version_config()
-        tag = f"{self.version}-{self.processor}"
-        py_versions = config.get("py_versions") or []
-        if py_versions:
-            tag += f"-{py_versions[-1]}"
-        return tag
-
-    def registries(self) -> dict[str, str]:
-        """Region -> registry account, as the SDK lists them."""
-        return dict(self.version_config()["registries"])
+__all__ = [
+    "FrameworkImage",
+    "ImageScope",
+    "ImageSpec",
+    "ModelMonitorImage",
+    "RegionalImage",
+    "sdk_image_config",
+]
 
 
 class RegionalImage(Construct):

@@ -1,4 +1,5 @@
-"""SageMaker Model, EndpointConfig and Endpoint for a TensorFlow Serving model.
+"""SageMaker Model, EndpointConfig and Endpoint for a framework serving container (TensorFlow
+Serving, or a script-mode PyTorch, XGBoost or scikit-learn container with its environment).
 
 L1 resources: the only L2 for SageMaker hosting is the alpha module
 (``@aws-cdk/aws-sagemaker-alpha``), which has no data capture and no stable API.
@@ -7,7 +8,8 @@ L1 resources: the only L2 for SageMaker hosting is the alpha module
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import aws_iam as iam
@@ -38,6 +40,9 @@ class ModelEndpointProps:
     vpc_config: dict[str, list[str]] | None = None
     #: Where an asynchronous variant writes (required for, and only for, one).
     async_output: AsyncOutput | None = None
+    #: The serving container's ``Environment`` (``serving_core.frameworks.
+    #: container_environment``; empty: none, as TensorFlow Serving needs).
+    container_environment: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -146,6 +151,7 @@ class ModelEndpoint(Construct):
                 image=props.image_uri,
                 model_data_url=props.model_data_url,
                 mode="SingleModel",
+                environment=dict(props.container_environment) or None,
             ),
             enable_network_isolation=isolated,
             vpc_config=(

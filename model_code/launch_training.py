@@ -1,4 +1,4 @@
-"""Start a SageMaker training job for ``train.py`` with the SageMaker Python SDK v3.
+"""Start a SageMaker training job for the model's framework with the SageMaker Python SDK v3.
 
 The SDK (``sagemaker==3.27.0``, ~1 GB with mlflow, and it downgrades protobuf next to
 TensorFlow) is *not* a dependency of training or serving: install ``requirements-sagemaker.txt``
@@ -8,14 +8,19 @@ It is imported lazily, so importing this module needs nothing beyond the standar
 The job uses the stack's training role, bucket and KMS key, and keeps to the two prefixes that
 role may use: it reads ``datasets/`` and writes ``models/``.
 
-- image: ``tensorflow-training`` resolved with ``sagemaker.core.image_uris`` (CPU, py312).
-  The SDK knows training images 2.19 and 2.21 but no 2.20, and serving runs on
-  ``tensorflow-inference:2.20``. We train on **2.19**: a SavedModel written by an older
-  TensorFlow loads in a newer TensorFlow Serving, while 2.21 could write ops or attributes
-  that 2.20 does not know;
+- framework (``--framework``, the environment's ``model.framework``; default tensorflow): the
+  training image resolved with ``sagemaker.core.image_uris`` for the framework's pinned
+  training version (``serving_core.frameworks``: tensorflow-training 2.19, pytorch-training
+  2.6, sagemaker-xgboost 3.2-0, sagemaker-scikit-learn 1.9-0; CPU or GPU by the instance type,
+  scikit-learn CPU only) and its entry script: ``train.py`` for TensorFlow,
+  ``train_<framework>.py`` for the others. The SDK knows TensorFlow training images 2.19 and
+  2.21 but no 2.20, and serving runs on ``tensorflow-inference:2.20``. We train on **2.19**: a
+  SavedModel written by an older TensorFlow loads in a newer TensorFlow Serving, while 2.21
+  could write ops or attributes that 2.20 does not know (each framework's default training
+  version is the newest not newer than its serving version, for the same reason);
 - channels ``train`` (and optional ``validation``, ``test``) from
   ``s3://<bucket>/datasets/<channel>/`` (:func:`upload_data` puts ``<channel>.csv`` there);
-- code: ``model_code/`` as ``source_dir`` with entry script ``train.py`` and
+- code: ``model_code/`` as ``source_dir`` with the framework's entry script and
   ``requirements.txt`` (scikit-learn, pandas, matplotlib). The SDK stages it, with its own
   driver scripts, under ``s3://<bucket>/models/training-jobs/<job-name>/input/{code,sm_drivers}/``
   with SSE-KMS (``LaunchConfig.code_s3_uri`` moves it);
@@ -25,7 +30,8 @@ role may use: it reads ``datasets/`` and writes ``models/``.
   blue/green promotion, whose quality gate decides whether it serves.
 
 ``python -m model_code.launch_training --role-arn ARN --bucket B --kms-key-id KEY
-[--data-dir build/data] [--wait] [--hyperparameter epochs=100 ...] [--env dev]``
+[--framework tensorflow|pytorch|xgboost|sklearn] [--data-dir build/data] [--wait]
+[--hyperparameter epochs=100 ...] [--env dev]``
 
 After the job, ``python -m deploy_tools.register_model --env ENV --training-job NAME`` (printed
 with the job's name) registers its output in the environment's model registry.
@@ -43,13 +49,16 @@ from pathlib import Path
 from typing import Any
 
 from model_code.metrics import METRIC_DEFINITIONS
+from serving_core.frameworks import DEFAULT_FRAMEWORK, FRAMEWORK_NAMES, framework_facts
+from serving_core.image_tables import ImageScope, ImageSpec
 
 SOURCE_DIR = Path(__file__).resolve().parent
-ENTRY_SCRIPT = "train.py"
+ENTRY_SCRIPT = framework_facts(DEFAULT_FRAMEWORK).entry_script
 REQUIREMENTS_FILE = "requirements.txt"
-TRAINING_FRAMEWORK_VERSION = "2.19"
-TRAINING_PY_VERSION = "py312"
-SERVING_FRAMEWORK_VERSION = "2.20"
+TRAINING_FRAMEWORK_VERSION = framework_facts(DEFAULT_FRAMEWORK).training_version
+SERVING_FRAMEWORK_VERSION = framework_facts(DEFAULT_FRAMEWORK).serving_version
+#: Only TensorFlow's training script reads it (quieter logs).
+FRAMEWORK_ENVIRONMENT: dict[str, dict[str, str]] = {"tensorflow": {"TF_CPP_MIN_LOG_LEVEL": "2"}}
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_BASE_JOB_NAME = "binary-classifier"
 CODE_IGNORE_PATTERNS = [
@@ -101,10 +110,25 @@ class LaunchConfig:
     volume_size_gb: int = 30
     max_runtime_seconds: int = 3600
     base_job_name: str = DEFAULT_BASE_JOB_NAME
-    framework_version: str = TRAINING_FRAMEWORK_VERSION
+    framework: str = DEFAULT_FRAMEWORK
+    #: The training image's version; None: the framework's pinned training version.
+    framework_version: str | None = None
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     subnets: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        framework_facts(self.framework)  # an unknown framework names the known ones
+
+    @property
+    def training_version(self) -> str:
+        """The training image's version: the one given, else the framework's pinned one."""
+        return self.framework_version or framework_facts(self.framework).training_version
+
+    @property
+    def entry_script(self) -> str:
+        """The framework's training script in ``model_code/``."""
+        return framework_facts(self.framework).entry_script
 
     def s3(self, *parts: str) -> str:
         """``s3://<bucket>/<parts...>/``."""
@@ -140,39 +164,46 @@ class LaunchConfig:
         return (self.code_s3_uri or self.s3(TRAINING_JOBS_PREFIX)).rstrip("/")
 
 
+def _image_uri(
+    framework: str, version: str, scope: ImageScope, region: str, instance_type: str
+) -> str:
+    """The SDK's image for ``framework`` (its table name), CPU or GPU by ``instance_type``,
+    with the newest Python version the table lists for it (as the stack's images)."""
+    from sagemaker.core import image_uris
+
+    table = framework_facts(framework).sdk_table
+    return str(
+        image_uris.retrieve(
+            table,
+            region=region,
+            version=version,
+            py_version=ImageSpec(table, version, scope).py_version,
+            instance_type=instance_type,
+            image_scope=scope,
+        )
+    )
+
+
 def training_image_uri(
     region: str,
-    framework_version: str = TRAINING_FRAMEWORK_VERSION,
+    framework_version: str | None = None,
     instance_type: str = DEFAULT_INSTANCE_TYPE,
+    framework: str = DEFAULT_FRAMEWORK,
 ) -> str:
-    """The ``tensorflow-training`` image for ``framework_version`` in ``region``."""
-    from sagemaker.core import image_uris
-
-    return str(
-        image_uris.retrieve(
-            "tensorflow",
-            region=region,
-            version=framework_version,
-            py_version=TRAINING_PY_VERSION,
-            instance_type=instance_type,
-            image_scope="training",
-        )
-    )
+    """The training image of ``framework`` (default: its pinned training version)."""
+    version = framework_version or framework_facts(framework).training_version
+    return _image_uri(framework, version, "training", region, instance_type)
 
 
-def serving_image_uri(region: str, instance_type: str = DEFAULT_INSTANCE_TYPE) -> str:
-    """The ``tensorflow-inference`` (TensorFlow Serving) image the model is served with."""
-    from sagemaker.core import image_uris
-
-    return str(
-        image_uris.retrieve(
-            "tensorflow",
-            region=region,
-            version=SERVING_FRAMEWORK_VERSION,
-            instance_type=instance_type,
-            image_scope="inference",
-        )
-    )
+def serving_image_uri(
+    region: str,
+    instance_type: str = DEFAULT_INSTANCE_TYPE,
+    framework: str = DEFAULT_FRAMEWORK,
+    framework_version: str | None = None,
+) -> str:
+    """The serving image the model is served with (TensorFlow Serving for tensorflow)."""
+    version = framework_version or framework_facts(framework).serving_version
+    return _image_uri(framework, version, "inference", region, instance_type)
 
 
 def _staging_location(config: LaunchConfig) -> tuple[str, str | None, str]:
@@ -270,7 +301,7 @@ def _model_trainer_class() -> Any:
 
 
 def build_model_trainer(config: LaunchConfig, session: Any = None) -> Any:
-    """The ``ModelTrainer`` for ``train.py`` (nothing is sent to AWS yet).
+    """The ``ModelTrainer`` for the framework's entry script (nothing is sent to AWS yet).
 
     ``session`` must come from :func:`make_session` for ``config``: its default bucket and
     prefix are where the SDK stages the code."""
@@ -284,6 +315,11 @@ def build_model_trainer(config: LaunchConfig, session: Any = None) -> Any:
         StoppingCondition,
     )
 
+    if not (SOURCE_DIR / config.entry_script).is_file():
+        raise FileNotFoundError(
+            f"{SOURCE_DIR / config.entry_script} is missing: the {config.framework} training "
+            "script the job runs"
+        )
     session = session or make_session(config)
     _, _, input_key_prefix = _staging_location(config)
     inputs = [
@@ -304,11 +340,11 @@ def build_model_trainer(config: LaunchConfig, session: Any = None) -> Any:
         base_job_name=config.base_job_name,
         input_s3_key_prefix=input_key_prefix,
         training_image=training_image_uri(
-            config.region, config.framework_version, config.instance_type
+            config.region, config.training_version, config.instance_type, config.framework
         ),
         source_code=SourceCode(
             source_dir=str(SOURCE_DIR),
-            entry_script=ENTRY_SCRIPT,
+            entry_script=config.entry_script,
             requirements=REQUIREMENTS_FILE,
             ignore_patterns=CODE_IGNORE_PATTERNS,
         ),
@@ -327,7 +363,7 @@ def build_model_trainer(config: LaunchConfig, session: Any = None) -> Any:
         ),
         input_data_config=inputs,
         hyperparameters={k: str(v) for k, v in config.hyperparameters.items()},
-        environment={"TF_CPP_MIN_LOG_LEVEL": "2"},
+        environment=dict(FRAMEWORK_ENVIRONMENT.get(config.framework, {})) or None,
     )
     return trainer.with_metric_definitions(
         [MetricDefinition(name=d["Name"], regex=d["Regex"]) for d in METRIC_DEFINITIONS]
@@ -352,7 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI: one flag per :class:`LaunchConfig` field, plus ``--data-dir`` and ``--wait``."""
     parser = argparse.ArgumentParser(
         prog="python -m model_code.launch_training",
-        description="Start a SageMaker training job for model_code/train.py.",
+        description="Start a SageMaker training job for the model's framework "
+        "(model_code/train.py for tensorflow, model_code/train_<framework>.py for the others).",
     )
     parser.add_argument("--role-arn", required=True, help="the stack's training role")
     parser.add_argument("--bucket", required=True, help="the stack's artifact bucket")
@@ -385,7 +422,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--volume-size-gb", type=int, default=30)
     parser.add_argument("--max-runtime-seconds", type=int, default=3600)
     parser.add_argument("--base-job-name", default=DEFAULT_BASE_JOB_NAME)
-    parser.add_argument("--framework-version", default=TRAINING_FRAMEWORK_VERSION)
+    parser.add_argument(
+        "--framework",
+        choices=FRAMEWORK_NAMES,
+        default=DEFAULT_FRAMEWORK,
+        help="the environment's model.framework: its training image and entry script",
+    )
+    parser.add_argument(
+        "--framework-version",
+        default=None,
+        help="the training image's version (default: the framework's pinned one, "
+        f"{TRAINING_FRAMEWORK_VERSION} for {DEFAULT_FRAMEWORK})",
+    )
     parser.add_argument(
         "--hyperparameter",
         dest="hyperparameters",

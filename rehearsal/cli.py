@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from rehearsal import artifacts
 from rehearsal.predictions import RehearsalError
 from serving_config import ConfigError
+from serving_core.frameworks import DEFAULT_FRAMEWORK, FRAMEWORK_NAMES
 
 if TYPE_CHECKING:
     from rehearsal.context import Rehearsal
@@ -144,6 +145,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "real analyzer runs) or sagemaker (Model Monitor, for accounts that already use it; "
         "its analyzer is stood in for)",
     )
+    parser.add_argument(
+        "--framework",
+        choices=FRAMEWORK_NAMES,
+        default=None,
+        help="the model framework (model.framework): its serving and training images, versions "
+        "and container environment; other than tensorflow, the run synthesizes the app (cdk-nag "
+        "included) and stops: training and serving that framework locally is not here yet",
+    )
     return parser.parse_args(argv)
 
 
@@ -173,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         args=args, settings=settings, workdir=args.workdir.resolve(), config_dir=config_dir
     )
     r.workdir.mkdir(parents=True, exist_ok=True)
+    if settings.model.framework != DEFAULT_FRAMEWORK:
+        return _synthesize_only(r)
     timeline = Timeline(total_steps=3 + len(steps.SEQUENCE))
     print(f"Local rehearsal of environment {args.env!r} (moto, no AWS account, no docker)")
     try:
@@ -197,6 +208,26 @@ def run(args: argparse.Namespace) -> int:
     finally:  # after a failure: stop whatever was started
         while r.cleanup:
             steps.stop_quietly(r.cleanup.pop())
+
+
+def _synthesize_only(r: Rehearsal) -> int:
+    """``--framework`` other than tensorflow: the app synthesizes with that framework's images
+    and container environment, and the run says what it cannot rehearse yet."""
+    from rehearsal import steps
+
+    model = r.settings.model
+    print(
+        f"framework {model.framework}: serving {model.framework_version}, training "
+        f"{model.training_framework_version} ({model.facts.serving_container})"
+    )
+    print(f"synthesized: {steps.synthesize(r)}")
+    print(
+        f"\nREHEARSAL INCOMPLETE: only synthesized. Training, packaging and serving a "
+        f"{model.facts.title} model locally (model_code/{model.facts.entry_script}, its "
+        "inference.py and local server) are not part of the rehearsal yet; the deploy, "
+        "promotion and monitoring steps need them."
+    )
+    return 1
 
 
 def _keep_running(r: Rehearsal) -> None:

@@ -1,5 +1,5 @@
 """Run options that change the rehearsed environment (``--network``, ``--kind async``,
-``--engine sagemaker``): a copy
+``--engine sagemaker``, ``--framework NAME``): a copy
 of its YAML with the option applied, in the run's work folder, so that configuration stays in
 serving_config's format and is validated as any environment is."""
 
@@ -12,10 +12,11 @@ from typing import Any
 import yaml
 
 from serving_config import ENVIRONMENTS_DIR, Settings, load_settings
+from serving_config.frameworks import framework_overrides
 from serving_config.hosting import kind_overrides
 
 #: Sections whose overrides are merged into the file's (the others replace it).
-_MERGED = ("endpoint", "promotion", "model_monitor")
+_MERGED = ("endpoint", "promotion", "model_monitor", "model")
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -28,6 +29,9 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     kind = getattr(args, "kind", None)
     if kind is not None:  # the kind, and off what it lacks (capture, monitor, ...)
         changed.update(kind_overrides(kind))
+    framework = getattr(args, "framework", None)
+    if framework is not None:  # the framework's images, versions and container environment
+        changed.update(framework_overrides(framework))
     return changed
 
 

@@ -24,6 +24,21 @@ from serving_core.deployment_policy import (
     DeploymentPolicyError,
     lambda_traffic_shifting,
 )
+from serving_core.frameworks import (
+    DEFAULT_FRAMEWORK,
+    FRAMEWORKS,
+    Framework,
+    FrameworkFacts,
+    framework_facts,
+)
+from serving_core.image_tables import (
+    SDK_DISTRIBUTION,
+    ImageScope,
+    ImageSpec,
+    Processor,
+    has_any_image_for,
+    sdk_version,
+)
 from serving_core.variants import SERVERLESS_MEMORY_MB, Variant
 
 __all__ = [
@@ -54,25 +69,47 @@ _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):(role|user)/[\w+=,.@
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Which model the endpoint serves first and what its input looks like."""
+    """Which model the endpoint serves first and what its input looks like.
 
-    framework_version: str = "2.20"
-    training_framework_version: str = "2.19"
+    ``framework`` picks the serving and training images (``serving_core.frameworks``);
+    ``framework_version`` (serving) and ``training_framework_version`` default to the
+    framework's pinned versions and must be known to the SageMaker SDK's image tables."""
+
+    framework: Framework = DEFAULT_FRAMEWORK
+    framework_version: str = ""
+    training_framework_version: str = ""
     feature_count: int = 30
     initial_artifact_key: str = "models/initial/model.tar.gz"
     artifact_parameter_name: str = ""
 
+    def __post_init__(self) -> None:
+        facts = framework_facts(self.framework)
+        if not self.framework_version:
+            object.__setattr__(self, "framework_version", facts.serving_version)
+        if not self.training_framework_version:
+            object.__setattr__(self, "training_framework_version", facts.training_version)
+
+    @property
+    def facts(self) -> FrameworkFacts:
+        return FRAMEWORKS[self.framework]
+
+    def image_spec(self, scope: ImageScope, processor: Processor = "cpu") -> ImageSpec:
+        """The serving (``inference``) or training image of the configured versions."""
+        version = (
+            self.framework_version if scope == "inference" else self.training_framework_version
+        )
+        return ImageSpec(self.facts.sdk_table, version, scope, processor=processor)
+
     def validate(self, path: str) -> None:
-        require(
-            re.fullmatch(r"\d+\.\d+", self.framework_version) is not None,
-            join(path, "framework_version"),
-            f"{self.framework_version!r} is not MAJOR.MINOR",
+        checked: tuple[tuple[ImageScope, str], ...] = (
+            ("inference", "framework_version"),
+            ("training", "training_framework_version"),
         )
-        require(
-            re.fullmatch(r"\d+\.\d+", self.training_framework_version) is not None,
-            join(path, "training_framework_version"),
-            f"{self.training_framework_version!r} is not MAJOR.MINOR",
-        )
+        for scope, name in checked:
+            try:
+                self.image_spec(scope).version_entry()
+            except ValueError as error:
+                raise ConfigError(f"{join(path, name)}: {error}") from None
         require(
             1 <= self.feature_count <= 10_000,
             join(path, "feature_count"),
@@ -314,6 +351,7 @@ class Settings:
             "auto-delete of objects needs removal_policy 'destroy'",
         )
         self._validate_hosting(path)
+        self._validate_framework_images(path)
         self._validate_registry_accounts(path)
         self._validate_model_monitor(path)
         require(
@@ -397,6 +435,40 @@ class Settings:
         except DeploymentPolicyError as error:
             name = str(error).split(" ", 1)[0]
             raise ConfigError(f"{join(path, 'promotion.' + name)}: {error}") from None
+
+    def _validate_framework_images(self, path: str) -> None:
+        """The serving image exists for the variant's processor (GPU instance types serve the
+        GPU image; scikit-learn has none), and both images in the environment's region."""
+        model, processor = self.model, self.variant.processor
+        facts = model.facts
+        serving = model.image_spec("inference", processor)
+        if not serving.has_image_for(processor):
+            if not has_any_image_for(facts.sdk_table, "inference", processor):
+                raise ConfigError(
+                    f"{join(path, 'endpoint.instance_type')}: {self.endpoint.instance_type} "
+                    f"is a {processor.upper()} instance type, and SageMaker's {facts.title} "
+                    f"images are {', '.join(serving.processors or []).upper()} only (no "
+                    f"{processor.upper()} image in any version {SDK_DISTRIBUTION} lists): use "
+                    "a CPU instance type (ml.m5, ml.c5...)"
+                )
+            raise ConfigError(
+                f"{join(path, 'model.framework_version')}: {facts.title} "
+                f"{model.framework_version} has no {processor.upper()} serving image for "
+                f"{self.endpoint.instance_type} (only {', '.join(serving.processors or [])})"
+            )
+        if self.region is None:
+            return
+        for spec, name in (
+            (serving, "framework_version"),
+            (model.image_spec("training"), "training_framework_version"),
+        ):
+            require(
+                self.region in spec.registries(),
+                join(path, f"model.{name}"),
+                f"{facts.title} {spec.version} {spec.scope} images are not published in "
+                f"{self.region} ({SDK_DISTRIBUTION} {sdk_version()} lists "
+                f"{len(spec.registries())} other regions)",
+            )
 
     @property
     def scales(self) -> bool:

@@ -272,6 +272,7 @@ def retraining_props(
         volume_size_gb=retraining.volume_size_gb,
         max_runtime_s=retraining.max_runtime_s,
         hyperparameters=dict(item.split("=", 1) for item in retraining.hyperparameters),
+        entry_script=settings.model.facts.entry_script,
         network=network,
         removal_policy=removal_policy,
     )

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from ml_constructs.artifact_storage import ArtifactStorage, ArtifactStorageProps
 from ml_constructs.encryption_key import EncryptionKey, EncryptionKeyProps
-from ml_constructs.framework_image import FrameworkImage, ImageSpec
+from ml_constructs.framework_image import FrameworkImage
 from ml_constructs.model_registry import ModelRegistry, ModelRegistryProps
 from ml_constructs.operator_access import OperatorAccess, OperatorAccessProps
 from ml_constructs.private_network.construct import PrivateNetwork
@@ -17,8 +17,6 @@ from ml_constructs.sagemaker_roles import SageMakerRoles, SageMakerRolesProps
 from serving_config import Settings
 from stacks.construct_props import network_props
 from stacks.outputs import add_outputs
-
-FRAMEWORK = "tensorflow"
 
 
 def removal_policy(settings: Settings) -> RemovalPolicy:
@@ -88,17 +86,13 @@ class ModelDataStack(Stack):
             )
 
     def _images(self, settings: Settings) -> None:
-        """The framework images that serve (CPU or GPU, by the variant) and train."""
-        self.serving_image_spec = ImageSpec(
-            FRAMEWORK,
-            settings.model.framework_version,
-            "inference",
-            processor=settings.variant.processor,
+        """The framework images (``model.framework``) that serve (CPU or GPU, by the variant)
+        and train, and the serving container's environment."""
+        self.serving_image_spec = settings.model.image_spec(
+            "inference", processor=settings.variant.processor
         )
         self.serving_image = FrameworkImage(self, "ServingImage", spec=self.serving_image_spec)
-        self.training_image_spec = ImageSpec(
-            FRAMEWORK, settings.model.training_framework_version, "training"
-        )
+        self.training_image_spec = settings.model.image_spec("training")
         self.training_image = FrameworkImage(self, "TrainingImage", spec=self.training_image_spec)
 
     def _access(self, settings: Settings) -> None:
@@ -153,8 +147,14 @@ class ModelDataStack(Stack):
                     self.operators.role_arn,
                     "Assume it to upload datasets/models, publish the first model, register models",
                 ),
-                "ServingImageUri": (self.serving_image.image_uri, "TensorFlow Serving image"),
-                "TrainingImageUri": (self.training_image.image_uri, "TensorFlow training image"),
+                "ServingImageUri": (
+                    self.serving_image.image_uri,
+                    f"{settings.model.facts.serving_container} image",
+                ),
+                "TrainingImageUri": (
+                    self.training_image.image_uri,
+                    f"{settings.model.facts.title} training image",
+                ),
                 "ModelPackageGroup": (
                     self.registry.group_name,
                     "Register models here (python -m deploy_tools.register_model); approving "

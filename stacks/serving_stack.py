@@ -38,6 +38,7 @@ from ml_constructs.private_network.construct import (
 from ml_constructs.retraining.construct import Retraining
 from serving_config import Settings
 from serving_core.variants import LambdaVariant
+from serving_core.frameworks import container_environment
 from stacks.construct_props import (
     deployment_policy,
     drift_monitor_props,
@@ -342,6 +343,7 @@ class ModelServingStack(Stack):
                 data_capture_percent=settings.endpoint.data_capture_percent,
                 vpc_config=sagemaker_vpc_config(data.network),
                 async_output=self.async_notifications.output if self.async_notifications else None,
+                container_environment=container_environment(settings.model.framework, self.region),
             ),
         )
         acknowledge_imported_endpoints(data.network, endpoint)

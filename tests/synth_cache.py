@@ -124,3 +124,12 @@ def synth_pipeline(name: str = "pipeline", config_dir: str | None = None) -> Syn
         stages=stages,
         validation_report=json.loads(report_path.read_text()) if report_path.exists() else {},
     )
+
+
+@cache
+def synth_framework(framework: str, env: str = "local") -> Synthesized:
+    """``env`` serving and training with ``framework`` (``serving_config.frameworks.
+    framework_overrides``, as the rehearsal's ``--framework``)."""
+    from serving_config.frameworks import framework_overrides
+
+    return synth(env, variant_dir(env, framework_overrides(framework), framework))

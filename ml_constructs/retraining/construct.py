@@ -84,8 +84,10 @@ class RetrainingProps:
     instance_type: str = "ml.m5.large"
     volume_size_gb: int = 30
     max_runtime_s: int = 3600
-    #: Flags of ``model_code.train`` (name without ``--``: value).
+    #: Flags of the training script (name without ``--``: value).
     hyperparameters: Mapping[str, str] = field(default_factory=dict)
+    #: The framework's training script in ``model_code`` (``train.py``: TensorFlow's).
+    entry_script: str = "train.py"
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     #: Private networking: the function in the private subnets, its jobs in the VPC.
     network: PrivateNetwork | None = None
@@ -175,6 +177,7 @@ class Retraining(Construct):
             hyperparameters=dict(props.hyperparameters),
             metric_definitions=list(METRIC_DEFINITIONS),
             vpc_config=sagemaker_vpc_config(props.network) or {},
+            entry_script=props.entry_script,
         )
         return config.to_env(Stack.of(self).to_json_string)
 

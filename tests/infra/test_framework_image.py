@@ -75,10 +75,11 @@ def test_a_processor_without_an_image_for_the_version_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from ml_constructs import framework_image
+    from serving_core import image_tables
 
     real = framework_image.sdk_image_config("tensorflow")
     cpu_only = {**real, "inference": {**real["inference"], "processors": ["cpu"]}}
-    monkeypatch.setattr(framework_image, "sdk_image_config", lambda framework: cpu_only)
+    monkeypatch.setattr(image_tables, "sdk_image_config", lambda framework: cpu_only)
     with pytest.raises(ValueError, match=r"tensorflow inference 2.20 has no gpu image"):
         ImageSpec("tensorflow", "2.20", "inference", processor="gpu").version_config()
     assert ImageSpec("tensorflow", "2.20", "inference").tag == "2.20-cpu-py312"

@@ -277,3 +277,50 @@ def test_the_registered_artifact_is_the_uploaded_bytes(registry: Registry, tmp_p
     stored = registry.s3.get_object(Bucket="artifacts", Key=key)["Body"].read()
     assert stored == Path(path).read_bytes()
     assert "metrics.json" in _tar_member_names(stored)
+
+
+@pytest.mark.parametrize(
+    ("framework", "name", "version", "environment"),
+    [
+        ("tensorflow", "TENSORFLOW", "2.20", None),
+        ("pytorch", "PYTORCH", "2.6", "inference.py"),
+        ("xgboost", "XGBOOST", "3.2-0", "inference.py"),
+        ("sklearn", "SAGEMAKER-SCIKIT-LEARN", "1.9-0", "inference.py"),
+    ],
+)
+def test_the_package_names_the_framework_and_its_container_environment(
+    registry: Registry,
+    tmp_path: Path,
+    framework: str,
+    name: str,
+    version: str,
+    environment: str | None,
+) -> None:
+    """The registered container is the environment's: its framework and serving version, and
+    the script-mode variables a PyTorch, XGBoost or scikit-learn container needs."""
+    from serving_config.settings import ModelSettings
+
+    requests: list[dict[str, Any]] = []
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        requests.append(params)
+
+    settings = replace(load_settings("dev"), model=ModelSettings(framework=framework))  # type: ignore[arg-type]
+    registry.session.events.register("provide-client-params.sagemaker.CreateModelPackage", capture)
+    try:
+        register_model(
+            settings,
+            write(tmp_path / "model.tar.gz"),
+            PROVENANCE,
+            target=registry.target,
+            session=registry.session,
+        )
+    finally:
+        registry.session.events.unregister(
+            "provide-client-params.sagemaker.CreateModelPackage", capture
+        )
+    (container,) = requests[0]["InferenceSpecification"]["Containers"]
+    assert (container["Framework"], container["FrameworkVersion"]) == (name, version)
+    assert container.get("Environment", {}).get("SAGEMAKER_PROGRAM") == environment
+    if environment:
+        assert container["Environment"]["SAGEMAKER_REGION"] == REGION

@@ -88,3 +88,42 @@ def test_the_execute_api_stand_in_routes_path_parameters():
     found, parameters = _resource_for(resources, "/predict-async")
     assert found.path == "/predict-async" and parameters is None
     assert _resource_for(resources, "/predict-async/a/b") == (None, None)
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "xgboost", "sklearn"])
+def test_framework_overrides_the_model_framework_only(tmp_path, framework):
+    from rehearsal import variants
+    from serving_config import load_settings
+
+    args = cli.parse_args(["--framework", framework, "--workdir", str(tmp_path)])
+    settings, folder = variants.environment(args, tmp_path)
+    assert folder is not None
+    assert settings.model.framework == framework
+    local = load_settings("local")
+    assert settings.model.feature_count == local.model.feature_count  # merged into local.yaml's
+    assert settings.endpoint == local.endpoint and settings.model_monitor == local.model_monitor
+
+
+def test_framework_accepts_the_known_frameworks_only(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--framework", "mxnet"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_another_framework_synthesizes_and_says_what_is_not_rehearsed(
+    tmp_path, monkeypatch, capsys
+):
+    """The end-to-end steps need the framework's own training and serving code: the run
+    synthesizes (cdk-nag included) and stops, incomplete, without training or deploying."""
+    from rehearsal import steps
+
+    synthesized = []
+    monkeypatch.setattr(steps, "synthesize", lambda r: synthesized.append(r.settings) or "ok")
+    monkeypatch.setattr(steps, "start_training", lambda r: pytest.fail("trained"))
+    assert cli.main(["--framework", "xgboost", "--workdir", str(tmp_path)]) == 1
+    (settings,) = synthesized
+    assert settings.model.framework == "xgboost"
+    out = capsys.readouterr().out
+    assert "framework xgboost: serving 3.2-0, training 3.2-0 (SageMaker XGBoost)" in out
+    assert "REHEARSAL INCOMPLETE: only synthesized" in out
+    assert "model_code/train_xgboost.py" in out

@@ -260,3 +260,31 @@ def test_configuration_problems_name_the_variable(tmp_path: Path) -> None:
 
 def test_the_staged_code_is_the_same_bytes_for_the_same_code() -> None:
     assert source_archive(CODE) == source_archive(CODE)
+
+
+def test_another_frameworks_job_runs_its_training_script(account: Account, tmp_path: Path) -> None:
+    """``model.framework: pytorch``: the job runs ``train_pytorch.py`` of the bundled code in
+    the stack's training image (``ENTRY_SCRIPT``, written only when it is not ``train.py``)."""
+    (tmp_path / "train_pytorch.py").write_text("print('train')\n")
+    image = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6-cpu-py312"
+    env = environment(
+        account.topic_arn,
+        account.key_arn,
+        ENTRY_SCRIPT="train_pytorch.py",
+        TRAINING_IMAGE_URI=image,
+    )
+    config = RetrainingConfig.from_env(env)
+    assert config.entry_script == "train_pytorch.py"
+    assert RetrainingConfig.from_env(config.to_env()) == config
+    assert "ENTRY_SCRIPT" not in RetrainingConfig.from_env(environment("t", "k")).to_env()
+    retrainer = Retrainer(
+        config, {"s3": account.s3, "sagemaker": account.sagemaker, "sns": account.sns}, tmp_path
+    )
+    outcome = retrainer.on_alarm(f"{PREFIX}-drift-mean_radius", "drift", NOW)
+    job = account.sagemaker.describe_training_job(TrainingJobName=outcome.job)
+    assert job["HyperParameters"]["sagemaker_program"] == "train_pytorch.py"
+    assert job["AlgorithmSpecification"]["TrainingImage"] == image
+    with pytest.raises(ConfigurationError, match=r"holds no train_pytorch\.py"):
+        Retrainer(config, {"s3": None, "sagemaker": None, "sns": None}, tmp_path / "empty")
+    with pytest.raises(ConfigurationError, match=r"ENTRY_SCRIPT: '../x.py' is not a Python"):
+        RetrainingConfig.from_env({**env, "ENTRY_SCRIPT": "../x.py"})

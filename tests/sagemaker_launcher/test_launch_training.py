@@ -405,3 +405,176 @@ def test_trainer_building_path_has_no_sagemaker_deprecation_warning() -> None:
     shim = _sagemaker_deprecations(control=True)
     assert [w["category"] for w in shim] == ["DeprecationWarning"]
     assert "sagemaker.core.training.configs" in shim[0]["message"]
+
+
+# -- each framework: its image and entry script, the same keys, network and role limits -------
+
+#: The training image each framework's job runs in us-east-1 (the SDK's registries).
+TRAINING_IMAGES = {
+    "tensorflow": "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.19-cpu-py312",
+    "pytorch": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6-cpu-py312",
+    "xgboost": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0",
+    "sklearn": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3",
+}
+ENTRY_SCRIPTS = {
+    "tensorflow": "train.py",
+    "pytorch": "train_pytorch.py",
+    "xgboost": "train_xgboost.py",
+    "sklearn": "train_sklearn.py",
+}
+
+
+@pytest.fixture
+def framework_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """model_code as the launcher stages it, with a stand-in for each framework's training
+    script that model_code does not hold yet (the real one where it does)."""
+    import shutil
+
+    source = tmp_path / "model_code"
+    shutil.copytree(
+        launch_training.SOURCE_DIR,
+        source,
+        ignore=shutil.ignore_patterns(*launch_training.CODE_IGNORE_PATTERNS),
+    )
+    for script in ENTRY_SCRIPTS.values():
+        if not (source / script).exists():
+            (source / script).write_text("print('stand-in')\n")
+    monkeypatch.setattr(launch_training, "SOURCE_DIR", source)
+    return source
+
+
+def _staged_driver_files(session: Any, name: str) -> tuple[dict[str, Any], str]:
+    """The SDK's ``sm_drivers/sourcecode.json`` and ``sm_train.sh`` of job ``name``."""
+    s3 = session.client("s3")
+    prefix = f"models/training-jobs/{name}/input/sm_drivers/"
+    source = s3.get_object(Bucket=BUCKET, Key=f"{prefix}sourcecode.json")["Body"].read()
+    script = s3.get_object(Bucket=BUCKET, Key=f"{prefix}sm_train.sh")["Body"].read()
+    return json.loads(source), script.decode()
+
+
+@pytest.mark.parametrize("framework", sorted(ENTRY_SCRIPTS))
+def test_each_framework_trains_with_its_image_and_entry_script_under_the_same_limits(
+    aws: Any, tmp_path: Path, framework_sources: Path, framework: str
+) -> None:
+    session, key_arn, role_arn = aws
+    name, request, config = _launch(
+        aws,
+        tmp_path,
+        framework=framework,
+        subnets=("subnet-0a", "subnet-0b"),
+        security_group_ids=("sg-0a",),
+    )
+    spec = request["AlgorithmSpecification"]
+    assert spec["TrainingImage"] == TRAINING_IMAGES[framework]
+    assert config.entry_script == ENTRY_SCRIPTS[framework]
+    source, script = _staged_driver_files(session, name)
+    # The SDK's driver (the job's container entry point) runs sourcecode.json's entry script.
+    assert source["entry_script"] == ENTRY_SCRIPTS[framework]
+    assert "sm_drivers/distributed_drivers/basic_script_driver.py" in script
+    assert spec["ContainerArguments"][-1].endswith("/opt/ml/input/data/sm_drivers/sm_train.sh")
+    code = _channels(request)["code"].removeprefix(f"s3://{BUCKET}/")
+    staged = {k.rsplit("/", 1)[-1] for k in _keys(session.client("s3"), code)}
+    assert {ENTRY_SCRIPTS[framework], "requirements.txt"} <= staged
+    assert "launch_training.py" not in staged
+
+    # The same encryption, network and role limits for every framework.
+    assert request["RoleArn"] == role_arn
+    assert request["OutputDataConfig"]["KmsKeyId"] == key_arn
+    assert request["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/models/training-jobs"
+    assert request["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
+    assert request["VpcConfig"] == {
+        "Subnets": ["subnet-0a", "subnet-0b"],
+        "SecurityGroupIds": ["sg-0a"],
+    }
+    assert request["EnableInterContainerTrafficEncryption"] is True
+    assert "EnableNetworkIsolation" not in request  # as before: the job installs requirements
+    assert all(uri.startswith((DATASETS, TRAINING_JOBS)) for uri in _channels(request).values())
+    environment = request.get("Environment", {})
+    assert environment == ({"TF_CPP_MIN_LOG_LEVEL": "2"} if framework == "tensorflow" else {})
+
+
+@pytest.mark.parametrize(
+    ("framework", "image"),
+    [
+        ("pytorch", "pytorch-training:2.6-gpu-py312"),
+        ("xgboost", "sagemaker-xgboost:3.2-0"),  # one image for CPU and GPU
+        ("tensorflow", "tensorflow-training:2.19-gpu-py312"),
+    ],
+)
+def test_a_gpu_instance_trains_on_the_gpu_image(framework: str, image: str) -> None:
+    uri = launch_training.training_image_uri(REGION, None, "ml.g5.xlarge", framework)
+    assert uri.endswith(f"/{image}")
+
+
+def test_scikit_learn_has_no_gpu_training_image() -> None:
+    with pytest.raises(ValueError, match="processor"):
+        launch_training.training_image_uri(REGION, None, "ml.g5.xlarge", "sklearn")
+
+
+@pytest.mark.parametrize("framework", sorted(ENTRY_SCRIPTS))
+def test_serving_images_are_the_stacks(framework: str) -> None:
+    """The launcher's serving image and the stack's (serving_core.image_tables) agree."""
+    from serving_core.frameworks import framework_facts
+    from serving_core.image_tables import ImageSpec
+
+    facts = framework_facts(framework)
+    spec = ImageSpec(facts.sdk_table, facts.serving_version, "inference")
+    expected = (
+        f"{spec.registries()[REGION]}.dkr.ecr.{REGION}.amazonaws.com/{spec.repository}:{spec.tag}"
+    )
+    assert launch_training.serving_image_uri(REGION, framework=framework) == expected
+
+
+def test_a_missing_training_script_is_named(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(launch_training, "SOURCE_DIR", tmp_path)
+    config = launch_training.LaunchConfig("r", BUCKET, "k", framework="xgboost")
+    with pytest.raises(FileNotFoundError, match=r"train_xgboost\.py is missing: the xgboost"):
+        launch_training.build_model_trainer(config, session=object())
+
+
+def test_an_unknown_framework_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"unknown framework 'mxnet'; known: tensorflow, pytorch"):
+        launch_training.LaunchConfig("r", BUCKET, "k", framework="mxnet")
+
+
+def test_the_framework_flag() -> None:
+    parser = launch_training.build_parser()
+    required = ["--role-arn=r", f"--bucket={BUCKET}", "--kms-key-id=k"]
+    config = launch_training.config_from_args(parser.parse_args([*required, "--framework=sklearn"]))
+    assert (config.framework, config.training_version) == ("sklearn", "1.9-0")
+    default = launch_training.config_from_args(parser.parse_args(required))
+    assert (default.framework, default.training_version) == ("tensorflow", "2.19")
+    pinned = parser.parse_args([*required, "--framework=pytorch", "--framework-version=2.5"])
+    assert launch_training.config_from_args(pinned).training_version == "2.5"
+    with pytest.raises(SystemExit):
+        parser.parse_args([*required, "--framework=mxnet"])
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "xgboost", "sklearn"])
+def test_the_container_environment_is_the_sdks_for_code_in_an_isolated_artifact(
+    framework: str,
+) -> None:
+    """serving_core.frameworks.container_environment is what the SDK's own ModelBuilder sets
+    for a script-mode model whose code is in the artifact: network isolation (the stack's
+    instance variants) makes the SDK point SAGEMAKER_SUBMIT_DIRECTORY at /opt/ml/model/code."""
+    import logging
+    import types
+
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    from serving_core.frameworks import container_environment
+
+    builder = types.SimpleNamespace(
+        env_vars={},
+        uploaded_code=types.SimpleNamespace(
+            script_name="inference.py", s3_prefix=f"s3://{BUCKET}/code/sourcedir.tar.gz"
+        ),
+        repacked_model_data=None,
+        enable_network_isolation=lambda: True,
+        container_log_level=logging.INFO,
+        region="eu-west-1",
+        to_string=str,
+    )
+    sdk = ModelBuilder._script_mode_env_vars(builder)
+    assert container_environment(framework, "eu-west-1") == sdk
+    assert sdk["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"

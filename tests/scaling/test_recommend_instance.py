@@ -169,3 +169,28 @@ def test_payload_archive_is_one_gzip_tar_of_json_files() -> None:
     archive = payload_archive(['{"instances": [[1.0]]}', '{"instances": [[2.0]]}'])
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as opened:
         assert opened.getnames() == ["payload-0000.json", "payload-0001.json"]
+
+
+@pytest.mark.parametrize(
+    ("framework", "name", "version"),
+    [
+        ("pytorch", "PYTORCH", "2.6"),
+        ("xgboost", "XGBOOST", "3.2-0"),
+        ("sklearn", "SAGEMAKER-SCIKIT-LEARN", "1.9-0"),
+    ],
+)
+def test_the_container_config_names_the_configured_framework(
+    framework: str, name: str, version: str
+) -> None:
+    """Inference Recommender's Framework values (TENSORFLOW | PYTORCH | XGBOOST |
+    SAGEMAKER-SCIKIT-LEARN) and the serving version, within botocore's pattern."""
+    from dataclasses import replace
+
+    from serving_config.settings import ModelSettings
+
+    settings = replace(load_settings("dev"), model=ModelSettings(framework=framework))  # type: ignore[arg-type]
+    job = JobInput(job_name="rec-4", role_arn=ROLE, model_package_arn=PACKAGE)
+    request = build_request(job, settings, "s3://b/k.tar.gz", "")
+    check_request(request)
+    container = request["InputConfig"]["ContainerConfig"]
+    assert (container["Framework"], container["FrameworkVersion"]) == (name, version)

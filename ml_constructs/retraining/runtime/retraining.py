@@ -18,6 +18,7 @@ import gzip
 import io
 import json
 import os
+import re
 import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 CODE_DIR = Path(__file__).resolve().parent / "training_code"
+#: TensorFlow's training script; another framework's is ``train_<framework>.py``
+#: (``ENTRY_SCRIPT`` in the environment, ``serving_core.frameworks``).
 ENTRY_SCRIPT = "train.py"
+_SCRIPT = re.compile(r"[A-Za-z0-9_]+\.py")
 RUNNING = "InProgress"
 FINISHED = ("Completed", "Failed", "Stopped")
 
@@ -56,11 +60,13 @@ class RetrainingConfig:
     hyperparameters: dict[str, str] = field(default_factory=dict)
     metric_definitions: list[dict[str, str]] = field(default_factory=list)
     vpc_config: dict[str, list[str]] = field(default_factory=dict)
+    #: The training script in the bundled code that the job runs (script mode).
+    entry_script: str = ENTRY_SCRIPT
 
     def to_env(self, dump: Callable[[Any], str] = json.dumps) -> dict[str, str]:
         """The environment :meth:`from_env` reads; ``dump`` writes JSON (the construct passes
         one that keeps deploy-time tokens)."""
-        return {
+        variables = {
             "NAME_PREFIX": self.prefix,
             "ENVIRONMENT_NAME": self.environment_name,
             "ARTIFACT_BUCKET": self.bucket,
@@ -78,6 +84,9 @@ class RetrainingConfig:
             "METRIC_DEFINITIONS": json.dumps(self.metric_definitions),
             "VPC_CONFIG": dump(self.vpc_config),
         }
+        if self.entry_script != ENTRY_SCRIPT:
+            variables["ENTRY_SCRIPT"] = self.entry_script
+        return variables
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RetrainingConfig:
@@ -99,6 +108,12 @@ class RetrainingConfig:
             except json.JSONDecodeError as error:
                 raise ConfigurationError(f"{name}: not valid JSON ({error})") from None
 
+        def script(name: str) -> str:
+            value = env.get(name, "").strip() or ENTRY_SCRIPT
+            if not _SCRIPT.fullmatch(value):
+                raise ConfigurationError(f"{name}: {value!r} is not a Python script name")
+            return value
+
         return cls(
             prefix=text("NAME_PREFIX"),
             bucket=text("ARTIFACT_BUCKET"),
@@ -116,6 +131,7 @@ class RetrainingConfig:
             hyperparameters={str(k): str(v) for k, v in document("HYPERPARAMETERS").items()},
             metric_definitions=list(document("METRIC_DEFINITIONS")),
             vpc_config=dict(document("VPC_CONFIG")) if env.get("VPC_CONFIG") else {},
+            entry_script=script("ENTRY_SCRIPT"),
         )
 
     @property
@@ -151,8 +167,10 @@ class Retrainer:
     def __init__(
         self, config: RetrainingConfig, clients: Mapping[str, Any], code_dir: Path = CODE_DIR
     ) -> None:
-        if not (code_dir / ENTRY_SCRIPT).is_file():
-            raise ConfigurationError(f"{code_dir} holds no {ENTRY_SCRIPT}: the bundle is broken")
+        if not (code_dir / config.entry_script).is_file():
+            raise ConfigurationError(
+                f"{code_dir} holds no {config.entry_script}: the bundle is broken"
+            )
         self.code_dir = code_dir
         self.config = config
         self.sagemaker = clients["sagemaker"]
@@ -224,7 +242,7 @@ class Retrainer:
             "RoleArn": config.role_arn,
             "HyperParameters": {
                 **config.hyperparameters,
-                "sagemaker_program": ENTRY_SCRIPT,
+                "sagemaker_program": config.entry_script,
                 "sagemaker_submit_directory": f"s3://{config.bucket}/{code_key}",
                 "sagemaker_region": os.environ.get("AWS_REGION", ""),
             },
