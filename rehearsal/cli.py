@@ -132,10 +132,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--kind",
-        choices=("async",),
+        choices=("async", "lambda"),
         default=None,
         help="async: the endpoint as an asynchronous one (endpoint.kind: async, scaling to zero "
-        "on its backlog); predictions go through POST /predict-async and GET /predict-async/{id}",
+        "on its backlog); predictions go through POST /predict-async and GET /predict-async/{id}. "
+        "lambda: no endpoint, the model's ONNX export served inside a Lambda function "
+        "(endpoint.kind: lambda), its alias shifted by CodeDeploy on promotion",
     )
     parser.add_argument(
         "--engine",
@@ -184,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
     r.workdir.mkdir(parents=True, exist_ok=True)
     if settings.model.framework != DEFAULT_FRAMEWORK:
         return _synthesize_only(r)
-    timeline = Timeline(total_steps=3 + len(steps.SEQUENCE))
+    sequence = steps.sequence(settings)
+    timeline = Timeline(total_steps=3 + len(sequence))
     print(f"Local rehearsal of environment {args.env!r} (moto, no AWS account, no docker)")
     try:
         tensorflow_import = _prewarm_tensorflow()  # the model server needs it to serve
@@ -195,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         with timeline.step("Synthesize the app for the local environment (while 1 runs)") as out:
             out["result"] = steps.synthesize(r)
         timeline.end(training, steps.finish_training(r, background), ended=background.finished_at)
-        for title, step in steps.SEQUENCE:
+        for title, step in sequence:
             if step is steps.serve_endpoint:
                 tensorflow_import.join()
             with timeline.step(title) as out:

@@ -30,6 +30,7 @@ from rehearsal.predictions import (
     wait_for,
 )
 from rehearsal.registry_step import register_and_approve
+from serving_config import Settings
 
 Step = Callable[[Rehearsal], str]
 #: Where the rehearsal uploads the data set: the training launcher's channel layout.
@@ -481,3 +482,36 @@ SEQUENCE: tuple[tuple[str, Step], ...] = (
     ("Report the deployment", report),
 )
 TEAR_DOWN = "Tear down: delete both stacks, stop moto and the local servers"
+
+
+def sequence(settings: Settings) -> tuple[tuple[str, Step], ...]:
+    """The steps for what serves: an endpoint's, or a Lambda-hosted model's (no endpoint, no
+    model server: the function's own code answers)."""
+    if settings.variant.supports("sagemaker_endpoint"):
+        return SEQUENCE
+    from rehearsal import lambda_steps
+    from rehearsal.capacity_step import measure_function_capacity
+
+    return (
+        SEQUENCE[0],
+        SEQUENCE[1],
+        (
+            "Serve the model inside its Lambda function: the alias, its version, its model",
+            lambda_steps.serve_function,
+        ),
+        (
+            "Predict the held-out rows through the model function's alias and the REST API",
+            lambda_steps.predict_in_function,
+        ),
+        (
+            "Measure capacity: a short Locust ladder against the function's alias (lambda:Invoke)",
+            measure_function_capacity,
+        ),
+        *(s for s in SEQUENCE if s[1] in (register_and_approve, promote_and_reject)),
+        *(s for s in SEQUENCE if s[1] is watch_the_model),
+        (
+            "cdk deploy the serving stack again (a later deploy keeps the promoted version)",
+            lambda_steps.redeploy_function_stack,
+        ),
+        SEQUENCE[-1],
+    )

@@ -37,8 +37,8 @@ from ml_constructs.private_network.construct import (
 )
 from ml_constructs.retraining.construct import Retraining
 from serving_config import Settings
-from serving_core.variants import LambdaVariant
 from serving_core.frameworks import container_environment
+from serving_core.variants import LambdaVariant
 from stacks.construct_props import (
     deployment_policy,
     drift_monitor_props,
