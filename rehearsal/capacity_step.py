@@ -9,6 +9,7 @@ concurrency that follows (:func:`measure_function_capacity`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from rehearsal.context import Rehearsal
@@ -56,6 +57,10 @@ def measure_capacity(r: Rehearsal) -> str:
     )
 
 
+#: The ladder the rehearsal runs against the local Lambda runner (requests per second).
+LOCAL_RUNNER_RATES = (2.0, 4.0, 8.0)
+
+
 def measure_function_capacity(r: Rehearsal) -> str:
     """The ladder of ``capacity:`` against the Lambda-hosted model: boto3 Invoke of
     ``r.inference_fn`` (the alias ARN) with ``POST /predict`` proxy events, through moto and
@@ -78,7 +83,9 @@ def measure_function_capacity(r: Rehearsal) -> str:
         function, qualifier, arn_region = function_target(r.inference_fn, None)
     except CapacityError as error:
         raise RehearsalError(f"the inference function {r.inference_fn}: {error}") from None
-    capacity = r.settings.capacity
+    # The local runner serves one invocation at a time per function (tens of ms each through
+    # moto): the ladder starts where that can pass; the configured rates are Lambda's scale.
+    capacity = dataclasses.replace(r.settings.capacity, rates=LOCAL_RUNNER_RATES)
     bodies = request_bodies(r.workdir / "data" / "test.csv", r.settings.model.feature_count)
     plan = plan_from(
         capacity,

@@ -70,6 +70,7 @@ JOBS = {
         _rehearsal("rehearsal_default"),
         _rehearsal("rehearsal_network", "--network", "--engine", "sagemaker", "--skip-train"),
         _rehearsal("rehearsal_async", "--kind", "async"),
+        _rehearsal("rehearsal_lambda", "--kind", "lambda", "--skip-train"),
         Job(
             "cdk_cli_synth",
             ("npx", "cdk", "synth", "-c", "env=prod", "-o", OUTDIR, "--quiet", "--no-notices"),
