@@ -17,13 +17,16 @@ from rehearsal.predictions import RehearsalError
 
 
 def _signing(r: Any) -> dict[str, str]:
-    """The operator's credentials for the load process's boto3 (moto and the local model
-    server do not check them)."""
+    """The operator's credentials for the load process's boto3: moto checks the Lambda-hosted
+    model's invocations against the operator's policies (the local model server checks
+    nothing). A session token of the surrounding environment must not come with them: an
+    empty one is no token to botocore."""
     credentials = r.clients.session.get_credentials().get_frozen_credentials()
     return {
         "AWS_ACCESS_KEY_ID": credentials.access_key,
         "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-        **({"AWS_SESSION_TOKEN": credentials.token} if credentials.token else {}),
+        "AWS_SESSION_TOKEN": credentials.token or "",
+        "AWS_SECURITY_TOKEN": "",
     }
 
 
