@@ -62,6 +62,48 @@ def summary(name: str, ms: NDArray[np.float64]) -> dict[str, Any]:
     }
 
 
+def _model_and_row(artifacts_dir: str | None) -> tuple[Path, Any, Any, str]:
+    """The SavedModel folder, the Keras model, one test row and how they were obtained: the
+    given artifacts, or a fresh training run."""
+    import keras
+
+    if artifacts_dir:
+        artifacts = Path(artifacts_dir)
+        model_dir = artifacts / "model"
+        keras_model = keras.models.load_model(artifacts / "output" / "model.keras")
+        import pandas as pd
+
+        config = json.loads((model_dir / "code" / "serving_config.json").read_text())
+        data = pd.read_csv(ROOT / "build" / "data" / "test.csv")
+        row = data[config["feature_names"]].to_numpy(np.float32)[:1]
+        return model_dir, keras_model, row, f"artifacts from {artifacts}"
+    from model_code import prepare_data
+    from model_code.train import TrainConfig, run
+
+    work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
+    prepare_data.prepare(work / "data")
+    result = run(
+        TrainConfig(
+            train=str(work / "data" / "train.csv"),
+            test=str(work / "data" / "test.csv"),
+            model_dir=str(work / "model"),
+            output_data_dir=str(work / "output"),
+            package_output=str(work / "model.tar.gz"),
+            prepare_default_data=False,
+            save_plots=False,
+            quiet=True,
+        )
+    )
+    m = result.metrics
+    note = (
+        f"trained in {result.train_seconds:.1f} s fit / {result.total_seconds:.1f} s run "
+        f"(after TF import); test ROC AUC {m['test']['roc_auc']:.4f}, accuracy "
+        f"{m['test']['accuracy']:.4f} vs baseline {m['baseline']['accuracy']:.4f}; "
+        f"model.tar.gz {Path(str(result.package_path)).stat().st_size} bytes"
+    )
+    return Path(result.model_dir), result.model, result.test_features[:1], note
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--artifacts", help="dir with model/ and output/model.keras")
@@ -71,49 +113,12 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
     args = parser.parse_args()
 
-    import keras
     import tensorflow as tf
 
     from model_code.local_server import ServedModel, runtime_endpoint_client, start_server
 
     started = time.perf_counter()
-    if args.artifacts:
-        artifacts = Path(args.artifacts)
-        model_dir = artifacts / "model"
-        keras_model = keras.models.load_model(artifacts / "output" / "model.keras")
-        import pandas as pd
-
-        config = json.loads((model_dir / "code" / "serving_config.json").read_text())
-        data = pd.read_csv(ROOT / "build" / "data" / "test.csv")
-        row = data[config["feature_names"]].to_numpy(np.float32)[:1]
-        train_note = f"artifacts from {artifacts}"
-    else:
-        from model_code import prepare_data
-        from model_code.train import TrainConfig, run
-
-        work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
-        prepare_data.prepare(work / "data")
-        result = run(
-            TrainConfig(
-                train=str(work / "data" / "train.csv"),
-                test=str(work / "data" / "test.csv"),
-                model_dir=str(work / "model"),
-                output_data_dir=str(work / "output"),
-                package_output=str(work / "model.tar.gz"),
-                prepare_default_data=False,
-                save_plots=False,
-                quiet=True,
-            )
-        )
-        model_dir, keras_model = result.model_dir, result.model
-        row = result.test_features[:1]
-        m = result.metrics
-        train_note = (
-            f"trained in {result.train_seconds:.1f} s fit / {result.total_seconds:.1f} s run "
-            f"(after TF import); test ROC AUC {m['test']['roc_auc']:.4f}, accuracy "
-            f"{m['test']['accuracy']:.4f} vs baseline {m['baseline']['accuracy']:.4f}; "
-            f"model.tar.gz {Path(str(result.package_path)).stat().st_size} bytes"
-        )
+    model_dir, keras_model, row, train_note = _model_and_row(args.artifacts)
     setup_seconds = time.perf_counter() - started
 
     server = start_server(model_dir)

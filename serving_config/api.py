@@ -54,6 +54,12 @@ class ApiSettings:
     endpoint_type: Literal["regional", "private"] = "regional"
 
     def validate(self, path: str) -> None:
+        self._validate_requests(path)
+        self._validate_function(path)
+        self._validate_invocation(path)
+
+    def _validate_requests(self, path: str) -> None:
+        """The API's own limits: architecture, throttling, rows, payload, feature names."""
         require_enumerated(self.architecture, join(path, "architecture"), "api.architecture")
         require_enumerated(self.endpoint_type, join(path, "endpoint_type"), "api.endpoint_type")
         require(
@@ -88,6 +94,9 @@ class ApiSettings:
             join(path, "feature_names"),
             "has duplicates",
         )
+
+    def _validate_function(self, path: str) -> None:
+        """The function behind it: concurrency, memory, logs."""
         # Lambda keeps at least 10 concurrent executions of the account unreserved, and a
         # new account may have a quota of 10 in all: reserving any fails there (README).
         require(
@@ -105,6 +114,9 @@ class ApiSettings:
             join(path, "log_retention_days"),
             f"{self.log_retention_days} is not a CloudWatch Logs retention period",
         )
+
+    def _validate_invocation(self, path: str) -> None:
+        """Its calls to the endpoint: timeouts and attempts within API Gateway's wait."""
         require(
             0.1 <= self.invoke_connect_timeout_s <= 10,
             join(path, "invoke_connect_timeout_s"),
