@@ -158,12 +158,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _prewarm_tensorflow() -> threading.Thread:
+def _prewarm_tensorflow(needed: bool) -> threading.Thread:
     """Import TensorFlow while synth and deployment run: it costs seconds and the model
-    server needs it in step 5."""
+    server needs it in step 5 (``needed``: otherwise the thread does nothing)."""
 
     def load() -> None:
-        import tensorflow  # noqa: F401
+        if needed:
+            import tensorflow  # noqa: F401
 
     thread = threading.Thread(target=load, name="import-tensorflow", daemon=True)
     thread.start()
@@ -190,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
     timeline = Timeline(total_steps=3 + len(sequence))
     print(f"Local rehearsal of environment {args.env!r} (moto, no AWS account, no docker)")
     try:
-        tensorflow_import = _prewarm_tensorflow()  # the model server needs it to serve
+        # The endpoint's model server needs TensorFlow (a model in a Lambda function does not).
+        tensorflow_import = _prewarm_tensorflow(settings.variant.supports("sagemaker_endpoint"))
         training = timeline.begin(
             "Train and package the models (in background processes; reused when up to date)"
         )
