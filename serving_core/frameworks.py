@@ -13,7 +13,12 @@ launcher and the promotion function read them from.
   script-mode variables (``sagemaker.serve.model_builder._script_mode_env_vars``), with the
   code inside the artifact (``/opt/ml/model/code``, what the SDK sets for a repacked model or
   under network isolation, where the container cannot fetch code from S3).
-- **Training**: the launcher runs ``model_code/<entry script>`` in the training image.
+- **Training**: the launcher and the retraining function run ``model_code/train.py`` in the
+  framework's training image for every framework: SageMaker copies ``model_code/`` to
+  ``/opt/ml/code`` and runs the entry script there, where only ``train.py`` makes its folder
+  importable as ``model_code`` (the other trainers import ``model_code.*``). It picks the
+  trainer by the hyperparameter ``framework`` (SageMaker passes ``--framework <name>``),
+  which TensorFlow's jobs do not carry: ``train.py`` trains the Keras MLP without it.
 
 Standard library only: the promotion function (Lambda) may import it to give every model it
 creates the stack's container environment (:func:`container_environment`).
@@ -56,7 +61,8 @@ class FrameworkFacts:
     sdk_table: str
     serving_version: str
     training_version: str
-    #: The training script in ``model_code/``.
+    #: The training script in ``model_code/`` SageMaker runs (``train.py`` for all: see the
+    #: module's docstring; :attr:`training_hyperparameters` picks the trainer).
     entry_script: str
     #: The serving container runs the artifact's ``code/inference.py`` by the script-mode
     #: variables (TensorFlow Serving finds it without them).
@@ -65,6 +71,17 @@ class FrameworkFacts:
     serving_container: str
     #: SageMaker Inference Recommender's ``ContainerConfig.Framework``.
     recommender_framework: str
+    #: The Python package the local server's loader imports (the rehearsal imports it early).
+    python_module: str
+    #: What a training job installs on top of the training image (``model_code/``): the
+    #: shared steps' packages and, but for TensorFlow, what the ONNX export needs.
+    training_requirements: str
+
+    @property
+    def training_hyperparameters(self) -> dict[str, str]:
+        """What a training job adds to its hyperparameters so that ``train.py`` runs this
+        framework's trainer: none for the default framework (its jobs stay as they were)."""
+        return {} if self.name == DEFAULT_FRAMEWORK else {"framework": self.name}
 
     @property
     def title(self) -> str:
@@ -85,36 +102,44 @@ FRAMEWORKS: dict[Framework, FrameworkFacts] = {
             script_mode=False,
             serving_container="TensorFlow Serving",
             recommender_framework="TENSORFLOW",
+            python_module="tensorflow",
+            training_requirements="requirements.txt",
         ),
         FrameworkFacts(
             name="pytorch",
             sdk_table="pytorch",
             serving_version="2.6",
             training_version="2.6",
-            entry_script="train_pytorch.py",
+            entry_script="train.py",
             script_mode=True,
             serving_container="PyTorch (TorchServe, SageMaker inference toolkit)",
             recommender_framework="PYTORCH",
+            python_module="torch",
+            training_requirements="requirements-pytorch.txt",
         ),
         FrameworkFacts(
             name="xgboost",
             sdk_table="xgboost",
             serving_version="3.2-0",
             training_version="3.2-0",
-            entry_script="train_xgboost.py",
+            entry_script="train.py",
             script_mode=True,
             serving_container="SageMaker XGBoost",
             recommender_framework="XGBOOST",
+            python_module="xgboost",
+            training_requirements="requirements-xgboost.txt",
         ),
         FrameworkFacts(
             name="sklearn",
             sdk_table="sklearn",
             serving_version="1.9-0",
             training_version="1.9-0",
-            entry_script="train_sklearn.py",
+            entry_script="train.py",
             script_mode=True,
             serving_container="SageMaker scikit-learn",
             recommender_framework="SAGEMAKER-SCIKIT-LEARN",
+            python_module="sklearn",
+            training_requirements="requirements-sklearn.txt",
         ),
     )
 }

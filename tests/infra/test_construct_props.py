@@ -125,6 +125,33 @@ def test_retraining_props_name_every_wrong_field(key: kms.IKey) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("framework", "hyperparameters", "problem"),
+    [
+        ("mxnet", {}, "framework 'mxnet' is not one of tensorflow, pytorch"),
+        ("xgboost", {"framework": "sklearn"}, "hyperparameters: framework=sklearn contradicts"),
+    ],
+)
+def test_retraining_props_refuse_a_framework_train_py_would_not_run(
+    key: kms.IKey, framework: str, hyperparameters: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        RetrainingProps(
+            prefix=PREFIX,
+            environment_name="test",
+            storage_bucket=STORAGE.bucket,
+            bucket_name=STORAGE.bucket_name,
+            encryption_key=key,
+            training_role_arn="arn",
+            training_image_uri="image",
+            topic=TOPIC,
+            alarm_name_prefixes=(f"{PREFIX}-drift-",),
+            promotes_uploads=True,
+            hyperparameters=hyperparameters,
+            framework=framework,
+        )
+
+
 def test_drift_monitor_props_report_the_analyzers_problems_too(key: kms.IKey) -> None:
     with pytest.raises(ValueError) as error:
         DriftMonitorProps(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import tarfile
@@ -35,6 +36,37 @@ def valid_members() -> list[Member]:
         ("code/inference.py", b"def input_handler(data, context):\n    return data\n"),
         ("code/serving_config.json", serving_config()),
         ("metrics.json", metrics()),
+    ]
+
+
+def xgboost_members() -> list[Member]:
+    """A script-mode (XGBoost) artifact the validator accepts: ``model.json`` by structure
+    (a binary:logistic learner with trees, 30 features), the handler code and a metrics.json
+    that declares the framework and the model's digest."""
+    model = json.dumps(
+        {
+            "learner": {
+                "learner_model_param": {"num_feature": str(FEATURES)},
+                "objective": {"name": "binary:logistic"},
+                "gradient_booster": {"model": {"trees": [{"id": 0}]}},
+            }
+        }
+    ).encode()
+    declared = json.loads(metrics())
+    declared["framework"] = {
+        "name": "xgboost",
+        "model_member": "model.json",
+        "model_format": "xgboost-json",
+        "model_sha256": hashlib.sha256(model).hexdigest(),
+    }
+    handler = b"def model_fn(model_dir):\n    return model_dir\n"
+    return [
+        ("model.json", model),
+        ("code/inference.py", handler),
+        ("code/script_mode.py", b"# shared handler code\n"),
+        ("code/serving_io.py", b"# request parsing\n"),
+        ("code/serving_config.json", serving_config()),
+        ("metrics.json", json.dumps(declared).encode()),
     ]
 
 
