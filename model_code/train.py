@@ -102,11 +102,9 @@ def config_type(framework: str) -> type[CommonConfig]:
     """The config class of ``framework``'s trainer (its flags, defaults and alternative)."""
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework {framework!r} is not one of {', '.join(FRAMEWORKS)}")
-    if framework == "tensorflow":
-        return TrainConfig
     import importlib
 
-    trainer = importlib.import_module(FRAMEWORK_TRAINERS[framework])
+    trainer = importlib.import_module(FRAMEWORK_TRAINERS.get(framework, "model_code.train"))
     return trainer.CONFIG  # type: ignore[no-any-return]
 
 
@@ -182,6 +180,10 @@ class TrainConfig(CommonConfig):
         if self.optimizer not in ("adam", "sgd"):
             problems.append("--optimizer must be adam or sgd")
         return problems
+
+
+#: This trainer's config (each trainer module names its own: :func:`config_type`).
+CONFIG = TrainConfig
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """Step 1: the bundled data, the two trained models and a corrupt upload, reused when current.
 
 A model is retrained only when its inputs change: the model code, the data files and the
-training flags are hashed into ``.rehearsal/models/<label>/inputs.sha256``.
+training flags (the framework's among them) are hashed into
+``.rehearsal/models/<framework>/<label>/inputs.sha256``.
 """
 
 from __future__ import annotations
