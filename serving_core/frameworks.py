@@ -44,6 +44,8 @@ LOG_LEVEL_VARIABLE = "SAGEMAKER_CONTAINER_LOG_LEVEL"
 REGION_VARIABLE = "SAGEMAKER_REGION"
 #: logging.INFO, the SDK's default ``container_log_level``.
 CONTAINER_LOG_LEVEL = "20"
+#: What every framework's training job runs in ``/opt/ml/code`` (``model_code/train.py``).
+TRAINING_ENTRY_SCRIPT = "train.py"
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,6 @@ class FrameworkFacts:
     sdk_table: str
     serving_version: str
     training_version: str
-    #: The training script in ``model_code/`` SageMaker runs (``train.py`` for all: see the
-    #: module's docstring; :attr:`training_hyperparameters` picks the trainer).
-    entry_script: str
     #: The serving container runs the artifact's ``code/inference.py`` by the script-mode
     #: variables (TensorFlow Serving finds it without them).
     script_mode: bool
@@ -76,6 +75,12 @@ class FrameworkFacts:
     #: What a training job installs on top of the training image (``model_code/``): the
     #: shared steps' packages and, but for TensorFlow, what the ONNX export needs.
     training_requirements: str
+
+    @property
+    def entry_script(self) -> str:
+        """The training script in ``model_code/`` SageMaker runs: the same for every framework
+        (see the module's docstring); :attr:`training_hyperparameters` picks the trainer."""
+        return TRAINING_ENTRY_SCRIPT
 
     @property
     def training_hyperparameters(self) -> dict[str, str]:
@@ -98,7 +103,6 @@ FRAMEWORKS: dict[Framework, FrameworkFacts] = {
             sdk_table="tensorflow",
             serving_version="2.20",
             training_version="2.19",
-            entry_script="train.py",
             script_mode=False,
             serving_container="TensorFlow Serving",
             recommender_framework="TENSORFLOW",
@@ -110,7 +114,6 @@ FRAMEWORKS: dict[Framework, FrameworkFacts] = {
             sdk_table="pytorch",
             serving_version="2.6",
             training_version="2.6",
-            entry_script="train.py",
             script_mode=True,
             serving_container="PyTorch (TorchServe, SageMaker inference toolkit)",
             recommender_framework="PYTORCH",
@@ -122,7 +125,6 @@ FRAMEWORKS: dict[Framework, FrameworkFacts] = {
             sdk_table="xgboost",
             serving_version="3.2-0",
             training_version="3.2-0",
-            entry_script="train.py",
             script_mode=True,
             serving_container="SageMaker XGBoost",
             recommender_framework="XGBOOST",
@@ -134,7 +136,6 @@ FRAMEWORKS: dict[Framework, FrameworkFacts] = {
             sdk_table="sklearn",
             serving_version="1.9-0",
             training_version="1.9-0",
-            entry_script="train.py",
             script_mode=True,
             serving_container="SageMaker scikit-learn",
             recommender_framework="SAGEMAKER-SCIKIT-LEARN",

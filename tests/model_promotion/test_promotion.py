@@ -140,19 +140,21 @@ def test_linear_steps_are_whole_instances_of_the_fleet(
     assert "AutoRollbackConfiguration" not in deployment  # no alarms configured
 
 
+@pytest.mark.parametrize("framework", sorted(artifacts.SCRIPT_MODE_MODELS))
 def test_another_frameworks_model_gets_its_container_environment(
-    account: Account, monkeypatch: pytest.MonkeyPatch
+    account: Account, monkeypatch: pytest.MonkeyPatch, framework: str
 ) -> None:
-    """``model.framework: xgboost``: the artifact is validated as an XGBoost one, and the
-    promoted Model runs the script-mode container with the stack model's environment (its
-    handler ``code/inference.py`` inside the artifact, the region of the function)."""
+    """``model.framework: xgboost`` (or pytorch, sklearn): the artifact is validated as that
+    framework's, and the promoted Model runs the script-mode container with the stack model's
+    environment (its handler ``code/inference.py`` inside the artifact, the function's
+    region)."""
     sent: list[dict[str, Any]] = []
     account.sagemaker.meta.events.register(
         "provide-client-params.sagemaker.CreateModel", lambda params, **_: sent.append(params)
     )
-    event = account.upload(KEY, artifacts.build(artifacts.xgboost_members()))
-    assert run(account, event, monkeypatch, MODEL_FRAMEWORK="xgboost") == {"batchItemFailures": []}
-    expected = container_environment("xgboost", "us-east-1")
+    event = account.upload(KEY, artifacts.build(artifacts.script_mode_members(framework)))
+    assert run(account, event, monkeypatch, MODEL_FRAMEWORK=framework) == {"batchItemFailures": []}
+    expected = container_environment(framework, "us-east-1")
     assert expected["SAGEMAKER_PROGRAM"] == "inference.py"
     assert sent[0]["PrimaryContainer"]["Environment"] == expected
     name = account.endpoint()["EndpointConfigName"]
@@ -185,7 +187,7 @@ def test_the_framework_round_trips_and_tensorflow_writes_no_variable(account: Ac
         ),
         (
             "tensorflow",
-            artifacts.xgboost_members,
+            artifacts.script_mode_members,
             "missing-savedmodel",
             "no numbered SavedModel directory (<N>/saved_model.pb)",
         ),

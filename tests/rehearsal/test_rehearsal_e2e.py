@@ -192,7 +192,7 @@ def test_python_m_rehearsal_kind_async_predicts_through_the_async_api(rehearsal_
 
 @pytest.mark.slow
 def test_python_m_rehearsal_framework_sklearn_runs_the_whole_sequence(rehearsal_sklearn):
-    """``--framework sklearn`` (measured on the 2-core machine: about 55 s of wall time with
+    """``--framework sklearn`` (measured on the 2-core machine: about 50 s of wall time with
     training, 6 s of it): its trainer's two models, served by the local server's scikit-learn
     loader, predicted through the deployed inference function as training measured, promoted
     on approval and on upload with the script-mode container environment, the corrupt upload
