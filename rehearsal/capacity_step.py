@@ -9,6 +9,7 @@ concurrency that follows (:func:`measure_function_capacity`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from rehearsal.context import Rehearsal
@@ -16,13 +17,16 @@ from rehearsal.predictions import RehearsalError
 
 
 def _signing(r: Any) -> dict[str, str]:
-    """The operator's credentials for the load process's boto3 (moto and the local model
-    server do not check them)."""
+    """The operator's credentials for the load process's boto3: moto checks the Lambda-hosted
+    model's invocations against the operator's policies (the local model server checks
+    nothing). A session token of the surrounding environment must not come with them: an
+    empty one is no token to botocore."""
     credentials = r.clients.session.get_credentials().get_frozen_credentials()
     return {
         "AWS_ACCESS_KEY_ID": credentials.access_key,
         "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-        **({"AWS_SESSION_TOKEN": credentials.token} if credentials.token else {}),
+        "AWS_SESSION_TOKEN": credentials.token or "",
+        "AWS_SECURITY_TOKEN": "",
     }
 
 
@@ -56,6 +60,10 @@ def measure_capacity(r: Rehearsal) -> str:
     )
 
 
+#: The ladder the rehearsal runs against the local Lambda runner (requests per second).
+LOCAL_RUNNER_RATES = (2.0, 4.0, 8.0)
+
+
 def measure_function_capacity(r: Rehearsal) -> str:
     """The ladder of ``capacity:`` against the Lambda-hosted model: boto3 Invoke of
     ``r.inference_fn`` (the alias ARN) with ``POST /predict`` proxy events, through moto and
@@ -78,7 +86,9 @@ def measure_function_capacity(r: Rehearsal) -> str:
         function, qualifier, arn_region = function_target(r.inference_fn, None)
     except CapacityError as error:
         raise RehearsalError(f"the inference function {r.inference_fn}: {error}") from None
-    capacity = r.settings.capacity
+    # The local runner serves one invocation at a time per function (tens of ms each through
+    # moto): the ladder starts where that can pass; the configured rates are Lambda's scale.
+    capacity = dataclasses.replace(r.settings.capacity, rates=LOCAL_RUNNER_RATES)
     bodies = request_bodies(r.workdir / "data" / "test.csv", r.settings.model.feature_count)
     plan = plan_from(
         capacity,

@@ -47,8 +47,8 @@ def serve_function(r: Rehearsal) -> str:
     predict_through_lambda(r.clients, r.inference_fn, r.held_out[0][:1], 1)  # the cold start
     replaced = RUNNER.foreign_builds.get(function, [])
     built = (
-        f"; its package's {', '.join(f'{x.name} {x.version}' for x in replaced)} (built for "
-        f"{replaced[0].tags}) run on this machine's same-version builds"
+        f"; its layer's builds for Lambda ({replaced[0].tags}) run as this machine's: "
+        f"{', '.join(map(str, replaced))}"
         if replaced
         else ""
     )
@@ -123,5 +123,17 @@ def redeploy_function_stack(r: Rehearsal) -> str:
     return (
         f"cdk deploy: {r.serving_stack.name} {r.serving_stack.status}; {r.serving_label}: "
         f"{before} -> {after}; still serves {served.model_data_url}: accuracy "
-        f"{metrics['accuracy']:.4f} = the {r.promoted_model.label} model's"
+        f"{metrics['accuracy']:.4f} = the {r.promoted_model.label} model's. {_deployments(r)}"
+    )
+
+
+def _deployments(r: Rehearsal) -> str:
+    """The promotions' CodeDeploy deployments as the stand-in ran them."""
+    done = r.aws.journal.lambda_deployments.deployments
+    if not done:
+        raise RehearsalError("no promotion went through CodeDeploy")
+    return "CodeDeploy deployments of the promotions: " + "; ".join(
+        f"{d.appspec.current_version} -> {d.appspec.target_version} with {d.config_name} "
+        f"(shares {' -> '.join(f'{p}%' for p in d.steps)}) {d.status}"
+        for d in done
     )

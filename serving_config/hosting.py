@@ -125,8 +125,10 @@ def build_variant(settings: Settings, path: str = "") -> Variant:
 def kind_overrides(kind: str) -> dict[str, Any]:
     """What an environment file changes to host on ``kind``: the kind, and off whatever the
     kind lacks (autoscaling, data capture, monitoring, stepped traffic shifting). The
-    rehearsal's ``--kind`` applies it; the result is validated like any environment."""
-    lacks = VARIANT_CLASSES[kind].lacks  # type: ignore[index]
+    rehearsal's ``--kind`` applies it; the result is validated like any environment. Where the
+    kind counts the wait between shifts in a coarser unit, the wait becomes one unit."""
+    variant_class = VARIANT_CLASSES[kind]  # type: ignore[index]
+    lacks = variant_class.lacks
     endpoint: dict[str, Any] = {"kind": kind}
     changed: dict[str, Any] = {"endpoint": endpoint}
     if "autoscaling" in lacks:
@@ -137,4 +139,7 @@ def kind_overrides(kind: str) -> dict[str, Any]:
         changed["model_monitor"] = {"enabled": False, "retraining": {"enabled": False}}
     if "stepped_traffic_shifting" in lacks:
         changed["promotion"] = {"traffic_shifting": "all_at_once"}
+    elif variant_class.shift_wait_unit_s > 1:
+        # the shortest wait the kind can express (a Lambda alias: one minute, CodeDeploy's)
+        changed["promotion"] = {"wait_before_shift_s": variant_class.shift_wait_unit_s}
     return changed

@@ -79,6 +79,8 @@ class HostingVariant:
     described: ClassVar[str]
     #: Capability -> why the kind lacks it (absent: supported).
     lacks: ClassVar[dict[Capability, str]] = {}
+    #: The unit of the wait between traffic shifts (seconds): CodeDeploy counts whole minutes.
+    shift_wait_unit_s: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -442,6 +444,7 @@ class LambdaVariant(HostingVariant):
         "network_isolation": "network isolation is a SageMaker model setting; the function "
         "reaches S3 and CloudWatch with its role (in the VPC when the network is private)",
     }
+    shift_wait_unit_s: ClassVar[int] = 60
     memory_mb: int = 2048
     architecture: Literal["arm64", "x86_64"] = "arm64"
     timeout_s: int = 10

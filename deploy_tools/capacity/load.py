@@ -20,7 +20,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gevent
 from locust import FastHttpUser, User, task
@@ -95,101 +95,43 @@ def user_classes(
         return due - now
 
     if plan.mode == "http":
+        return _http_user(plan, budget, pace, stagger)
+    if plan.mode == "lambda":
+        return _lambda_user(plan, budget, counted, pace, stagger)
+    return _runtime_user(plan, budget, pace, stagger)
 
-        class HttpInvoker(FastHttpUser):
-            host = plan.url
-            wait_time = pace
 
-            def on_start(self) -> None:
-                stagger()
+def _http_user(plan: Plan, budget: Budget, pace: Any, stagger: Any) -> type[User]:
+    class HttpInvoker(FastHttpUser):
+        host = plan.url
+        wait_time = pace
 
-            @task
-            def invoke(self) -> None:
-                body = budget.take()
-                self.client.post(
-                    "/invocations",
-                    data=body,
-                    headers={"Content-Type": JSON, "Accept": JSON},
-                    name="POST /invocations",
-                )
+        def on_start(self) -> None:
+            stagger()
 
-        return HttpInvoker
+        @task
+        def invoke(self) -> None:
+            body = budget.take()
+            self.client.post(
+                "/invocations",
+                data=body,
+                headers={"Content-Type": JSON, "Accept": JSON},
+                name="POST /invocations",
+            )
 
+    return HttpInvoker
+
+
+def _client(service: Literal["lambda", "sagemaker-runtime"], plan: Plan) -> Any:
+    """boto3's client for the load: every error counts (no retries hiding a throttle), a
+    connection pool as wide as the users."""
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import ClientError
 
-    if plan.mode == "lambda":
-        functions = boto3.client(
-            "lambda",
-            region_name=plan.region or None,
-            endpoint_url=plan.endpoint_url or None,
-            config=Config(
-                retries={"total_max_attempts": 1, "mode": "standard"},
-                max_pool_connections=max(10, plan.users),
-                read_timeout=70,
-            ),
-        )
-        qualifier = {"Qualifier": plan.qualifier} if plan.qualifier else {}
-
-        class LambdaInvoker(User):
-            """boto3 Invoke (RequestResponse, LogType Tail for the REPORT line's Duration) of
-            the function with the proxy event API Gateway would send."""
-
-            wait_time = pace
-
-            def on_start(self) -> None:
-                stagger()
-
-            @task
-            def invoke(self) -> None:
-                event = proxy_event(budget.take(), str(uuid.uuid4()))
-                started = time.perf_counter()
-                error: Exception | None = None
-                length = 0
-                try:
-                    answer = functions.invoke(
-                        FunctionName=plan.function_name,
-                        InvocationType="RequestResponse",
-                        LogType="Tail",
-                        Payload=json.dumps(event).encode(),
-                        **qualifier,
-                    )
-                    payload = answer["Payload"].read()
-                    length = len(payload)
-                    kind, why = invocation_outcome(answer.get("FunctionError"), payload)
-                    duration = reported_duration_ms(answer.get("LogResult"))
-                    if duration is not None:
-                        counted.durations_ms.append(duration)
-                    if kind == "throttled":
-                        error = ThrottledError(why)
-                    elif kind == "error":
-                        error = RuntimeError(why)
-                except ClientError as caught:
-                    code = caught.response.get("Error", {}).get("Code", "")
-                    status = caught.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-                    throttle = code == "TooManyRequestsException" or status == 429
-                    error = ThrottledError(str(caught)) if throttle else caught
-                except Exception as caught:  # every failure is a data point, not a crash
-                    error = caught
-                if isinstance(error, ThrottledError):
-                    counted.throttled += 1
-                self.environment.events.request.fire(
-                    request_type="Invoke",
-                    name=plan.function_name,
-                    response_time=(time.perf_counter() - started) * 1000,
-                    response_length=length,
-                    exception=error,
-                    context={},
-                )
-
-        return LambdaInvoker
-
-    runtime = boto3.client(
-        "sagemaker-runtime",
+    return boto3.client(
+        service,
         region_name=plan.region or None,
         endpoint_url=plan.endpoint_url or None,
-        # Every error counts: no retries hiding a throttle, a pool as wide as the users.
         config=Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=max(10, plan.users),
@@ -197,9 +139,78 @@ def user_classes(
         ),
     )
 
+
+def _report(
+    user: User, request_type: str, name: str, started: float, length: int, error: Any
+) -> None:
+    """One request as Locust counts it (its pattern for clients other than HTTP)."""
+    user.environment.events.request.fire(
+        request_type=request_type,
+        name=name,
+        response_time=(time.perf_counter() - started) * 1000,
+        response_length=length,
+        exception=error,
+        context={},
+    )
+
+
+def _lambda_user(plan: Plan, budget: Budget, counted: Tally, pace: Any, stagger: Any) -> type[User]:
+    functions = _client("lambda", plan)
+    qualifier = {"Qualifier": plan.qualifier} if plan.qualifier else {}
+
+    def call(event: dict[str, Any]) -> tuple[int, Exception | None]:
+        """One Invoke: (response length, the error it counts as, if any)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = functions.invoke(
+                FunctionName=plan.function_name,
+                InvocationType="RequestResponse",
+                LogType="Tail",
+                Payload=json.dumps(event).encode(),
+                **qualifier,
+            )
+            payload = answer["Payload"].read()
+            kind, why = invocation_outcome(answer.get("FunctionError"), payload)
+            duration = reported_duration_ms(answer.get("LogResult"))
+            if duration is not None:
+                counted.durations_ms.append(duration)
+            failure = {"throttled": ThrottledError, "error": RuntimeError}.get(kind)
+            return len(payload), failure(why) if failure else None
+        except ClientError as caught:
+            code = caught.response.get("Error", {}).get("Code", "")
+            status = caught.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            throttle = code == "TooManyRequestsException" or status == 429
+            return 0, ThrottledError(str(caught)) if throttle else caught
+        except Exception as caught:  # every failure is a data point, not a crash
+            return 0, caught
+
+    class LambdaInvoker(User):
+        """boto3 Invoke (RequestResponse, LogType Tail for the REPORT line's Duration) of
+        the function with the proxy event API Gateway would send."""
+
+        wait_time = pace
+
+        def on_start(self) -> None:
+            stagger()
+
+        @task
+        def invoke(self) -> None:
+            event = proxy_event(budget.take(), str(uuid.uuid4()))
+            started = time.perf_counter()
+            length, error = call(event)
+            if isinstance(error, ThrottledError):
+                counted.throttled += 1
+            _report(self, "Invoke", plan.function_name, started, length, error)
+
+    return LambdaInvoker
+
+
+def _runtime_user(plan: Plan, budget: Budget, pace: Any, stagger: Any) -> type[User]:
+    runtime = _client("sagemaker-runtime", plan)
+
     class RuntimeInvoker(User):
-        """boto3 InvokeEndpoint, timed and reported through ``events.request`` (the Locust
-        pattern for clients other than HTTP)."""
+        """boto3 InvokeEndpoint, timed and reported through ``events.request``."""
 
         wait_time = pace
 
@@ -222,14 +233,7 @@ def user_classes(
                 length = len(answer["Body"].read())
             except Exception as caught:  # every failure is a data point, not a crash
                 error = caught
-            self.environment.events.request.fire(
-                request_type="InvokeEndpoint",
-                name=plan.endpoint_name,
-                response_time=(time.perf_counter() - started) * 1000,
-                response_length=length,
-                exception=error,
-                context={},
-            )
+            _report(self, "InvokeEndpoint", plan.endpoint_name, started, length, error)
 
     return RuntimeInvoker
 

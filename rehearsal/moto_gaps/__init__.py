@@ -15,7 +15,8 @@ CloudFormation resources
   ``not_emulated_reason()``); ``not_emulated.py`` records every type with no model at all.
 - :mod:`.buckets`: the bucket settings moto drops (applied at creation, journaled per
   bucket) and bucket-policy conditions; :mod:`.kms`: tagged keys;
-  :mod:`.sagemaker_names`: explicit and 63-character SageMaker names.
+  :mod:`.sagemaker_names`: explicit and 63-character SageMaker names; :mod:`.function_layers`:
+  a function's layers (moto drops them).
 - :mod:`.stack_updates`: stack updates (SSM parameter types resolved again, replaced
   resources' dependents, ``UsePreviousValue`` of defaults); :mod:`.custom_resources`:
   custom resources answer before their dependents; :mod:`.network` and
@@ -74,9 +75,9 @@ GAPS: tuple[Gap, ...] = (
         "Lambda needs docker",
         True,
         "closed: the deployed zip's handler runs in a warm local worker process per function "
-        "(Invoke and SQS event-source mappings). It runs on the rehearsal's Python and packages "
-        "(not the declared runtime version, architecture or layers); memory size and reserved "
-        "concurrency are not enforced.",
+        "(Invoke and SQS event-source mappings), its layers unpacked as Lambda mounts them. It "
+        "runs on the rehearsal's Python and packages (not the declared runtime version or "
+        "architecture); memory size and reserved concurrency are not enforced.",
     ),
     Gap(
         "No Lambda metrics without docker",
@@ -293,11 +294,13 @@ GAPS: tuple[Gap, ...] = (
     Gap(
         "A function package built for Lambda's platform",
         False,
-        "open: the Lambda-hosted model's package carries onnxruntime and numpy built for "
-        "Lambda (manylinux, its architecture, python3.13); the runner removes those builds and "
-        "runs the function on this machine's same-version installation "
-        "(foreign_builds.py refuses another version), so that the Lambda build itself loads on "
-        "Lambda, on arm64, is not proven here.",
+        "open: the runner mounts a function's layers as Lambda does (/opt/python after the "
+        "task root), but the Lambda-hosted model's layer carries onnxruntime, numpy and their "
+        "dependencies built for Lambda (manylinux, its architecture, python3.13): the runner "
+        "removes those builds and runs this machine's installation instead, and the serve step "
+        "says which versions that is (foreign_builds.py; onnxruntime and numpy are pinned equal "
+        "on both sides). That the Lambda build itself loads on Lambda, on arm64, is not proven "
+        "here.",
     ),
     Gap(
         "Asynchronous inference is stood in for, not emulated",
@@ -462,6 +465,7 @@ def _install_all() -> Journal:
         buckets,
         custom_resources,
         endpoint_updates,
+        function_layers,
         kms,
         lambda_deployments,
         lambda_network,
@@ -486,6 +490,7 @@ def _install_all() -> Journal:
         ),
     )
     sagemaker_names.INSTALL.install()
+    function_layers.INSTALL.install()
     kms.INSTALL.install()
     stack_updates.INSTALL.install()
     network.INSTALL.install()

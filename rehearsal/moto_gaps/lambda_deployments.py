@@ -60,6 +60,9 @@ _CANARY = re.compile(r"^CodeDeployDefault\.LambdaCanary(\d+)Percent(\d+)Minutes?
 _LINEAR = re.compile(r"^CodeDeployDefault\.LambdaLinear(\d+)PercentEvery(\d+)Minutes?$")
 ALL_AT_ONCE = "CodeDeployDefault.LambdaAllAtOnce"
 _lock = threading.RLock()
+#: Custom Lambda deployment configs the templates created (AWS::CodeDeploy::DeploymentConfig,
+#: shims/codedeploy.py): name -> GetDeploymentConfig's ``trafficRoutingConfig``.
+CUSTOM_CONFIGS: dict[str, dict[str, Any]] = {}
 
 
 def _refuse(code: str, message: str) -> CodeDeployException:
@@ -69,7 +72,10 @@ def _refuse(code: str, message: str) -> CodeDeployException:
 
 
 def traffic_routing(config_name: str) -> dict[str, Any]:
-    """GetDeploymentConfig's ``trafficRoutingConfig`` of a predefined Lambda config."""
+    """GetDeploymentConfig's ``trafficRoutingConfig`` of a predefined or a custom Lambda
+    config."""
+    if config_name in CUSTOM_CONFIGS:
+        return CUSTOM_CONFIGS[config_name]
     if config_name == ALL_AT_ONCE:
         return {"type": "AllAtOnce"}
     if match := _CANARY.match(config_name):

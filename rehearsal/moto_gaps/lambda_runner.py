@@ -186,6 +186,8 @@ class LambdaRunner:
                 "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
                 "LAMBDA_TASK_ROOT": str(code_dir),
+                # After the task root, as Lambda's Python puts /opt/python (the layers).
+                "PYTHONPATH": str(layers_dir(code_dir) / "python"),
                 "_HANDLER": str(fn.handler),
                 **settings.extra_env,
             }
@@ -244,9 +246,7 @@ class LambdaRunner:
         if not _is_image(fn):
             with zipfile.ZipFile(io.BytesIO(code)) as archive:
                 archive.extractall(code_dir)
-            replaced = replace_foreign_builds(code_dir)
-            if replaced:
-                self.foreign_builds[str(fn.function_name)] = replaced
+            self._unpack_layers(fn, code_dir)
             return
         # The image's CMD names a module of a package its Dockerfile copies the build context's
         # Python files into (``analyzer.handler.lambda_handler``): the same layout here.
@@ -254,6 +254,25 @@ class LambdaRunner:
         package.mkdir(parents=True)
         for source in self._image_context(fn).glob("*.py"):
             shutil.copy2(source, package / source.name)
+
+    def _unpack_layers(self, fn: LambdaFunction, code_dir: Path) -> None:
+        """The function's layers, in order, into ``<code_dir>-opt`` as Lambda mounts them at
+        /opt; builds for Lambda's platform are run from this machine's same-version ones."""
+        from moto.awslambda.models import lambda_backends
+
+        backend = lambda_backends[fn.account_id][fn.region]
+        opt = layers_dir(code_dir)
+        for layer in fn.layers or []:
+            version = backend.layers_versions_by_arn(layer["Arn"])
+            content = getattr(version, "code_bytes", b"")
+            if content:
+                with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                    archive.extractall(opt)
+        python = opt / "python"
+        if python.is_dir():
+            replaced = replace_foreign_builds(python)
+            if replaced:
+                self.foreign_builds[str(fn.function_name)] = replaced
 
     def invoke(
         self, fn: LambdaFunction, event: Any, source: str = "invoke"
@@ -421,6 +440,11 @@ def emf_metrics(logs: str) -> list[tuple[str, list[dict[str, Any]]]]:
                 if entries:
                     found.append((directive["Namespace"], entries))
     return found
+
+
+def layers_dir(code_dir: Path) -> Path:
+    """Where a function's layers are unpacked: its /opt."""
+    return code_dir.parent / f"{code_dir.name}-opt"
 
 
 def _record(message: Any, queue_arn: str, region: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 from deploy_tools.cost.price_book import Price as Rate
 from deploy_tools.cost.price_book import PriceBook, Tier
 
-REGION = "us-test-1"
+REGION = "ap-southeast-2"
 
 
 def rate(key: str, unit: str, *tiers: tuple[float | None, float], region: str = REGION) -> Rate:

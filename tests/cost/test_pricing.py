@@ -158,7 +158,7 @@ def test_serverless_provisioned_concurrency_without_its_price_is_unpriced(
         "SageMaker Serverless provisioned concurrency",
         "SageMaker Serverless inference on provisioned",
     }
-    assert "no us-test-1 price for sagemaker.serverless.provisioned_concurrency" in {
+    assert "no ap-southeast-2 price for sagemaker.serverless.provisioned_concurrency" in {
         i.unpriced for i in cost.unpriced
     }
 
@@ -229,7 +229,7 @@ def test_imported_vpc_endpoints_count_its_zones_or_none(full_book: PriceBook) ->
     subnets = [
         {
             "subnet_id": f"subnet-0000000{i}",
-            "availability_zone": f"us-test-1{z}",
+            "availability_zone": f"ap-southeast-2{z}",
             "route_table_id": f"rtb-0000000{i}",
         }
         for i, z in enumerate("abc")

@@ -5,9 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 from pathlib import Path
 
-import pytest
-
-from rehearsal.moto_gaps.foreign_builds import ForeignBuildError, replace_foreign_builds
+from rehearsal.moto_gaps.foreign_builds import replace_foreign_builds
 
 
 def _dist(code_dir: Path, name: str, version: str, tag: str, top: str) -> None:
@@ -25,14 +23,20 @@ def test_a_foreign_build_is_removed_and_a_pure_one_kept(tmp_path: Path) -> None:
     _dist(tmp_path, "numpy", numpy_version, "cp313-cp313-manylinux_2_28_aarch64", "numpy")
     _dist(tmp_path, "six", "1.0", "py2.py3-none-any", "six")
     replaced = replace_foreign_builds(tmp_path)
-    assert [(r.name, r.version) for r in replaced] == [("numpy", numpy_version)]
+    assert [(r.name, r.version, r.same) for r in replaced] == [("numpy", numpy_version, True)]
     assert "aarch64" in replaced[0].tags
+    assert str(replaced[0]) == f"numpy {numpy_version} (the same here)"
     assert not (tmp_path / "numpy").exists()
     assert not (tmp_path / f"numpy-{numpy_version}.dist-info").exists()
     assert (tmp_path / "six" / "__init__.py").exists()  # loads anywhere: kept
 
 
-def test_a_foreign_build_without_the_same_version_here_is_an_error(tmp_path: Path) -> None:
+def test_another_version_here_is_said(tmp_path: Path) -> None:
+    """The function runs on what this machine has; the serve step prints the difference."""
     _dist(tmp_path, "numpy", "0.0.1", "cp313-cp313-manylinux_2_28_aarch64", "numpy")
-    with pytest.raises(ForeignBuildError, match=r"numpy 0\.0\.1 is built for cp313"):
-        replace_foreign_builds(tmp_path)
+    _dist(tmp_path, "not-installed-here", "1.0", "cp313-cp313-manylinux_2_28_aarch64", "nih")
+    replaced = replace_foreign_builds(tmp_path)
+    assert [str(r) for r in replaced] == [
+        "not-installed-here 1.0 (none here)",
+        f"numpy 0.0.1 ({metadata.version('numpy')} here)",
+    ]

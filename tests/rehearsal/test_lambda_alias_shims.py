@@ -57,3 +57,36 @@ def test_the_alias_names_the_published_version_and_moves_on_update(moto_url):  #
     assert lambda_.get_alias(FunctionName="aliased", Name="live")["FunctionVersion"] == "2"
     answer = lambda_.invoke(FunctionName="aliased", Qualifier="live", Payload=b"{}")
     assert json.loads(answer["Payload"].read())["stage"] == "second"
+
+
+@pytest.mark.usefixtures("moto_url")
+def test_a_custom_deployment_config_is_known_by_its_name(moto_url):  # noqa: F811
+    """A promotion policy CodeDeploy has no predefined config for becomes an
+    AWS::CodeDeploy::DeploymentConfig (TimeBasedCanary here): the stand-in shifts by it."""
+    from rehearsal.moto_gaps import lambda_deployments
+
+    template = {
+        "Resources": {
+            "Shift": {
+                "Type": "AWS::CodeDeploy::DeploymentConfig",
+                "Properties": {
+                    "ComputePlatform": "Lambda",
+                    "TrafficRoutingConfig": {
+                        "Type": "TimeBasedCanary",
+                        "TimeBasedCanary": {"CanaryPercentage": 25, "CanaryInterval": 1},
+                    },
+                },
+            }
+        },
+        "Outputs": {"Name": {"Value": {"Ref": "Shift"}}},
+    }
+    cfn = _client("cloudformation", moto_url)
+    cfn.create_stack(StackName="shift", TemplateBody=json.dumps(template))
+    (output,) = cfn.describe_stacks(StackName="shift")["Stacks"][0]["Outputs"]
+    name = output["OutputValue"]
+    assert lambda_deployments.shares(name) == [25, 100]
+    described = _client("codedeploy", moto_url).get_deployment_config(deploymentConfigName=name)
+    assert described["deploymentConfigInfo"]["trafficRoutingConfig"] == {
+        "type": "TimeBasedCanary",
+        "timeBasedCanary": {"canaryPercentage": 25, "canaryInterval": 1},
+    }

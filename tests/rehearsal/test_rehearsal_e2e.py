@@ -33,6 +33,12 @@ def rehearsal_async() -> Run:
 
 
 @pytest.fixture
+def rehearsal_lambda() -> Run:
+    """``python -m rehearsal --kind lambda --skip-train`` (the models of the runs above)."""
+    return RUNS.run("rehearsal_lambda")
+
+
+@pytest.fixture
 def rehearsal_sklearn() -> Run:
     """``python -m rehearsal --framework sklearn`` (after the runs above; it trains its own
     models, cached under .rehearsal/models/sklearn/)."""
@@ -187,6 +193,36 @@ def test_python_m_rehearsal_kind_async_predicts_through_the_async_api(rehearsal_
     assert "sagemaker-runtime.InvokeEndpointAsync" in output
     assert "InvokeEndpointAsync runs nothing" not in output.split("moto gaps that remain")[-1]
     assert "Asynchronous inference is stood in for, not emulated" in output
+    assert "REHEARSAL PASSED" in output
+
+
+@pytest.mark.slow
+def test_python_m_rehearsal_kind_lambda_serves_the_model_inside_its_function(rehearsal_lambda):
+    """``--kind lambda``: no endpoint; the ONNX export served by onnxruntime inside the
+    deployed function (its layer mounted, Lambda's builds run as this machine's same-version
+    ones), predictions = training metrics through the alias and the REST API, the function's
+    own SageMaker-format capture, the capacity ladder's provisioned-concurrency advice,
+    promotions (registry and upload) through CodeDeploy's stand-in, rejections, the monitor on
+    the function's capture, and a later cdk deploy that keeps the promoted version."""
+    output = rehearsal_lambda.output()
+    assert re.search(
+        r"function:mlserving-local-model:live -> mlserving-local-model:1 serves s3://\S+ "
+        r"\(onnxruntime in the function, no endpoint\); its layer's builds for Lambda .+ run "
+        r"as this machine's: .*numpy \S+ \(the same here\), onnxruntime \S+ \(the same here\)",
+        output,
+    ), output[-6000:]
+    assert re.search(
+        r"114 rows via lambda:Invoke\(\S+:live\): accuracy 0\.\d+, AUC 0\.\d+ = training "
+        r"metrics .+ answers the same; data capture: [1-9]\d* request/response records",
+        output,
+    )
+    assert re.search(r"provisioned concurrency would be \d+ = ceil\(", output)
+    assert re.search(r"-> approved -> promoted: alias live version 1 -> version 2", output)
+    assert re.search(r"promoted models/initial-\S+: alias live version 2 -> version 3", output)
+    assert re.search(r"Rejected models/corrupt-\S+ .+alias live still on version 3", output)
+    assert re.search(r"drift on exactly those", output)
+    assert re.search(r"alias live: version 3 -> version 3; still serves", output)
+    assert re.search(r"CodeDeploy deployments of the promotions: 1 -> 2 with \S+ \(shares", output)
     assert "REHEARSAL PASSED" in output
 
 

@@ -1,5 +1,6 @@
 """CodeDeploy: moto 5.2.5 has CodeDeploy's API but no CloudFormation model for its
-application and deployment group (a Lambda-hosted model's alias shifts through them)."""
+application, deployment group and deployment config (a Lambda-hosted model's alias shifts
+through them)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,25 @@ class DeploymentGroup(Shim):
             f"{application}/{name}"
         )
         return cls(name, p, {"Arn": arn})
+
+
+@register("AWS::CodeDeploy::DeploymentConfig")
+class DeploymentConfig(Shim):
+    """A custom Lambda config (``TimeBasedCanary``/``TimeBasedLinear``/``AllAtOnce``): known to
+    the deployments' stand-in (lambda_deployments.CUSTOM_CONFIGS) by its name, the Ref."""
+
+    @classmethod
+    def create(cls, call: CfnCall) -> DeploymentConfig:
+        from rehearsal.moto_gaps.lambda_deployments import CUSTOM_CONFIGS
+
+        p = call.properties
+        name = p.get("DeploymentConfigName") or call.resource_name
+        routing = p.get("TrafficRoutingConfig") or {"Type": "AllAtOnce"}
+        kind = routing["Type"]
+        shape: dict[str, Any] = {"type": kind}
+        if kind in ("TimeBasedCanary", "TimeBasedLinear"):
+            shape[kind[0].lower() + kind[1:]] = {
+                key[0].lower() + key[1:]: int(value) for key, value in routing[kind].items()
+            }
+        CUSTOM_CONFIGS[name] = shape
+        return cls(name, p, {})
