@@ -52,7 +52,7 @@ class DataStackOutputs:
 
 def artifact_rules(settings: Settings) -> ArtifactRules:
     """The promotion's own rules: the first model passes the same quality gate as every later
-    one (size, archive safety, layout, metrics floor, input width, API limits)."""
+    one (size, archive safety, the framework's layout, metrics floor, input width, API limits)."""
     return ArtifactRules(
         max_bytes=settings.promotion.max_artifact_mb * 1024 * 1024,
         min_auc=settings.promotion.min_auc,
@@ -60,6 +60,7 @@ def artifact_rules(settings: Settings) -> ArtifactRules:
         require_metrics=settings.promotion.require_metrics,
         api_max_rows=settings.api.max_rows,
         api_feature_names=settings.api.feature_names,
+        framework=settings.model.framework,
     )
 
 

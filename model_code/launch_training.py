@@ -12,17 +12,21 @@ role may use: it reads ``datasets/`` and writes ``models/``.
   training image resolved with ``sagemaker.core.image_uris`` for the framework's pinned
   training version (``serving_core.frameworks``: tensorflow-training 2.19, pytorch-training
   2.6, sagemaker-xgboost 3.2-0, sagemaker-scikit-learn 1.9-0; CPU or GPU by the instance type,
-  scikit-learn CPU only) and its entry script: ``train.py`` for TensorFlow,
-  ``train_<framework>.py`` for the others. The SDK knows TensorFlow training images 2.19 and
+  scikit-learn CPU only). The entry script is ``train.py`` for every framework (SageMaker
+  runs it in ``/opt/ml/code``, where only ``train.py`` makes its folder importable as
+  ``model_code``); for another framework than TensorFlow the job carries the hyperparameter
+  ``framework=<name>``, which SageMaker passes as ``--framework <name>`` and ``train.py``
+  hands to that framework's trainer. The SDK knows TensorFlow training images 2.19 and
   2.21 but no 2.20, and serving runs on ``tensorflow-inference:2.20``. We train on **2.19**: a
   SavedModel written by an older TensorFlow loads in a newer TensorFlow Serving, while 2.21
   could write ops or attributes that 2.20 does not know (each framework's default training
   version is the newest not newer than its serving version, for the same reason);
 - channels ``train`` (and optional ``validation``, ``test``) from
   ``s3://<bucket>/datasets/<channel>/`` (:func:`upload_data` puts ``<channel>.csv`` there);
-- code: ``model_code/`` as ``source_dir`` with the framework's entry script and
-  ``requirements.txt`` (scikit-learn, pandas, matplotlib). The SDK stages it, with its own
-  driver scripts, under ``s3://<bucket>/models/training-jobs/<job-name>/input/{code,sm_drivers}/``
+- code: ``model_code/`` as ``source_dir`` with the entry script and the framework's
+  requirements: ``requirements.txt`` (scikit-learn, pandas, matplotlib) for TensorFlow,
+  ``requirements-<framework>.txt`` (that file and the ONNX export's packages) for the others.
+  The SDK stages it, with its own driver scripts, under ``s3://<bucket>/models/training-jobs/<job-name>/input/{code,sm_drivers}/``
   with SSE-KMS (``LaunchConfig.code_s3_uri`` moves it);
 - output ``s3://<bucket>/models/training-jobs/<job-name>/output/model.tar.gz``, encrypted with
   the KMS key, training volume encrypted with the same key; metric definitions from
@@ -118,7 +122,20 @@ class LaunchConfig:
     security_group_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        framework_facts(self.framework)  # an unknown framework names the known ones
+        facts = framework_facts(self.framework)  # an unknown framework names the known ones
+        given = self.hyperparameters.get("framework")
+        if given is not None and given != facts.name:
+            raise ValueError(
+                f"hyperparameters: framework={given} contradicts framework {facts.name!r} "
+                "(the trainer the job runs; leave the hyperparameter out)"
+            )
+
+    @property
+    def job_hyperparameters(self) -> dict[str, str]:
+        """The job's hyperparameters: the given ones and the framework's (``framework=<name>``
+        for ``train.py`` to pick the trainer; none for TensorFlow)."""
+        given = {k: str(v) for k, v in self.hyperparameters.items()}
+        return {**given, **framework_facts(self.framework).training_hyperparameters}
 
     @property
     def training_version(self) -> str:
@@ -126,8 +143,14 @@ class LaunchConfig:
         return self.framework_version or framework_facts(self.framework).training_version
 
     @property
+    def requirements_file(self) -> str:
+        """What the job installs (``model_code/``): ``requirements.txt`` for TensorFlow,
+        ``requirements-<framework>.txt`` (it includes it) for the others."""
+        return framework_facts(self.framework).training_requirements
+
+    @property
     def entry_script(self) -> str:
-        """The framework's training script in ``model_code/``."""
+        """The training script in ``model_code/`` (``train.py``, for every framework)."""
         return framework_facts(self.framework).entry_script
 
     def s3(self, *parts: str) -> str:
@@ -345,7 +368,7 @@ def build_model_trainer(config: LaunchConfig, session: Any = None) -> Any:
         source_code=SourceCode(
             source_dir=str(SOURCE_DIR),
             entry_script=config.entry_script,
-            requirements=REQUIREMENTS_FILE,
+            requirements=config.requirements_file,
             ignore_patterns=CODE_IGNORE_PATTERNS,
         ),
         compute=Compute(
@@ -362,7 +385,7 @@ def build_model_trainer(config: LaunchConfig, session: Any = None) -> Any:
             compression_type="GZIP",
         ),
         input_data_config=inputs,
-        hyperparameters={k: str(v) for k, v in config.hyperparameters.items()},
+        hyperparameters=config.job_hyperparameters,
         environment=dict(FRAMEWORK_ENVIRONMENT.get(config.framework, {})) or None,
     )
     return trainer.with_metric_definitions(
@@ -389,7 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m model_code.launch_training",
         description="Start a SageMaker training job for the model's framework "
-        "(model_code/train.py for tensorflow, model_code/train_<framework>.py for the others).",
+        "(model_code/train.py, with the hyperparameter framework=NAME for another framework "
+        "than tensorflow).",
     )
     parser.add_argument("--role-arn", required=True, help="the stack's training role")
     parser.add_argument("--bucket", required=True, help="the stack's artifact bucket")
@@ -426,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--framework",
         choices=FRAMEWORK_NAMES,
         default=DEFAULT_FRAMEWORK,
-        help="the environment's model.framework: its training image and entry script",
+        help="the environment's model.framework: its training image and trainer",
     )
     parser.add_argument(
         "--framework-version",

@@ -98,6 +98,16 @@ def run_framework(
     return trainer.run(config, print_line)  # type: ignore[no-any-return]
 
 
+def config_type(framework: str) -> type[CommonConfig]:
+    """The config class of ``framework``'s trainer (its flags, defaults and alternative)."""
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"framework {framework!r} is not one of {', '.join(FRAMEWORKS)}")
+    import importlib
+
+    trainer = importlib.import_module(FRAMEWORK_TRAINERS.get(framework, "model_code.train"))
+    return trainer.CONFIG  # type: ignore[no-any-return]
+
+
 __all__ = [
     "EXIT_BAD_DATA",
     "EXIT_EXPORT_FAILED",
@@ -109,6 +119,7 @@ __all__ = [
     "Splits",
     "TrainConfig",
     "TrainResult",
+    "config_type",
     "load_splits",
     "main",
     "parse_args",
@@ -144,6 +155,7 @@ class TrainConfig(CommonConfig):
         ("batch-size", int, ""),
         ("patience", int, "early-stopping patience"),
     )
+    ALTERNATIVE_FLAGS: ClassVar[tuple[str, ...]] = ("--hidden-units", "16", "--dropout", "0.1")
 
     hidden_units: tuple[int, ...] = (32,)
     dropout: float = 0.2
@@ -168,6 +180,10 @@ class TrainConfig(CommonConfig):
         if self.optimizer not in ("adam", "sgd"):
             problems.append("--optimizer must be adam or sgd")
         return problems
+
+
+#: This trainer's config (each trainer module names its own: :func:`config_type`).
+CONFIG = TrainConfig
 
 
 def build_parser() -> argparse.ArgumentParser:

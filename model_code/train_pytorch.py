@@ -193,6 +193,7 @@ def torch_to_onnx(model: Any, n_features: int) -> bytes:
     return buffer.getvalue()
 
 
+CONFIG = PyTorchConfig
 run, main = common.entry_points(PyTorch(), PyTorchConfig)
 
 

@@ -48,6 +48,7 @@ class SklearnConfig(CommonConfig):
         ("class-weight", ("balanced", "none"), ""),
         ("max-iter", int, ""),
     )
+    ALTERNATIVE_FLAGS: ClassVar[tuple[str, ...]] = ("--c", "1.0", "--class-weight", "none")
 
     c: float = 0.1
     class_weight: str = "balanced"
@@ -141,6 +142,7 @@ def pipeline_to_onnx(pipeline: Any, n_features: int) -> bytes:
     return class_one_probability(proto, ONNX_OPSET)
 
 
+CONFIG = SklearnConfig
 run, main = common.entry_points(Sklearn(), SklearnConfig)
 
 

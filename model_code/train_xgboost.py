@@ -45,6 +45,7 @@ class XGBoostConfig(CommonConfig):
         ("min-child-weight", float, ""),
         ("early-stopping-rounds", int, "on the validation log loss (0: none)"),
     )
+    ALTERNATIVE_FLAGS: ClassVar[tuple[str, ...]] = ("--max-depth", "2", "--eta", "0.2")
 
     num_round: int = 300
     max_depth: int = 3
@@ -147,6 +148,7 @@ def booster_to_onnx(booster: Any, n_features: int) -> bytes:
     return class_one_probability(proto, ONNX_OPSET)
 
 
+CONFIG = XGBoostConfig
 run, main = common.entry_points(XGBoost(), XGBoostConfig)
 
 

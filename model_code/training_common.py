@@ -115,6 +115,10 @@ class CommonConfig:
     #: name; recorded in metrics.json with the common ones).
     PROG: ClassVar[str] = "python -m model_code.train"
     FRAMEWORK_FLAGS: ClassVar[tuple[FlagSpec, ...]] = ()
+    #: Flags of a second model of the same framework whose hyperparameters differ from the
+    #: defaults (another seed aside): the rehearsal trains it as the candidate a promotion
+    #: replaces the first model with, so the promoted model answers measurably differently.
+    ALTERNATIVE_FLAGS: ClassVar[tuple[str, ...]] = ()
 
     train: str = str(LOCAL_DATA_DIR / "train.csv")
     validation: str | None = None

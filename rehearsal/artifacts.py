@@ -1,7 +1,8 @@
 """Step 1: the bundled data, the two trained models and a corrupt upload, reused when current.
 
 A model is retrained only when its inputs change: the model code, the data files and the
-training flags are hashed into ``.rehearsal/models/<label>/inputs.sha256``.
+training flags (the framework's among them) are hashed into
+``.rehearsal/models/<framework>/<label>/inputs.sha256``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from serving_core.frameworks import DEFAULT_FRAMEWORK
+
 REPO = Path(__file__).resolve().parent.parent
 MODEL_CODE = REPO / "model_code"
 
@@ -27,15 +30,33 @@ class ArtifactError(RuntimeError):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model the rehearsal trains: a label and its training flags."""
+    """One model the rehearsal trains: a label, its framework (``model.framework``) and its
+    training flags."""
 
     label: str
     flags: tuple[str, ...]
+    framework: str = DEFAULT_FRAMEWORK
+
+    @property
+    def command_flags(self) -> tuple[str, ...]:
+        """``model_code.train``'s flags: the framework picks the trainer."""
+        return ("--framework", self.framework, *self.flags)
+
+    def directory(self, workdir: Path) -> Path:
+        """``models/<framework>/<label>``: each framework's models are cached apart."""
+        return workdir / "models" / self.framework / self.label
 
 
-# The first model serves from the start; the second one is uploaded to be promoted.
-INITIAL = ModelSpec("initial", ("--seed", "42"))
-CANDIDATE = ModelSpec("candidate", ("--seed", "7", "--hidden-units", "16", "--dropout", "0.1"))
+def model_specs(framework: str = DEFAULT_FRAMEWORK) -> tuple[ModelSpec, ModelSpec]:
+    """The first model serves from the start; the second one (another seed and the trainer's
+    alternative hyperparameters) is uploaded to be promoted."""
+    from model_code.train import config_type
+
+    alternative = config_type(framework).ALTERNATIVE_FLAGS
+    return (
+        ModelSpec("initial", ("--seed", "42"), framework),
+        ModelSpec("candidate", ("--seed", "7", *alternative), framework),
+    )
 
 
 @dataclass(frozen=True)
@@ -148,10 +169,10 @@ def start_training(
     pending: dict[str, tuple[subprocess.Popen[bytes], Path, Path, str]] = {}
     results: dict[str, TrainedModel] = {}
     for spec in specs:
-        out = workdir / "models" / spec.label
+        out = spec.directory(workdir)
         package = out / "model.tar.gz"
         stamp = out / "inputs.sha256"
-        key = _digest([*sources, train, test], json.dumps(spec.flags))
+        key = _digest([*sources, train, test], json.dumps(spec.command_flags))
         current = not force and package.exists() and stamp.exists() and stamp.read_text() == key
         if current or (reuse_only and package.exists()):
             results[spec.label] = TrainedModel(
@@ -176,7 +197,7 @@ def start_training(
             str(package),
             "--save-plots",
             "false",
-            *spec.flags,
+            *spec.command_flags,
         ]
         log = workdir / "logs" / f"train-{spec.label}.log"
         pending[spec.label] = (_run(command, log), log, stamp, key)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from rehearsal import artifacts
 from rehearsal.predictions import RehearsalError
 from serving_config import ConfigError
-from serving_core.frameworks import DEFAULT_FRAMEWORK, FRAMEWORK_NAMES
+from serving_core.frameworks import FRAMEWORK_NAMES
 
 if TYPE_CHECKING:
     from rehearsal.context import Rehearsal
@@ -151,22 +151,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--framework",
         choices=FRAMEWORK_NAMES,
         default=None,
-        help="the model framework (model.framework): its serving and training images, versions "
-        "and container environment; other than tensorflow, the run synthesizes the app (cdk-nag "
-        "included) and stops: training and serving that framework locally is not here yet",
+        help="the model framework (model.framework): its trainer trains both models, its "
+        "serving and training images, versions and container environment are deployed, its "
+        "loader serves the endpoint's artifact, and promotions give each model its container "
+        "environment",
     )
     return parser.parse_args(argv)
 
 
-def _prewarm_tensorflow(needed: bool) -> threading.Thread:
-    """Import TensorFlow while synth and deployment run: it costs seconds and the model
-    server needs it in step 5 (``needed``: otherwise the thread does nothing)."""
+def _prewarm(module: str | None) -> threading.Thread:
+    """Import the framework's Python package (TensorFlow, torch, ...) while synth and
+    deployment run: it costs seconds and the endpoint's model server needs it in step 5 (None:
+    nothing to import; a model in a Lambda function runs on onnxruntime)."""
+    import importlib
 
     def load() -> None:
-        if needed:
-            import tensorflow  # noqa: F401
+        if module is not None:
+            importlib.import_module(module)
 
-    thread = threading.Thread(target=load, name="import-tensorflow", daemon=True)
+    thread = threading.Thread(target=load, name=f"import-{module}", daemon=True)
     thread.start()
     return thread
 
@@ -185,14 +188,19 @@ def run(args: argparse.Namespace) -> int:
         args=args, settings=settings, workdir=args.workdir.resolve(), config_dir=config_dir
     )
     r.workdir.mkdir(parents=True, exist_ok=True)
-    if settings.model.framework != DEFAULT_FRAMEWORK:
-        return _synthesize_only(r)
     sequence = steps.sequence(settings)
     timeline = Timeline(total_steps=3 + len(sequence))
-    print(f"Local rehearsal of environment {args.env!r} (moto, no AWS account, no docker)")
+    model = settings.model
+    print(
+        f"Local rehearsal of environment {args.env!r} (moto, no AWS account, no docker); "
+        f"framework {model.framework}: serving {model.framework_version}, training "
+        f"{model.training_framework_version} ({model.facts.serving_container})"
+    )
     try:
-        # The endpoint's model server needs TensorFlow (a model in a Lambda function does not).
-        tensorflow_import = _prewarm_tensorflow(settings.variant.supports("sagemaker_endpoint"))
+        # The endpoint's model server needs the framework (a model in a Lambda function not).
+        framework_import = _prewarm(
+            model.facts.python_module if settings.variant.supports("sagemaker_endpoint") else None
+        )
         training = timeline.begin(
             "Train and package the models (in background processes; reused when up to date)"
         )
@@ -202,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         timeline.end(training, steps.finish_training(r, background), ended=background.finished_at)
         for title, step in sequence:
             if step is steps.serve_endpoint:
-                tensorflow_import.join()
+                framework_import.join()
             with timeline.step(title) as out:
                 out["result"] = step(r)
         if args.keep_running and not r.missing:
@@ -213,26 +221,6 @@ def run(args: argparse.Namespace) -> int:
     finally:  # after a failure: stop whatever was started
         while r.cleanup:
             steps.stop_quietly(r.cleanup.pop())
-
-
-def _synthesize_only(r: Rehearsal) -> int:
-    """``--framework`` other than tensorflow: the app synthesizes with that framework's images
-    and container environment, and the run says what it cannot rehearse yet."""
-    from rehearsal import steps
-
-    model = r.settings.model
-    print(
-        f"framework {model.framework}: serving {model.framework_version}, training "
-        f"{model.training_framework_version} ({model.facts.serving_container})"
-    )
-    print(f"synthesized: {steps.synthesize(r)}")
-    print(
-        f"\nREHEARSAL INCOMPLETE: only synthesized. Training, packaging and serving a "
-        f"{model.facts.title} model locally (model_code/{model.facts.entry_script}, its "
-        "inference.py and local server) are not part of the rehearsal yet; the deploy, "
-        "promotion and monitoring steps need them."
-    )
-    return 1
 
 
 def _keep_running(r: Rehearsal) -> None:

@@ -98,10 +98,25 @@ def retraining_started(r: Rehearsal) -> str:
     code = job["HyperParameters"]["sagemaker_submit_directory"]
     return (
         f"Retraining: the alarms' state change (EventBridge) started {name} (one job for "
-        f"{len(in_alarm_names(r))} alarms) on {job['AlgorithmSpecification']['TrainingImage']}, "
-        f"code {code}, output {job['OutputDataConfig']['S3OutputPath']} (moto records the job; "
+        f"{len(in_alarm_names(r))} alarms) on {job['AlgorithmSpecification']['TrainingImage']} "
+        f"({_training_command(r, job['HyperParameters'])}), code {code}, output "
+        f"{job['OutputDataConfig']['S3OutputPath']} (moto records the job; "
         "nothing trains here)"
     )
+
+
+def _training_command(r: Rehearsal, hyperparameters: dict[str, str]) -> str:
+    """What the job runs: ``train.py``, with ``--framework <name>`` (the hyperparameter
+    SageMaker passes as a flag) for another framework than TensorFlow."""
+    expected = r.settings.model.facts.training_hyperparameters
+    given = {k: v for k, v in hyperparameters.items() if k in ("framework", *expected)}
+    if given != expected:
+        raise RehearsalError(
+            f"the retraining job's framework hyperparameters are {given}, not {expected}: "
+            "train.py would not run the environment's trainer"
+        )
+    flags = "".join(f" --{k} {v}" for k, v in expected.items())
+    return f"{hyperparameters['sagemaker_program']}{flags}"
 
 
 def in_alarm_names(r: Rehearsal) -> list[str]:

@@ -1,12 +1,14 @@
 """What every promotion the rehearsal triggers must show, whatever triggered it: the endpoint
 moves to a new config, the model server loads it, the held-out rows score as the model's
-training measured, and the SSM parameter names the model now serving."""
+training measured, the SSM parameter names the model now serving, and a promoted SageMaker
+Model runs with the framework's container environment."""
 
 from __future__ import annotations
 
 from rehearsal.artifacts import TrainedModel
 from rehearsal.context import Rehearsal
 from rehearsal.predictions import RehearsalError, measured, wait_for
+from serving_core.frameworks import container_environment
 
 
 def await_promotion(r: Rehearsal, before: str, model: TrainedModel, what: str) -> dict[str, float]:
@@ -32,3 +34,23 @@ def await_promotion(r: Rehearsal, before: str, model: TrainedModel, what: str) -
         f"{r.settings.artifact_parameter} to name {r.promoted_uri}",
     )
     return after
+
+
+def promoted_container(r: Rehearsal) -> str:
+    """The promoted Model's ``PrimaryContainer.Environment`` (as moto describes it) is the
+    framework's, as the stack's own model has it: a script-mode container finds the
+    artifact's ``code/inference.py`` by it, TensorFlow Serving needs none. A Lambda-hosted
+    model has no SageMaker Model: nothing to check."""
+    if not r.settings.variant.supports("sagemaker_endpoint"):
+        return ""
+    name = r.mirror.served.model_name
+    container = r.clients.sagemaker.describe_model(ModelName=name)["PrimaryContainer"]
+    environment = container.get("Environment") or {}
+    expected = container_environment(r.settings.model.framework, r.region)
+    if environment != expected:
+        raise RehearsalError(
+            f"the promoted model {name} runs with the container environment {environment}, "
+            f"not the framework's {expected}"
+        )
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(environment.items()))
+    return f"; container environment of {name}: {shown or 'none'}"

@@ -10,7 +10,7 @@ from typing import Any
 
 from rehearsal.context import Rehearsal
 from rehearsal.predictions import RehearsalError, wait_for
-from rehearsal.promotions import await_promotion
+from rehearsal.promotions import await_promotion, promoted_container
 
 
 def register_and_approve(r: Rehearsal) -> str:
@@ -23,6 +23,7 @@ def register_and_approve(r: Rehearsal) -> str:
     before = r.serving_config()
     _approve(r, arn, "approved by the rehearsal")
     after = await_promotion(r, before, r.models["candidate"], arn)
+    container = promoted_container(r)
     r.registered = arn
     defective, reason = _approve_a_defective_package(r)
     still = r.serving_config()
@@ -32,7 +33,8 @@ def register_and_approve(r: Rehearsal) -> str:
         f"registered {arn} ({status}) -> approved -> promoted: {r.serving_label} {before} -> "
         f"{r.promoted_config}, {r.settings.artifact_parameter} = {r.promoted_uri}, accuracy "
         f"{after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the candidate's training "
-        f'metrics. Defective {defective} approved -> Rejected in the registry: "{reason}"; '
+        f"metrics{container}. Defective {defective} approved -> Rejected in the registry: "
+        f'"{reason}"; '
         f"{r.serving_label} still on {still}"
     )
 

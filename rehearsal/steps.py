@@ -13,7 +13,7 @@ from typing import Any
 
 from ml_constructs.model_promotion.construct import promotion_function_name
 from rehearsal import artifacts
-from rehearsal.artifacts import CANDIDATE, INITIAL, Training
+from rehearsal.artifacts import Training, model_specs
 from rehearsal.capacity_step import measure_capacity
 from rehearsal.context import Rehearsal
 from rehearsal.drift_step import watch_the_model
@@ -45,7 +45,10 @@ def start_training(r: Rehearsal) -> Training:
     for stale in (r.workdir / "lambda" / "logs", r.workdir / "served"):  # per-run outputs
         shutil.rmtree(stale, ignore_errors=True)
     return artifacts.start_training(
-        r.workdir, (INITIAL, CANDIDATE), force=r.args.retrain, reuse_only=r.args.skip_train
+        r.workdir,
+        model_specs(r.settings.model.framework),
+        force=r.args.retrain,
+        reuse_only=r.args.skip_train,
     )
 
 
@@ -200,7 +203,7 @@ def promote_and_reject(r: Rehearsal) -> str:
     """Upload the model the endpoint does not serve (the candidate; the initial model again if
     the registry step promoted the candidate): promoted, the endpoint's config changes and the
     new model answers. Then the corrupt artifact: rejected, the endpoint keeps its config."""
-    from rehearsal.promotions import await_promotion
+    from rehearsal.promotions import await_promotion, promoted_container
 
     if r.promotion_fn is None or r.inference_fn is None:
         r.missing.append("the serving stack deploys no promotion function (MIN_AUC)")
@@ -214,6 +217,7 @@ def promote_and_reject(r: Rehearsal) -> str:
     upload_key = f"models/{model.label}-{run_id}/model.tar.gz"
     clients.s3.upload_file(str(model.package), r.bucket, upload_key, ExtraArgs=r.encryption)
     after = await_promotion(r, before, model, upload_key)
+    container = promoted_container(r)
 
     corrupt_key = f"models/corrupt-{run_id}/model.tar.gz"
     clients.s3.upload_file(str(r.corrupt), r.bucket, corrupt_key, ExtraArgs=r.encryption)
@@ -236,7 +240,8 @@ def promote_and_reject(r: Rehearsal) -> str:
     return (
         f"promoted {upload_key}: {r.serving_label} {before} -> {r.promoted_config}{kept}, "
         f"accuracy {after['accuracy']:.4f} AUC {after['roc_auc']:.4f} = the {model.label} "
-        f"model's training metrics; {r.settings.artifact_parameter} = {r.promoted_uri}. "
+        f"model's training metrics{container}; {r.settings.artifact_parameter} = "
+        f"{r.promoted_uri}. "
         f"Rejected {corrupt_key} ({reason}); {r.serving_label} still on {still}, "
         f"accuracy {unaffected['accuracy']:.4f}"
     )

@@ -13,7 +13,12 @@ launcher and the promotion function read them from.
   script-mode variables (``sagemaker.serve.model_builder._script_mode_env_vars``), with the
   code inside the artifact (``/opt/ml/model/code``, what the SDK sets for a repacked model or
   under network isolation, where the container cannot fetch code from S3).
-- **Training**: the launcher runs ``model_code/<entry script>`` in the training image.
+- **Training**: the launcher and the retraining function run ``model_code/train.py`` in the
+  framework's training image for every framework: SageMaker copies ``model_code/`` to
+  ``/opt/ml/code`` and runs the entry script there, where only ``train.py`` makes its folder
+  importable as ``model_code`` (the other trainers import ``model_code.*``). It picks the
+  trainer by the hyperparameter ``framework`` (SageMaker passes ``--framework <name>``),
+  which TensorFlow's jobs do not carry: ``train.py`` trains the Keras MLP without it.
 
 Standard library only: the promotion function (Lambda) may import it to give every model it
 creates the stack's container environment (:func:`container_environment`).
@@ -39,6 +44,8 @@ LOG_LEVEL_VARIABLE = "SAGEMAKER_CONTAINER_LOG_LEVEL"
 REGION_VARIABLE = "SAGEMAKER_REGION"
 #: logging.INFO, the SDK's default ``container_log_level``.
 CONTAINER_LOG_LEVEL = "20"
+#: What every framework's training job runs in ``/opt/ml/code`` (``model_code/train.py``).
+TRAINING_ENTRY_SCRIPT = "train.py"
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,6 @@ class FrameworkFacts:
     sdk_table: str
     serving_version: str
     training_version: str
-    #: The training script in ``model_code/``.
-    entry_script: str
     #: The serving container runs the artifact's ``code/inference.py`` by the script-mode
     #: variables (TensorFlow Serving finds it without them).
     script_mode: bool
@@ -65,6 +70,23 @@ class FrameworkFacts:
     serving_container: str
     #: SageMaker Inference Recommender's ``ContainerConfig.Framework``.
     recommender_framework: str
+    #: The Python package the local server's loader imports (the rehearsal imports it early).
+    python_module: str
+    #: What a training job installs on top of the training image (``model_code/``): the
+    #: shared steps' packages and, but for TensorFlow, what the ONNX export needs.
+    training_requirements: str
+
+    @property
+    def entry_script(self) -> str:
+        """The training script in ``model_code/`` SageMaker runs: the same for every framework
+        (see the module's docstring); :attr:`training_hyperparameters` picks the trainer."""
+        return TRAINING_ENTRY_SCRIPT
+
+    @property
+    def training_hyperparameters(self) -> dict[str, str]:
+        """What a training job adds to its hyperparameters so that ``train.py`` runs this
+        framework's trainer: none for the default framework (its jobs stay as they were)."""
+        return {} if self.name == DEFAULT_FRAMEWORK else {"framework": self.name}
 
     @property
     def title(self) -> str:
@@ -81,40 +103,44 @@ FRAMEWORKS: dict[Framework, FrameworkFacts] = {
             sdk_table="tensorflow",
             serving_version="2.20",
             training_version="2.19",
-            entry_script="train.py",
             script_mode=False,
             serving_container="TensorFlow Serving",
             recommender_framework="TENSORFLOW",
+            python_module="tensorflow",
+            training_requirements="requirements.txt",
         ),
         FrameworkFacts(
             name="pytorch",
             sdk_table="pytorch",
             serving_version="2.6",
             training_version="2.6",
-            entry_script="train_pytorch.py",
             script_mode=True,
             serving_container="PyTorch (TorchServe, SageMaker inference toolkit)",
             recommender_framework="PYTORCH",
+            python_module="torch",
+            training_requirements="requirements-pytorch.txt",
         ),
         FrameworkFacts(
             name="xgboost",
             sdk_table="xgboost",
             serving_version="3.2-0",
             training_version="3.2-0",
-            entry_script="train_xgboost.py",
             script_mode=True,
             serving_container="SageMaker XGBoost",
             recommender_framework="XGBOOST",
+            python_module="xgboost",
+            training_requirements="requirements-xgboost.txt",
         ),
         FrameworkFacts(
             name="sklearn",
             sdk_table="sklearn",
             serving_version="1.9-0",
             training_version="1.9-0",
-            entry_script="train_sklearn.py",
             script_mode=True,
             serving_container="SageMaker scikit-learn",
             recommender_framework="SAGEMAKER-SCIKIT-LEARN",
+            python_module="sklearn",
+            training_requirements="requirements-sklearn.txt",
         ),
     )
 }

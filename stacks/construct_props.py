@@ -237,6 +237,7 @@ def promotion_props(
         approvals=registry_approvals(settings),
         monitoring_baseline_prefix=monitoring_baseline_prefix,
         network=network,
+        framework=settings.model.framework,
         removal_policy=removal_policy,
     )
 
@@ -272,7 +273,7 @@ def retraining_props(
         volume_size_gb=retraining.volume_size_gb,
         max_runtime_s=retraining.max_runtime_s,
         hyperparameters=dict(item.split("=", 1) for item in retraining.hyperparameters),
-        entry_script=settings.model.facts.entry_script,
+        framework=settings.model.framework,
         network=network,
         removal_policy=removal_policy,
     )

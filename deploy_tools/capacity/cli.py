@@ -50,7 +50,15 @@ from serving_config import ConfigError, load_settings
 from serving_config.capacity import CapacitySettings
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_MODEL = REPO / ".rehearsal" / "models" / "initial" / "model.tar.gz"
+#: The rehearsal's first model of each framework (``.rehearsal/models/<framework>/``).
+REHEARSAL_MODELS = REPO / ".rehearsal" / "models"
+
+
+def default_model(framework: str) -> Path:
+    """The rehearsal's initial model of the environment's ``model.framework``."""
+    return REHEARSAL_MODELS / framework / "initial" / "model.tar.gz"
+
+
 DEFAULT_ROWS = REPO / ".rehearsal" / "data" / "test.csv"
 #: The only module that imports Locust; it runs as a process of its own.
 LOAD_MODULE = "deploy_tools.capacity.load"
@@ -174,7 +182,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     target.add_argument(
         "--model",
         type=Path,
-        help=f"serve this model locally for the run (default: {DEFAULT_MODEL.relative_to(REPO)})",
+        help="serve this model locally for the run (default: the rehearsal's, "
+        f"{REHEARSAL_MODELS.relative_to(REPO)}/<model.framework>/initial/model.tar.gz)",
     )
     parser.add_argument(
         "--region", help="the endpoint's or function's region (default: the environment's)"
@@ -316,6 +325,7 @@ def run(args: argparse.Namespace) -> int:
     bodies = request_bodies(args.rows, settings.model.feature_count)
     remote = args.endpoint_name or args.function_name
     args.region = args.region or (settings.region if remote else None)
+    args.model = args.model or default_model(settings.model.framework)
     with _target(args) as target:
         plan = plan_from(capacity, bodies, **target)
         print(
@@ -432,7 +442,7 @@ def _target(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     elif args.url:
         yield {"mode": "http", "url": args.url.rstrip("/")}
     else:
-        with local_model_server(args.model or DEFAULT_MODEL) as url:
+        with local_model_server(args.model) as url:
             yield {"mode": "http", "url": url}
 
 

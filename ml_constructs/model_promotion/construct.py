@@ -41,6 +41,7 @@ from ml_constructs.naming import validate_prefix
 from ml_constructs.preconditions.requirements import LAMBDA_SQS_POLLER_ACTIONS
 from ml_constructs.private_network.construct import PrivateNetwork, sagemaker_vpc_config
 from serving_core.baseline import REFERENCE_ROWS, monitoring_key
+from serving_core.frameworks import DEFAULT_FRAMEWORK, FRAMEWORK_NAMES
 from serving_core.metric_names import PROMOTION_METRICS
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -143,6 +144,9 @@ class ModelPromotionProps:
     #: Private networking: the function in the private subnets, promoted models in the VPC.
     network: PrivateNetwork | None = None
     function_timeout_s: int = 300
+    #: ``model.framework``: what a promoted artifact must hold, and the container environment
+    #: of every Model a promotion creates (``serving_core.frameworks``).
+    framework: str = DEFAULT_FRAMEWORK
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
 
@@ -169,6 +173,10 @@ class ModelPromotionProps:
             )
         if not 0 <= self.retry_delay_s <= MAX_RETRY_DELAY_S:
             problems.append(f"retry_delay_s {self.retry_delay_s} is outside 0-{MAX_RETRY_DELAY_S}")
+        if self.framework not in FRAMEWORK_NAMES:
+            problems.append(
+                f"framework {self.framework!r} is not one of {', '.join(FRAMEWORK_NAMES)}"
+            )
         if not self.from_upload and self.approvals is None:
             problems.append("from_upload: without uploads or approvals nothing would promote")
         if (self.endpoint is None) == (self.lambda_target is None):
@@ -396,6 +404,7 @@ class ModelPromotion(Construct):
             # Only this environment's own registry is written back to.
             "mark_rejected_packages": bool(approvals and approvals.own_group),
             "monitoring_baseline_prefix": props.monitoring_baseline_prefix,
+            "framework": props.framework,
         }
         if props.lambda_target is not None:
             config = PromotionConfig(lambda_target=self._lambda_target_config(), **common)

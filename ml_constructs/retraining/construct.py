@@ -38,6 +38,7 @@ from ml_constructs.private_network.construct import PrivateNetwork, sagemaker_vp
 from ml_constructs.retraining.runtime.retraining import RetrainingConfig
 from model_code import launch_training
 from model_code.metrics import METRIC_DEFINITIONS
+from serving_core.frameworks import DEFAULT_FRAMEWORK, FRAMEWORK_NAMES, framework_facts
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 TRAINING_CODE = "training_code"
@@ -86,8 +87,9 @@ class RetrainingProps:
     max_runtime_s: int = 3600
     #: Flags of the training script (name without ``--``: value).
     hyperparameters: Mapping[str, str] = field(default_factory=dict)
-    #: The framework's training script in ``model_code`` (``train.py``: TensorFlow's).
-    entry_script: str = "train.py"
+    #: ``model.framework``: the job runs ``train.py`` with the framework's hyperparameter
+    #: (``framework=<name>``; none for TensorFlow) in ``training_image_uri``.
+    framework: str = DEFAULT_FRAMEWORK
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     #: Private networking: the function in the private subnets, its jobs in the VPC.
     network: PrivateNetwork | None = None
@@ -115,6 +117,15 @@ class RetrainingProps:
             for name, value in self.hyperparameters.items()
             if not name or not value
         ]
+        if self.framework not in FRAMEWORK_NAMES:
+            problems.append(
+                f"framework {self.framework!r} is not one of {', '.join(FRAMEWORK_NAMES)}"
+            )
+        elif self.hyperparameters.get("framework", self.framework) != self.framework:
+            problems.append(
+                f"hyperparameters: framework={self.hyperparameters['framework']} contradicts "
+                f"framework {self.framework!r} (leave the hyperparameter out)"
+            )
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -174,10 +185,13 @@ class Retraining(Construct):
             alarm_name_prefixes=tuple(props.alarm_name_prefixes),
             promotes_uploads=props.promotes_uploads,
             environment_name=props.environment_name,
-            hyperparameters=dict(props.hyperparameters),
+            hyperparameters={
+                **props.hyperparameters,
+                **framework_facts(props.framework).training_hyperparameters,
+            },
             metric_definitions=list(METRIC_DEFINITIONS),
             vpc_config=sagemaker_vpc_config(props.network) or {},
-            entry_script=props.entry_script,
+            requirements_file=framework_facts(props.framework).training_requirements,
         )
         return config.to_env(Stack.of(self).to_json_string)
 

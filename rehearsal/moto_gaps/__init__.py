@@ -427,8 +427,11 @@ GAPS: tuple[Gap, ...] = (
         "SageMaker endpoints run no container",
         False,
         "open: the rehearsal serves the artifact that the endpoint's model names with the "
-        "model code's local server (inference.py + SavedModel), not the TensorFlow Serving "
-        "image. Its runtime front writes data capture (one file per request; SageMaker "
+        "model code's local server (the artifact's code/inference.py and its model, loaded by "
+        "the framework's loader), not the framework's serving image (TensorFlow Serving, or "
+        "the script-mode container that SAGEMAKER_PROGRAM points at the handler: the "
+        "rehearsal checks that variable in every promoted model, not that the image honours "
+        "it). Its runtime front writes data capture (one file per request; SageMaker "
         "buffers) and AWS/SageMaker invocation metrics; instance metrics (CPU, memory) and "
         "autoscaling actions do not exist locally.",
     ),

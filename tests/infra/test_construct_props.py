@@ -101,19 +101,29 @@ def test_an_imported_network_needs_its_ids(key: kms.IKey) -> None:
     ]
 
 
+def valid_retraining_props(key: kms.IKey, **fields: Any) -> RetrainingProps:
+    """RetrainingProps of a valid stack but for ``fields``."""
+    values: dict[str, Any] = {
+        "prefix": PREFIX,
+        "environment_name": "test",
+        "storage_bucket": STORAGE.bucket,
+        "bucket_name": STORAGE.bucket_name,
+        "encryption_key": key,
+        "training_role_arn": "arn",
+        "training_image_uri": "image",
+        "topic": TOPIC,
+        "alarm_name_prefixes": (f"{PREFIX}-drift-",),
+        "promotes_uploads": True,
+        **fields,
+    }
+    return RetrainingProps(**values)
+
+
 def test_retraining_props_name_every_wrong_field(key: kms.IKey) -> None:
     with pytest.raises(ValueError) as error:
-        RetrainingProps(
-            prefix=PREFIX,
-            environment_name="test",
-            storage_bucket=STORAGE.bucket,
-            bucket_name=STORAGE.bucket_name,
-            encryption_key=key,
-            training_role_arn="arn",
-            training_image_uri="image",
-            topic=TOPIC,
+        valid_retraining_props(
+            key,
             alarm_name_prefixes=("other-drift-",),
-            promotes_uploads=True,
             cooldown_hours=0,
             hyperparameters={"epochs": ""},
         )
@@ -123,6 +133,20 @@ def test_retraining_props_name_every_wrong_field(key: kms.IKey) -> None:
         "cooldown_hours",
         "hyperparameters",
     ]
+
+
+@pytest.mark.parametrize(
+    ("framework", "hyperparameters", "problem"),
+    [
+        ("mxnet", {}, "framework 'mxnet' is not one of tensorflow, pytorch"),
+        ("xgboost", {"framework": "sklearn"}, "hyperparameters: framework=sklearn contradicts"),
+    ],
+)
+def test_retraining_props_refuse_a_framework_train_py_would_not_run(
+    key: kms.IKey, framework: str, hyperparameters: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        valid_retraining_props(key, hyperparameters=hyperparameters, framework=framework)
 
 
 def test_drift_monitor_props_report_the_analyzers_problems_too(key: kms.IKey) -> None:

@@ -293,17 +293,38 @@ def test_checkov_finds_nothing_unacknowledged_in_any_frameworks_templates() -> N
     assert failed == []
 
 
-@pytest.mark.parametrize("framework", OTHERS)
-def test_retraining_runs_the_frameworks_script_in_its_training_image(framework: str) -> None:
+def _function_variables(framework: str, suffix: str) -> dict[str, Any]:
+    """The environment of the serving stack's function named ``<prefix><suffix>``."""
     functions = [
         r["Properties"]
         for r in synth_framework(framework).serving_json["Resources"].values()
         if r["Type"] == "AWS::Lambda::Function"
-        and r["Properties"].get("FunctionName", "").endswith("-retraining")
+        and r["Properties"].get("FunctionName", "").endswith(suffix)
     ]
     (variables,) = [f["Environment"]["Variables"] for f in functions]
-    assert variables["ENTRY_SCRIPT"] == FRAMEWORKS[framework].entry_script  # type: ignore[index]
+    return dict(variables)
+
+
+@pytest.mark.parametrize("framework", OTHERS)
+def test_retraining_runs_train_py_with_the_framework_in_its_training_image(
+    framework: str,
+) -> None:
+    """SageMaker runs ``train.py`` (the one trainer that runs as a script in /opt/ml/code) with
+    the hyperparameter ``framework``, passed to it as ``--framework <name>``."""
+    variables = _function_variables(framework, "-retraining")
+    assert "ENTRY_SCRIPT" not in variables  # train.py, the runtime's only script
+    assert json.loads(variables["HYPERPARAMETERS"])["framework"] == framework
+    assert variables["TRAINING_REQUIREMENTS"] == f"requirements-{framework}.txt"
     assert _uri(variables["TRAINING_IMAGE_URI"]) == IMAGES[framework][1]
+
+
+@pytest.mark.parametrize("framework", OTHERS)
+def test_promotion_validates_and_creates_models_for_the_framework(framework: str) -> None:
+    """The promotion function's config names the framework: its validator requires that
+    framework's layout, and every Model it creates gets the framework's container
+    environment (tests/model_promotion pin both at run time)."""
+    variables = _function_variables(framework, "-model-promotion")
+    assert variables["MODEL_FRAMEWORK"] == framework
 
 
 @pytest.mark.parametrize("framework", OTHERS)

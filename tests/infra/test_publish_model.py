@@ -140,3 +140,18 @@ def test_if_missing_publishes_once_and_then_leaves_the_serving_model_alone(
         assert f"already names {promoted}" in capsys.readouterr().out
         parameter = ssm.get_parameter(Name="/mlserving/dev/model-data-url")["Parameter"]
         assert parameter["Value"] == promoted and parameter["Version"] == 2
+
+
+def test_the_first_model_is_checked_as_the_environments_framework(tmp_path: Path) -> None:
+    """``model.framework: xgboost``: an XGBoost artifact passes, a TensorFlow one is refused
+    with the reason (what the promotion would say: its script-mode code is missing)."""
+    from dataclasses import replace
+
+    from serving_config.settings import ModelSettings
+
+    settings = replace(load_settings("dev"), model=ModelSettings(framework="xgboost"))
+    xgboost = artifacts.build(artifacts.script_mode_members("xgboost"))
+    report = check_artifact(make_artifact(tmp_path / "x.tar.gz", xgboost), settings)
+    assert report.framework == "xgboost"
+    with pytest.raises(PublishError, match=r"missing-inference-code: code/script_mode\.py"):
+        check_artifact(make_artifact(tmp_path / "t.tar.gz", artifacts.build()), settings)

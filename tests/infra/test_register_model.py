@@ -297,7 +297,8 @@ def test_the_package_names_the_framework_and_its_container_environment(
     environment: str | None,
 ) -> None:
     """The registered container is the environment's: its framework and serving version, and
-    the script-mode variables a PyTorch, XGBoost or scikit-learn container needs."""
+    the script-mode variables a PyTorch, XGBoost or scikit-learn container needs (each with
+    an artifact of its framework: the registration validates it as the promotion does)."""
     from serving_config.settings import ModelSettings
 
     requests: list[dict[str, Any]] = []
@@ -308,9 +309,11 @@ def test_the_package_names_the_framework_and_its_container_environment(
     settings = replace(load_settings("dev"), model=ModelSettings(framework=framework))  # type: ignore[arg-type]
     registry.session.events.register("provide-client-params.sagemaker.CreateModelPackage", capture)
     try:
+        members = artifacts.valid_members() if environment is None else None
+        artifact = artifacts.build(members or artifacts.script_mode_members(framework))
         register_model(
             settings,
-            write(tmp_path / "model.tar.gz"),
+            write(tmp_path / "model.tar.gz", artifact),
             PROVENANCE,
             target=registry.target,
             session=registry.session,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import tarfile
+import zipfile
 from collections.abc import Callable, Iterable
 
 FEATURES = 30
@@ -36,6 +38,68 @@ def valid_members() -> list[Member]:
         ("code/serving_config.json", serving_config()),
         ("metrics.json", metrics()),
     ]
+
+
+def _torchscript() -> bytes:
+    """A zip laid out as ``torch.jit.save`` writes it (the validator lists it, never loads it)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in (
+            ("model/data.pkl", b"pickle"),
+            ("model/constants.pkl", b"pickle"),
+            ("model/version", b"3\n"),
+            ("model/code/__torch__.py", b"class Classifier: pass\n"),
+        ):
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _xgboost_json() -> bytes:
+    """XGBoost JSON by structure: a binary:logistic learner with trees over 30 features."""
+    learner = {
+        "learner_model_param": {"num_feature": str(FEATURES)},
+        "objective": {"name": "binary:logistic"},
+        "gradient_booster": {"model": {"trees": [{"id": 0}]}},
+    }
+    return json.dumps({"learner": learner}).encode()
+
+
+#: Each script-mode framework's model member, its declared format and hand-built bytes.
+SCRIPT_MODE_MODELS: dict[str, tuple[str, str, Callable[[], bytes]]] = {
+    "pytorch": ("model.pt", "torchscript", _torchscript),
+    "xgboost": ("model.json", "xgboost-json", _xgboost_json),
+    "sklearn": ("model.joblib", "joblib", lambda: b"a pickle the validator never loads"),
+}
+
+
+def script_mode_members(framework: str = "xgboost") -> list[Member]:
+    """A script-mode artifact the validator accepts for ``framework``: its model member (by
+    structure), the handler code and a metrics.json that declares the framework and the
+    model's digest; scikit-learn's also ``model.onnx`` with its evidence (the validator's
+    stand-in for the pickle) and ``code/requirements.txt``."""
+    member, model_format, make = SCRIPT_MODE_MODELS[framework]
+    model = make()
+    declared = json.loads(metrics())
+    declared["framework"] = {
+        "name": framework,
+        "model_member": member,
+        "model_format": model_format,
+        "model_sha256": hashlib.sha256(model).hexdigest(),
+    }
+    members = [
+        (member, model),
+        ("code/inference.py", b"def model_fn(model_dir):\n    return model_dir\n"),
+        ("code/script_mode.py", b"# shared handler code\n"),
+        ("code/serving_io.py", b"# request parsing\n"),
+        ("code/serving_config.json", serving_config()),
+    ]
+    if framework == "sklearn":
+        from tests.lambda_model.test_onnx_member import metrics_with, tiny_onnx
+
+        onnx = tiny_onnx()
+        declared["onnx"] = json.loads(metrics_with(onnx))["onnx"]
+        members += [("model.onnx", onnx), ("code/requirements.txt", b"scikit-learn==1.7.2\n")]
+    return [*members, ("metrics.json", json.dumps(declared).encode())]
 
 
 def baseline_members(names: list[str] | None = None, tag: str = "") -> list[Member]:

@@ -251,3 +251,5 @@ def test_exactly_one_target_is_required_and_named() -> None:
     }
     with pytest.raises(ValueError, match="endpoint, lambda_target: exactly one"):
         ModelPromotionProps(**common)
+    with pytest.raises(ValueError, match="framework 'mxnet' is not one of tensorflow, pytorch"):
+        ModelPromotionProps(framework="mxnet", **common)

@@ -9,6 +9,8 @@ import pytest
 
 from ml_constructs.model_promotion.runtime import handler
 from ml_constructs.model_promotion.runtime.config import ConfigurationError, PromotionConfig
+from ml_constructs.model_promotion.runtime.endpoint_target import EndpointTarget
+from serving_core.frameworks import container_environment
 from tests.model_promotion import artifacts, moto_sagemaker
 from tests.model_promotion.conftest import (
     BUCKET,
@@ -136,6 +138,78 @@ def test_linear_steps_are_whole_instances_of_the_fleet(
     assert routing["LinearStepSize"] == {"Type": "INSTANCE_COUNT", "Value": step}
     assert 0.1 * instances <= step <= 0.5 * instances  # SageMaker's LinearStepSize bounds
     assert "AutoRollbackConfiguration" not in deployment  # no alarms configured
+
+
+@pytest.mark.parametrize("framework", sorted(artifacts.SCRIPT_MODE_MODELS))
+def test_another_frameworks_model_gets_its_container_environment(
+    account: Account, monkeypatch: pytest.MonkeyPatch, framework: str
+) -> None:
+    """``model.framework: xgboost`` (or pytorch, sklearn): the artifact is validated as that
+    framework's, and the promoted Model runs the script-mode container with the stack model's
+    environment (its handler ``code/inference.py`` inside the artifact, the function's
+    region)."""
+    sent: list[dict[str, Any]] = []
+    account.sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.CreateModel", lambda params, **_: sent.append(params)
+    )
+    event = account.upload(KEY, artifacts.build(artifacts.script_mode_members(framework)))
+    assert run(account, event, monkeypatch, MODEL_FRAMEWORK=framework) == {"batchItemFailures": []}
+    expected = container_environment(framework, "us-east-1")
+    assert expected["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert sent[0]["PrimaryContainer"]["Environment"] == expected
+    name = account.endpoint()["EndpointConfigName"]
+    assert name.startswith("mlserving-dev-p-")
+    model = account.sagemaker.describe_model(ModelName=name)
+    assert model["PrimaryContainer"]["Environment"] == expected
+
+
+def test_the_framework_round_trips_and_tensorflow_writes_no_variable(account: Account) -> None:
+    """The default framework's environment and CreateModel request stay as they were (no
+    MODEL_FRAMEWORK, no Environment); another framework's config reads back equal."""
+    tensorflow = account.promoter()
+    assert tensorflow.config.framework == "tensorflow"
+    assert "MODEL_FRAMEWORK" not in tensorflow.config.to_env()
+    assert isinstance(tensorflow.target, EndpointTarget)
+    assert "Environment" not in tensorflow.target.primary_container("s3://b/m.tar.gz")
+    pytorch = account.promoter(MODEL_FRAMEWORK="pytorch").config
+    assert pytorch.to_env()["MODEL_FRAMEWORK"] == "pytorch"
+    assert PromotionConfig.from_env(pytorch.to_env()) == pytorch
+
+
+@pytest.mark.parametrize(
+    ("framework", "members", "code", "reason"),
+    [
+        (
+            "xgboost",
+            artifacts.valid_members,
+            "missing-inference-code",
+            "code/script_mode.py is missing (the xgboost artifact's code for SageMaker's XGBoost",
+        ),
+        (
+            "tensorflow",
+            artifacts.script_mode_members,
+            "missing-savedmodel",
+            "no numbered SavedModel directory (<N>/saved_model.pb)",
+        ),
+    ],
+)
+def test_another_frameworks_artifact_is_rejected_with_the_reason(
+    account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    framework: str,
+    members: Any,
+    code: str,
+    reason: str,
+) -> None:
+    """A TensorFlow artifact uploaded where XGBoost serves, and an XGBoost one where
+    TensorFlow Serving does: rejected, the endpoint unchanged, the reason notified."""
+    before = account.snapshot()
+    event = account.upload(KEY, artifacts.build(members()))
+    assert run(account, event, monkeypatch, MODEL_FRAMEWORK=framework) == {"batchItemFailures": []}
+    assert account.snapshot() == before
+    (notice,) = account.notifications()
+    assert (notice["event"], notice["code"]) == ("promotion_rejected", code)
+    assert reason in notice["reason"]
 
 
 @pytest.mark.parametrize("case", sorted(artifacts.malformed()))
@@ -377,6 +451,7 @@ def test_handler_rejects_a_non_sqs_event() -> None:
         ({"NETWORK_ISOLATION": ""}, "NETWORK_ISOLATION: required"),
         ({"ARTIFACT_PARAMETER": "no-slash"}, "ARTIFACT_PARAMETER: must be a path"),
         ({"VPC_CONFIG": '{"Subnets": ["subnet-1"]}'}, "VPC_CONFIG: needs Subnets and Security"),
+        ({"MODEL_FRAMEWORK": "mxnet"}, "MODEL_FRAMEWORK: unknown framework 'mxnet'; known:"),
     ],
 )
 def test_configuration_errors_name_the_variable(override: dict[str, str], message: str) -> None:

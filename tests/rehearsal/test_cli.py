@@ -110,20 +110,19 @@ def test_framework_accepts_the_known_frameworks_only(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_another_framework_synthesizes_and_says_what_is_not_rehearsed(
-    tmp_path, monkeypatch, capsys
-):
-    """The end-to-end steps need the framework's own training and serving code: the run
-    synthesizes (cdk-nag included) and stops, incomplete, without training or deploying."""
-    from rehearsal import steps
+@pytest.mark.parametrize("framework", ["tensorflow", "pytorch", "xgboost", "sklearn"])
+def test_each_framework_trains_two_different_models_of_its_own(tmp_path, framework):
+    """The initial and the candidate model are the framework's trainer's (``--framework``),
+    the candidate with another seed and the trainer's alternative hyperparameters, each
+    cached under ``models/<framework>/<label>`` (a run of another framework never reuses
+    them)."""
+    from model_code.train import config_type
+    from rehearsal.artifacts import model_specs
 
-    synthesized = []
-    monkeypatch.setattr(steps, "synthesize", lambda r: synthesized.append(r.settings) or "ok")
-    monkeypatch.setattr(steps, "start_training", lambda r: pytest.fail("trained"))
-    assert cli.main(["--framework", "xgboost", "--workdir", str(tmp_path)]) == 1
-    (settings,) = synthesized
-    assert settings.model.framework == "xgboost"
-    out = capsys.readouterr().out
-    assert "framework xgboost: serving 3.2-0, training 3.2-0 (SageMaker XGBoost)" in out
-    assert "REHEARSAL INCOMPLETE: only synthesized" in out
-    assert "model_code/train_xgboost.py" in out
+    initial, candidate = model_specs(framework)
+    assert initial.command_flags == ("--framework", framework, "--seed", "42")
+    alternative = config_type(framework).ALTERNATIVE_FLAGS
+    assert alternative and candidate.flags == ("--seed", "7", *alternative)
+    assert candidate.directory(tmp_path) == tmp_path / "models" / framework / "candidate"
+    parsed = config_type(framework).FRAMEWORK_FLAGS
+    assert {a.removeprefix("--") for a in alternative[::2]} <= {f[0] for f in parsed}

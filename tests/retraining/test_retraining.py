@@ -262,29 +262,39 @@ def test_the_staged_code_is_the_same_bytes_for_the_same_code() -> None:
     assert source_archive(CODE) == source_archive(CODE)
 
 
-def test_another_frameworks_job_runs_its_training_script(account: Account, tmp_path: Path) -> None:
-    """``model.framework: pytorch``: the job runs ``train_pytorch.py`` of the bundled code in
-    the stack's training image (``ENTRY_SCRIPT``, written only when it is not ``train.py``)."""
-    (tmp_path / "train_pytorch.py").write_text("print('train')\n")
+def test_another_frameworks_job_runs_its_training_script(account: Account) -> None:
+    """``model.framework: pytorch``: the job runs the bundled ``train.py`` (the one script
+    that runs as SageMaker's entry script in /opt/ml/code) with the hyperparameter
+    ``framework=pytorch``, which SageMaker passes as ``--framework pytorch``, in the stack's
+    training image; ``train.py`` hands that flag to the PyTorch trainer."""
     image = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6-cpu-py312"
     env = environment(
         account.topic_arn,
         account.key_arn,
-        ENTRY_SCRIPT="train_pytorch.py",
+        HYPERPARAMETERS=json.dumps({"epochs": "100", "framework": "pytorch"}),
         TRAINING_IMAGE_URI=image,
+        TRAINING_REQUIREMENTS="requirements-pytorch.txt",
     )
     config = RetrainingConfig.from_env(env)
-    assert config.entry_script == "train_pytorch.py"
     assert RetrainingConfig.from_env(config.to_env()) == config
-    assert "ENTRY_SCRIPT" not in RetrainingConfig.from_env(environment("t", "k")).to_env()
-    retrainer = Retrainer(
-        config, {"s3": account.s3, "sagemaker": account.sagemaker, "sns": account.sns}, tmp_path
-    )
-    outcome = retrainer.on_alarm(f"{PREFIX}-drift-mean_radius", "drift", NOW)
+    assert "ENTRY_SCRIPT" not in config.to_env()
+    tensorflow = RetrainingConfig.from_env(environment("t", "k"))
+    assert "TRAINING_REQUIREMENTS" not in tensorflow.to_env()  # TensorFlow's as it was
+    clients = {"s3": account.s3, "sagemaker": account.sagemaker, "sns": account.sns}
+    outcome = Retrainer(config, clients, CODE).on_alarm(f"{PREFIX}-drift-mean_radius", "x", NOW)
     job = account.sagemaker.describe_training_job(TrainingJobName=outcome.job)
-    assert job["HyperParameters"]["sagemaker_program"] == "train_pytorch.py"
+    assert job["HyperParameters"]["sagemaker_program"] == "train.py"
+    assert job["HyperParameters"]["framework"] == "pytorch"
     assert job["AlgorithmSpecification"]["TrainingImage"] == image
-    with pytest.raises(ConfigurationError, match=r"holds no train_pytorch\.py"):
-        Retrainer(config, {"s3": None, "sagemaker": None, "sns": None}, tmp_path / "empty")
-    with pytest.raises(ConfigurationError, match=r"ENTRY_SCRIPT: '../x.py' is not a Python"):
-        RetrainingConfig.from_env({**env, "ENTRY_SCRIPT": "../x.py"})
+    assert (CODE / "train_pytorch.py").is_file()  # what train.py hands --framework to
+    # The toolkit installs requirements.txt only: it holds the framework's (ONNX export) too.
+    key = job["HyperParameters"]["sagemaker_submit_directory"].split(f"{BUCKET}/", 1)[1]
+    staged = account.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(staged), mode="r:gz") as archive:
+        member = archive.extractfile("requirements.txt")
+        assert member is not None
+        requirements = member.read().decode()
+    assert "onnxruntime==" in requirements and "scikit-learn==" in requirements
+    assert "-r requirements.txt" not in requirements
+    with pytest.raises(ConfigurationError, match=r"TRAINING_REQUIREMENTS: '../x.txt' is not"):
+        RetrainingConfig.from_env({**env, "TRAINING_REQUIREMENTS": "../x.txt"})

@@ -416,18 +416,20 @@ TRAINING_IMAGES = {
     "xgboost": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0",
     "sklearn": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3",
 }
-ENTRY_SCRIPTS = {
-    "tensorflow": "train.py",
-    "pytorch": "train_pytorch.py",
-    "xgboost": "train_xgboost.py",
-    "sklearn": "train_sklearn.py",
+#: Every framework's job runs train.py (the one trainer that runs as a script in
+#: /opt/ml/code); another framework than TensorFlow's carries ``framework=<name>``, which
+#: SageMaker passes as ``--framework <name>`` to it.
+FRAMEWORK_HYPERPARAMETER = {
+    "tensorflow": None,
+    "pytorch": "pytorch",
+    "xgboost": "xgboost",
+    "sklearn": "sklearn",
 }
 
 
 @pytest.fixture
 def framework_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """model_code as the launcher stages it, with a stand-in for each framework's training
-    script that model_code does not hold yet (the real one where it does)."""
+    """model_code as the launcher stages it."""
     import shutil
 
     source = tmp_path / "model_code"
@@ -436,9 +438,6 @@ def framework_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         source,
         ignore=shutil.ignore_patterns(*launch_training.CODE_IGNORE_PATTERNS),
     )
-    for script in ENTRY_SCRIPTS.values():
-        if not (source / script).exists():
-            (source / script).write_text("print('stand-in')\n")
     monkeypatch.setattr(launch_training, "SOURCE_DIR", source)
     return source
 
@@ -452,7 +451,7 @@ def _staged_driver_files(session: Any, name: str) -> tuple[dict[str, Any], str]:
     return json.loads(source), script.decode()
 
 
-@pytest.mark.parametrize("framework", sorted(ENTRY_SCRIPTS))
+@pytest.mark.parametrize("framework", sorted(FRAMEWORK_HYPERPARAMETER))
 def test_each_framework_trains_with_its_image_and_entry_script_under_the_same_limits(
     aws: Any, tmp_path: Path, framework_sources: Path, framework: str
 ) -> None:
@@ -466,15 +465,24 @@ def test_each_framework_trains_with_its_image_and_entry_script_under_the_same_li
     )
     spec = request["AlgorithmSpecification"]
     assert spec["TrainingImage"] == TRAINING_IMAGES[framework]
-    assert config.entry_script == ENTRY_SCRIPTS[framework]
+    assert config.entry_script == "train.py"
     source, script = _staged_driver_files(session, name)
     # The SDK's driver (the job's container entry point) runs sourcecode.json's entry script.
-    assert source["entry_script"] == ENTRY_SCRIPTS[framework]
+    assert source["entry_script"] == "train.py"
+    assert config.requirements_file == (
+        "requirements.txt" if framework == "tensorflow" else f"requirements-{framework}.txt"
+    )
+    assert source["requirements"] == config.requirements_file
+    hyperparameters = request["HyperParameters"]
+    assert hyperparameters.get("framework") == FRAMEWORK_HYPERPARAMETER[framework]
+    assert hyperparameters["epochs"] == "50"  # the given ones travel beside it
     assert "sm_drivers/distributed_drivers/basic_script_driver.py" in script
     assert spec["ContainerArguments"][-1].endswith("/opt/ml/input/data/sm_drivers/sm_train.sh")
     code = _channels(request)["code"].removeprefix(f"s3://{BUCKET}/")
     staged = {k.rsplit("/", 1)[-1] for k in _keys(session.client("s3"), code)}
-    assert {ENTRY_SCRIPTS[framework], "requirements.txt"} <= staged
+    # train.py and the trainers it hands --framework to.
+    trainers = {"train_pytorch.py", "train_xgboost.py", "train_sklearn.py"}
+    assert {"train.py", "requirements.txt", *trainers} <= staged
     assert "launch_training.py" not in staged
 
     # The same encryption, network and role limits for every framework.
@@ -511,7 +519,7 @@ def test_scikit_learn_has_no_gpu_training_image() -> None:
         launch_training.training_image_uri(REGION, None, "ml.g5.xlarge", "sklearn")
 
 
-@pytest.mark.parametrize("framework", sorted(ENTRY_SCRIPTS))
+@pytest.mark.parametrize("framework", sorted(FRAMEWORK_HYPERPARAMETER))
 def test_serving_images_are_the_stacks(framework: str) -> None:
     """The launcher's serving image and the stack's (serving_core.image_tables) agree."""
     from serving_core.frameworks import framework_facts
@@ -528,8 +536,19 @@ def test_serving_images_are_the_stacks(framework: str) -> None:
 def test_a_missing_training_script_is_named(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setattr(launch_training, "SOURCE_DIR", tmp_path)
     config = launch_training.LaunchConfig("r", BUCKET, "k", framework="xgboost")
-    with pytest.raises(FileNotFoundError, match=r"train_xgboost\.py is missing: the xgboost"):
+    with pytest.raises(FileNotFoundError, match=r"train\.py is missing: the xgboost"):
         launch_training.build_model_trainer(config, session=object())
+
+
+def test_a_contradicting_framework_hyperparameter_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"hyperparameters: framework=sklearn contradicts"):
+        launch_training.LaunchConfig(
+            "r", BUCKET, "k", framework="xgboost", hyperparameters={"framework": "sklearn"}
+        )
+    same = launch_training.LaunchConfig(
+        "r", BUCKET, "k", framework="xgboost", hyperparameters={"framework": "xgboost"}
+    )
+    assert same.job_hyperparameters == {"framework": "xgboost"}
 
 
 def test_an_unknown_framework_is_refused() -> None:

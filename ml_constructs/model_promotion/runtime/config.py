@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from serving_core.deployment_policy import DeploymentPolicy, DeploymentPolicyError
+from serving_core.frameworks import DEFAULT_FRAMEWORK, framework_facts
 from serving_core.variants import Variant, variant_from_api_shape
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
@@ -110,6 +111,9 @@ class PromotionConfig:
     artifact_file_name: str = "model.tar.gz"
     #: The Lambda-hosted model a promotion deploys into, instead of the endpoint.
     lambda_target: LambdaTargetConfig | None = None
+    #: ``model.framework``: the artifact layout the validator requires, and the container
+    #: environment every promoted SageMaker Model gets (``serving_core.frameworks``).
+    framework: str = DEFAULT_FRAMEWORK
 
     @property
     def resource_prefix(self) -> str:
@@ -158,6 +162,8 @@ class PromotionConfig:
             variables["MARK_REJECTED_PACKAGES"] = str(self.mark_rejected_packages).lower()
         if self.monitoring_baseline_prefix:
             variables["MONITORING_BASELINE_PREFIX"] = self.monitoring_baseline_prefix
+        if self.framework != DEFAULT_FRAMEWORK:  # the default's environment stays as it was
+            variables["MODEL_FRAMEWORK"] = self.framework
         if self.vpc_config:
             variables["VPC_CONFIG"] = dump(self.vpc_config)
         if self.async_inference_config:
@@ -190,6 +196,7 @@ class PromotionConfig:
             "package_group_account": reader.optional("PACKAGE_GROUP_ACCOUNT"),
             "mark_rejected_packages": reader.optional_boolean("MARK_REJECTED_PACKAGES"),
             "monitoring_baseline_prefix": reader.optional("MONITORING_BASELINE_PREFIX"),
+            "framework": reader.framework("MODEL_FRAMEWORK"),
         }
         if reader.optional(LAMBDA_TARGET_VARIABLES[0]) is not None:
             config = cls(lambda_target=reader.lambda_target(), **common)
@@ -286,6 +293,15 @@ class _Reader:
         if value not in ("true", "false"):
             raise ConfigurationError(f"{name}: {value!r} is not true or false")
         return value == "true"
+
+    def framework(self, name: str) -> str:
+        """A known framework; unset: the default (TensorFlow)."""
+        value = self.optional(name) or DEFAULT_FRAMEWORK
+        try:
+            framework_facts(value)
+        except ValueError as error:
+            raise ConfigurationError(f"{name}: {error}") from None
+        return value
 
     def lambda_target(self) -> LambdaTargetConfig:
         """Every variable of a Lambda target (the function's name starts it)."""

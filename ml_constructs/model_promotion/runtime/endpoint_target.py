@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from serving_core.artifact import ArtifactReport
+from serving_core.frameworks import container_environment
 from serving_core.metric_names import METRIC_CLEANED
 
 from .config import PromotionConfig
@@ -132,11 +133,7 @@ class EndpointTarget:
             self.sagemaker.create_model(
                 ModelName=name,
                 ExecutionRoleArn=config.execution_role_arn,
-                PrimaryContainer={
-                    "Image": config.image_uri,
-                    "ModelDataUrl": artifact_uri,
-                    "Mode": "SingleModel",
-                },
+                PrimaryContainer=self.primary_container(artifact_uri),
                 EnableNetworkIsolation=config.network_isolation,
                 Tags=tags,
                 **({"VpcConfig": config.vpc_config} if config.vpc_config else {}),
@@ -163,6 +160,21 @@ class EndpointTarget:
         except ClientError as error:
             if not is_already_exists(error):
                 raise
+
+    def primary_container(self, artifact_uri: str) -> dict[str, Any]:
+        """The stack's image with ``artifact_uri``, and the framework's container environment
+        (the stack's model's: a script-mode container finds its handler by it; TensorFlow
+        Serving's has none, and its request stays as it was)."""
+        container: dict[str, Any] = {
+            "Image": self.config.image_uri,
+            "ModelDataUrl": artifact_uri,
+            "Mode": "SingleModel",
+        }
+        region = self.sagemaker.meta.region_name
+        environment = container_environment(self.config.framework, region)
+        if environment:
+            container["Environment"] = environment
+        return container
 
     def deployment_config(self, instances: int | None) -> dict[str, Any]:
         """The stack's blue/green policy for the fleet being replaced (its steps are whole

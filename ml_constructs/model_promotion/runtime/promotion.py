@@ -245,6 +245,7 @@ class Promoter:
             api_max_rows=config.api_max_rows,
             api_feature_names=config.api_feature_names,
             require_onnx=self.target.requires_onnx,
+            framework=config.framework,
         )
         own_bucket = config.artifact_bucket or upload.bucket
         metadata = {"sha256": "", "source": ascii_text(identity, 1000)}

@@ -28,10 +28,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 CODE_DIR = Path(__file__).resolve().parent / "training_code"
-#: TensorFlow's training script; another framework's is ``train_<framework>.py``
-#: (``ENTRY_SCRIPT`` in the environment, ``serving_core.frameworks``).
+#: The training script of every framework (``serving_core.frameworks``): another framework
+#: than TensorFlow comes with the hyperparameter ``framework`` (in ``HYPERPARAMETERS``).
 ENTRY_SCRIPT = "train.py"
-_SCRIPT = re.compile(r"[A-Za-z0-9_]+\.py")
+#: What SageMaker's training toolkit installs from the staged code (that name only). Another
+#: framework's ``requirements-<framework>.txt`` (``TRAINING_REQUIREMENTS``) is staged as it,
+#: with its ``-r requirements.txt`` inlined.
+REQUIREMENTS = "requirements.txt"
+_REQUIREMENTS_FILE = re.compile(r"requirements(-[a-z0-9]+)?\.txt")
 RUNNING = "InProgress"
 FINISHED = ("Completed", "Failed", "Stopped")
 
@@ -60,8 +64,8 @@ class RetrainingConfig:
     hyperparameters: dict[str, str] = field(default_factory=dict)
     metric_definitions: list[dict[str, str]] = field(default_factory=list)
     vpc_config: dict[str, list[str]] = field(default_factory=dict)
-    #: The training script in the bundled code that the job runs (script mode).
-    entry_script: str = ENTRY_SCRIPT
+    #: The framework's requirements in the bundled code (``serving_core.frameworks``).
+    requirements_file: str = REQUIREMENTS
 
     def to_env(self, dump: Callable[[Any], str] = json.dumps) -> dict[str, str]:
         """The environment :meth:`from_env` reads; ``dump`` writes JSON (the construct passes
@@ -84,8 +88,8 @@ class RetrainingConfig:
             "METRIC_DEFINITIONS": json.dumps(self.metric_definitions),
             "VPC_CONFIG": dump(self.vpc_config),
         }
-        if self.entry_script != ENTRY_SCRIPT:
-            variables["ENTRY_SCRIPT"] = self.entry_script
+        if self.requirements_file != REQUIREMENTS:  # TensorFlow's environment as it was
+            variables["TRAINING_REQUIREMENTS"] = self.requirements_file
         return variables
 
     @classmethod
@@ -108,12 +112,11 @@ class RetrainingConfig:
             except json.JSONDecodeError as error:
                 raise ConfigurationError(f"{name}: not valid JSON ({error})") from None
 
-        def script(name: str) -> str:
-            value = env.get(name, "").strip() or ENTRY_SCRIPT
-            if not _SCRIPT.fullmatch(value):
-                raise ConfigurationError(f"{name}: {value!r} is not a Python script name")
-            return value
-
+        requirements = env.get("TRAINING_REQUIREMENTS", "").strip() or REQUIREMENTS
+        if not _REQUIREMENTS_FILE.fullmatch(requirements):
+            raise ConfigurationError(
+                f"TRAINING_REQUIREMENTS: {requirements!r} is not a requirements-<name>.txt"
+            )
         return cls(
             prefix=text("NAME_PREFIX"),
             bucket=text("ARTIFACT_BUCKET"),
@@ -131,7 +134,7 @@ class RetrainingConfig:
             hyperparameters={str(k): str(v) for k, v in document("HYPERPARAMETERS").items()},
             metric_definitions=list(document("METRIC_DEFINITIONS")),
             vpc_config=dict(document("VPC_CONFIG")) if env.get("VPC_CONFIG") else {},
-            entry_script=script("ENTRY_SCRIPT"),
+            requirements_file=requirements,
         )
 
     @property
@@ -146,15 +149,26 @@ class Outcome:
     job: str | None = None
 
 
-def source_archive(code_dir: Path = CODE_DIR) -> bytes:
+def staged_requirements(code_dir: Path, requirements_file: str) -> bytes:
+    """The ``requirements.txt`` the job installs: ``requirements_file`` with its
+    ``-r requirements.txt`` replaced by that file's lines (the toolkit installs no other name)."""
+    base = (code_dir / REQUIREMENTS).read_text(encoding="utf-8").rstrip("\n")
+    lines = (code_dir / requirements_file).read_text(encoding="utf-8").splitlines()
+    merged = [base if line.strip() == f"-r {REQUIREMENTS}" else line for line in lines]
+    return ("\n".join(merged) + "\n").encode()
+
+
+def source_archive(code_dir: Path = CODE_DIR, requirements_file: str = REQUIREMENTS) -> bytes:
     """``sourcedir.tar.gz`` of the training code: sorted, no timestamps (the same bytes for the
-    same code)."""
+    same code); another framework's requirements staged as ``requirements.txt``."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for path in sorted(p for p in code_dir.rglob("*") if p.is_file()):
             if "__pycache__" in path.parts or path.suffix == ".pyc":
                 continue
             data = path.read_bytes()
+            if path == code_dir / REQUIREMENTS and requirements_file != REQUIREMENTS:
+                data = staged_requirements(code_dir, requirements_file)
             info = tarfile.TarInfo(path.relative_to(code_dir).as_posix())
             info.size, info.mode = len(data), 0o644
             archive.addfile(info, io.BytesIO(data))
@@ -167,10 +181,9 @@ class Retrainer:
     def __init__(
         self, config: RetrainingConfig, clients: Mapping[str, Any], code_dir: Path = CODE_DIR
     ) -> None:
-        if not (code_dir / config.entry_script).is_file():
-            raise ConfigurationError(
-                f"{code_dir} holds no {config.entry_script}: the bundle is broken"
-            )
+        for name in (ENTRY_SCRIPT, REQUIREMENTS, config.requirements_file):
+            if not (code_dir / name).is_file():
+                raise ConfigurationError(f"{code_dir} holds no {name}: the bundle is broken")
         self.code_dir = code_dir
         self.config = config
         self.sagemaker = clients["sagemaker"]
@@ -225,7 +238,7 @@ class Retrainer:
         self.s3.put_object(
             Bucket=config.bucket,
             Key=code_key,
-            Body=source_archive(self.code_dir),
+            Body=source_archive(self.code_dir, config.requirements_file),
             ServerSideEncryption="aws:kms",
             SSEKMSKeyId=config.key_arn,
         )
@@ -242,7 +255,7 @@ class Retrainer:
             "RoleArn": config.role_arn,
             "HyperParameters": {
                 **config.hyperparameters,
-                "sagemaker_program": config.entry_script,
+                "sagemaker_program": ENTRY_SCRIPT,
                 "sagemaker_submit_directory": f"s3://{config.bucket}/{code_key}",
                 "sagemaker_region": os.environ.get("AWS_REGION", ""),
             },
