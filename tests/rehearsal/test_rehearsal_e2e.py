@@ -21,8 +21,8 @@ def rehearsal_default() -> Run:
 
 @pytest.fixture
 def rehearsal_network() -> Run:
-    """``python -m rehearsal --network --engine sagemaker --skip-train`` (after the default
-    run, whose models it reuses)."""
+    """``python -m rehearsal --network --engine sagemaker --framework sklearn`` (after the
+    default run)."""
     return RUNS.run("rehearsal_network")
 
 
@@ -40,9 +40,10 @@ def rehearsal_lambda() -> Run:
 
 @pytest.fixture
 def rehearsal_sklearn() -> Run:
-    """``python -m rehearsal --framework sklearn`` (after the runs above; it trains its own
-    models, cached under .rehearsal/models/sklearn/)."""
-    return RUNS.run("rehearsal_sklearn")
+    """The scikit-learn models are rehearsed in the private-network run (one run fewer:
+    ``--network --engine sagemaker --framework sklearn``; it trains its own models, cached
+    under .rehearsal/models/sklearn/)."""
+    return RUNS.run("rehearsal_network")
 
 
 @pytest.mark.slow
@@ -134,7 +135,7 @@ def test_python_m_rehearsal_network_runs_everything_in_the_private_network(rehea
     """`--network` (network.mode: create) with Model Monitor (`--engine sagemaker`): the VPC,
     its endpoints and groups exist in moto, the functions carry their VpcConfig and Lambda's
     interfaces, everything still answers, Model Monitor's stand-in runs, and the teardown
-    leaves nothing (the models of the run above are reused)."""
+    leaves nothing (with the scikit-learn models: see the framework test)."""
     output = rehearsal_network.output()
     network = output[output.index("Private network (moto):") : output.index("Endpoint autoscaling")]
     assert re.search(r"^VPC\s+vpc-\w+\s+10\.\d+\.0\.0/16\s+mlserving-local-vpc", network, re.M)
@@ -228,8 +229,9 @@ def test_python_m_rehearsal_kind_lambda_serves_the_model_inside_its_function(reh
 
 @pytest.mark.slow
 def test_python_m_rehearsal_framework_sklearn_runs_the_whole_sequence(rehearsal_sklearn):
-    """``--framework sklearn`` (measured on the 2-core machine: about 50 s of wall time with
-    training, 6 s of it): its trainer's two models, served by the local server's scikit-learn
+    """``--framework sklearn``, in the private-network run (measured on the 2-core machine:
+    about 50 s of wall time alone with training, 6 s of it): its trainer's two models, served
+    by the local server's scikit-learn
     loader, predicted through the deployed inference function as training measured, promoted
     on approval and on upload with the script-mode container environment, the corrupt upload
     rejected, drift watched, redeployed. Only one framework runs here: the sequence is the
