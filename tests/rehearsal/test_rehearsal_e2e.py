@@ -217,7 +217,13 @@ def test_python_m_rehearsal_kind_lambda_serves_the_model_inside_its_function(reh
         r"metrics .+ answers the same; data capture: [1-9]\d* request/response records",
         output,
     )
-    assert re.search(r"provisioned concurrency would be \d+ = ceil\(", output)
+    # the capacity step (rehearsal.capacity_step.measure_function_capacity) on the alias
+    assert re.search(
+        r"\d+ Invoke requests \(Locust, boto3, POST /predict proxy events\) to \S+:live: "
+        r"sustained [\d.]+/s with p99 \d+ ms <= \d+ ms, 0 errors, 0 throttled .+; provisioned "
+        r"concurrency would be \d+ = ceil\([\d.]+/s x [\d.]+ s / 0\.5\) .+size nothing real",
+        output,
+    )
     assert re.search(r"-> approved -> promoted: alias live version 1 -> version 2", output)
     assert re.search(r"promoted models/initial-\S+: alias live version 2 -> version 3", output)
     assert re.search(r"Rejected models/corrupt-\S+ .+alias live still on version 3", output)

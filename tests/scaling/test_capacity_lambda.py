@@ -399,31 +399,3 @@ def test_throttles_and_errors_are_counted_apart(
         else:
             assert step["errors"] == step["requests"] and step["throttled"] == 0
             assert "statusCode 502" in step["first_error"]
-
-
-@pytest.mark.slow
-def test_the_rehearsal_measures_the_function(
-    moto_url: str, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from rehearsal.capacity_step import measure_function_capacity
-
-    arn = _alias(moto_url, "capacity-rehearsed")
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "test.csv").write_bytes((data_dir / "test.csv").read_bytes())
-    settings = load_settings("local")
-    quick = dataclasses.replace(settings.capacity, rates=(5.0,), step_s=1.0, **LENIENT)
-    session = boto3.Session(region_name=REGION, **{k.lower(): v for k, v in CREDENTIALS.items()})
-    r: Any = SimpleNamespace(
-        inference_fn=arn,
-        clients=SimpleNamespace(session=session, lambda_=session.client("lambda")),
-        aws=SimpleNamespace(moto_url=moto_url),
-        settings=dataclasses.replace(settings, capacity=quick),
-        workdir=tmp_path,
-        region=REGION,
-    )
-    line = measure_function_capacity(r)
-    assert "Invoke requests" in line and "capacity-rehearsed:live" in line
-    assert "provisioned concurrency would be 1 = ceil(" in line  # 5/s x well under 100 ms
-    assert "size nothing real" in line
-    assert "rate/s" in capsys.readouterr().out
-    assert _invocations("capacity-rehearsed") >= int(line.split()[0]) > 0
