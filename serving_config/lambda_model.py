@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from serving_config._parsing import join, require
-from serving_config.scaling import cron_problem, validate_time_zone
+from serving_config.scaling import cron_problem, require_ordered_bounds, validate_time_zone
 from serving_config.service_model import require_enumerated
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
@@ -50,13 +50,7 @@ class ProvisionedScheduleSettings:
         for name in given:
             value = getattr(self, name)
             require(value >= 1, join(path, name), f"{value} must be at least 1")
-        require(
-            self.min_capacity is None
-            or self.max_capacity is None
-            or self.min_capacity <= self.max_capacity,
-            join(path, "max_capacity"),
-            f"{self.max_capacity} is below min_capacity {self.min_capacity}",
-        )
+        require_ordered_bounds(self.min_capacity, self.max_capacity, path)
 
     @property
     def bounds(self) -> tuple[int | None, int | None]:

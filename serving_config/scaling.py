@@ -86,13 +86,17 @@ class ScheduleSettings:
                 join(path, name),
                 f"{value} is outside 1-{MAX_INSTANCES}",
             )
-        require(
-            self.min_capacity is None
-            or self.max_capacity is None
-            or self.min_capacity <= self.max_capacity,
-            join(path, "max_capacity"),
-            f"{self.max_capacity} is below min_capacity {self.min_capacity}",
-        )
+        require_ordered_bounds(self.min_capacity, self.max_capacity, path)
+
+
+def require_ordered_bounds(low: int | None, high: int | None, path: str) -> None:
+    """A schedule's bounds, where both are given, in order (Application Auto Scaling refuses
+    a scheduled action whose minimum exceeds its maximum)."""
+    require(
+        low is None or high is None or low <= high,
+        join(path, "max_capacity"),
+        f"{high} is below min_capacity {low}",
+    )
 
 
 def validate_time_zone(time_zone: str, path: str) -> None:
