@@ -149,16 +149,19 @@ GAPS: tuple[Gap, ...] = (
         "CodeDeploy deploys nothing to Lambda; no CloudFormation for CodeDeploy",
         True,
         "closed (lambda_deployments.py, the stand-in the tests use too; shims/codedeploy.py): "
-        "AWS::CodeDeploy::Application and DeploymentGroup are created through moto's CodeDeploy "
-        "API from the template; CreateDeployment checks the Lambda AppSpec (version 0.0, one "
+        "AWS::CodeDeploy::Application, DeploymentGroup and DeploymentConfig are created "
+        "through moto's CodeDeploy API from the template; CreateDeployment checks the Lambda "
+        "AppSpec (version 0.0, one "
         "AWS::Lambda::Function with Name, Alias, CurrentVersion = the alias's version, "
         "TargetVersion published), refuses a second active deployment of the group, shifts the "
-        "alias through the predefined canary, linear or all-at-once config "
+        "alias through the predefined or the template's custom canary, linear or all-at-once "
+        "config "
         "(RoutingConfig.AdditionalVersionWeights), rolls back when a rollback alarm is in ALARM "
         "at a step, and publishes 'CodeDeploy Deployment State-change Notification' (SUCCESS or "
-        "FAILURE) to EventBridge; GetDeploymentConfig answers the predefined Lambda configs. "
+        "FAILURE) to EventBridge; GetDeploymentConfig answers both kinds of config. "
         "AWS::Lambda::Alias (no moto model) is created and updated through moto's Lambda API "
-        "(shims/awslambda.py), an AWS::Lambda::Version's Fn::GetAtt Version resolves, and "
+        "(shims/awslambda.py), AWS::Lambda::Version is published there too (Ref its ARN, "
+        "Fn::GetAtt Version its number), and "
         "functions carry a RevisionId that UpdateFunctionConfiguration and PublishVersion "
         "check, with PublishVersion's CodeSha256.",
     ),
@@ -166,7 +169,7 @@ GAPS: tuple[Gap, ...] = (
         "Lambda deployments are stood in for, not emulated",
         False,
         "open: the canary and linear waits are a second a step locally (minutes on AWS); "
-        "lifecycle hooks (BeforeAllowTraffic/AfterAllowTraffic), custom deployment configs, "
+        "lifecycle hooks (BeforeAllowTraffic/AfterAllowTraffic), "
         "YAML AppSpecs, StopDeployment and the STOP state are not emulated; an alarm in ALARM "
         "always rolls back (the group's AutoRollbackConfiguration is not consulted); the "
         "alias's RoutingConfig weights are stored, not applied to invocations; the alias is "

@@ -18,12 +18,11 @@ platform:
   ``TargetVersion`` and the deployment ``Succeeded``;
 - the end is published to EventBridge as "CodeDeploy Deployment State-change Notification"
   (``detail.state`` SUCCESS or FAILURE), the way CodeDeploy sends it;
-- GetDeploymentConfig answers the predefined Lambda configs; GetDeployment shows the status,
+- GetDeploymentConfig answers the predefined Lambda configs and the custom ones a template
+  created (``CUSTOM_CONFIGS``, filled by shims/codedeploy.py); GetDeployment shows the status,
   errorInformation and rollbackInfo.
 
-CloudFormation: an ``AWS::Lambda::Version``'s ``Fn::GetAtt Version`` (what CDK's alias names)
-resolves to its number (moto 5.2.5's model has no attributes). And the Lambda guards a
-promotion relies on (moto 5.2.5 has no function RevisionId): every
+The Lambda guards a promotion relies on (moto 5.2.5 has no function RevisionId): every
 function configuration carries a ``RevisionId`` that changes with it, and
 UpdateFunctionConfiguration and PublishVersion refuse a ``RevisionId`` (or PublishVersion a
 ``CodeSha256``) that is not the current one with ``PreconditionFailedException``, as Lambda
@@ -34,7 +33,7 @@ CreateDeployment returns; ``step_seconds`` 0 runs the rest at once too (tests of
 that is over at once); ``None`` leaves it InProgress until :meth:`advance` (tests of a
 deployment that runs); a positive value runs one step per ``step_seconds`` (the rehearsal;
 CodeDeploy's waits are minutes). Not emulated: lifecycle hooks
-(BeforeAllowTraffic/AfterAllowTraffic), custom deployment configs, YAML AppSpecs, StopDeployment.
+(BeforeAllowTraffic/AfterAllowTraffic), YAML AppSpecs, StopDeployment.
 """
 
 from __future__ import annotations
@@ -468,15 +467,6 @@ def _guarded(original: Callable[..., Any], fields: tuple[str, ...]) -> Callable[
     return guarded
 
 
-def _version_attribute(self: Any, attribute_name: str) -> str:
-    """LambdaVersion.get_cfn_attribute: ``Version`` is the published number."""
-    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-    if attribute_name == "Version":
-        return str(self.version)
-    raise UnformattedGetAttTemplateException()
-
-
 def _apply(
     journal: LambdaDeployments | None = None, step_seconds: float | None = 1.0
 ) -> LambdaDeployments:
@@ -494,11 +484,8 @@ def _apply(
         _deployment_info(codedeploy_responses._deployment_info),
     )
     patch(codedeploy_responses.CodeDeployResponse, "get_deployment_config", _get_deployment_config)
-    from moto.awslambda.models import LambdaFunction, LambdaVersion
+    from moto.awslambda.models import LambdaFunction
     from moto.awslambda.responses import LambdaResponse
-
-    patch(LambdaVersion, "get_cfn_attribute", _version_attribute)
-    patch(LambdaVersion, "has_cfn_attr", classmethod(lambda cls, attr: attr == "Version"))
 
     patch(LambdaFunction, "get_configuration", _with_revision(LambdaFunction.get_configuration))
     patch(
