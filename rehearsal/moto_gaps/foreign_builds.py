@@ -45,45 +45,30 @@ def replace_foreign_builds(code_dir: Path) -> list[Replaced]:
     here = set(sys_tags())
     replaced: list[Replaced] = []
     for info in sorted(code_dir.glob("*.dist-info")):
-        tags = _wheel_tags(info)
+        dist = metadata.PathDistribution(info)
+        tags = _wheel_tags(dist)
         if not tags or any(tag in here for tag_text in tags for tag in parse_tag(tag_text)):
             continue
-        name, version = _name_and_version(info)
+        name, version = str(canonicalize_name(dist.metadata["Name"])), dist.version
         try:
             installed: str | None = metadata.version(name)
         except metadata.PackageNotFoundError:
             installed = None
-        _remove(code_dir, info)
+        _remove(code_dir, info, dist)
         replaced.append(Replaced(name, version, ", ".join(tags), installed))
     return replaced
 
 
-def _wheel_tags(info: Path) -> list[str]:
-    wheel = info / "WHEEL"
-    if not wheel.is_file():
-        return []
-    lines = wheel.read_text(encoding="utf-8").splitlines()
+def _wheel_tags(dist: metadata.Distribution) -> list[str]:
+    lines = (dist.read_text("WHEEL") or "").splitlines()
     return [line.split(":", 1)[1].strip() for line in lines if line.startswith("Tag:")]
 
 
-def _name_and_version(info: Path) -> tuple[str, str]:
-    fields = dict(
-        line.split(": ", 1)
-        for line in (info / "METADATA").read_text(encoding="utf-8").splitlines()
-        if ": " in line and not line.startswith(" ")
-    )
-    return str(canonicalize_name(fields["Name"])), fields["Version"]
-
-
-def _remove(code_dir: Path, info: Path) -> None:
+def _remove(code_dir: Path, info: Path, dist: metadata.Distribution) -> None:
     """The distribution's files (its RECORD's top-level entries) and its dist-info."""
-    record = info / "RECORD"
-    tops = {info.name}
-    if record.is_file():
-        for line in record.read_text(encoding="utf-8").splitlines():
-            path = line.split(",", 1)[0]
-            if path and not path.startswith(".."):
-                tops.add(path.split("/", 1)[0])
+    tops = {info.name} | {
+        path.parts[0] for path in dist.files or [] if path.parts and path.parts[0] != ".."
+    }
     for top in tops:
         target = code_dir / top
         if target.is_dir():
