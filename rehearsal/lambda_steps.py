@@ -7,7 +7,10 @@ depend on what serves (deploy, registry, promote and reject, watch, report) are
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ml_constructs.model_promotion.construct import promotion_function_name
+from rehearsal.capacity_step import measure_function_capacity
 from rehearsal.context import Rehearsal
 from rehearsal.function_serving import ServedFunction
 from rehearsal.predictions import (
@@ -137,3 +140,24 @@ def _deployments(r: Rehearsal) -> str:
         f"(shares {' -> '.join(f'{p}%' for p in d.steps)}) {d.status}"
         for d in done
     )
+
+
+#: Serving inside the function: the alias and its model, predictions, the capacity ladder.
+SERVE: tuple[tuple[str, Callable[[Rehearsal], str]], ...] = (
+    (
+        "Serve the model inside its Lambda function: the alias, its version, its model",
+        serve_function,
+    ),
+    (
+        "Predict the held-out rows through the model function's alias and the REST API",
+        predict_in_function,
+    ),
+    (
+        "Measure capacity: a short Locust ladder against the function's alias (lambda:Invoke)",
+        measure_function_capacity,
+    ),
+)
+REDEPLOY: tuple[str, Callable[[Rehearsal], str]] = (
+    "cdk deploy the serving stack again (a later deploy keeps the promoted version)",
+    redeploy_function_stack,
+)

@@ -455,8 +455,8 @@ def stop_quietly(stop: Callable[[], None]) -> None:
         print(f"teardown: {type(error).__name__}: {error}", file=sys.stderr)
 
 
-#: After training and synthesis (which overlap), the steps in order.
-SEQUENCE: tuple[tuple[str, Step], ...] = (
+#: Deploying, the same whatever serves.
+DEPLOY: tuple[tuple[str, Step], ...] = (
     (
         "Start moto on 127.0.0.1; cdk bootstrap and cdk deploy the data stack",
         deploy_data_stack,
@@ -465,12 +465,19 @@ SEQUENCE: tuple[tuple[str, Step], ...] = (
         "Upload the dataset and the model; cdk deploy the serving stack",
         deploy_serving_stack,
     ),
+)
+#: Serving on an endpoint: its model server, predictions through the inference function, the
+#: capacity ladder.
+SERVE_ENDPOINT: tuple[tuple[str, Step], ...] = (
     ("Serve the endpoint's model behind the SageMaker runtime API", serve_endpoint),
     ("Predict the held-out rows through the deployed inference function", predict),
     (
         "Measure capacity: a short Locust ladder against the endpoint's model server",
         measure_capacity,
     ),
+)
+#: Promoting, rejecting and watching, the same whatever serves.
+PROMOTE_AND_WATCH: tuple[tuple[str, Step], ...] = (
     (
         "Register the candidate, approve it; approve a defective package (model registry)",
         register_and_approve,
@@ -480,11 +487,19 @@ SEQUENCE: tuple[tuple[str, Step], ...] = (
         "Watch the model: drift and quality against the served model's training data, alarms",
         watch_the_model,
     ),
-    (
-        "Autoscale the fleet, then cdk deploy the serving stack again (a later deploy)",
-        redeploy_serving_stack,
-    ),
-    ("Report the deployment", report),
+)
+REDEPLOY_ENDPOINT: tuple[str, Step] = (
+    "Autoscale the fleet, then cdk deploy the serving stack again (a later deploy)",
+    redeploy_serving_stack,
+)
+REPORT: tuple[str, Step] = ("Report the deployment", report)
+#: After training and synthesis (which overlap), the steps in order (an endpoint's).
+SEQUENCE: tuple[tuple[str, Step], ...] = (
+    *DEPLOY,
+    *SERVE_ENDPOINT,
+    *PROMOTE_AND_WATCH,
+    REDEPLOY_ENDPOINT,
+    REPORT,
 )
 TEAR_DOWN = "Tear down: delete both stacks, stop moto and the local servers"
 
@@ -495,28 +510,5 @@ def sequence(settings: Settings) -> tuple[tuple[str, Step], ...]:
     if settings.variant.supports("sagemaker_endpoint"):
         return SEQUENCE
     from rehearsal import lambda_steps
-    from rehearsal.capacity_step import measure_function_capacity
 
-    return (
-        SEQUENCE[0],
-        SEQUENCE[1],
-        (
-            "Serve the model inside its Lambda function: the alias, its version, its model",
-            lambda_steps.serve_function,
-        ),
-        (
-            "Predict the held-out rows through the model function's alias and the REST API",
-            lambda_steps.predict_in_function,
-        ),
-        (
-            "Measure capacity: a short Locust ladder against the function's alias (lambda:Invoke)",
-            measure_function_capacity,
-        ),
-        *(s for s in SEQUENCE if s[1] in (register_and_approve, promote_and_reject)),
-        *(s for s in SEQUENCE if s[1] is watch_the_model),
-        (
-            "cdk deploy the serving stack again (a later deploy keeps the promoted version)",
-            lambda_steps.redeploy_function_stack,
-        ),
-        SEQUENCE[-1],
-    )
+    return (*DEPLOY, *lambda_steps.SERVE, *PROMOTE_AND_WATCH, lambda_steps.REDEPLOY, REPORT)
