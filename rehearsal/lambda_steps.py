@@ -104,15 +104,12 @@ def _captured(r: Rehearsal) -> str:
 def redeploy_function_stack(r: Rehearsal) -> str:
     """A later `cdk deploy` resolves the promoted model from SSM: the alias keeps the
     promoted version and the function serves the promoted model."""
-    from rehearsal.deployment import describe_stack
+    from rehearsal.steps import deploy_serving_stack_again
 
     if r.promotion_fn is None or r.inference_fn is None:
         return "NOT SHOWN: nothing was promoted"
     before = r.serving_config()
-    if r.recorded_artifact() != r.promoted_uri:
-        raise RehearsalError("the parameter no longer names the promoted model before redeploy")
-    r.cdk.deploy(r.serving_stack.name, r.workdir / "outputs-serving.json")
-    r.serving_stack = describe_stack(r.clients, r.stacks[1])
+    deploy_serving_stack_again(r)
     after = r.serving_config()
     served = r.mirror.served
     if served.model_data_url != r.promoted_uri:

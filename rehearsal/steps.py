@@ -270,12 +270,21 @@ def _async_config_kept(r: Rehearsal) -> str:
 # -- 9: a later `cdk deploy` --------------------------------------------------------------------
 
 
+def deploy_serving_stack_again(r: Rehearsal) -> None:
+    """`cdk deploy` of the serving stack once more, the parameter naming the promoted model
+    (what the deploy resolves from SSM)."""
+    from rehearsal.deployment import describe_stack
+
+    if r.recorded_artifact() != r.promoted_uri:
+        raise RehearsalError("the parameter no longer names the promoted model before redeploy")
+    r.cdk.deploy(r.serving_stack.name, r.workdir / "outputs-serving.json")
+    r.serving_stack = describe_stack(r.clients, r.stacks[1])
+
+
 def redeploy_serving_stack(r: Rehearsal) -> str:
     """After autoscaling grew the fleet, `cdk deploy` updates the serving stack (it resolves
     the promoted model from SSM): the endpoint must keep its instance count, move blue/green with
     the promotions' policy and alarms, and keep serving the promoted model."""
-    from rehearsal.deployment import describe_stack
-
     if r.promotion_fn is None or r.inference_fn is None:
         return "NOT SHOWN: nothing was promoted"
     clients, sagemaker = r.clients, r.clients.sagemaker
@@ -287,10 +296,7 @@ def redeploy_serving_stack(r: Rehearsal) -> str:
             DesiredWeightsAndCapacities=[{"VariantName": variant, "DesiredInstanceCount": grown}],
         )
     before = _fleet(r)
-    if r.recorded_artifact() != r.promoted_uri:
-        raise RehearsalError("the parameter no longer names the promoted model before redeploy")
-    r.cdk.deploy(r.serving_stack.name, r.workdir / "outputs-serving.json")
-    r.serving_stack = describe_stack(clients, r.stacks[1])
+    deploy_serving_stack_again(r)
 
     def settled() -> str | None:
         endpoint = r.endpoint()
